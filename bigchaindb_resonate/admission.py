@@ -1,0 +1,101 @@
+"""Checks every transaction passes before any type-specific rule runs.
+
+They guard the nodes rather than the music rules: a value that one node's store cannot
+hold (NaN, NUL inside a string, an array inside an array) must be refused identically by
+every node during validation, or it halts the nodes whose store fails at commit time.
+The same functions run in the HTTP API, in CheckTx and in DeliverTx. Pure and deterministic.
+"""
+import json
+import math
+
+from bigchaindb_resonate.errors import (
+    IntegerOutOfRange, MalformedTransaction, NestedArray, NonFiniteNumber, NulCharacter,
+    ReservedKey, TooDeeplyNested, TransactionTooLarge,
+)
+
+# Measured on the JSON text of the transaction as BigchainDB hands it to Tendermint
+# (json.dumps with default separators). Registry records and plays are a few KiB.
+MAX_TRANSACTION_BYTES = 64 * 1024
+# An HTTP body may be pretty-printed; it is parsed up to this size, then the exact limit
+# is applied to the encoded transaction.
+HTTP_BODY_LIMIT = 4 * MAX_TRANSACTION_BYTES
+# Deep enough for any COALA IP record; shallow enough that no store or recursion limit bites.
+MAX_NESTING_DEPTH = 32
+_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+
+
+def encoded_size(tx_dict):
+    """Bytes of the transaction exactly as BigchainDB sends it to Tendermint."""
+    return len(json.dumps(tx_dict).encode("utf8"))
+
+
+def check_size(size, limit=MAX_TRANSACTION_BYTES):
+    if size > limit:
+        raise TransactionTooLarge(f"the transaction has {size} bytes",
+                                  expected=f"at most {limit} bytes")
+
+
+def _refuse_constant(name):
+    raise NonFiniteNumber(f"`{name}` is not a JSON number")
+
+
+def _unique_keys(pairs):
+    obj = {}
+    for key, value in pairs:
+        if key in obj:
+            raise MalformedTransaction(f"the key `{key}` appears twice in one object")
+        obj[key] = value
+    return obj
+
+
+def decode(raw, limit=MAX_TRANSACTION_BYTES):
+    """Parse raw JSON bytes strictly into a transaction dict, or refuse it."""
+    check_size(len(raw), limit)
+    try:
+        value = json.loads(raw.decode("utf8"), parse_constant=_refuse_constant,
+                           object_pairs_hook=_unique_keys)
+    except (UnicodeDecodeError, ValueError) as exc:
+        if isinstance(exc, MalformedTransaction | NonFiniteNumber):
+            raise
+        raise MalformedTransaction(f"not valid UTF-8 JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise MalformedTransaction(f"the transaction is a JSON {type(value).__name__}",
+                                   expected="a JSON object")
+    check_storable(value)
+    return value
+
+
+def check_storable(value, path="", depth=0):
+    """Refuse values some MongoDB-wire stores cannot hold, naming the field."""
+    if depth > MAX_NESTING_DEPTH:
+        raise TooDeeplyNested(field=path or "(root)", expected=f"at most {MAX_NESTING_DEPTH} levels")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            if not isinstance(key, str):
+                raise MalformedTransaction("object keys must be strings", field=child)
+            if "\x00" in key:
+                raise NulCharacter(field=child)
+            if key.startswith("$") or "." in key:
+                raise ReservedKey(field=child)
+            check_storable(item, child, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            child = f"{path}[{index}]"
+            if isinstance(item, list):
+                raise NestedArray(field=child)
+            check_storable(item, child, depth + 1)
+    elif isinstance(value, str):
+        if "\x00" in value:
+            raise NulCharacter(field=path)
+    elif isinstance(value, bool) or value is None:
+        pass
+    elif isinstance(value, int):
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise IntegerOutOfRange(field=path, expected="a signed 64-bit integer")
+    elif isinstance(value, float):
+        # JSON like 1e400 parses to infinity without passing through parse_constant.
+        if not math.isfinite(value):
+            raise NonFiniteNumber(field=path)
+    else:
+        raise MalformedTransaction(f"unsupported value of type {type(value).__name__}", field=path)

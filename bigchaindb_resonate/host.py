@@ -1,0 +1,244 @@
+"""Every adaptation of BigchainDB Server 2.2.2 internals, in one place.
+
+Each adaptation names the upstream spot it changes (paths relative to the `bigchaindb`
+package of the 2.2.2 sdist) and has a guard in tests/unit/test_host.py that fails if the
+upstream spot no longer looks the way the adaptation assumes. `apply()` is idempotent
+and must run in every process before a transaction is parsed; `node.main` calls it first.
+"""
+import asyncio
+import logging
+import threading
+
+import bigchaindb
+import pymongo.errors
+from bigchaindb.backend.exceptions import BackendError
+from bigchaindb.common.exceptions import ValidationError
+
+from bigchaindb_resonate import admission, registry
+from bigchaindb_resonate.errors import TransactionTooLarge, ValidationCrashed, error_body
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ABCI_PORT = 26658
+DEFAULT_ABCI_HOST = "127.0.0.1"
+# Failures of the node's own store: never the transaction's fault (see _checked_abci_app).
+STORE_ERRORS = (pymongo.errors.PyMongoError, BackendError)
+_applied = False
+
+
+def apply():
+    global _applied
+    if _applied:
+        return
+    _add_config_defaults()
+    registry.register_all()
+    _configurable_abci_server()
+    _checked_abci_app()
+    _websocket_server_for_python_3_11()
+    _http_post_with_codes()
+    _operation_filter_knows_our_types()
+    _txids_filter_knows_our_types()
+    _applied = True
+
+
+def _add_config_defaults():
+    """`__init__.py` config/_config: add tendermint.abci_port and abci_host.
+
+    Both dicts need the keys: config_utils.set_config resets from `_config`, and
+    env_config only maps variables (BIGCHAINDB_TENDERMINT_ABCI_PORT) for known keys.
+    """
+    for config in (bigchaindb.config, bigchaindb._config):
+        config["tendermint"].setdefault("abci_port", DEFAULT_ABCI_PORT)
+        config["tendermint"].setdefault("abci_host", DEFAULT_ABCI_HOST)
+
+
+def _configurable_abci_server():
+    """`start.py:66-82` builds `abci.server.ABCIServer(app=...)`, which always binds
+    0.0.0.0:26658 (`abci/server.py` ABCIServer.__init__). Several nodes on one host need
+    their own port, and a node should listen only where its Tendermint is."""
+    import abci.server
+    from gevent.server import StreamServer
+
+    upstream = getattr(abci.server.ABCIServer, "resonate_upstream", abci.server.ABCIServer)
+
+    class ConfigurableABCIServer(upstream):
+        resonate_upstream = upstream
+
+        def __init__(self, port=None, app=None):
+            settings = bigchaindb.config["tendermint"]
+            super().__init__(port=int(port or settings["abci_port"]), app=app)
+            self.server = StreamServer((settings["abci_host"], self.port),
+                                       handle=self._ABCIServer__handle_connection)
+
+    abci.server.ABCIServer = ConfigurableABCIServer
+
+
+def _checked_abci_app():
+    """`core.py:130-186` App.check_tx/deliver_tx: parse with `json.loads` (accepts NaN,
+    crashes on bad JSON) and let any non-ValidationError escape into the ABCI server,
+    which drops Tendermint's connection and halts the node. Ours decodes strictly,
+    refuses what a store cannot hold, reports the refusal code in the CheckTx log, and
+    turns an unexpected bug into a refusal. `start.py` looks `App` up as a module global."""
+    import bigchaindb.start
+    from abci import CodeTypeOk
+    from bigchaindb.core import App
+    from bigchaindb.models import Transaction
+
+    CodeTypeError = 1  # core.py: any non-zero code rejects
+
+    class CheckedApp(App):
+        def _admit(self, raw, current_transactions):
+            try:
+                tx = Transaction.from_dict(admission.decode(raw))
+                return tx.validate(self.bigchaindb, current_transactions)
+            except ValidationError:
+                raise
+            except STORE_ERRORS:
+                # Not the transaction's fault: refusing it would make this node's state
+                # differ from its peers'. Crash and let the supervisor restart us.
+                raise
+            except Exception as exc:
+                logger.exception("unexpected error while validating a transaction")
+                raise ValidationCrashed(f"{type(exc).__name__} during validation") from exc
+
+        def check_tx(self, raw_transaction):
+            self.abort_if_abci_chain_is_not_synced()
+            try:
+                self._admit(raw_transaction, [])
+            except ValidationError as exc:
+                return self.abci.ResponseCheckTx(code=CodeTypeError, log=_log_line(exc))
+            return self.abci.ResponseCheckTx(code=CodeTypeOk)
+
+        def deliver_tx(self, raw_transaction):
+            self.abort_if_abci_chain_is_not_synced()
+            try:
+                tx = self._admit(raw_transaction, self.block_transactions)
+            except ValidationError as exc:
+                logger.info("deliver_tx refused: %s", _log_line(exc))
+                return self.abci.ResponseDeliverTx(code=CodeTypeError, log=_log_line(exc))
+            self.block_txn_ids.append(tx.id)
+            self.block_transactions.append(tx)
+            return self.abci.ResponseDeliverTx(code=CodeTypeOk)
+
+    bigchaindb.start.App = CheckedApp
+
+
+def _log_line(exc):
+    body = error_body(exc)
+    return f"{body['code']}: {body['detail']}"
+
+
+def _websocket_server_for_python_3_11():
+    """`web/websocket_server.py:168-185` start(): `asyncio.Queue(loop=loop)` is a TypeError
+    on Python 3.10+, so the event-stream process dies at start; and aiohttp's run_app
+    would run a new loop, not the one the dispatcher task was created on."""
+    import aiohttp.web
+    from bigchaindb.web import websocket_server
+
+    def start(sync_event_source, loop=None):
+        loop = loop or asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        event_source = asyncio.Queue()  # binds to the loop that first awaits it
+        threading.Thread(target=websocket_server._multiprocessing_to_asyncio,
+                         args=(sync_event_source, event_source, loop), daemon=True).start()
+        app = websocket_server.init_app(event_source, loop=loop)
+        settings = bigchaindb.config["wsserver"]
+        aiohttp.web.run_app(app, host=settings["host"], port=settings["port"], loop=loop,
+                            print=None)
+
+    websocket_server.start = start
+
+
+def _http_post_with_codes():
+    """`web/views/transactions.py:60-108` TransactionListApi.post: parses with NaN allowed,
+    answers 500 for a body that is not an object, has no size limit, and reports a refusal
+    only as free text. Ours applies the same admission as CheckTx and adds the stable code,
+    field and expectation to the 400 body."""
+    from flask import current_app, jsonify, request
+    from flask_restful import reqparse
+    from bigchaindb.common.transaction_mode_types import BROADCAST_TX_ASYNC
+    from bigchaindb.models import Transaction
+    from bigchaindb.web.views import parameters
+    from bigchaindb.web.views.transactions import TransactionListApi
+
+    def refuse(exc):
+        body = error_body(exc)
+        response = jsonify({"status": 400, **body,
+                            "message": f"Invalid transaction ({body['error']}): {exc}"})
+        response.status_code = 400
+        return response
+
+    def post(self):
+        parser = reqparse.RequestParser()
+        parser.add_argument("mode", type=parameters.valid_mode, default=BROADCAST_TX_ASYNC)
+        mode = str(parser.parse_args()["mode"])
+        # Pretty-printed bodies are larger than the encoded transaction; the exact limit
+        # is applied to the encoding Tendermint will carry.
+        if (request.content_length or 0) > admission.HTTP_BODY_LIMIT:
+            return refuse(TransactionTooLarge(
+                f"the request body has {request.content_length} bytes",
+                expected=f"at most {admission.MAX_TRANSACTION_BYTES} bytes once encoded"))
+        with current_app.config["bigchain_pool"]() as bigchain:
+            try:
+                tx = admission.decode(request.get_data(), limit=admission.HTTP_BODY_LIMIT)
+                admission.check_size(admission.encoded_size(tx))
+                tx_obj = Transaction.from_dict(tx)
+                bigchain.validate_transaction(tx_obj)
+            except ValidationError as exc:
+                return refuse(exc)
+            except STORE_ERRORS:
+                raise
+            except Exception as exc:
+                logger.exception("unexpected error while validating a posted transaction")
+                return refuse(ValidationCrashed(f"{type(exc).__name__} during validation"))
+            status_code, message = bigchain.write_transaction(tx_obj, mode)
+        if status_code == 202:
+            response = jsonify(tx)
+            response.status_code = 202
+            return response
+        response = jsonify({"status": status_code, "message": message})
+        response.status_code = status_code
+        return response
+
+    TransactionListApi.post = post
+
+
+def _operation_filter_knows_our_types():
+    """`web/views/parameters.py:35-41` valid_operation accepts only CREATE and TRANSFER,
+    so `GET /api/v1/transactions?operation=PARTY` was a 400."""
+    from bigchaindb.web.views import parameters
+
+    known = ("CREATE", "TRANSFER") + registry.OPERATIONS
+
+    def valid_operation(op):
+        op = op.upper()
+        if op in known:
+            return op
+        raise ValueError(f"Operation must be one of {', '.join(known)}")
+
+    parameters.valid_operation = valid_operation
+
+
+def _txids_filter_knows_our_types():
+    """`backend/localmongodb/query.py:123-137` get_txids_filtered maps only CREATE and
+    TRANSFER (a KeyError for any other operation) and sorts by `$natural`, which FerretDB
+    does not support. Our records are CREATE-like: their id is their asset id."""
+    from bigchaindb.backend.localmongodb.connection import LocalMongoDBConnection
+    from bigchaindb.backend.localmongodb.query import register_query
+    from bigchaindb.backend import query
+
+    @register_query(LocalMongoDBConnection)
+    def get_txids_filtered(conn, asset_id, operation=None, last_tx=None):
+        if operation is None:
+            match = {"$or": [{"asset.id": asset_id}, {"id": asset_id}]}
+        elif operation == "TRANSFER":
+            match = {"operation": operation, "asset.id": asset_id}
+        else:
+            match = {"operation": operation, "id": asset_id}
+        cursor = conn.run(conn.collection("transactions").find(match, projection=["id"]))
+        ids = [doc["id"] for doc in cursor]
+        if last_tx:
+            return iter(ids[-1:])
+        return iter(ids)
+
+    assert query.get_txids_filtered.dispatch(LocalMongoDBConnection) is get_txids_filtered

@@ -1,0 +1,37 @@
+"""The one registry of our transaction types.
+
+BigchainDB resolves a transaction's class from its operation and silently falls back to
+CREATE for an unknown one (common/transaction.py `resolve_class`), so `self_test` checks,
+in every process before it parses a transaction, that each of ours resolves to its class.
+"""
+from bigchaindb.common.transaction import Transaction
+
+from bigchaindb_resonate.types.party import Party
+
+TYPES = (Party,)
+OPERATIONS = tuple(cls.OPERATION for cls in TYPES)
+
+
+class RegistryError(RuntimeError):
+    pass
+
+
+def register_all():
+    for cls in TYPES:
+        Transaction.register_type(cls.OPERATION, cls)
+    self_test()
+
+
+def self_test():
+    names = [cls.OPERATION for cls in TYPES]
+    if len(set(names)) != len(names):
+        raise RegistryError(f"duplicate operation names in {names}")
+    for cls in TYPES:
+        resolved = Transaction.resolve_class(cls.OPERATION)
+        if resolved is not cls:
+            raise RegistryError(f"operation {cls.OPERATION} resolves to {resolved.__name__}, "
+                                f"not {cls.__name__}: the plugin is not registered in this process")
+
+
+def type_for(operation):
+    return next((cls for cls in TYPES if cls.OPERATION == operation), None)

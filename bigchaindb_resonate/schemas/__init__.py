@@ -1,0 +1,45 @@
+"""Versioned JSON Schemas of our records, compiled once at import.
+
+A released schema file is never edited: a change is a new file (`party_v1.1.yaml`) beside
+the old one, and the type module names the version it enforces.
+
+Schemas use JSON Schema draft 4 only: the fast rapidjson validator silently ignores later
+keywords such as `const`, which would let it accept what jsonschema refuses.
+"""
+from pathlib import Path
+
+import jsonschema
+import rapidjson
+import yaml
+
+from bigchaindb_resonate.errors import SchemaViolation
+
+SCHEMA_DIR = Path(__file__).parent
+# The JSON-LD context every record names; pinned so a record's meaning cannot drift.
+COALAIP_CONTEXT = "https://resonate.coop/ns/coalaip/v1.jsonld"
+
+
+class CompiledSchema:
+    def __init__(self, name):
+        self.name = name
+        self.document = yaml.safe_load((SCHEMA_DIR / f"{name}.yaml").read_text())
+        jsonschema.Draft4Validator.check_schema(self.document)
+        self._fast = rapidjson.Validator(rapidjson.dumps(self.document))
+        self._explaining = jsonschema.Draft4Validator(self.document)
+
+    def check(self, instance, field):
+        """Validate quickly; on failure ask jsonschema which field is wrong and why."""
+        try:
+            self._fast(rapidjson.dumps(instance))
+        except ValueError:
+            error = jsonschema.exceptions.best_match(self._explaining.iter_errors(instance))
+            path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+            raise SchemaViolation(f"{error.message} (schema {self.name})", field=f"{field}{path}",
+                                  expected=_describe(error)) from None
+
+
+def _describe(error):
+    if error.validator in ("enum", "pattern", "type", "maxLength", "minLength",
+                           "maximum", "minimum", "maxItems", "minItems"):
+        return f"{error.validator} {error.validator_value!r}"
+    return None

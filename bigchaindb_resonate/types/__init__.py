@@ -1,0 +1,1 @@
+"""One module per transaction type; `bigchaindb_resonate.registry` lists them all."""

@@ -1,0 +1,73 @@
+import json
+
+import pytest
+
+from bigchaindb_resonate import admission
+from bigchaindb_resonate.errors import (
+    IntegerOutOfRange, MalformedTransaction, NestedArray, NonFiniteNumber, NulCharacter,
+    ReservedKey, TooDeeplyNested, TransactionTooLarge,
+)
+
+
+@pytest.mark.parametrize("raw, error", [
+    (b'{"a": NaN}', NonFiniteNumber),
+    (b'{"a": Infinity}', NonFiniteNumber),
+    (b'{"a": -Infinity}', NonFiniteNumber),
+    (b'{"a": 1e400}', NonFiniteNumber),
+    (b'{"a": "x\\u0000y"}', NulCharacter),
+    (b'{"a\\u0000": 1}', NulCharacter),
+    (b'{"a": [[1, 2]]}', NestedArray),
+    (b'{"a": 9223372036854775808}', IntegerOutOfRange),
+    (b'{"a": -9223372036854775809}', IntegerOutOfRange),
+    (b'{"$where": 1}', ReservedKey),
+    (b'{"a.b": 1}', ReservedKey),
+    (b'{"a": 1, "a": 2}', MalformedTransaction),
+    (b'[1, 2]', MalformedTransaction),
+    (b'"tx"', MalformedTransaction),
+    (b'{"a": ', MalformedTransaction),
+    (b'\xff\xfe', MalformedTransaction),
+])
+def test_decode_refuses_what_a_store_cannot_hold(raw, error):
+    with pytest.raises(error):
+        admission.decode(raw)
+
+
+@pytest.mark.parametrize("value", [
+    {"a": 1.5, "b": [1, {"c": [2]}], "d": None, "e": True, "f": "ok"},
+    {"n": 2 ** 63 - 1, "m": -(2 ** 63)},
+    {"text": "ünïcode ✓"},
+])
+def test_decode_accepts_ordinary_json(value):
+    assert admission.decode(json.dumps(value).encode()) == value
+
+
+def test_error_names_the_field():
+    with pytest.raises(NulCharacter) as caught:
+        admission.decode(b'{"asset": {"data": {"tags": ["ok", "bad\\u0000"]}}}')
+    assert caught.value.field == "asset.data.tags[1]"
+
+
+def test_depth_limit():
+    deep = {}
+    node = deep
+    for _ in range(admission.MAX_NESTING_DEPTH + 1):
+        node["x"] = {}
+        node = node["x"]
+    with pytest.raises(TooDeeplyNested):
+        admission.check_storable(deep)
+    shallow = {}
+    node = shallow
+    for _ in range(admission.MAX_NESTING_DEPTH - 1):
+        node["x"] = {}
+        node = node["x"]
+    admission.check_storable(shallow)
+
+
+def test_size_limit_is_exact():
+    filler = "x" * (admission.MAX_TRANSACTION_BYTES - len(json.dumps({"a": ""})))
+    at_limit = json.dumps({"a": filler}).encode()
+    assert len(at_limit) == admission.MAX_TRANSACTION_BYTES
+    admission.decode(at_limit)
+    with pytest.raises(TransactionTooLarge) as caught:
+        admission.decode(json.dumps({"a": filler + "x"}).encode())
+    assert caught.value.code == "TX_TOO_LARGE"
