@@ -7,6 +7,7 @@ The same functions run in the HTTP API, in CheckTx and in DeliverTx. Pure and de
 """
 import json
 import math
+import re
 
 from bigchaindb_resonate.errors import (
     IntegerOutOfRange, MalformedTransaction, NestedArray, NonFiniteNumber, NulCharacter,
@@ -21,6 +22,7 @@ MAX_TRANSACTION_BYTES = 64 * 1024
 HTTP_BODY_LIMIT = 4 * MAX_TRANSACTION_BYTES
 # Deep enough for any COALA IP record; shallow enough that no store or recursion limit bites.
 MAX_NESTING_DEPTH = 32
+_TXID = re.compile(r"[0-9a-f]{64}")
 _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 
 
@@ -62,6 +64,10 @@ def decode(raw, limit=MAX_TRANSACTION_BYTES):
         raise MalformedTransaction(f"the transaction is a JSON {type(value).__name__}",
                                    expected="a JSON object")
     check_storable(value)
+    # The host hashes `id` as hex before validating it (common/memoize.py HDict), so a
+    # non-hex id would crash rather than be refused.
+    if "id" in value and not (isinstance(value["id"], str) and _TXID.fullmatch(value["id"])):
+        raise MalformedTransaction("the transaction id is not 64 lower-case hex digits", field="id")
     return value
 
 

@@ -7,7 +7,9 @@ and must run in every process before a transaction is parsed; `node.main` calls 
 """
 import asyncio
 import logging
+import re
 import threading
+import unicodedata
 
 import bigchaindb
 import pymongo.errors
@@ -38,6 +40,8 @@ def apply():
     _http_post_with_codes()
     _operation_filter_knows_our_types()
     _txids_filter_knows_our_types()
+    _spent_queries_without_elemmatch_and()
+    _text_search_by_term_collection()
     _applied = True
 
 
@@ -155,8 +159,6 @@ def _http_post_with_codes():
     only as free text. Ours applies the same admission as CheckTx and adds the stable code,
     field and expectation to the 400 body."""
     from flask import current_app, jsonify, request
-    from flask_restful import reqparse
-    from bigchaindb.common.transaction_mode_types import BROADCAST_TX_ASYNC
     from bigchaindb.models import Transaction
     from bigchaindb.web.views import parameters
     from bigchaindb.web.views.transactions import TransactionListApi
@@ -169,9 +171,14 @@ def _http_post_with_codes():
         return response
 
     def post(self):
-        parser = reqparse.RequestParser()
-        parser.add_argument("mode", type=parameters.valid_mode, default=BROADCAST_TX_ASYNC)
-        mode = str(parser.parse_args()["mode"])
+        # The mode comes from the query string only: upstream's reqparse also looks into
+        # the JSON body, and answered 500 for a body that is not an object.
+        try:
+            mode = str(parameters.valid_mode(request.args.get("mode", "async")))
+        except ValueError as exc:
+            response = jsonify({"status": 400, "message": {"mode": str(exc)}})
+            response.status_code = 400
+            return response
         # Pretty-printed bodies are larger than the encoded transaction; the exact limit
         # is applied to the encoding Tendermint will carry.
         if (request.content_length or 0) > admission.HTTP_BODY_LIMIT:
@@ -221,8 +228,9 @@ def _operation_filter_knows_our_types():
 
 def _txids_filter_knows_our_types():
     """`backend/localmongodb/query.py:123-137` get_txids_filtered maps only CREATE and
-    TRANSFER (a KeyError for any other operation) and sorts by `$natural`, which FerretDB
-    does not support. Our records are CREATE-like: their id is their asset id."""
+    TRANSFER (a KeyError for any other operation) and finds `last_tx` by a `$natural` sort,
+    which FerretDB does not support and which is insertion order, not commit order, on
+    MongoDB. Our records are CREATE-like: their id is their asset id."""
     from bigchaindb.backend.localmongodb.connection import LocalMongoDBConnection
     from bigchaindb.backend.localmongodb.query import register_query
     from bigchaindb.backend import query
@@ -237,8 +245,143 @@ def _txids_filter_knows_our_types():
             match = {"operation": operation, "id": asset_id}
         cursor = conn.run(conn.collection("transactions").find(match, projection=["id"]))
         ids = [doc["id"] for doc in cursor]
-        if last_tx:
-            return iter(ids[-1:])
+        if last_tx and ids:
+            return iter([_latest_committed(conn, ids)])
         return iter(ids)
 
     assert query.get_txids_filtered.dispatch(LocalMongoDBConnection) is get_txids_filtered
+
+
+def _latest_committed(conn, txids):
+    """The last of `txids` in commit order: found through the blocks, whose height and
+    transaction order are the same on every node and every store (`$natural` is neither)."""
+    from pymongo import DESCENDING
+
+    block = conn.run(conn.collection("blocks").find_one(
+        {"transactions": {"$in": txids}}, sort=[("height", DESCENDING)]))
+    wanted = set(txids)
+    return [txid for txid in block["transactions"] if txid in wanted][-1]
+
+
+def _spent_queries_without_elemmatch_and():
+    """`backend/localmongodb/query.py:94-102` get_spent and `:176-189`
+    get_spending_transactions use `$elemMatch` with `$and` inside, which FerretDB
+    refuses (the first TRANSFER crashed the ABCI app). Ours asks the index on
+    `inputs.fulfills.transaction_id` for a superset and keeps, in Python, exactly the
+    transactions with one input spending one of the outputs: equal on MongoDB and FerretDB.
+    (Upstream's get_spending_transactions also matched crossed pairs; its only caller,
+    fastquery.filter_spent_outputs, re-checks pairs, so exact matching changes nothing.)"""
+    from bigchaindb.backend.localmongodb.connection import LocalMongoDBConnection
+    from bigchaindb.backend.localmongodb.query import register_query
+
+    def spending(conn, wanted):
+        txids = sorted({txid for txid, _ in wanted})
+        cursor = conn.run(conn.collection("transactions").find(
+            {"inputs.fulfills.transaction_id": {"$in": txids}}, {"_id": False}))
+        for tx in cursor:
+            if any(spends and (spends["transaction_id"], spends["output_index"]) in wanted
+                   for spends in (input_["fulfills"] for input_ in tx["inputs"])):
+                yield tx
+
+    @register_query(LocalMongoDBConnection)
+    def get_spent(conn, transaction_id, output):
+        return spending(conn, {(transaction_id, output)})
+
+    @register_query(LocalMongoDBConnection)
+    def get_spending_transactions(conn, inputs):
+        return spending(conn, {(i["transaction_id"], i["output_index"]) for i in inputs})
+
+
+# Where the words of assets and metadata are indexed (see _text_search_by_term_collection).
+TEXT_TERMS = "text_terms"
+
+
+def _text_search_by_term_collection():
+    """`backend/localmongodb/schema.py:17-58` INDEXES creates `$**` text indexes, which
+    FerretDB refuses, so `bigchaindb start` aborted in init; `query.py:141-157`
+    text_search needs `$text`/`$meta`. Ours keeps the words of every stored asset and
+    metadata document in a `text_terms` collection written with them, and searches it
+    the same way on every store: any of the words, case- and accent-insensitive, best
+    matches first. Unlike MongoDB's `$text` it does no stemming and ignores `language`."""
+    from bigchaindb.backend import schema as backend_schema
+    from bigchaindb.backend.localmongodb import query as upstream_query, schema as mongo_schema
+    from bigchaindb.backend.localmongodb.connection import LocalMongoDBConnection
+    from bigchaindb.backend.localmongodb.query import register_query
+    from pymongo import ASCENDING
+
+    for table in ("assets", "metadata"):
+        mongo_schema.INDEXES[table] = [index for index in mongo_schema.INDEXES[table]
+                                       if index[1].get("name") != "text"]
+    mongo_schema.INDEXES[TEXT_TERMS] = [
+        ([("term", ASCENDING), ("table", ASCENDING)], dict(name="term")),
+        ([("id", ASCENDING)], dict(name="document_id")),
+    ]
+    if TEXT_TERMS not in backend_schema.TABLES:
+        backend_schema.TABLES = backend_schema.TABLES + (TEXT_TERMS,)
+
+    def store_terms(conn, table, documents):
+        terms = [{"table": table, "id": doc["id"], "term": term}
+                 for doc in documents for term in sorted(text_terms(doc))]
+        if terms:
+            conn.run(conn.collection(TEXT_TERMS).insert_many(terms, ordered=False))
+
+    @register_query(LocalMongoDBConnection)
+    def store_assets(conn, assets):
+        result = upstream_query.store_assets(conn, assets)
+        store_terms(conn, "assets", assets)
+        return result
+
+    @register_query(LocalMongoDBConnection)
+    def store_metadatas(conn, metadata):
+        result = upstream_query.store_metadatas(conn, metadata)
+        store_terms(conn, "metadata", metadata)
+        return result
+
+    @register_query(LocalMongoDBConnection)
+    def delete_transactions(conn, txn_ids):
+        conn.run(conn.collection(TEXT_TERMS).delete_many({"id": {"$in": txn_ids}}))
+        upstream_query.delete_transactions(conn, txn_ids)
+
+    @register_query(LocalMongoDBConnection)
+    def text_search(conn, search, *, language="english", case_sensitive=False,
+                    diacritic_sensitive=False, text_score=False, limit=0, table="assets"):
+        wanted = sorted(set(words(search)))
+        scores = {}
+        for hit in conn.run(conn.collection(TEXT_TERMS).find(
+                {"term": {"$in": wanted}, "table": table}, {"_id": False, "id": True})):
+            scores[hit["id"]] = scores.get(hit["id"], 0) + 1
+        ranked = sorted(scores, key=lambda doc_id: (-scores[doc_id], doc_id))
+        if limit:
+            ranked = ranked[:limit]
+        found = {doc["id"]: doc for doc in conn.run(conn.collection(table).find(
+            {"id": {"$in": ranked}}, {"_id": False}))}
+        for doc_id in ranked:
+            doc = found[doc_id]
+            if text_score:
+                doc["score"] = scores[doc_id]
+            yield doc
+
+
+_WORD = re.compile(r"\w+")
+
+
+def words(text):
+    """Lower-case words without accents: what the text search matches on."""
+    plain = unicodedata.normalize("NFKD", text)
+    plain = "".join(char for char in plain if not unicodedata.combining(char))
+    return _WORD.findall(plain.casefold())
+
+
+def text_terms(document):
+    """The distinct words of every string value in a stored asset or metadata document."""
+    found = set()
+    pending = [document.get("data", document.get("metadata"))]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            found.update(words(value))
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return found

@@ -71,3 +71,10 @@ def test_size_limit_is_exact():
     with pytest.raises(TransactionTooLarge) as caught:
         admission.decode(json.dumps({"a": filler + "x"}).encode())
     assert caught.value.code == "TX_TOO_LARGE"
+
+
+@pytest.mark.parametrize("txid", ["zz", 7, "A" * 64, "a" * 63])
+def test_transaction_id_must_be_hex_before_the_host_hashes_it(txid):
+    with pytest.raises(MalformedTransaction) as caught:
+        admission.decode(json.dumps({"id": txid}).encode())
+    assert caught.value.field == "id"
