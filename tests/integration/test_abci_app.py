@@ -1,0 +1,114 @@
+"""The node's ABCI application over a real FerretDB store, driven block by block as
+Tendermint would drive it (InitChain, CheckTx, BeginBlock, DeliverTx, EndBlock, Commit)."""
+import base64
+import itertools
+import json
+
+import bigchaindb
+import pytest
+from abci import ABCI, TmVersion
+from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.models import Transaction
+from bigchaindb.backend import connect, query, schema
+
+from bigchaindb_resonate.types.party import Party
+
+pytestmark = pytest.mark.integration
+_databases = itertools.count()
+
+
+@pytest.fixture
+def app(ferretdb):
+    import bigchaindb.start
+
+    name = f"abci_test_{next(_databases)}"
+    bigchaindb.config["database"].update(host="127.0.0.1", port=ferretdb, name=name)
+    connection = connect()
+    schema.init_database(connection)
+    types = ABCI(TmVersion.v0_31_5).types
+    application = bigchaindb.start.App(abci=types)
+    validator = types.ValidatorUpdate(
+        pub_key=types.PubKey(type="ed25519", data=base64.b64decode(
+            "zL/DasvKulXZzhSNFwx4cLRXKkSM9GPK7Y0nZ4FEylM=")), power=10)
+    application.init_chain(types.RequestInitChain(validators=[validator], chain_id="test-chain"))
+    application.height = 0
+    yield application
+    schema.drop_database(connection, name)
+
+
+def commit_block(app, raw_transactions):
+    types = app.abci
+    app.height += 1
+    app.begin_block(types.RequestBeginBlock(header=types.Header(height=app.height, num_txs=len(raw_transactions))))
+    results = [app.deliver_tx(raw) for raw in raw_transactions]
+    app.end_block(types.RequestEndBlock(height=app.height))
+    app.commit()
+    return results
+
+
+def raw(tx_dict):
+    return json.dumps(tx_dict).encode()
+
+
+def party(keypair, name):
+    return Party.build([keypair.public_key], {"@type": "MusicGroup", "name": name}).sign(
+        [keypair.private_key]).to_dict()
+
+
+def test_party_is_checked_delivered_stored_and_read_back(app):
+    keypair = generate_key_pair()
+    tx = party(keypair, "Kokoroko")
+    assert app.check_tx(raw(tx)).code == 0
+    assert [r.code for r in commit_block(app, [raw(tx)])] == [0]
+    stored = app.bigchaindb.get_transaction(tx["id"])
+    assert type(stored) is Party and stored.to_dict() == tx
+    assert list(query.get_txids_filtered(app.bigchaindb.connection, tx["id"], "PARTY")) == [tx["id"]]
+    assert [a["id"] for a in app.bigchaindb.text_search("kokoroko")] == [tx["id"]]
+    # committed: the same transaction is now a duplicate
+    refused = app.check_tx(raw(tx))
+    assert refused.code != 0 and "HOST_DUPLICATE_TRANSACTION" in refused.log
+
+
+def test_second_of_two_identical_transactions_in_one_block_is_refused(app):
+    tx = party(generate_key_pair(), "Nubya Garcia")
+    assert [r.code != 0 for r in commit_block(app, [raw(tx), raw(tx)])] == [False, True]
+
+
+def test_transfer_of_an_output_spent_earlier_in_the_same_block_is_refused(app):
+    alice, bob, carol = generate_key_pair(), generate_key_pair(), generate_key_pair()
+    create = Transaction.create([alice.public_key], [([alice.public_key], 3)]).sign([alice.private_key])
+    commit_block(app, [raw(create.to_dict())])
+    to_bob = Transaction.transfer(create.to_inputs(), [([bob.public_key], 3)], asset_id=create.id)
+    to_carol = Transaction.transfer(create.to_inputs(), [([carol.public_key], 3)], asset_id=create.id)
+    results = commit_block(app, [raw(to_bob.sign([alice.private_key]).to_dict()),
+                                 raw(to_carol.sign([alice.private_key]).to_dict())])
+    assert [r.code for r in results][0] == 0 and results[1].code != 0
+    assert "HOST_DOUBLE_SPEND" in results[1].log
+    spent = list(query.get_spent(app.bigchaindb.connection, create.id, 0))
+    assert [tx["id"] for tx in spent] == [to_bob.id]
+
+
+@pytest.mark.parametrize("payload, code", [
+    (b'{"id": NaN}', "TX_NON_FINITE_NUMBER"),
+    (b'{"asset": {"data": {"tags": [[1]]}}}', "TX_NESTED_ARRAY"),
+    (b'{"note": "a\\u0000b"}', "TX_NUL_CHARACTER"),
+    (b'not json', "TX_MALFORMED"),
+    (b'{"pad": "' + b"x" * 70000 + b'"}', "TX_TOO_LARGE"),
+    (b'{"id": "zz"}', "TX_MALFORMED"),
+])
+def test_hostile_bytes_are_refused_in_check_and_deliver_and_the_app_keeps_working(app, payload, code):
+    checked = app.check_tx(payload)
+    assert checked.code != 0 and checked.log.startswith(code)
+    delivered = commit_block(app, [payload])[0]
+    assert delivered.code != 0 and delivered.log.startswith(code)
+    tx = party(generate_key_pair(), "Still Standing")
+    assert [r.code for r in commit_block(app, [raw(tx)])] == [0]
+
+
+def test_nan_inside_a_signed_create_never_reaches_the_store(app):
+    keypair = generate_key_pair()
+    tx = Transaction.create([keypair.public_key], [([keypair.public_key], 1)],
+                            asset={"level": float("nan")}).sign([keypair.private_key]).to_dict()
+    payload = json.dumps(tx).encode()  # Python writes NaN, as a careless client would
+    assert commit_block(app, [payload])[0].code != 0
+    assert app.bigchaindb.get_transaction(tx["id"]) is None

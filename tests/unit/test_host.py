@@ -1,0 +1,117 @@
+"""Guards for every adaptation in bigchaindb_resonate/host.py: each fails if the upstream
+spot it changes no longer looks the way the adaptation assumes, or if it stopped applying."""
+import inspect
+
+import abci.server
+import bigchaindb
+import bigchaindb.start
+from bigchaindb.backend import query
+from bigchaindb.backend.localmongodb import schema as mongo_schema
+from bigchaindb.backend.localmongodb.connection import LocalMongoDBConnection
+from bigchaindb.common.transaction import Transaction
+from bigchaindb.core import App
+from bigchaindb.web import websocket_server
+from bigchaindb.web.views import parameters
+from bigchaindb.web.views.transactions import TransactionListApi
+
+from bigchaindb_resonate import host, registry
+
+
+def upstream_source(module_name, function_name):
+    """The source of the unpatched upstream function, read from its file."""
+    import importlib
+    module = importlib.import_module(module_name)
+    source = inspect.getsource(module)
+    start = source.index(f"def {function_name}(")
+    end = source.find("\ndef ", start + 1)
+    return source[start:end if end != -1 else None]
+
+
+def test_the_host_is_exactly_bigchaindb_2_2_2():
+    assert bigchaindb.__version__ == "2.2.2"
+
+
+def test_abci_port_and_host_come_from_config():
+    start_source = upstream_source("bigchaindb.start", "start")
+    assert "from abci.server import ABCIServer" in start_source  # looked up at call time
+    assert "ABCIServer(" in start_source
+    assert inspect.signature(abci.server.ABCIServer.resonate_upstream).parameters["port"].default == 26658
+    for config in (bigchaindb.config, bigchaindb._config):
+        assert config["tendermint"]["abci_port"] == host.DEFAULT_ABCI_PORT
+    server = abci.server.ABCIServer(port=31234, app=bigchaindb.start.App.__new__(bigchaindb.start.App))
+    assert server.server.address == (host.DEFAULT_ABCI_HOST, 31234)
+
+
+def test_checked_app_replaces_the_app_start_uses():
+    assert "app=App(" in upstream_source("bigchaindb.start", "start")
+    assert issubclass(bigchaindb.start.App, App) and bigchaindb.start.App is not App
+    for hook in ("check_tx", "deliver_tx"):
+        assert "decode_transaction(raw_transaction)" in inspect.getsource(getattr(App, hook))
+
+
+def test_websocket_start_is_replaced_because_upstream_still_passes_loop_to_queue():
+    assert "asyncio.Queue(loop=loop)" in upstream_source("bigchaindb.web.websocket_server", "start")
+    assert websocket_server.start.__module__ == "bigchaindb_resonate.host"
+
+
+def test_http_post_is_ours_and_upstream_still_parses_with_get_json():
+    assert TransactionListApi.post.__module__ == "bigchaindb_resonate.host"
+    assert "request.get_json(force=True)" in upstream_source(
+        "bigchaindb.web.views.transactions", "post").replace("    ", "")
+
+
+def test_operation_filter_accepts_our_operations():
+    assert "raise ValueError('Operation must be \"CREATE\" or \"TRANSFER\"')" in upstream_source(
+        "bigchaindb.web.views.parameters", "valid_operation")
+    for operation in registry.OPERATIONS + ("CREATE", "TRANSFER"):
+        assert parameters.valid_operation(operation.lower()) == operation
+
+
+def test_queries_are_ours_where_upstream_uses_operators_ferretdb_lacks():
+    replaced = {
+        "get_txids_filtered": "$natural",
+        "get_spent": "$elemMatch",
+        "get_spending_transactions": "$elemMatch",
+        "text_search": "$text",
+    }
+    for name, operator in replaced.items():
+        assert operator in upstream_source("bigchaindb.backend.localmongodb.query", name)
+        implementation = getattr(query, name).dispatch(LocalMongoDBConnection)
+        assert implementation.__module__ == "bigchaindb_resonate.host", name
+
+
+def test_no_text_index_is_created_and_terms_have_their_collection():
+    for table in ("assets", "metadata"):
+        assert all(index[1].get("name") != "text" for index in mongo_schema.INDEXES[table])
+    assert host.TEXT_TERMS in mongo_schema.INDEXES
+    from bigchaindb.backend import schema
+    assert host.TEXT_TERMS in schema.TABLES
+
+
+def test_every_operation_resolves_to_its_class():
+    registry.self_test()
+    for cls in registry.TYPES:
+        assert Transaction.resolve_class(cls.OPERATION) is cls
+
+
+def test_apply_is_idempotent():
+    before = abci.server.ABCIServer
+    host.apply()
+    assert abci.server.ABCIServer is before
+
+
+def test_text_terms_fold_case_and_accents():
+    assert host.words("Beyoncé & the CAFÉ-Band") == ["beyonce", "the", "cafe", "band"]
+    assert host.text_terms({"id": "x", "data": {"a": ["Étoile", {"b": "étoile noire"}], "n": 3}}) == {
+        "etoile", "noire"}
+
+
+def test_self_test_fails_when_a_type_silently_falls_back_to_create():
+    import pytest
+    cls = registry.TYPES[0]
+    del Transaction.type_registry[cls.OPERATION]
+    try:
+        with pytest.raises(registry.RegistryError, match=cls.OPERATION):
+            registry.self_test()
+    finally:
+        Transaction.register_type(cls.OPERATION, cls)
