@@ -10,7 +10,7 @@ import math
 import re
 
 from bigchaindb_resonate.errors import (
-    IntegerOutOfRange, MalformedTransaction, NestedArray, NonFiniteNumber, NulCharacter,
+    IntegerOutOfRange, MalformedTransaction, NegativeZero, NestedArray, NonFiniteNumber, NulCharacter,
     ReservedKey, TooDeeplyNested, TransactionTooLarge,
 )
 
@@ -103,5 +103,7 @@ def check_storable(value, path="", depth=0):
         # JSON like 1e400 parses to infinity without passing through parse_constant.
         if not math.isfinite(value):
             raise NonFiniteNumber(field=path)
+        if value == 0 and math.copysign(1, value) < 0:
+            raise NegativeZero(field=path, expected="0 or 0.0")
     else:
         raise MalformedTransaction(f"unsupported value of type {type(value).__name__}", field=path)

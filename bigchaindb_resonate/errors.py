@@ -53,6 +53,11 @@ class NonFiniteNumber(ResonateValidationError):
     meaning = "NaN and Infinity cannot be stored by every node's database"
 
 
+class NegativeZero(ResonateValidationError):
+    code = "TX_NEGATIVE_ZERO"
+    meaning = "-0.0 is stored as 0.0 by some stores, which changes the transaction's hash"
+
+
 class NulCharacter(ResonateValidationError):
     code = "TX_NUL_CHARACTER"
     meaning = "a string or key contains the NUL character"

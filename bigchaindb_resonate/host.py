@@ -254,13 +254,22 @@ def _txids_filter_knows_our_types():
 
 def _latest_committed(conn, txids):
     """The last of `txids` in commit order: found through the blocks, whose height and
-    transaction order are the same on every node and every store (`$natural` is neither)."""
+    transaction order are the same on every node and every store (`$natural` is neither).
+
+    Between storing a block's transactions and storing the block (App.commit), and after a
+    crash until recovery deletes them, some transactions have no block yet: they are the
+    newest, in the order `end_block` recorded in the pre-commit state."""
     from pymongo import DESCENDING
 
+    wanted = set(txids)
+    pending = conn.run(conn.collection("pre_commit").find_one({})) or {}
+    unblocked = [txid for txid in pending.get("transactions", []) if txid in wanted]
     block = conn.run(conn.collection("blocks").find_one(
         {"transactions": {"$in": txids}}, sort=[("height", DESCENDING)]))
-    wanted = set(txids)
-    return [txid for txid in block["transactions"] if txid in wanted][-1]
+    in_block = [txid for txid in block["transactions"] if txid in wanted] if block else []
+    if unblocked and not set(unblocked) <= set(in_block):
+        return unblocked[-1]
+    return in_block[-1]
 
 
 def _spent_queries_without_elemmatch_and():

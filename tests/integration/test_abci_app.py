@@ -95,6 +95,7 @@ def test_transfer_of_an_output_spent_earlier_in_the_same_block_is_refused(app):
     (b'not json', "TX_MALFORMED"),
     (b'{"pad": "' + b"x" * 70000 + b'"}', "TX_TOO_LARGE"),
     (b'{"id": "zz"}', "TX_MALFORMED"),
+    (b'{"asset": {"data": {"gain": -0.0}}}', "TX_NEGATIVE_ZERO"),
 ])
 def test_hostile_bytes_are_refused_in_check_and_deliver_and_the_app_keeps_working(app, payload, code):
     checked = app.check_tx(payload)
@@ -112,3 +113,18 @@ def test_nan_inside_a_signed_create_never_reaches_the_store(app):
     payload = json.dumps(tx).encode()  # Python writes NaN, as a careless client would
     assert commit_block(app, [payload])[0].code != 0
     assert app.bigchaindb.get_transaction(tx["id"]) is None
+
+
+def test_last_transaction_of_an_asset_follows_commit_order(app):
+    alice, bob = generate_key_pair(), generate_key_pair()
+    create = Transaction.create([alice.public_key], [([alice.public_key], 1)]).sign([alice.private_key])
+    to_bob = Transaction.transfer(create.to_inputs(), [([bob.public_key], 1)],
+                                  asset_id=create.id).sign([alice.private_key])
+    back = Transaction.transfer(to_bob.to_inputs(), [([alice.public_key], 1)],
+                                asset_id=create.id).sign([bob.private_key])
+    connection = app.bigchaindb.connection
+    for tx in (create, to_bob, back):
+        commit_block(app, [raw(tx.to_dict())])
+        assert list(query.get_txids_filtered(connection, create.id, last_tx=True)) == [tx.id]
+    assert sorted(query.get_txids_filtered(connection, create.id)) == sorted(
+        [create.id, to_bob.id, back.id])

@@ -4,7 +4,7 @@ import pytest
 
 from bigchaindb_resonate import admission
 from bigchaindb_resonate.errors import (
-    IntegerOutOfRange, MalformedTransaction, NestedArray, NonFiniteNumber, NulCharacter,
+    IntegerOutOfRange, MalformedTransaction, NegativeZero, NestedArray, NonFiniteNumber, NulCharacter,
     ReservedKey, TooDeeplyNested, TransactionTooLarge,
 )
 
@@ -14,6 +14,8 @@ from bigchaindb_resonate.errors import (
     (b'{"a": Infinity}', NonFiniteNumber),
     (b'{"a": -Infinity}', NonFiniteNumber),
     (b'{"a": 1e400}', NonFiniteNumber),
+    (b'{"a": -0.0}', NegativeZero),
+    (b'{"a": [1, -0e5]}', NegativeZero),
     (b'{"a": "x\\u0000y"}', NulCharacter),
     (b'{"a\\u0000": 1}', NulCharacter),
     (b'{"a": [[1, 2]]}', NestedArray),
@@ -34,7 +36,7 @@ def test_decode_refuses_what_a_store_cannot_hold(raw, error):
 
 @pytest.mark.parametrize("value", [
     {"a": 1.5, "b": [1, {"c": [2]}], "d": None, "e": True, "f": "ok"},
-    {"n": 2 ** 63 - 1, "m": -(2 ** 63)},
+    {"n": 2 ** 63 - 1, "m": -(2 ** 63), "zero": 0, "negative_int_zero_is_zero": -0, "z": 0.0},
     {"text": "ünïcode ✓"},
 ])
 def test_decode_accepts_ordinary_json(value):
