@@ -1,0 +1,354 @@
+"""A local BigchainDB + Tendermint network on loopback, for development and tests.
+
+    net = Testnet("/tmp/net")
+    net.up(nodes=4)            # returns when every node serves and has committed block 1
+    net.nodes[0].api_url       # http://127.0.0.1:29003
+    net.stop_node("node3"); net.start_node("node3")
+    net.status()
+    net.down(purge=True)
+
+The network is described once (`description.py`), its files generated from that
+(`config.py`), and its processes kept running by a supervisor process (`supervisor.py`)
+that outlives the caller; `resonate testnet ...` (`cli.py`) is this API on the command line.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import requests
+
+from bigchaindb_resonate.binaries import ensure_ferretdb, ensure_tendermint
+from bigchaindb_resonate.testnet import supervisor
+from bigchaindb_resonate.testnet.config import node_dir, write_network
+from bigchaindb_resonate.testnet.description import (DEFAULT_BASE_PORT, DEFAULT_NODES,
+                                                     DESCRIPTION_FILE, Network, Node,
+                                                     check_ports_free, describe_loopback)
+
+UP_TIMEOUT = 240
+START_NODE_TIMEOUT = 180
+STOP_NODE_TIMEOUT = 60
+DOWN_TIMEOUT = 90
+HTTP_TIMEOUT = 2
+
+Progress = Callable[[str], None]
+
+
+class TestnetError(RuntimeError):
+    """The network could not be brought to the state asked for; the message says why
+    and where to look."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+
+def default_directory() -> Path:
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "bigchaindb-resonate" / "testnet"
+
+
+def _get_json(url: str) -> dict | None:
+    try:
+        response = requests.get(url, timeout=HTTP_TIMEOUT)
+        response.raise_for_status()
+        return response.json()
+    except (requests.RequestException, ValueError):
+        return None
+
+
+def _rpc(node: Node, method: str) -> dict | None:
+    answer = _get_json(f"{node.rpc_url}/{method}")
+    return answer.get("result") if answer else None
+
+
+@dataclass
+class Readiness:
+    """How far one node has come; each stage names the process whose log explains
+    why it is not reached."""
+    store: bool = False
+    api: bool = False
+    rpc: bool = False
+    peers: int = 0
+    height: int = 0
+    catching_up: bool = True
+
+    def missing(self, node: Node, expected_peers: int,
+                min_height: int = 1) -> tuple[str, str] | None:
+        """(what is missing, which process to blame), or None when the node is ready."""
+        if not self.store:
+            return (f"its store does not listen on port {node.ports.store}", "ferretdb")
+        if not self.api:
+            return (f"its HTTP API does not answer at {node.api_url}", "bigchaindb")
+        if not self.rpc:
+            return (f"Tendermint does not answer at {node.rpc_url}", "tendermint")
+        if self.peers < expected_peers:
+            return (f"Tendermint has {self.peers} of {expected_peers} peers", "tendermint")
+        if self.height < 1:
+            return ("Tendermint has not committed the first block", "tendermint")
+        if self.catching_up or self.height < min_height:
+            return (f"Tendermint is still catching up (height {self.height})", "tendermint")
+        return None
+
+
+def probe(node: Node) -> Readiness:
+    readiness = Readiness(store=supervisor.port_open(node.ports.store, node.host),
+                          api=_get_json(node.api_url) is not None)
+    status = _rpc(node, "status")
+    if status is not None:
+        readiness.rpc = True
+        readiness.height = int(status["sync_info"]["latest_block_height"])
+        readiness.catching_up = status["sync_info"]["catching_up"]
+        net_info = _rpc(node, "net_info")
+        readiness.peers = int(net_info["n_peers"]) if net_info else 0
+    return readiness
+
+
+def _announce_progress(node: Node, before: Readiness, now: Readiness, progress: Progress):
+    if now.store and not before.store:
+        progress(f"{node.name}: store up")
+    if now.api and not before.api:
+        progress(f"{node.name}: node up, HTTP API at {node.api_url}")
+    if now.rpc and not before.rpc:
+        progress(f"{node.name}: tendermint up, RPC at {node.rpc_url}")
+    if now.peers > before.peers:
+        progress(f"{node.name}: {now.peers} peers")
+    if now.height >= 1 > before.height:
+        progress(f"{node.name}: committed block {now.height}")
+
+
+class Testnet:
+    __test__ = False  # not a pytest test class, despite the name
+
+    def __init__(self, directory: Path | str | None = None):
+        self.directory = Path(directory or default_directory()).expanduser().resolve()
+        self._supervisor: subprocess.Popen | None = None
+
+    @property
+    def exists(self) -> bool:
+        return (self.directory / DESCRIPTION_FILE).exists()
+
+    @property
+    def network(self) -> Network:
+        if not self.exists:
+            raise TestnetError(f"no testnet in {self.directory}; run `resonate testnet up`")
+        return Network.load(self.directory)
+
+    @property
+    def nodes(self) -> tuple[Node, ...]:
+        return self.network.nodes
+
+    @property
+    def running(self) -> bool:
+        return supervisor.is_running(self.directory)
+
+    # -- whole network ------------------------------------------------------------------
+
+    def up(self, nodes: int | None = None, base_port: int | None = None,
+           timeout: float = UP_TIMEOUT, progress: Progress = print) -> Network:
+        """Start the network in this directory, creating it first if needed, and wait
+        until every node serves its API, sees all its peers and has committed a block."""
+        network = self._describe(nodes, base_port, progress)
+        if self.running:
+            progress(f"restarting the network in {self.directory}")
+            self._stop_supervisor(progress)
+        elif self.exists:
+            supervisor.kill_leftovers(self.directory)  # of a supervisor that was killed
+        check_ports_free(network)
+        progress(f"{'existing' if self.exists else 'new'} {len(network.nodes)}-node network "
+                 f"{network.chain_id} in {self.directory}")
+        binaries = {"tendermint": str(ensure_tendermint(progress)),
+                    "ferretdb": str(ensure_ferretdb(progress))}
+        write_network(network, self.directory)
+        for node in network.nodes:
+            supervisor.stop_request_path(self.directory, node.name).unlink(missing_ok=True)
+        self._start_supervisor(binaries)
+        self._wait_until_ready(network, network.names, timeout, progress)
+        return network
+
+    def _describe(self, nodes: int | None, base_port: int | None,
+                  progress: Progress) -> Network:
+        if not self.exists:
+            try:
+                return describe_loopback(nodes or DEFAULT_NODES, base_port or DEFAULT_BASE_PORT)
+            except ValueError as exc:
+                raise TestnetError(str(exc)) from exc
+        network = self.network
+        if nodes is not None and nodes != len(network.nodes):
+            raise TestnetError(
+                f"{self.directory} holds a {len(network.nodes)}-node network; run "
+                f"`resonate testnet down --purge` first, or pick another --dir")
+        if base_port is not None:
+            try:
+                relocated = network.relocated(base_port)
+            except ValueError as exc:
+                raise TestnetError(str(exc)) from exc
+            if relocated != network:
+                progress(f"moving the network to ports from {base_port}")
+                network = relocated
+        return network
+
+    def _start_supervisor(self, binaries: dict[str, str]) -> None:
+        with open(self.directory / supervisor.LOG_FILE, "ab") as log:
+            # Its own session: it outlives this process and ignores this terminal's ^C.
+            self._supervisor = subprocess.Popen(
+                [sys.executable, "-m", "bigchaindb_resonate.testnet.supervisor",
+                 str(self.directory), "--tendermint", binaries["tendermint"],
+                 "--ferretdb", binaries["ferretdb"]],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+
+    def down(self, purge: bool = False, progress: Progress = print) -> None:
+        """Stop every process of the network; with `purge`, delete its directory too."""
+        if self.running:
+            self._stop_supervisor(progress)
+        if self.directory.exists():
+            supervisor.kill_leftovers(self.directory)
+        if purge and self.directory.exists():
+            shutil.rmtree(self.directory)
+            progress(f"deleted {self.directory}")
+
+    def _stop_supervisor(self, progress: Progress) -> None:
+        pid = int((self.directory / supervisor.PID_FILE).read_text())
+        progress("stopping every process of the network")
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + DOWN_TIMEOUT
+        while self.running and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if self.running:
+            progress(f"the supervisor (pid {pid}) did not stop in {DOWN_TIMEOUT}s; killing it")
+            os.kill(pid, signal.SIGKILL)
+            while self.running:
+                time.sleep(0.2)
+        if self._supervisor is not None:
+            self._supervisor.wait()
+            self._supervisor = None
+
+    # -- one node -----------------------------------------------------------------------
+
+    def stop_node(self, name: str, timeout: float = STOP_NODE_TIMEOUT) -> None:
+        """Stop one node's processes (they stay stopped until `start_node`)."""
+        self._require_running()
+        self._node(self.network, name)
+        supervisor.stop_request_path(self.directory, name).touch()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            processes = supervisor.read_state(self.directory).get("nodes", {}).get(name, {})
+            if processes and all(p["pid"] is None for p in processes.values()):
+                return
+            time.sleep(0.2)
+        raise TestnetError(f"{name}'s processes did not stop in {timeout}s; see "
+                           f"{self.directory / supervisor.LOG_FILE}")
+
+    def start_node(self, name: str, timeout: float = START_NODE_TIMEOUT,
+                   progress: Progress = print) -> None:
+        """Start a stopped node again; returns once it has caught up with its peers."""
+        self._require_running()
+        network = self.network
+        self._node(network, name)
+        # Caught up means at least where the others were when it started.
+        heights = [probe(node).height for node in network.nodes if node.name != name]
+        supervisor.stop_request_path(self.directory, name).unlink(missing_ok=True)
+        self._wait_until_ready(network, [name], timeout, progress,
+                               min_height=max(heights, default=1))
+
+    @staticmethod
+    def _node(network: Network, name: str) -> Node:
+        try:
+            return network.node(name)
+        except KeyError as exc:
+            raise TestnetError(exc.args[0]) from exc
+
+    def _require_running(self) -> None:
+        if not self.running:
+            raise TestnetError(f"the network in {self.directory} is not running; "
+                               f"run `resonate testnet up`")
+
+    # -- waiting and reporting ----------------------------------------------------------
+
+    def _expected_peers(self, network: Network, name: str) -> int:
+        return sum(1 for node in network.nodes if node.name != name and
+                   not supervisor.stop_request_path(self.directory, node.name).exists())
+
+    def _wait_until_ready(self, network: Network, names: list[str], timeout: float,
+                          progress: Progress, min_height: int = 1) -> None:
+        started = time.monotonic()
+        seen = {name: Readiness() for name in names}
+        waiting = set(names)
+        while waiting:
+            if self._supervisor is not None and self._supervisor.poll() is not None:
+                raise TestnetError(f"the supervisor exited; see "
+                                   f"{self.directory / supervisor.LOG_FILE}")
+            for name in sorted(waiting):
+                node = network.node(name)
+                now = probe(node)
+                _announce_progress(node, seen[name], now, progress)
+                seen[name] = now
+                if now.missing(node, self._expected_peers(network, name), min_height) is None:
+                    waiting.discard(name)
+            if not waiting:
+                break
+            if time.monotonic() - started > timeout:
+                raise TestnetError(self._not_ready_report(network, seen, sorted(waiting),
+                                                          timeout, min_height))
+            time.sleep(0.5)
+        progress(f"ready after {time.monotonic() - started:.0f}s: "
+                 f"{', '.join(names)}")
+
+    def _not_ready_report(self, network: Network, seen: dict[str, Readiness],
+                          names: list[str], timeout: float, min_height: int) -> str:
+        processes = supervisor.read_state(self.directory).get("nodes", {})
+        lines = [f"not ready after {timeout:.0f}s:"]
+        for name in names:
+            node = network.node(name)
+            what, process = seen[name].missing(node, self._expected_peers(network, name),
+                                               min_height)
+            state = processes.get(name, {}).get(process, {})
+            lines.append(f"  {name}: {what}; {process} is {state.get('state', 'unknown')}"
+                         f" ({state.get('restarts', 0)} restarts), see "
+                         f"{node_dir(self.directory, node).log(process)}")
+        lines.append("the network keeps running; `resonate testnet down` stops it")
+        return "\n".join(lines)
+
+    def status(self) -> list[dict]:
+        """Per node: where it serves, its chain state and its processes' states."""
+        processes = supervisor.read_state(self.directory).get("nodes", {})
+        running = self.running
+
+        def process_state(node: Node, name: str) -> str:
+            entry = processes.get(node.name, {}).get(name, {})
+            if running:
+                return entry.get("state", "stopped")
+            # Left behind by a supervisor that was killed; `up` or `down` ends them.
+            alive = entry.get("pid") and supervisor.kill_group(entry["pid"], 0)
+            return "orphaned" if alive else "stopped"
+
+        report = []
+        for node in self.network.nodes:
+            status = _rpc(node, "status")
+            validators = _rpc(node, "validators")
+            sync = status["sync_info"] if status else {}
+            validator = None
+            if status and validators:
+                address = status["validator_info"]["address"]
+                validator = any(v["address"] == address for v in validators["validators"])
+            stop_requested = supervisor.stop_request_path(self.directory, node.name).exists()
+            report.append({
+                "name": node.name,
+                "api_url": node.api_url,
+                "rpc_url": node.rpc_url,
+                "api_up": _get_json(node.api_url) is not None,
+                "height": int(sync["latest_block_height"]) if sync else None,
+                "app_hash": sync.get("latest_app_hash"),
+                "catching_up": sync.get("catching_up"),
+                "validator": validator,
+                "stop_requested": stop_requested,
+                "processes": {name: process_state(node, name)
+                              for name in supervisor.PROCESSES},
+            })
+        return report

@@ -1,0 +1,135 @@
+"""`resonate testnet up|status|stop-node|start-node|down`.
+
+`add_testnet_commands(subparsers)` adds the `testnet` command to an argparse CLI; each
+sub-command sets `func`, which takes the parsed arguments and returns an exit code.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from bigchaindb_resonate.binaries import BuildError
+from bigchaindb_resonate.testnet import Testnet, TestnetError, default_directory
+from bigchaindb_resonate.testnet.description import MAX_NODES, PortsBusy
+
+
+def add_testnet_commands(subparsers) -> None:
+    testnet = subparsers.add_parser(
+        "testnet", help="run a local multi-node network on loopback",
+        description="A local network of BigchainDB nodes, each with its own Tendermint "
+                    "and FerretDB, all on 127.0.0.1.")
+    commands = testnet.add_subparsers(dest="testnet_command", required=True)
+    directory = argparse.ArgumentParser(add_help=False)
+    directory.add_argument("--dir", type=Path, default=None,
+                           help=f"where the network lives (default {default_directory()})")
+
+    up = commands.add_parser("up", parents=[directory],
+                             help="create or restart the network and wait until it runs")
+    up.add_argument("--nodes", type=int, default=None,
+                    help=f"number of validator nodes, 1 to {MAX_NODES} (default 4; "
+                         f"an existing network keeps its own)")
+    up.add_argument("--base-port", type=int, default=None,
+                    help="first of the ten loopback ports each node uses in turn")
+    up.add_argument("--timeout", type=float, default=None,
+                    help="seconds to wait for every node (default 240)")
+    up.set_defaults(func=_up)
+
+    status = commands.add_parser("status", parents=[directory],
+                                 help="each node's URLs, chain state and processes")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(func=_status)
+
+    stop_node = commands.add_parser("stop-node", parents=[directory],
+                                    help="stop one node's processes")
+    stop_node.add_argument("name")
+    stop_node.set_defaults(func=_stop_node)
+
+    start_node = commands.add_parser("start-node", parents=[directory],
+                                     help="start a stopped node and wait until it caught up")
+    start_node.add_argument("name")
+    start_node.set_defaults(func=_start_node)
+
+    down = commands.add_parser("down", parents=[directory], help="stop the network")
+    down.add_argument("--purge", action="store_true",
+                      help="also delete its keys, chain and stores")
+    down.set_defaults(func=_down)
+
+
+def _reported(command):
+    """Turn the failures a user can act on into a message and exit code 1."""
+    def run(args) -> int:
+        try:
+            command(Testnet(args.dir), args)
+            return 0
+        except (TestnetError, PortsBusy, BuildError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    return run
+
+
+@_reported
+def _up(testnet: Testnet, args) -> None:
+    started = time.monotonic()
+    options = {"timeout": args.timeout} if args.timeout else {}
+    testnet.up(nodes=args.nodes, base_port=args.base_port, **options)
+    print(f"network up in {time.monotonic() - started:.0f}s")
+    for node in testnet.nodes:
+        print(f"  {node.name}: API {node.api_url}  RPC {node.rpc_url}")
+
+
+@_reported
+def _status(testnet: Testnet, args) -> None:
+    report = testnet.status()
+    if args.json:
+        print(json.dumps({"directory": str(testnet.directory), "running": testnet.running,
+                          "nodes": report}, indent=2))
+        return
+    print(f"{testnet.directory}: {'running' if testnet.running else 'not running'}")
+    print(format_table(report))
+
+
+def _yes_no(value) -> str:
+    return "-" if value is None else ("yes" if value else "no")
+
+
+def format_table(report: list[dict]) -> str:
+    header = ["NODE", "API", "RPC", "HEIGHT", "APP HASH", "CATCHING UP", "VALIDATOR",
+              "FERRETDB", "BIGCHAINDB", "TENDERMINT"]
+    rows = [header]
+    for node in report:
+        processes = node["processes"]
+        rows.append([
+            node["name"] + (" (stop requested)" if node["stop_requested"] else ""),
+            node["api_url"] + ("" if node["api_up"] else " (down)"),
+            node["rpc_url"],
+            "-" if node["height"] is None else str(node["height"]),
+            (node["app_hash"] or "-")[:16],
+            _yes_no(node["catching_up"]),
+            _yes_no(node["validator"]),
+            processes["ferretdb"], processes["bigchaindb"], processes["tendermint"],
+        ])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+                     for row in rows)
+
+
+@_reported
+def _stop_node(testnet: Testnet, args) -> None:
+    testnet.stop_node(args.name)
+    print(f"{args.name} stopped")
+
+
+@_reported
+def _start_node(testnet: Testnet, args) -> None:
+    testnet.start_node(args.name)
+    print(f"{args.name} is up")
+
+
+@_reported
+def _down(testnet: Testnet, args) -> None:
+    testnet.down(purge=args.purge)
+    print("network down")
+

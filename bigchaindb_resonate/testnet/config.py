@@ -1,0 +1,235 @@
+"""Generate every node's files from a network description.
+
+Per node, under `<dir>/<node>/`: a Tendermint home (keys, the shared genesis,
+config.toml from `network/tendermint/*.template`), `bigchaindb.json`, and empty
+directories for the store, FerretDB's state and the logs. Keys are made once and kept;
+everything else is rewritten from the description each time, so generating twice
+gives the same network.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from nacl.signing import SigningKey
+
+from bigchaindb_resonate.testnet.description import Network, Node
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "network" / "tendermint"
+TENDERMINT_VERSION = "v0.31.5"
+DATABASE_NAME = "bigchain"
+API_WORKERS = 2
+
+
+@dataclass(frozen=True)
+class NodeDir:
+    """Where one node's files live."""
+    root: Path
+
+    @property
+    def tendermint_home(self) -> Path:
+        return self.root / "tendermint"
+
+    @property
+    def validator_key(self) -> Path:
+        return self.tendermint_home / "config" / "priv_validator_key.json"
+
+    @property
+    def validator_state(self) -> Path:
+        return self.tendermint_home / "data" / "priv_validator_state.json"
+
+    @property
+    def node_key(self) -> Path:
+        return self.tendermint_home / "config" / "node_key.json"
+
+    @property
+    def genesis(self) -> Path:
+        return self.tendermint_home / "config" / "genesis.json"
+
+    @property
+    def tendermint_config(self) -> Path:
+        return self.tendermint_home / "config" / "config.toml"
+
+    @property
+    def bigchaindb_config(self) -> Path:
+        return self.root / "bigchaindb.json"
+
+    @property
+    def store(self) -> Path:
+        return self.root / "store"
+
+    @property
+    def ferretdb_state(self) -> Path:
+        return self.root / "ferretdb-state"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def log(self, process: str) -> Path:
+        return self.logs / f"{process}.log"
+
+
+def node_dir(directory: Path, node: Node) -> NodeDir:
+    return NodeDir(Path(directory) / node.name)
+
+
+# ---------------------------------------------------------------------------------------
+# Keys, in the JSON formats of Tendermint 0.31 (`gen_validator`, `gen_node_key`)
+
+
+def _ed25519_private(key: SigningKey) -> dict:
+    # Tendermint stores the 32-byte seed followed by the 32-byte public key.
+    raw = bytes(key) + bytes(key.verify_key)
+    return {"type": "tendermint/PrivKeyEd25519", "value": base64.b64encode(raw).decode()}
+
+
+def _ed25519_public(public: bytes) -> dict:
+    return {"type": "tendermint/PubKeyEd25519", "value": base64.b64encode(public).decode()}
+
+
+def _address(public: bytes) -> bytes:
+    # Tendermint's address of an Ed25519 key: the first 20 bytes of its SHA-256.
+    return hashlib.sha256(public).digest()[:20]
+
+
+def new_validator_key() -> dict:
+    key = SigningKey.generate()
+    public = bytes(key.verify_key)
+    return {"address": _address(public).hex().upper(), "pub_key": _ed25519_public(public),
+            "priv_key": _ed25519_private(key)}
+
+
+def new_node_key() -> dict:
+    return {"priv_key": _ed25519_private(SigningKey.generate())}
+
+
+def node_id(node_key: dict) -> str:
+    public = base64.b64decode(node_key["priv_key"]["value"])[32:]
+    return _address(public).hex()
+
+
+# ---------------------------------------------------------------------------------------
+# Rendering
+
+
+def render(template_name: str, **values) -> str:
+    return Template((TEMPLATE_DIR / template_name).read_text()).substitute(values)
+
+
+def render_genesis(network: Network, validator_keys: dict[str, dict]) -> str:
+    validators = [{"address": validator_keys[node.name]["address"],
+                   "pub_key": validator_keys[node.name]["pub_key"],
+                   "power": str(node.power), "name": node.name}
+                  for node in network.nodes]
+    indented = json.dumps(validators, indent=2).replace("\n", "\n  ")
+    return render("genesis.json.template", genesis_time=network.genesis_time,
+                  chain_id=network.chain_id, validators=indented)
+
+
+def persistent_peers(network: Network, node: Node, node_ids: dict[str, str]) -> str:
+    return ",".join(f"{node_ids[peer.name]}@{peer.p2p_address}"
+                    for peer in network.nodes if peer.name != node.name)
+
+
+def toml_bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def render_tendermint_config(network: Network, node: Node, node_ids: dict[str, str],
+                             create_empty_blocks: bool = False,
+                             timeout_commit: str = "1s") -> str:
+    return render(
+        "config.toml.template",
+        moniker=node.name,
+        # Tendermint dials its app; the app listens on its node's bind address.
+        proxy_app=f"tcp://{_dialable(node.bind)}:{node.ports.abci}",
+        rpc_laddr=f"tcp://{node.bind}:{node.ports.rpc}",
+        p2p_laddr=f"tcp://{node.bind}:{node.ports.p2p}",
+        external_address=node.p2p_address,
+        persistent_peers=persistent_peers(network, node, node_ids),
+        # Generated networks are private: their addresses are loopback or a
+        # compose network's, which a strict address book refuses.
+        addr_book_strict=toml_bool(False),
+        pex=toml_bool(False),
+        allow_duplicate_ip=toml_bool(network.shares_one_host),
+        create_empty_blocks=toml_bool(create_empty_blocks),
+        timeout_commit=timeout_commit,
+    )
+
+
+def _dialable(bind: str) -> str:
+    return "127.0.0.1" if bind == "0.0.0.0" else bind
+
+
+def bigchaindb_settings(node: Node, paths: NodeDir) -> dict:
+    return {
+        "server": {"bind": f"{node.bind}:{node.ports.api}", "workers": API_WORKERS,
+                   "loglevel": "info"},
+        "wsserver": {"scheme": "ws", "host": node.bind, "port": node.ports.ws,
+                     "advertised_scheme": "ws", "advertised_host": node.host,
+                     "advertised_port": node.ports.ws},
+        "tendermint": {"host": _dialable(node.bind), "port": node.ports.rpc,
+                       "abci_host": node.bind, "abci_port": node.ports.abci,
+                       "version": TENDERMINT_VERSION},
+        "database": {"backend": "localmongodb", "host": _dialable(node.bind),
+                     "port": node.ports.store, "name": DATABASE_NAME,
+                     "connection_timeout": 5000, "max_tries": 3},
+        # The supervisor keeps the console output as logs/bigchaindb.log; BigchainDB's
+        # own rotating files hold the same lines in its format, and the errors alone.
+        "log": {"file": str(paths.logs / "bigchaindb-app.log"),
+                "error_file": str(paths.logs / "bigchaindb-errors.log"),
+                "level_console": "info", "level_logfile": "info"},
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Writing
+
+
+def _write_json(path: Path, document: dict, private: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    if private:
+        os.chmod(path, 0o600)
+
+
+def _kept_key(path: Path, make) -> dict:
+    if not path.exists():
+        _write_json(path, make(), private=True)
+    return json.loads(path.read_text())
+
+
+def write_network(network: Network, directory: Path) -> dict[str, NodeDir]:
+    """Write every node's files under `directory`; returns each node's NodeDir."""
+    directory = Path(directory)
+    network.save(directory)
+    paths = {node.name: node_dir(directory, node) for node in network.nodes}
+    validator_keys, node_ids = {}, {}
+    for node in network.nodes:
+        files = paths[node.name]
+        for folder in (files.store, files.ferretdb_state, files.logs,
+                       files.validator_state.parent):
+            folder.mkdir(parents=True, exist_ok=True)
+        validator_keys[node.name] = _kept_key(files.validator_key, new_validator_key)
+        node_ids[node.name] = node_id(_kept_key(files.node_key, new_node_key))
+        # Never reset: it is what stops a restarted validator from signing twice.
+        _kept_key(files.validator_state, lambda: {"height": "0", "round": "0", "step": 0})
+
+    genesis = render_genesis(network, validator_keys)
+    for node in network.nodes:
+        files = paths[node.name]
+        files.genesis.write_text(genesis)
+        files.tendermint_config.write_text(render_tendermint_config(network, node, node_ids))
+        _write_json(files.bigchaindb_config, bigchaindb_settings(node, files))
+    return paths
+
+
+def node_ids(network: Network, directory: Path) -> dict[str, str]:
+    return {node.name: node_id(json.loads(node_dir(directory, node).node_key.read_text()))
+            for node in network.nodes}
