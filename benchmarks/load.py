@@ -1,0 +1,165 @@
+"""Committed throughput and commit latency on the local testnet, workload against workload.
+
+    .venv/bin/python benchmarks/load.py [--dir DIR] [--count 200] [--workers 8] [--workloads create,transfer,party]
+
+Every transaction is built and signed before the clock starts. Workers post them
+round-robin to all nodes with `mode=sync` (answered once CheckTx accepts); the commit time
+of each comes from the first node's valid-transactions event stream. Latency is post to
+commit; throughput is committed transactions over the time from the first post to the
+last commit. Each workload runs in the same
+invocation, so their ratios compare like with like on this machine. The results, with the
+machine and settings, are appended to benchmarks/results/load.jsonl.
+"""
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import aiohttp
+import requests
+from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.models import Transaction
+
+from bigchaindb_resonate import host
+from bigchaindb_resonate.testnet import Testnet
+from bigchaindb_resonate.types.party import Party
+
+RESULTS = Path(__file__).parent / "results" / "load.jsonl"
+EVENTS = "/api/v1/streams/valid_transactions"
+
+
+def creates(count):
+    keypair = generate_key_pair()
+    return [Transaction.create([keypair.public_key], [([keypair.public_key], 1)],
+                               asset={"n": n, "bench": time.time_ns()}).sign([keypair.private_key]).to_dict()
+            for n in range(count)], keypair
+
+
+def parties(count):
+    keypair = generate_key_pair()
+    return [Party.build([keypair.public_key], {"@type": "MusicGroup", "name": f"Band {n} {time.time_ns()}"})
+            .sign([keypair.private_key]).to_dict() for n in range(count)]
+
+
+def transfers_of(created, owner):
+    """One TRANSFER spending each CREATE: the same count, each independent of the others."""
+    receiver = generate_key_pair()
+    return [Transaction.transfer(Transaction.from_dict(tx).to_inputs(), [([receiver.public_key], 1)],
+                                 asset_id=tx["id"]).sign([owner.private_key]).to_dict()
+            for tx in created]
+
+
+class CommitWatcher:
+    """Records when each transaction commits, from a node's valid-transactions event stream."""
+
+    def __init__(self, ws_url):
+        self.committed = {}
+        self._ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_until_complete,
+                                        args=(self._listen(ws_url),), daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError(f"cannot subscribe to {ws_url}{EVENTS}")
+
+    async def _listen(self, ws_url):
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(f"{ws_url}{EVENTS}") as socket:
+                self._ready.set()
+                async for message in socket:
+                    event = json.loads(message.data)
+                    self.committed.setdefault(event["transaction_id"], time.perf_counter())
+
+    def wait_for(self, txids, timeout):
+        deadline = time.perf_counter() + timeout
+        while not all(txid in self.committed for txid in txids) and time.perf_counter() < deadline:
+            time.sleep(0.05)
+
+
+def post_all(transactions, nodes, workers, watcher):
+    """Post with mode=sync (answered after CheckTx) as fast as the workers can; the
+    commit time of each transaction comes from the event stream."""
+    sessions = [requests.Session() for _ in nodes]
+    posted = {}
+
+    def post(indexed):
+        index, tx = indexed
+        which = index % len(nodes)
+        posted[tx["id"]] = time.perf_counter()
+        response = sessions[which].post(f"{nodes[which].api_url}/api/v1/transactions",
+                                        params={"mode": "sync"}, json=tx, timeout=60)
+        return response.status_code
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        statuses = list(pool.map(post, enumerate(transactions)))
+    accepted = [tx["id"] for tx, status in zip(transactions, statuses) if status == 202]
+    watcher.wait_for(accepted, timeout=120)
+    commits = [watcher.committed[txid] for txid in accepted if txid in watcher.committed]
+    latencies = sorted(watcher.committed[txid] - posted[txid] for txid in accepted
+                       if txid in watcher.committed)
+    wall = (max(commits) - started) if commits else None
+    return {
+        "count": len(transactions), "refused": len(transactions) - len(accepted),
+        "committed": len(commits), "seconds": round(wall, 3) if wall else None,
+        "committed_per_second": round(len(commits) / wall, 2) if wall else 0,
+        "latency_median_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
+        "latency_p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))] * 1000, 1) if latencies else None,
+    }
+
+
+def machine():
+    return {"cores": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform(),
+            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", type=Path, default=None, help="the testnet's directory")
+    parser.add_argument("--count", type=int, default=200, help="transactions per workload")
+    parser.add_argument("--workers", type=int, default=8, help="concurrent posting threads")
+    parser.add_argument("--workloads", default="create,transfer,party")
+    args = parser.parse_args(argv)
+    host.apply()
+    testnet = Testnet(args.dir)
+    if not testnet.exists:
+        sys.exit("error: no local testnet; start one with `resonate testnet up`")
+    nodes = testnet.nodes
+    watcher = CommitWatcher(nodes[0].ws_url)
+    wanted = args.workloads.split(",")
+    print(f"building and signing {args.count} transactions per workload…", flush=True)
+    created, owner = creates(args.count)
+    # TRANSFERs need committed CREATEs to spend, so the CREATE workload always runs first.
+    prepared = {"create": created}
+    if "party" in wanted:
+        prepared["party"] = parties(args.count)
+    report = {"when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
+              "machine": machine(), "nodes": len(nodes), "workers": args.workers, "workloads": {}}
+    for name in ["create", *[w for w in wanted if w != "create"]]:
+        if name == "transfer":
+            prepared["transfer"] = transfers_of(created, owner)
+        print(f"posting {name.upper()} × {args.count} round-robin to {len(nodes)} nodes…", flush=True)
+        report["workloads"][name] = post_all(prepared[name], nodes, args.workers, watcher)
+        print(f"  {report['workloads'][name]}", flush=True)
+    base = report["workloads"]["create"]["committed_per_second"]
+    report["throughput_vs_create"] = {name: round(result["committed_per_second"] / base, 3)
+                                      for name, result in report["workloads"].items()}
+    RESULTS.parent.mkdir(exist_ok=True)
+    with RESULTS.open("a") as out:
+        out.write(json.dumps(report) + "\n")
+    print(json.dumps(report["throughput_vs_create"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
