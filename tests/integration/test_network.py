@@ -1,0 +1,198 @@
+"""Through a real local network of 4 validators: Tendermint, FerretDB and node processes on
+loopback, spoken to over HTTP exactly as an integrator would."""
+import asyncio
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import aiohttp
+import pytest
+import requests
+from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.models import Transaction
+
+from bigchaindb_resonate.client import Client, TransactionRefused
+from bigchaindb_resonate.schemas import COALAIP_CONTEXT
+from bigchaindb_resonate.testnet import Testnet
+from bigchaindb_resonate.testnet.description import free_base_port
+from bigchaindb_resonate.types.party import Party
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def testnet(tmp_path_factory):
+    network = Testnet(tmp_path_factory.mktemp("testnet"))
+    network.up(nodes=4, base_port=free_base_port(4, start=30000), progress=lambda line: None)
+    yield network
+    network.down(purge=True, progress=lambda line: None)
+
+
+@pytest.fixture(scope="module")
+def clients(testnet):
+    return [Client(node.api_url) for node in testnet.nodes]
+
+
+def wait_until(condition, timeout=30, what="condition"):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def chain_states(testnet):
+    states = []
+    for node in testnet.nodes:
+        info = requests.get(f"{node.rpc_url}/status", timeout=5).json()["result"]["sync_info"]
+        states.append((int(info["latest_block_height"]), info["latest_app_hash"]))
+    return states
+
+
+def all_agree(testnet):
+    return len(set(chain_states(testnet))) == 1
+
+
+def create_and_transfer(owner, receiver, amount=5):
+    create = Transaction.create([owner.public_key], [([owner.public_key], amount)],
+                                asset={"made": time.time_ns()}).sign([owner.private_key])
+    transfer = Transaction.transfer(create.to_inputs(), [([receiver.public_key], amount)],
+                                    asset_id=create.id).sign([owner.private_key])
+    return create, transfer
+
+
+def test_create_and_transfer_posted_to_one_node_are_read_back_from_another(testnet, clients):
+    alice, bob = generate_key_pair(), generate_key_pair()
+    create, transfer = create_and_transfer(alice, bob)
+    clients[0].submit(create)
+    clients[1].submit(transfer)
+    wait_until(lambda: clients[3].get_transaction(transfer.id) is not None, what="the transfer on node4")
+    assert clients[3].get_transaction(create.id) == create.to_dict()
+    assert clients[2].get_transaction(transfer.id) == transfer.to_dict()
+    outputs = requests.get(f"{testnet.nodes[2].api_url}/api/v1/outputs",
+                           params={"public_key": bob.public_key, "spent": "false"}).json()
+    assert outputs == [{"transaction_id": transfer.id, "output_index": 0}]
+    wait_until(lambda: all_agree(testnet), what="every node at the same height and app hash")
+
+
+def test_party_round_trip_with_operation_filter_and_search(testnet, clients):
+    keypair = generate_key_pair()
+    tx = clients[1].register_party(keypair, {"@type": "MusicGroup", "name": "Ezra Collective Quartet"})
+    wait_until(lambda: clients[2].get_transaction(tx["id"]) is not None, what="the party on node3")
+    assert [t["id"] for t in clients[2].transactions_for_asset(tx["id"], "PARTY")] == [tx["id"]]
+    assert clients[2].transactions_for_asset(tx["id"], "CREATE") == []
+    assert [a["id"] for a in clients[3].search_assets("ezra quartet")] == [tx["id"]]
+
+
+def test_a_party_breaking_a_rule_is_refused_with_its_code_by_every_node(clients):
+    keypair = generate_key_pair()
+    tx = Party.create([keypair.public_key], [([keypair.public_key], 1)],
+                      asset={"@context": COALAIP_CONTEXT, "@type": "Person", "givenName": "Solo"})
+    signed = tx.sign([keypair.private_key]).to_dict()
+    for client in clients:
+        with pytest.raises(TransactionRefused) as refused:
+            client.submit(signed)
+        assert refused.value.code == "PARTY_NAME_MISSING"
+        assert refused.value.status == 400
+
+
+@pytest.mark.parametrize("body, code", [
+    (b'{"asset": {"data": {"level": NaN}}}', "TX_NON_FINITE_NUMBER"),
+    (b'{"id": ', "TX_MALFORMED"),
+    (b'[{"operation": "CREATE"}]', "TX_MALFORMED"),
+    (b'{"pad": "' + b"x" * 300_000 + b'"}', "TX_TOO_LARGE"),
+])
+def test_hostile_bodies_get_a_400_with_a_code_and_every_node_keeps_running(testnet, clients, body, code):
+    for node in testnet.nodes:
+        response = requests.post(f"{node.api_url}/api/v1/transactions", data=body,
+                                 headers={"Content-Type": "application/json"}, timeout=10)
+        assert response.status_code == 400
+        assert response.json()["code"] == code
+    alice, bob = generate_key_pair(), generate_key_pair()
+    create, _ = create_and_transfer(alice, bob)
+    clients[3].submit(create)  # and the network still commits
+
+
+def test_an_oversized_signed_transaction_is_refused_even_straight_to_tendermint(testnet, clients):
+    keypair = generate_key_pair()
+    tx = Transaction.create([keypair.public_key], [([keypair.public_key], 1)],
+                            metadata={"pad": "x" * 70_000}).sign([keypair.private_key]).to_dict()
+    with pytest.raises(TransactionRefused) as refused:
+        clients[0].submit(tx)
+    assert refused.value.code == "TX_TOO_LARGE"
+    # Bypassing the HTTP API: CheckTx refuses it with the same code.
+    import base64
+    payload = base64.b64encode(json.dumps(tx).encode()).decode()
+    result = requests.post(testnet.nodes[1].rpc_url, json={
+        "jsonrpc": "2.0", "id": "oversized", "method": "broadcast_tx_sync", "params": [payload]},
+        timeout=10).json()["result"]
+    assert result["code"] != 0 and result["log"].startswith("TX_TOO_LARGE")
+
+
+def test_a_double_spend_sent_to_two_nodes_at_once_commits_exactly_once(testnet, clients):
+    alice, bob, carol = generate_key_pair(), generate_key_pair(), generate_key_pair()
+    create = Transaction.create([alice.public_key], [([alice.public_key], 1)]).sign([alice.private_key])
+    clients[0].submit(create)
+    wait_until(lambda: all(c.get_transaction(create.id) for c in clients), what="the create everywhere")
+    to_bob = Transaction.transfer(create.to_inputs(), [([bob.public_key], 1)], asset_id=create.id)
+    to_carol = Transaction.transfer(create.to_inputs(), [([carol.public_key], 1)], asset_id=create.id)
+    spends = [to_bob.sign([alice.private_key]).to_dict(), to_carol.sign([alice.private_key]).to_dict()]
+
+    def submit(pair):
+        client, tx = pair
+        try:
+            client.submit(tx, mode="sync")
+            return True
+        except TransactionRefused:
+            return False
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(submit, [(clients[1], spends[0]), (clients[2], spends[1])]))
+    wait_until(lambda: any(clients[0].get_transaction(tx["id"]) for tx in spends), what="one spend")
+    time.sleep(3)  # several more blocks' time for the other to (wrongly) land
+    wait_until(lambda: all_agree(testnet), what="agreement")
+    for client in clients:
+        committed = [tx["id"] for tx in spends if client.get_transaction(tx["id"])]
+        assert len(committed) == 1
+    spent = requests.get(f"{testnet.nodes[3].api_url}/api/v1/outputs",
+                         params={"public_key": alice.public_key, "spent": "true"}).json()
+    assert spent == [{"transaction_id": create.id, "output_index": 0}]
+
+
+def test_the_event_stream_reports_committed_transactions(testnet, clients):
+    received, ready = [], threading.Event()
+
+    async def listen():
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(
+                    f"{testnet.nodes[2].ws_url}/api/v1/streams/valid_transactions") as socket:
+                ready.set()
+                async for message in socket:
+                    received.append(json.loads(message.data))
+                    return
+
+    listener = threading.Thread(target=asyncio.run, args=(listen(),), daemon=True)
+    listener.start()
+    assert ready.wait(10)
+    alice = generate_key_pair()
+    create, _ = create_and_transfer(alice, alice)
+    clients[0].submit(create)
+    listener.join(15)
+    assert received and received[0]["transaction_id"] == create.id
+    assert received[0]["asset_id"] == create.id
+
+
+def test_with_one_validator_stopped_the_others_commit_and_it_catches_up(testnet, clients):
+    testnet.stop_node("node4")
+    try:
+        alice, bob = generate_key_pair(), generate_key_pair()
+        create, transfer = create_and_transfer(alice, bob)
+        clients[0].submit(create)
+        clients[1].submit(transfer)
+        assert clients[2].get_transaction(transfer.id) is not None
+    finally:
+        testnet.start_node("node4", progress=lambda line: None)
+    wait_until(lambda: clients[3].get_transaction(transfer.id) is not None, timeout=60,
+               what="node4 to catch up")
+    wait_until(lambda: all_agree(testnet), timeout=60, what="node4 at the others' app hash")
