@@ -42,6 +42,12 @@ def wait_until(condition, timeout=30, what="condition"):
         time.sleep(0.2)
 
 
+def wait_everywhere(clients, txid, timeout=30):
+    """A commit-mode answer means one node committed; each node stores as it commits."""
+    wait_until(lambda: all(client.get_transaction(txid) for client in clients), timeout,
+               what=f"{txid[:12]} on every node")
+
+
 def chain_states(testnet):
     states = []
     for node in testnet.nodes:
@@ -67,7 +73,7 @@ def test_create_and_transfer_posted_to_one_node_are_read_back_from_another(testn
     create, transfer = create_and_transfer(alice, bob)
     clients[0].submit(create)
     clients[1].submit(transfer)
-    wait_until(lambda: clients[3].get_transaction(transfer.id) is not None, what="the transfer on node4")
+    wait_everywhere(clients, transfer.id)
     assert clients[3].get_transaction(create.id) == create.to_dict()
     assert clients[2].get_transaction(transfer.id) == transfer.to_dict()
     outputs = requests.get(f"{testnet.nodes[2].api_url}/api/v1/outputs",
@@ -79,7 +85,7 @@ def test_create_and_transfer_posted_to_one_node_are_read_back_from_another(testn
 def test_party_round_trip_with_operation_filter_and_search(testnet, clients):
     keypair = generate_key_pair()
     tx = clients[1].register_party(keypair, {"@type": "MusicGroup", "name": "Ezra Collective Quartet"})
-    wait_until(lambda: clients[2].get_transaction(tx["id"]) is not None, what="the party on node3")
+    wait_everywhere(clients, tx["id"])
     assert [t["id"] for t in clients[2].transactions_for_asset(tx["id"], "PARTY")] == [tx["id"]]
     assert clients[2].transactions_for_asset(tx["id"], "CREATE") == []
     assert [a["id"] for a in clients[3].search_assets("ezra quartet")] == [tx["id"]]
@@ -134,7 +140,7 @@ def test_a_double_spend_sent_to_two_nodes_at_once_commits_exactly_once(testnet, 
     alice, bob, carol = generate_key_pair(), generate_key_pair(), generate_key_pair()
     create = Transaction.create([alice.public_key], [([alice.public_key], 1)]).sign([alice.private_key])
     clients[0].submit(create)
-    wait_until(lambda: all(c.get_transaction(create.id) for c in clients), what="the create everywhere")
+    wait_everywhere(clients, create.id)
     to_bob = Transaction.transfer(create.to_inputs(), [([bob.public_key], 1)], asset_id=create.id)
     to_carol = Transaction.transfer(create.to_inputs(), [([carol.public_key], 1)], asset_id=create.id)
     spends = [to_bob.sign([alice.private_key]).to_dict(), to_carol.sign([alice.private_key]).to_dict()]
@@ -190,9 +196,9 @@ def test_with_one_validator_stopped_the_others_commit_and_it_catches_up(testnet,
         create, transfer = create_and_transfer(alice, bob)
         clients[0].submit(create)
         clients[1].submit(transfer)
-        assert clients[2].get_transaction(transfer.id) is not None
+        # committed by the three running validators; each stores it as it commits
+        wait_everywhere(clients[:3], transfer.id)
     finally:
         testnet.start_node("node4", progress=lambda line: None)
-    wait_until(lambda: clients[3].get_transaction(transfer.id) is not None, timeout=60,
-               what="node4 to catch up")
+    wait_everywhere(clients, transfer.id, timeout=60)
     wait_until(lambda: all_agree(testnet), timeout=60, what="node4 at the others' app hash")
