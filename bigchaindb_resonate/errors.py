@@ -90,6 +90,11 @@ class ValidationCrashed(ResonateValidationError):
 
 # -- Rules shared by our transaction types.
 
+class AssetMovesByItsOwnOperation(ResonateValidationError):
+    code = "ASSET_NEEDS_OWN_OPERATION"
+    meaning = "this asset can only be transferred by the operation its type names"
+
+
 class SchemaViolation(ResonateValidationError):
     code = "SCHEMA_VIOLATION"
     meaning = "the transaction does not match its operation's schema"
@@ -108,6 +113,31 @@ class InvalidIsni(ResonateValidationError):
 class InvalidIpiNameNumber(ResonateValidationError):
     code = "INVALID_IPI_NAME_NUMBER"
     meaning = "an IPI name number must be 11 digits with a valid mod-101 check"
+
+
+class InvalidIswc(ResonateValidationError):
+    code = "INVALID_ISWC"
+    meaning = "an ISWC must be T, 9 digits and a valid check digit"
+
+
+class InvalidIsrc(ResonateValidationError):
+    code = "INVALID_ISRC"
+    meaning = "an ISRC must be 2 letters, 3 letters or digits, 2 year digits and 5 digits"
+
+
+class EmptyTerritory(ResonateValidationError):
+    code = "EMPTY_TERRITORY"
+    meaning = "a territory must leave at least one country after its exclusions"
+
+
+class InvalidDate(ResonateValidationError):
+    code = "INVALID_DATE"
+    meaning = "dates are calendar dates written YYYY-MM-DD"
+
+
+class InvalidPeriod(ResonateValidationError):
+    code = "INVALID_PERIOD"
+    meaning = "validThrough must not be before validFrom"
 
 
 class IdentifierNotCanonical(ResonateValidationError):

@@ -17,6 +17,7 @@ from bigchaindb.backend.exceptions import BackendError
 from bigchaindb.common.exceptions import ValidationError
 
 from bigchaindb_resonate import admission, registry
+from bigchaindb_resonate.ledger import BLOCK_TIMES, LedgerView
 from bigchaindb_resonate.errors import TransactionTooLarge, ValidationCrashed, error_body
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ def apply():
     _http_post_with_codes()
     _operation_filter_knows_our_types()
     _txids_filter_knows_our_types()
+    _records_move_only_by_their_own_operation()
     _spent_queries_without_elemmatch_and()
     _text_search_by_term_collection()
     _applied = True
@@ -104,6 +106,21 @@ def _checked_abci_app():
             except Exception as exc:
                 logger.exception("unexpected error while validating a transaction")
                 raise ValidationCrashed(f"{type(exc).__name__} during validation") from exc
+
+        def begin_block(self, req_begin_block):
+            # Rules that need time read it from here during DeliverTx (LedgerView).
+            self.bigchaindb.consensus_time = req_begin_block.header.time.seconds
+            return super().begin_block(req_begin_block)
+
+        def commit(self):
+            response = super().commit()
+            # Kept for the HTTP pre-check and CheckTx in other processes: the latest
+            # consensus time, never a local clock.
+            connection = self.bigchaindb.connection
+            connection.run(connection.collection(BLOCK_TIMES).replace_one(
+                {"height": self.new_height},
+                {"height": self.new_height, "time": self.bigchaindb.consensus_time}, upsert=True))
+            return response
 
         def check_tx(self, raw_transaction):
             self.abort_if_abci_chain_is_not_synced()
@@ -230,7 +247,8 @@ def _txids_filter_knows_our_types():
     """`backend/localmongodb/query.py:123-137` get_txids_filtered maps only CREATE and
     TRANSFER (a KeyError for any other operation) and finds `last_tx` by a `$natural` sort,
     which FerretDB does not support and which is insertion order, not commit order, on
-    MongoDB. Our records are CREATE-like: their id is their asset id."""
+    MongoDB. Our records are CREATE-like (their id is their asset id); our transfers are
+    TRANSFER-like."""
     from bigchaindb.backend.localmongodb.connection import LocalMongoDBConnection
     from bigchaindb.backend.localmongodb.query import register_query
     from bigchaindb.backend import query
@@ -239,7 +257,7 @@ def _txids_filter_knows_our_types():
     def get_txids_filtered(conn, asset_id, operation=None, last_tx=None):
         if operation is None:
             match = {"$or": [{"asset.id": asset_id}, {"id": asset_id}]}
-        elif operation == "TRANSFER":
+        elif operation == "TRANSFER" or registry.moves_assets(operation):
             match = {"operation": operation, "asset.id": asset_id}
         else:
             match = {"operation": operation, "id": asset_id}
@@ -311,7 +329,8 @@ def _text_search_by_term_collection():
     text_search needs `$text`/`$meta`. Ours keeps the words of every stored asset and
     metadata document in a `text_terms` collection written with them, and searches it
     the same way on every store: any of the words, case- and accent-insensitive, best
-    matches first. Unlike MongoDB's `$text` it does no stemming and ignores `language`."""
+    matches first. Unlike MongoDB's `$text` it does no stemming and ignores `language`.
+    Also declares the `block_times` collection that _checked_abci_app writes."""
     from bigchaindb.backend import schema as backend_schema
     from bigchaindb.backend.localmongodb import query as upstream_query, schema as mongo_schema
     from bigchaindb.backend.localmongodb.connection import LocalMongoDBConnection
@@ -321,12 +340,13 @@ def _text_search_by_term_collection():
     for table in ("assets", "metadata"):
         mongo_schema.INDEXES[table] = [index for index in mongo_schema.INDEXES[table]
                                        if index[1].get("name") != "text"]
+    mongo_schema.INDEXES[BLOCK_TIMES] = [([("height", ASCENDING)], dict(name="height", unique=True))]
     mongo_schema.INDEXES[TEXT_TERMS] = [
         ([("term", ASCENDING), ("table", ASCENDING)], dict(name="term")),
         ([("id", ASCENDING)], dict(name="document_id")),
     ]
-    if TEXT_TERMS not in backend_schema.TABLES:
-        backend_schema.TABLES = backend_schema.TABLES + (TEXT_TERMS,)
+    backend_schema.TABLES = backend_schema.TABLES + tuple(
+        table for table in (TEXT_TERMS, BLOCK_TIMES) if table not in backend_schema.TABLES)
 
     def store_terms(conn, table, documents):
         terms = [{"table": table, "id": doc["id"], "term": term}
@@ -394,3 +414,20 @@ def text_terms(document):
         elif isinstance(value, list):
             pending.extend(value)
     return found
+
+
+def _records_move_only_by_their_own_operation():
+    """`models.py:19-44` Transaction.validate lets a plain TRANSFER spend any asset's
+    outputs. A Copyright or Right must move through its own operation (which checks the
+    rights-transfer rules), so a plain TRANSFER of such an asset is refused."""
+    from bigchaindb.models import Transaction
+
+    upstream = getattr(Transaction.validate, "resonate_upstream", Transaction.validate)
+
+    def validate(self, bigchain, current_transactions=[]):
+        if self.operation == Transaction.TRANSFER:
+            registry.check_plain_transfer(self, LedgerView(bigchain, current_transactions))
+        return upstream(self, bigchain, current_transactions)
+
+    validate.resonate_upstream = upstream
+    Transaction.validate = validate

@@ -6,6 +6,8 @@ in every process before it parses a transaction, that each of ours resolves to i
 """
 from bigchaindb.common.transaction import Transaction
 
+from bigchaindb_resonate.errors import AssetMovesByItsOwnOperation
+
 from bigchaindb_resonate.types.party import Party
 
 TYPES = (Party,)
@@ -35,3 +37,19 @@ def self_test():
 
 def type_for(operation):
     return next((cls for cls in TYPES if cls.OPERATION == operation), None)
+
+
+def moves_assets(operation):
+    """True for our TRANSFER-like operations."""
+    cls = type_for(operation)
+    return cls is not None and cls.TRANSFER == operation
+
+
+def check_plain_transfer(tx, ledger):
+    """Refuse a host TRANSFER of an asset whose type names its own transfer operation."""
+    created = ledger.get_transaction(tx.asset["id"])
+    owner_type = type_for(created.operation) if created is not None else None
+    if owner_type is not None and owner_type.TRANSFERRED_BY:
+        raise AssetMovesByItsOwnOperation(
+            f"a {owner_type.OPERATION} asset cannot move by a plain TRANSFER", field="operation",
+            expected=owner_type.TRANSFERRED_BY)

@@ -1,9 +1,11 @@
 """The shape every Resonate transaction type has.
 
-A type module defines a subclass with the same five parts each time:
+A type module defines a subclass of `ResonateRecord` (CREATE-like: registers a new asset)
+or `ResonateTransfer` (TRANSFER-like: moves one) with the same five parts each time:
 
 - ``OPERATION``: the frozen operation name written into every transaction of the type;
-- ``SCHEMA``: the versioned schema of its ``asset.data`` (``schemas/<name>.yaml``);
+- ``SCHEMA``: the versioned schema of its record (``schemas/<name>.yaml``), applied to
+  ``asset.data`` of a record or ``metadata`` of a transfer;
 - ``check_stateless(tx_dict)``: rules over the transaction alone (identifiers, shapes);
 - ``check_stateful(ledger)``: rules against a read-only ``LedgerView``;
 - ``build(...)``: the client builder that returns an unsigned transaction.
@@ -16,7 +18,9 @@ import copy
 
 import rapidjson
 from bigchaindb.common.exceptions import DuplicateTransaction, InvalidSignature
-from bigchaindb.common.schema import TX_SCHEMA_COMMON, TX_SCHEMA_CREATE, _validate_schema
+from bigchaindb.common.schema import (
+    TX_SCHEMA_COMMON, TX_SCHEMA_CREATE, TX_SCHEMA_TRANSFER, _validate_schema,
+)
 from bigchaindb.common.transaction import Transaction
 
 from bigchaindb_resonate.errors import RecordShape
@@ -36,17 +40,21 @@ def _common_schema_for(operation):
 
 
 class ResonateTransaction(Transaction):
+    """What every type shares; subclass `ResonateRecord` or `ResonateTransfer`, not this."""
+
     OPERATION = None
     SCHEMA = None
+    # The operation that must move this type's assets; None lets a plain TRANSFER move them.
+    TRANSFERRED_BY = None
+    HOST_SCHEMA = None     # BigchainDB's CREATE or TRANSFER schema
+    SCHEMA_FIELD = None    # where SCHEMA applies: "asset.data" or "metadata"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.OPERATION is None:
             return
-        # The host decides "stores an asset" and "checks inputs as a CREATE" by comparing
-        # the operation with cls.CREATE (lib.py store_bulk_transactions, inputs_valid).
-        cls.CREATE = cls.OPERATION
         cls.ALLOWED_OPERATIONS = (cls.OPERATION,)
+        cls._bind_operation()
         cls._common_schema = _common_schema_for(cls.OPERATION)
         cls._data_schema = CompiledSchema(cls.SCHEMA)
 
@@ -59,16 +67,18 @@ class ResonateTransaction(Transaction):
     @classmethod
     def validate_schema(cls, tx):
         _validate_schema(cls._common_schema, tx)
-        _validate_schema(TX_SCHEMA_CREATE, tx)
-        cls._data_schema.check(tx["asset"]["data"], "asset.data")
+        _validate_schema(cls.HOST_SCHEMA, tx)
+        value = tx
+        for key in cls.SCHEMA_FIELD.split("."):
+            value = value[key]
+        cls._data_schema.check(value, cls.SCHEMA_FIELD)
         cls.check_stateless(tx)
 
     def validate(self, bigchain, current_transactions=()):
         ledger = LedgerView(bigchain, current_transactions)
         if ledger.contains(self.id):
             raise DuplicateTransaction(f"transaction `{self.id}` already exists")
-        if not self.inputs_valid():
-            raise InvalidSignature("Transaction signature is invalid.")
+        self._check_inputs(bigchain, list(current_transactions))
         self.check_stateful(ledger)
         return self
 
@@ -81,10 +91,50 @@ class ResonateTransaction(Transaction):
     def check_stateful(self, ledger):
         """Rules against committed state and earlier transactions of the block."""
 
+
+class ResonateRecord(ResonateTransaction):
+    """A CREATE-like type: the transaction registers a new asset, `asset.data` is the record."""
+
+    HOST_SCHEMA = TX_SCHEMA_CREATE
+    SCHEMA_FIELD = "asset.data"
+
     @classmethod
-    def build(cls, signers, data, metadata=None):
-        """An unsigned transaction registering `data`, held by `signers`."""
-        return cls.create(list(signers), [(list(signers), 1)], metadata=metadata, asset=data)
+    def _bind_operation(cls):
+        # The host decides "stores an asset" and "checks inputs as a CREATE" by comparing
+        # the operation with cls.CREATE (lib.py store_bulk_transactions, inputs_valid).
+        cls.CREATE = cls.OPERATION
+
+    def _check_inputs(self, bigchain, current_transactions):
+        if not self.inputs_valid():
+            raise InvalidSignature("Transaction signature is invalid.")
+
+    @classmethod
+    def build(cls, signers, data, metadata=None, holders=None):
+        """An unsigned transaction registering `data`, signed by `signers` and held by
+        `holders` (a list of (public keys, amount); by default the signers, amount 1)."""
+        return cls.create(list(signers), holders or [(list(signers), 1)], metadata=metadata,
+                          asset=data)
+
+
+class ResonateTransfer(ResonateTransaction):
+    """A TRANSFER-like type: moves an existing asset; `metadata` carries its record."""
+
+    HOST_SCHEMA = TX_SCHEMA_TRANSFER
+    SCHEMA_FIELD = "metadata"
+
+    @classmethod
+    def _bind_operation(cls):
+        cls.TRANSFER = cls.OPERATION
+
+    def _check_inputs(self, bigchain, current_transactions):
+        # The host's own transfer rules: inputs exist, are unspent (also within the block),
+        # are signed by their owners, belong to this asset, and amounts balance.
+        self.validate_transfer_inputs(bigchain, current_transactions)
+
+    @classmethod
+    def build(cls, inputs, recipients, asset_id, metadata):
+        """An unsigned transfer of `inputs` (from `tx.to_inputs()`) to `recipients`."""
+        return cls.transfer(inputs, recipients, asset_id=asset_id, metadata=metadata)
 
 
 def check_record_shape(tx):

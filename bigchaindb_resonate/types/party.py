@@ -4,13 +4,13 @@ Spec: docs/spec/party.md. The registrant's keys hold the record.
 """
 from bigchaindb_resonate.errors import IdentifierNotCanonical, PartyNameMissing
 from bigchaindb_resonate.schemas import COALAIP_CONTEXT
-from bigchaindb_resonate.types.base import ResonateTransaction, check_record_shape
+from bigchaindb_resonate.types.base import ResonateRecord, check_record_shape
 from bigchaindb_resonate.validators.identifiers import normalise_ipi_name_number, normalise_isni
 
 IDENTIFIERS = {"ipiNameNumber": normalise_ipi_name_number, "isni": normalise_isni}
 
 
-class Party(ResonateTransaction):
+class Party(ResonateRecord):
     OPERATION = "PARTY"
     SCHEMA = "party_v1.0"
 

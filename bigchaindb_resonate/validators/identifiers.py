@@ -5,7 +5,7 @@ identifier's own refusal naming `field`.
 """
 import re
 
-from bigchaindb_resonate.errors import InvalidIpiNameNumber, InvalidIsni
+from bigchaindb_resonate.errors import InvalidIpiNameNumber, InvalidIsni, InvalidIsrc, InvalidIswc
 
 # Separators found in display forms ("0000 0001 2103 2683", "ISNI 0000-0001-...").
 _SEPARATORS = re.compile(r"[\s.\-]")
@@ -51,4 +51,32 @@ def normalise_ipi_name_number(value, field):
     if int(compact[9:]) != expected:
         raise InvalidIpiNameNumber(f"`{value}` fails its check digits", field=field,
                                    expected=f"check digits {expected:02d}")
+    return compact
+
+
+def iswc_check_digit(nine_digits):
+    """ISWC: S = 1 + sum(i * d_i for i = 1..9); C = (10 - S mod 10) mod 10."""
+    total = 1 + sum(index * int(digit) for index, digit in enumerate(nine_digits, start=1))
+    return (10 - total % 10) % 10
+
+
+def normalise_iswc(value, field):
+    compact = _SEPARATORS.sub("", value).upper()
+    if compact.startswith("ISWC"):
+        compact = compact[4:]
+    if not re.fullmatch(r"T\d{10}", compact):
+        raise InvalidIswc(f"`{value}` is not T followed by 10 digits", field=field,
+                          expected="e.g. T-034.524.680-1")
+    if iswc_check_digit(compact[1:10]) != int(compact[10]):
+        raise InvalidIswc(f"`{value}` fails its check digit", field=field,
+                          expected=f"check digit {iswc_check_digit(compact[1:10])}")
+    return compact
+
+
+def normalise_isrc(value, field):
+    """ISRC: country (2 letters), registrant (3 letters or digits), year (2 digits),
+    designation (5 digits). It has no check digit."""
+    compact = _compact(value, "ISRC")
+    if not re.fullmatch(r"[A-Z]{2}[A-Z0-9]{3}\d{2}\d{5}", compact):
+        raise InvalidIsrc(f"`{value}` is not an ISRC", field=field, expected="e.g. GB-AYE-69-00531")
     return compact

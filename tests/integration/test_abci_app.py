@@ -36,10 +36,18 @@ def app(ferretdb):
     schema.drop_database(connection, name)
 
 
-def commit_block(app, raw_transactions):
+GENESIS_SECONDS = 1_790_000_000  # 2026-09-21, a fixed consensus clock for these tests
+
+
+def commit_block(app, raw_transactions, seconds=None):
+    """One block as Tendermint drives it; its header time defaults to one minute a block."""
+    from google.protobuf.timestamp_pb2 import Timestamp
+
     types = app.abci
     app.height += 1
-    app.begin_block(types.RequestBeginBlock(header=types.Header(height=app.height, num_txs=len(raw_transactions))))
+    header = types.Header(height=app.height, num_txs=len(raw_transactions),
+                          time=Timestamp(seconds=seconds or GENESIS_SECONDS + 60 * app.height))
+    app.begin_block(types.RequestBeginBlock(header=header))
     results = [app.deliver_tx(raw) for raw in raw_transactions]
     app.end_block(types.RequestEndBlock(height=app.height))
     app.commit()
@@ -128,3 +136,13 @@ def test_last_transaction_of_an_asset_follows_commit_order(app):
         assert list(query.get_txids_filtered(connection, create.id, last_tx=True)) == [tx.id]
     assert sorted(query.get_txids_filtered(connection, create.id)) == sorted(
         [create.id, to_bob.id, back.id])
+
+
+def test_consensus_time_comes_from_block_headers_and_is_kept_for_other_processes(app):
+    from bigchaindb.lib import BigchainDB
+    from bigchaindb_resonate.ledger import LedgerView
+
+    commit_block(app, [], seconds=1_800_000_000)  # 2027-01-15T08:00:00Z
+    assert LedgerView(app.bigchaindb).consensus_date() == "2027-01-15"
+    # A web worker has no block in progress: it reads the latest committed block's time.
+    assert LedgerView(BigchainDB(connection=app.bigchaindb.connection)).consensus_time() == 1_800_000_000
