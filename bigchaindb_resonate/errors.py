@@ -105,6 +105,21 @@ class RecordShape(ResonateValidationError):
     meaning = "a registry record must have one signer and one output of amount 1"
 
 
+class LinkNotFound(ResonateValidationError):
+    code = "LINK_NOT_FOUND"
+    meaning = "a link names no committed record (nor one earlier in the block)"
+
+
+class LinkWrongKind(ResonateValidationError):
+    code = "LINK_WRONG_KIND"
+    meaning = "a link names a record of another kind than the property requires"
+
+
+class IdentifierTaken(ResonateValidationError):
+    code = "IDENTIFIER_TAKEN"
+    meaning = "the identifier is already registered to another record"
+
+
 class InvalidIsni(ResonateValidationError):
     code = "INVALID_ISNI"
     meaning = "an ISNI must be 16 characters with a valid ISO 7064 MOD 11-2 check character"

@@ -11,6 +11,7 @@ pre-check it is the time of the latest committed block. Never the local clock.
 from bigchaindb.backend import query
 from bigchaindb.models import Transaction
 
+from bigchaindb_resonate.errors import LinkNotFound, LinkWrongKind
 from bigchaindb_resonate.validators.terms import date_of
 
 # Where the node records each committed block's consensus time (see host._consensus_time).
@@ -38,6 +39,16 @@ class LedgerView:
         `operations`, else None."""
         tx = self.get_transaction(record_id)
         return tx if tx is not None and tx.operation in operations else None
+
+    def linked(self, record_id, operations, field):
+        """The record a link names, checked to be of one of `operations`."""
+        tx = self.get_transaction(record_id)
+        if tx is None:
+            raise LinkNotFound(f"no record `{record_id}`", field=field)
+        if tx.operation not in operations:
+            raise LinkWrongKind(f"`{record_id}` is a {tx.operation}", field=field,
+                                expected=" or ".join(operations))
+        return tx
 
     def find_records(self, operation, field, value):
         """Records of `operation` whose `asset.data[field]` equals `value`, committed first,
