@@ -40,6 +40,7 @@ def apply():
     _websocket_server_for_python_3_11()
     _http_post_with_codes()
     _operation_filter_knows_our_types()
+    _registry_reads_beside_the_api()
     _txids_filter_knows_our_types()
     _records_move_only_by_their_own_operation()
     _spent_queries_without_elemmatch_and()
@@ -225,6 +226,23 @@ def _http_post_with_codes():
         return response
 
     TransactionListApi.post = post
+
+
+def _registry_reads_beside_the_api():
+    """`web/server.py:63-88` create_app calls `add_routes(app)` (a module global) to mount
+    BigchainDB's API; ours is mounted next to it, under /api/v1/resonate/."""
+    from bigchaindb.web import server
+
+    from bigchaindb_resonate import api
+
+    upstream = getattr(server.add_routes, "resonate_upstream", server.add_routes)
+
+    def add_routes(app):
+        upstream(app)
+        api.register(app)
+
+    add_routes.resonate_upstream = upstream
+    server.add_routes = add_routes
 
 
 def _operation_filter_knows_our_types():

@@ -115,3 +115,13 @@ def test_self_test_fails_when_a_type_silently_falls_back_to_create():
             registry.self_test()
     finally:
         Transaction.register_type(cls.OPERATION, cls)
+
+
+def test_registry_reads_are_mounted_where_upstream_mounts_its_routes():
+    from bigchaindb.web import server
+
+    assert "add_routes(app)" in upstream_source("bigchaindb.web.server", "create_app")
+    app = server.create_app()
+    rules = {rule.rule for rule in app.url_map.iter_rules()}
+    assert "/api/v1/transactions" in rules
+    assert "/api/v1/resonate/records/<record_id>" in rules
