@@ -1,6 +1,7 @@
 """`resonate`: the command line for developers and integrators.
 
     resonate testnet up|status|stop-node|start-node|down   a local network (see testnet/cli.py)
+    resonate network compose|member                          files for co-op members (network/)
     resonate keys new                                        a key pair for signing
     resonate party register ...                              register a PARTY
     resonate tx show ID                                      a committed transaction
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 from bigchaindb_resonate.testnet.cli import add_testnet_commands
+from bigchaindb_resonate.testnet.compose import add_network_commands
 
 
 def _default_node():
@@ -105,6 +107,7 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="resonate", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     add_testnet_commands(commands)
+    add_network_commands(commands)
 
     node = argparse.ArgumentParser(add_help=False)
     node.add_argument("--node", help="a node's HTTP API URL (default: the local testnet's first node)")

@@ -4,6 +4,8 @@
     net.up(nodes=4)            # returns when every node serves and has committed block 1
     net.nodes[0].api_url       # http://127.0.0.1:29003
     net.stop_node("node3"); net.start_node("node3")
+    net.add_node()             # node5, synced, not a validator (not in the genesis)
+    net.join_as_validator("node5", power=3)   # election, approvals, until it signs
     net.status()
     net.down(purge=True)
 
@@ -13,6 +15,7 @@ that outlives the caller; `resonate testnet ...` (`cli.py`) is this API on the c
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -26,14 +29,17 @@ from typing import Callable
 import requests
 
 from bigchaindb_resonate.binaries import ensure_ferretdb, ensure_tendermint
-from bigchaindb_resonate.testnet import supervisor
+from bigchaindb_resonate.testnet import config, election, supervisor
 from bigchaindb_resonate.testnet.config import node_dir, write_network
 from bigchaindb_resonate.testnet.description import (DEFAULT_BASE_PORT, DEFAULT_NODES,
-                                                     DESCRIPTION_FILE, Network, Node,
+                                                     DEFAULT_POWER, DESCRIPTION_FILE,
+                                                     Network, Node, busy_ports,
                                                      check_ports_free, describe_loopback)
 
 UP_TIMEOUT = 240
 START_NODE_TIMEOUT = 180
+ADD_NODE_TIMEOUT = 240
+JOIN_TIMEOUT = 180
 STOP_NODE_TIMEOUT = 60
 DOWN_TIMEOUT = 90
 HTTP_TIMEOUT = 2
@@ -65,6 +71,56 @@ def _get_json(url: str) -> dict | None:
 def _rpc(node: Node, method: str) -> dict | None:
     answer = _get_json(f"{node.rpc_url}/{method}")
     return answer.get("result") if answer else None
+
+
+def _voting_powers(node: Node, height: int | None = None) -> dict[str, int] | None:
+    """Tendermint's validator set as the node sees it: address -> power."""
+    answer = _rpc(node, "validators" + (f"?height={height}" if height else ""))
+    if answer is None:
+        return None
+    return {v["address"]: int(v["voting_power"]) for v in answer["validators"]}
+
+
+def _signers(node: Node, height: int) -> set[str] | None:
+    """The validators whose precommits block `height` carries (they signed height - 1)."""
+    answer = _rpc(node, f"block?height={height}")
+    if answer is None:
+        return None
+    precommits = answer["block"]["last_commit"]["precommits"] or []
+    return {vote["validator_address"] for vote in precommits if vote}
+
+
+def _nudge(node: Node) -> None:
+    """Commit a plain CREATE through `node`: with create_empty_blocks=false, an idle
+    chain makes no block, and a validator change only applies blocks later."""
+    from bigchaindb.common.crypto import generate_key_pair
+    from bigchaindb.models import Transaction
+
+    from bigchaindb_resonate.client import Client, ClientError
+
+    keypair = generate_key_pair()
+    tx = Transaction.create([keypair.public_key], [([keypair.public_key], 1)],
+                            asset={"testnet": "a block for a validator change"})
+    try:
+        Client(node.api_url, timeout=HTTP_TIMEOUT * 10).submit(tx.sign([keypair.private_key]))
+    except (ClientError, requests.RequestException):
+        time.sleep(1)  # the caller's wait reports what did not happen; do not spin
+
+
+@dataclass(frozen=True)
+class ValidatorKey:
+    """A node's Tendermint validator key, as elections and Tendermint's RPC name it."""
+    address: str  # upper hex, as in /validators and in precommits
+    public_key: str  # base64, as `election new upsert-validator` takes it
+    path: Path
+
+
+@dataclass(frozen=True)
+class Joined:
+    election_id: str
+    approved_by: list[str]
+    validator_from: int  # a height at which Tendermint lists it as a validator
+    signed: int  # a height whose commit carries its precommit
 
 
 @dataclass
@@ -269,6 +325,212 @@ class Testnet:
             raise TestnetError(f"the network in {self.directory} is not running; "
                                f"run `resonate testnet up`")
 
+    # -- growing the network ------------------------------------------------------------
+
+    def add_node(self, name: str | None = None, timeout: float = ADD_NODE_TIMEOUT,
+                 progress: Progress = print) -> Node:
+        """Add a node to the running network as a non-validator: it is not in the genesis
+        (it gets a copy of the existing one), it dials every other node, and the
+        supervisor starts it. Returns once it has caught up with the others.
+        `join_as_validator` then makes it a validator."""
+        self._require_running()
+        network = self.network
+        try:
+            grown = network.with_node(name)
+        except ValueError as exc:
+            raise TestnetError(str(exc)) from exc
+        node = grown.nodes[-1]
+        busy = busy_ports(Network(grown.chain_id, grown.genesis_time, (node,)))
+        if busy:
+            raise TestnetError(
+                f"{node.name} would use ports {node.ports.p2p}-"
+                f"{node.ports.p2p + len(node.ports.items()) - 1}, but "
+                + ", ".join(f"{port} ({role})" for _, role, port in busy)
+                + " already in use; free them, or move the network with `resonate "
+                  "testnet up --base-port`")
+        # Caught up means at least where the others were when it was added.
+        heights = [probe(other).height for other in network.nodes]
+        progress(f"adding {node.name} (not a validator) on ports from {node.ports.p2p}")
+        # Existing nodes' config.toml gain it as a peer too, for their next start.
+        write_network(grown, self.directory)
+        self._wait_until_ready(grown, [node.name], timeout, progress,
+                               min_height=max(heights, default=1))
+        return node
+
+    def validator_key(self, name: str) -> ValidatorKey:
+        network = self.network
+        path = node_dir(self.directory, self._node(network, name)).validator_key
+        key = json.loads(path.read_text())
+        return ValidatorKey(address=key["address"], public_key=key["pub_key"]["value"],
+                            path=path)
+
+    def node_id(self, name: str) -> str:
+        files = node_dir(self.directory, self._node(self.network, name))
+        return config.node_id(json.loads(files.node_key.read_text()))
+
+    def validators(self, name: str | None = None) -> dict[str, int]:
+        """The current validators by node name, with their power, as node `name`'s
+        Tendermint reports them (default: the first node that answers); validators
+        whose key is not in this directory are listed by address."""
+        network = self.network
+        asked = [self._node(network, name)] if name else network.nodes
+        for node in asked:
+            powers = _voting_powers(node)
+            if powers is not None:
+                names = {self.validator_key(n.name).address: n.name for n in network.nodes}
+                return {names.get(address, address): power
+                        for address, power in powers.items()}
+        who = f"{name} does not answer" if name else "no node answers"
+        raise TestnetError(f"{who} on its Tendermint RPC in {self.directory}; "
+                           f"see `resonate testnet status`")
+
+    def propose_validator(self, name: str, power: int, proposer: str | None = None) -> str:
+        """Start an upsert-validator election for node `name` with `power`, proposed by
+        validator `proposer` (default: the first validator); returns the election id."""
+        self._require_running()
+        validators = self.validators()
+        if validators.get(name) == power:
+            raise TestnetError(f"{name} is already a validator with power {power}")
+        # BigchainDB limits the power in the proposal against the current total.
+        try:
+            election.check_power(power, sum(validators.values()))
+        except election.ElectionError as exc:
+            raise TestnetError(str(exc)) from exc
+        proposer = proposer or self._first_validator(validators)
+        if proposer not in validators:
+            raise TestnetError(f"{proposer} is not a validator, so it cannot propose one; "
+                               f"the validators are {', '.join(validators)}")
+        key = self.validator_key(name)
+        try:
+            return election.new_upsert_validator(self._config(proposer),
+                                                 self.validator_key(proposer).path,
+                                                 key.public_key, power, self.node_id(name))
+        except election.ElectionError as exc:
+            raise TestnetError(f"{proposer} could not propose {name}: {exc}") from exc
+
+    def approve(self, election_id: str, voter: str, timeout: float = 30) -> None:
+        """Vote for an election with all of validator `voter`'s votes, through its node."""
+        self._require_running()
+        node = self._node(self.network, voter)
+        # The vote is built from the election as the voter's node stored it.
+        deadline = time.monotonic() + timeout
+        while _get_json(f"{node.api_url}/api/v1/transactions/{election_id}") is None:
+            if time.monotonic() > deadline:
+                raise TestnetError(f"{voter}'s node does not know election {election_id} "
+                                   f"after {timeout:.0f}s")
+            time.sleep(0.5)
+        try:
+            election.approve(self._config(voter), self.validator_key(voter).path, election_id)
+        except election.ElectionError as exc:
+            raise TestnetError(f"{voter} could not approve {election_id}: {exc}") from exc
+
+    def join_as_validator(self, name: str, power: int | None = None,
+                          proposer: str | None = None, timeout: float = JOIN_TIMEOUT,
+                          progress: Progress = print) -> Joined:
+        """Make node `name` a validator with `power` (default: as a genesis validator,
+        or the largest allowed if that is less): propose it, have enough validators
+        approve, and return once every node lists it and it has signed a block."""
+        self._require_running()
+        network = self.network
+        node = self._node(network, name)
+        validators = self.validators()
+        if name in validators:
+            raise TestnetError(f"{name} is already a validator (power {validators[name]})")
+        total = sum(validators.values())
+        if power is None:
+            power = min(DEFAULT_POWER, election.largest_allowed_power(total))
+        try:
+            election.check_power(power, total)
+        except election.ElectionError as exc:
+            raise TestnetError(str(exc)) from exc
+        missing = probe(node).missing(node, 1)
+        if missing:
+            raise TestnetError(f"{name} is not ready to validate: {missing[0]}")
+        key = self.validator_key(name)
+        progress(f"{name}: validator key {key.public_key}, address {key.address}, "
+                 f"node id {self.node_id(name)}")
+
+        proposer = proposer or self._first_validator(validators)
+        # The proposer votes first, then the others in the description's order.
+        voters = [proposer, *(other for other in network.names
+                              if other in validators and other != proposer)]
+        try:
+            chosen = election.approvers([(voter, validators.get(voter, 0))
+                                         for voter in voters], total)
+        except election.ElectionError as exc:
+            raise TestnetError(str(exc)) from exc
+        election_id = self.propose_validator(name, power, proposer)
+        progress(f"{proposer} proposed {name} with power {power} (total {total} -> "
+                 f"{total + power}): election {election_id}")
+        for voter in chosen:
+            self.approve(election_id, voter)
+            progress(f"{voter} approved ({validators[voter]} votes)")
+
+        deadline = time.monotonic() + timeout
+        since = self._wait_listed(network, key.address, power, deadline,
+                                  network.node(proposer))
+        progress(f"every node lists {name} as a validator (height {since})")
+        signed = self._wait_signed(network.node(proposer), key.address, since, deadline)
+        progress(f"{name} signed block {signed}")
+        return Joined(election_id=election_id, approved_by=chosen, validator_from=since,
+                      signed=signed)
+
+    def _first_validator(self, validators: dict[str, int]) -> str:
+        for name in self.network.names:
+            if name in validators:
+                return name
+        raise TestnetError(f"no validator's key is in {self.directory}")
+
+    def _config(self, name: str) -> Path:
+        return node_dir(self.directory, self._node(self.network, name)).bigchaindb_config
+
+    def _wait_listed(self, network: Network, address: str, power: int, deadline: float,
+                     node: Node) -> int:
+        """Wait until every node's Tendermint lists `address` with `power`, committing
+        blocks through `node` while the chain idles; the height at which it is listed."""
+        while True:
+            heights = []
+            for each in network.nodes:
+                status = _rpc(each, "status")
+                powers = _voting_powers(each)
+                if status is None or powers is None or powers.get(address) != power:
+                    break
+                heights.append(int(status["sync_info"]["latest_block_height"]))
+            else:
+                return min(heights)
+            if time.monotonic() > deadline:
+                raise TestnetError(self._listing_report(network, address, power))
+            _nudge(node)
+
+    def _listing_report(self, network: Network, address: str, power: int) -> str:
+        lines = [f"not every node lists validator {address} with power {power}:"]
+        for each in network.nodes:
+            powers = _voting_powers(each)
+            listed = "no answer" if powers is None else f"power {powers.get(address, 0)}"
+            lines.append(f"  {each.name}: {listed}, see "
+                         f"{node_dir(self.directory, each).log('bigchaindb')}")
+        return "\n".join(lines)
+
+    def _wait_signed(self, node: Node, address: str, since: int, deadline: float) -> int:
+        """The first height from `since` whose commit carries `address`'s precommit,
+        committing blocks through `node` until there is one."""
+        checked = since  # block `checked` + 1 holds the precommits for `checked`
+        while True:
+            status = _rpc(node, "status")
+            latest = int(status["sync_info"]["latest_block_height"]) if status else since
+            while checked < latest:
+                signers = _signers(node, checked + 1)
+                if signers is None:
+                    break
+                if address in signers:
+                    return checked
+                checked += 1
+            if time.monotonic() > deadline:
+                raise TestnetError(
+                    f"validator {address} signed none of blocks {since}-{checked}; see its "
+                    f"Tendermint log under {self.directory}")
+            _nudge(node)
+
     # -- waiting and reporting ----------------------------------------------------------
 
     def _expected_peers(self, network: Network, name: str) -> int:
@@ -331,12 +593,12 @@ class Testnet:
         report = []
         for node in self.network.nodes:
             status = _rpc(node, "status")
-            validators = _rpc(node, "validators")
+            powers = _voting_powers(node)
             sync = status["sync_info"] if status else {}
-            validator = None
-            if status and validators:
-                address = status["validator_info"]["address"]
-                validator = any(v["address"] == address for v in validators["validators"])
+            validator = power = None
+            if status and powers is not None:
+                power = powers.get(status["validator_info"]["address"], 0)
+                validator = power > 0
             stop_requested = supervisor.stop_request_path(self.directory, node.name).exists()
             report.append({
                 "name": node.name,
@@ -347,6 +609,7 @@ class Testnet:
                 "app_hash": sync.get("latest_app_hash"),
                 "catching_up": sync.get("catching_up"),
                 "validator": validator,
+                "power": power,
                 "stop_requested": stop_requested,
                 "processes": {name: process_state(node, name)
                               for name in supervisor.PROCESSES},

@@ -1,4 +1,4 @@
-"""`resonate testnet up|status|stop-node|start-node|down`.
+"""`resonate testnet up|status|stop-node|start-node|add-node|join-as-validator|down`.
 
 `add_testnet_commands(subparsers)` adds the `testnet` command to an argparse CLI; each
 sub-command sets `func`, which takes the parsed arguments and returns an exit code.
@@ -51,6 +51,35 @@ def add_testnet_commands(subparsers) -> None:
                                      help="start a stopped node and wait until it caught up")
     start_node.add_argument("name")
     start_node.set_defaults(func=_start_node)
+
+    add_node = commands.add_parser(
+        "add-node", parents=[directory],
+        help="add a node to the running network as a non-validator and wait until it "
+             "caught up",
+        description="Add a node that is not in the genesis: it gets its own ports and "
+                    "keys, dials every other node and syncs the chain. "
+                    "`join-as-validator` then makes it a validator.")
+    add_node.add_argument("name", nargs="?", default=None,
+                          help="its name (default: the next free nodeN)")
+    add_node.add_argument("--timeout", type=float, default=None,
+                          help="seconds to wait until it caught up (default 240)")
+    add_node.set_defaults(func=_add_node)
+
+    join = commands.add_parser(
+        "join-as-validator", parents=[directory],
+        help="make a node a validator through BigchainDB's upsert-validator election",
+        description="An existing validator proposes the node; enough validators approve "
+                    "to pass 2/3 of the votes; returns once every node lists it as a "
+                    "validator and it has signed a block. Its power must be under 1/3 of "
+                    "the validators' current total.")
+    join.add_argument("name")
+    join.add_argument("--power", type=int, default=None,
+                      help="its voting power (default 10, or the largest allowed if less)")
+    join.add_argument("--proposer", default=None,
+                      help="the validator that proposes it (default: the first one)")
+    join.add_argument("--timeout", type=float, default=None,
+                      help="seconds to wait once approved (default 180)")
+    join.set_defaults(func=_join_as_validator)
 
     down = commands.add_parser("down", parents=[directory], help="stop the network")
     down.add_argument("--purge", action="store_true",
@@ -108,7 +137,8 @@ def format_table(report: list[dict]) -> str:
             "-" if node["height"] is None else str(node["height"]),
             (node["app_hash"] or "-")[:16],
             _yes_no(node["catching_up"]),
-            _yes_no(node["validator"]),
+            _yes_no(node["validator"]) + (f", power {node['power']}" if node["validator"]
+                                          else ""),
             processes["ferretdb"], processes["bigchaindb"], processes["tendermint"],
         ])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -126,6 +156,25 @@ def _stop_node(testnet: Testnet, args) -> None:
 def _start_node(testnet: Testnet, args) -> None:
     testnet.start_node(args.name)
     print(f"{args.name} is up")
+
+
+@_reported
+def _add_node(testnet: Testnet, args) -> None:
+    started = time.monotonic()
+    options = {"timeout": args.timeout} if args.timeout else {}
+    node = testnet.add_node(args.name, **options)
+    print(f"added {node.name} in {time.monotonic() - started:.0f}s, not a validator: "
+          f"API {node.api_url}  RPC {node.rpc_url}")
+
+
+@_reported
+def _join_as_validator(testnet: Testnet, args) -> None:
+    started = time.monotonic()
+    options = {"timeout": args.timeout} if args.timeout else {}
+    joined = testnet.join_as_validator(args.name, power=args.power, proposer=args.proposer,
+                                       **options)
+    print(f"{args.name} is a validator after {time.monotonic() - started:.0f}s: "
+          f"election {joined.election_id}, approved by {', '.join(joined.approved_by)}")
 
 
 @_reported

@@ -2,9 +2,10 @@
 
 Per node, under `<dir>/<node>/`: a Tendermint home (keys, the shared genesis,
 config.toml from `network/tendermint/*.template`), `bigchaindb.json`, and empty
-directories for the store, FerretDB's state and the logs. Keys are made once and kept;
-everything else is rewritten from the description each time, so generating twice
-gives the same network.
+directories for the store, FerretDB's state and the logs. Keys and the genesis are made
+once and kept (a node added later gets a copy of the existing genesis, which lists only
+the genesis validators); everything else is rewritten from the description each time,
+so generating twice gives the same network.
 """
 from __future__ import annotations
 
@@ -126,7 +127,7 @@ def render_genesis(network: Network, validator_keys: dict[str, dict]) -> str:
     validators = [{"address": validator_keys[node.name]["address"],
                    "pub_key": validator_keys[node.name]["pub_key"],
                    "power": str(node.power), "name": node.name}
-                  for node in network.nodes]
+                  for node in network.genesis_validators]
     indented = json.dumps(validators, indent=2).replace("\n", "\n  ")
     return render("genesis.json.template", genesis_time=network.genesis_time,
                   chain_id=network.chain_id, validators=indented)
@@ -206,9 +207,11 @@ def _kept_key(path: Path, make) -> dict:
 
 
 def write_network(network: Network, directory: Path) -> dict[str, NodeDir]:
-    """Write every node's files under `directory`; returns each node's NodeDir."""
+    """Write every node's files under `directory`; returns each node's NodeDir.
+
+    The description is saved last: a running supervisor starts the nodes it lists, so
+    their files must exist by then."""
     directory = Path(directory)
-    network.save(directory)
     paths = {node.name: node_dir(directory, node) for node in network.nodes}
     validator_keys, node_ids = {}, {}
     for node in network.nodes:
@@ -221,13 +224,22 @@ def write_network(network: Network, directory: Path) -> dict[str, NodeDir]:
         # Never reset: it is what stops a restarted validator from signing twice.
         _kept_key(files.validator_state, lambda: {"height": "0", "round": "0", "step": 0})
 
-    genesis = render_genesis(network, validator_keys)
+    genesis = _existing_genesis(network, paths) or render_genesis(network, validator_keys)
     for node in network.nodes:
         files = paths[node.name]
         files.genesis.write_text(genesis)
         files.tendermint_config.write_text(render_tendermint_config(network, node, node_ids))
         _write_json(files.bigchaindb_config, bigchaindb_settings(node, files))
+    network.save(directory)
     return paths
+
+
+def _existing_genesis(network: Network, paths: dict[str, NodeDir]) -> str | None:
+    # A chain's genesis never changes, whatever the template or the description say now.
+    for node in network.genesis_validators:
+        if paths[node.name].genesis.exists():
+            return paths[node.name].genesis.read_text()
+    return None
 
 
 def node_ids(network: Network, directory: Path) -> dict[str, str]:

@@ -8,11 +8,17 @@ file. Two layouts exist:
   (`PORTS_PER_NODE` ports starting at `base_port + index * PORTS_PER_NODE`);
 - `describe_hosts`: one host per node, named after it, every node on the standard
   ports (what a compose file with one service per node needs).
+
+A node's `power` is its voting power in the genesis. A node added to a running network
+(`Network.with_node`) has power 0: it is not in the genesis, starts as a non-validator,
+and becomes a validator only through an election (`election.py`).
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import re
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,6 +34,8 @@ DEFAULT_CHAIN_ID = "resonate-testnet"
 DEFAULT_BASE_PORT = 29000
 PORTS_PER_NODE = 10
 LOOPBACK = "127.0.0.1"
+# It names the node's directory and its Tendermint moniker.
+NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,7 @@ def loopback_ports(base_port: int, index: int) -> Ports:
 @dataclass(frozen=True)
 class Node:
     name: str
-    power: int
+    power: int  # in the genesis; 0 for a node added later
     host: str  # where peers and clients reach it
     bind: str  # where its processes listen
     ports: Ports
@@ -98,8 +106,33 @@ class Network:
         return [node.name for node in self.nodes]
 
     @property
+    def genesis_validators(self) -> tuple[Node, ...]:
+        return tuple(node for node in self.nodes if node.power > 0)
+
+    @property
     def shares_one_host(self) -> bool:
         return len({node.host for node in self.nodes}) == 1
+
+    def with_node(self, name: str | None = None) -> Network:
+        """This network with one more loopback node, not in the genesis (power 0), on
+        the next block of ports."""
+        if not (self.shares_one_host and self.nodes[0].host == LOOPBACK):
+            raise ValueError("nodes can be added only to a loopback network")
+        check_node_count(len(self.nodes) + 1)
+        if name is None:
+            name = next(node_name(i) for i in range(MAX_NODES)
+                        if node_name(i) not in self.names)
+        if not NODE_NAME.fullmatch(name):
+            raise ValueError(f"a node name is 1 to 32 letters, digits, '-' or '_', "
+                             f"starting with a letter or digit; not {name!r}")
+        if name in self.names:
+            raise ValueError(f"this network already has a node named {name!r}")
+        # Every layout so far is `loopback_ports` from node1's first port.
+        base_port = self.nodes[0].ports.p2p
+        check_port_range(base_port, len(self.nodes) + 1)
+        node = Node(name=name, power=0, host=LOOPBACK, bind=LOOPBACK,
+                    ports=loopback_ports(base_port, len(self.nodes)))
+        return dataclasses.replace(self, nodes=(*self.nodes, node))
 
     def relocated(self, base_port: int) -> Network:
         """The same network (chain, keys, names) on loopback ports from `base_port`."""
@@ -121,7 +154,10 @@ class Network:
     def save(self, directory: Path) -> Path:
         path = Path(directory) / DESCRIPTION_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        # Atomically: a running supervisor re-reads it to pick up added nodes.
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        os.replace(temporary, path)
         return path
 
     @classmethod

@@ -10,7 +10,9 @@ either side and need no protocol:
 - `supervisor.lock` is locked while the supervisor runs (a pid file can outlive it);
 - `supervisor.pid` names it, SIGTERM shuts it and every process down;
 - `<node>/stop-requested` exists while a node should be stopped (stop-node/start-node);
-- `supervisor-state.json` is written by it: every process's state, pid and restarts.
+- `supervisor-state.json` is written by it: every process's state, pid and restarts;
+- `network.json`, the description, is read again whenever it changes: a node added to
+  it is started (other changes, such as new ports, take effect when `up` restarts it).
 
 Run as `python -m bigchaindb_resonate.testnet.supervisor DIR --tendermint PATH --ferretdb PATH`.
 """
@@ -29,7 +31,7 @@ import time
 from pathlib import Path
 
 from bigchaindb_resonate.testnet.config import NodeDir, node_dir
-from bigchaindb_resonate.testnet.description import Network, Node
+from bigchaindb_resonate.testnet.description import DESCRIPTION_FILE, Network, Node
 
 LOCK_FILE = "supervisor.lock"
 PID_FILE = "supervisor.pid"
@@ -308,27 +310,46 @@ def supervise(directory: Path, binaries: dict[str, str]) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: shutdown.set())
 
-    network = Network.load(directory)
-    runners = [NodeRunner(directory, node, binaries, shutdown) for node in network.nodes]
-    for runner in runners:
-        runner.start()
+    runners: dict[str, NodeRunner] = {}
+    description_seen = None
+
+    def start_new_nodes() -> None:
+        nonlocal description_seen
+        path = directory / DESCRIPTION_FILE
+        try:
+            stamp = path.stat().st_mtime_ns
+            if stamp == description_seen:
+                return
+            description_seen = stamp
+            network = Network.load(directory)
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # keep what runs
+            print(f"cannot read {path}: {exc!r}", flush=True)
+            return
+        added = [node for node in network.nodes if node.name not in runners]
+        for node in added:
+            runners[node.name] = NodeRunner(directory, node, binaries, shutdown)
+            runners[node.name].start()
+        if added:
+            print(f"supervising {', '.join(node.name for node in added)} in {directory}",
+                  flush=True)
 
     written = None
 
     def write_state(supervisor_state: str) -> None:
         nonlocal written
         state = {"pid": os.getpid(), "state": supervisor_state,
-                 "nodes": {runner.node.name: runner.snapshot() for runner in runners}}
+                 "nodes": {name: runner.snapshot() for name, runner in runners.items()}}
         text = json.dumps(state, indent=2) + "\n"
         if text != written:
             _write_atomically(directory / STATE_FILE, text)
             written = text
 
-    print(f"supervising {', '.join(network.names)} in {directory}", flush=True)
+    start_new_nodes()
     while not shutdown.wait(POLL_SECONDS):
+        start_new_nodes()
         write_state("running")
     print("shutting down", flush=True)
-    for runner in runners:
+    for runner in runners.values():
         runner.join()
     write_state("stopped")
     (directory / PID_FILE).unlink(missing_ok=True)
