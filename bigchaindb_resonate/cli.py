@@ -1,6 +1,7 @@
 """`resonate`: the command line for developers and integrators.
 
     resonate testnet up|status|stop-node|start-node|down   a local network (see testnet/cli.py)
+    resonate testnet add-node|join-as-validator              a member joining as a validator
     resonate network compose|member                          files for co-op members (network/)
     resonate keys new                                        a key pair for signing
     resonate party register ...                              register a PARTY
