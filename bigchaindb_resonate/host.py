@@ -8,6 +8,7 @@ and must run in every process before a transaction is parsed; `node.main` calls 
 import asyncio
 import logging
 import re
+import sys
 import threading
 import unicodedata
 
@@ -17,7 +18,8 @@ from bigchaindb.backend.exceptions import BackendError
 from bigchaindb.common.exceptions import ValidationError
 
 from bigchaindb_resonate import admission, registry
-from bigchaindb_resonate.ledger import BLOCK_TIMES, LedgerView
+from bigchaindb_resonate.ledger import BLOCK_TIMES, NETWORK_PARAMETERS, LedgerView
+from bigchaindb_resonate.parameters import GenesisParametersError, read_genesis_parameters
 from bigchaindb_resonate.errors import TransactionTooLarge, ValidationCrashed, error_body
 
 logger = logging.getLogger(__name__)
@@ -107,6 +109,20 @@ def _checked_abci_app():
             except Exception as exc:
                 logger.exception("unexpected error while validating a transaction")
                 raise ValidationCrashed(f"{type(exc).__name__} during validation") from exc
+
+        def init_chain(self, genesis):
+            # BigchainDB ignores the genesis app_state; ours carries the network's
+            # parameters (treasury, platform, co-op share), the same for every validator.
+            try:
+                parameters = read_genesis_parameters(genesis.app_state_bytes)
+            except GenesisParametersError as exc:
+                logger.critical("cannot start on this genesis file: %s", exc)
+                sys.exit(1)  # as upstream init_chain does for a genesis it cannot follow
+            connection = self.bigchaindb.connection
+            connection.run(connection.collection(NETWORK_PARAMETERS).replace_one(
+                {"chain_id": genesis.chain_id}, {"chain_id": genesis.chain_id, **parameters},
+                upsert=True))
+            return super().init_chain(genesis)
 
         def begin_block(self, req_begin_block):
             # Rules that need time read it from here during DeliverTx (LedgerView).
@@ -348,7 +364,8 @@ def _text_search_by_term_collection():
     metadata document in a `text_terms` collection written with them, and searches it
     the same way on every store: any of the words, case- and accent-insensitive, best
     matches first. Unlike MongoDB's `$text` it does no stemming and ignores `language`.
-    Also declares the `block_times` collection that _checked_abci_app writes."""
+    Also declares the `block_times` and `network_parameters` collections that
+    _checked_abci_app writes."""
     from bigchaindb.backend import schema as backend_schema
     from bigchaindb.backend.localmongodb import query as upstream_query, schema as mongo_schema
     from bigchaindb.backend.localmongodb.connection import LocalMongoDBConnection
@@ -359,12 +376,14 @@ def _text_search_by_term_collection():
         mongo_schema.INDEXES[table] = [index for index in mongo_schema.INDEXES[table]
                                        if index[1].get("name") != "text"]
     mongo_schema.INDEXES[BLOCK_TIMES] = [([("height", ASCENDING)], dict(name="height", unique=True))]
+    mongo_schema.INDEXES[NETWORK_PARAMETERS] = [([("chain_id", ASCENDING)], dict(name="chain_id", unique=True))]
     mongo_schema.INDEXES[TEXT_TERMS] = [
         ([("term", ASCENDING), ("table", ASCENDING)], dict(name="term")),
         ([("id", ASCENDING)], dict(name="document_id")),
     ]
     backend_schema.TABLES = backend_schema.TABLES + tuple(
-        table for table in (TEXT_TERMS, BLOCK_TIMES) if table not in backend_schema.TABLES)
+        table for table in (TEXT_TERMS, BLOCK_TIMES, NETWORK_PARAMETERS)
+        if table not in backend_schema.TABLES)
 
     def store_terms(conn, table, documents):
         terms = [{"table": table, "id": doc["id"], "term": term}

@@ -14,8 +14,10 @@ from bigchaindb.models import Transaction
 from bigchaindb_resonate.errors import LinkNotFound, LinkWrongKind
 from bigchaindb_resonate.validators.terms import date_of
 
-# Where the node records each committed block's consensus time (see host._consensus_time).
+# Where the node records each committed block's consensus time, and the genesis parameters
+# of the network (host._checked_abci_app writes both).
 BLOCK_TIMES = "block_times"
+NETWORK_PARAMETERS = "network_parameters"
 
 
 class LedgerView:
@@ -100,6 +102,14 @@ class LedgerView:
         latest = connection.run(connection.collection(BLOCK_TIMES).find_one(
             {}, sort=[("height", -1)]))
         return latest["time"] if latest else None
+
+    def network_parameters(self):
+        """The genesis parameters (treasury_keys, platform_key, coop_share_bp), or None on
+        a chain whose genesis carried none."""
+        connection = self._bigchain.connection
+        document = connection.run(connection.collection(NETWORK_PARAMETERS).find_one(
+            {}, projection={"_id": False, "chain_id": False}))
+        return document or None
 
     def consensus_date(self):
         seconds = self.consensus_time()

@@ -123,14 +123,42 @@ def render(template_name: str, **values) -> str:
     return Template((TEMPLATE_DIR / template_name).read_text()).substitute(values)
 
 
-def render_genesis(network: Network, validator_keys: dict[str, dict]) -> str:
+def render_genesis(network: Network, validator_keys: dict[str, dict], parameters: dict) -> str:
     validators = [{"address": validator_keys[node.name]["address"],
                    "pub_key": validator_keys[node.name]["pub_key"],
                    "power": str(node.power), "name": node.name}
                   for node in network.genesis_validators]
     indented = json.dumps(validators, indent=2).replace("\n", "\n  ")
+    app_state = json.dumps({"resonate": parameters}, indent=2, sort_keys=True).replace("\n", "\n  ")
     return render("genesis.json.template", genesis_time=network.genesis_time,
-                  chain_id=network.chain_id, validators=indented)
+                  chain_id=network.chain_id, validators=indented, app_state=app_state)
+
+
+# The co-op's share of every play, in basis points, unless the genesis says otherwise.
+DEFAULT_COOP_SHARE_BP = 3000
+ROLE_KEYS = ("treasury", "platform")
+
+
+def role_key_path(directory: Path, role: str) -> Path:
+    return Path(directory) / "keys" / f"{role}.json"
+
+
+def network_parameters(directory: Path) -> dict:
+    """The parameters every validator reads from the genesis (`app_state.resonate`): the
+    treasury key that alone issues credits, the platform key that holds the co-op's
+    licences and receives its share of plays, and that share. Their key pairs are kept in
+    `<directory>/keys/` for whoever runs the co-op's treasury and platform."""
+    public = {role: _kept_key(role_key_path(directory, role), _new_ledger_key)["public_key"]
+              for role in ROLE_KEYS}
+    return {"treasury_keys": [public["treasury"]], "platform_key": public["platform"],
+            "coop_share_bp": DEFAULT_COOP_SHARE_BP}
+
+
+def _new_ledger_key() -> dict:
+    from bigchaindb.common.crypto import generate_key_pair
+
+    keypair = generate_key_pair()
+    return {"public_key": keypair.public_key, "private_key": keypair.private_key}
 
 
 def persistent_peers(network: Network, node: Node, node_ids: dict[str, str]) -> str:
@@ -224,7 +252,8 @@ def write_network(network: Network, directory: Path) -> dict[str, NodeDir]:
         # Never reset: it is what stops a restarted validator from signing twice.
         _kept_key(files.validator_state, lambda: {"height": "0", "round": "0", "step": 0})
 
-    genesis = _existing_genesis(network, paths) or render_genesis(network, validator_keys)
+    genesis = _existing_genesis(network, paths) or render_genesis(
+        network, validator_keys, network_parameters(directory))
     for node in network.nodes:
         files = paths[node.name]
         files.genesis.write_text(genesis)

@@ -146,3 +146,24 @@ def test_consensus_time_comes_from_block_headers_and_is_kept_for_other_processes
     assert LedgerView(app.bigchaindb).consensus_date() == "2027-01-15"
     # A web worker has no block in progress: it reads the latest committed block's time.
     assert LedgerView(BigchainDB(connection=app.bigchaindb.connection)).consensus_time() == 1_800_000_000
+
+
+def test_genesis_parameters_are_stored_for_every_rule_to_read(ferretdb):
+    import bigchaindb.start
+    from bigchaindb_resonate.ledger import LedgerView
+
+    name = f"abci_test_{next(_databases)}"
+    bigchaindb.config["database"].update(host="127.0.0.1", port=ferretdb, name=name)
+    connection = connect()
+    schema.init_database(connection)
+    try:
+        types = ABCI(TmVersion.v0_31_5).types
+        application = bigchaindb.start.App(abci=types)
+        treasury, platform = generate_key_pair(), generate_key_pair()
+        parameters = {"treasury_keys": [treasury.public_key], "platform_key": platform.public_key,
+                      "coop_share_bp": 3000}
+        application.init_chain(types.RequestInitChain(
+            chain_id="with-parameters", app_state_bytes=json.dumps({"resonate": parameters}).encode()))
+        assert LedgerView(application.bigchaindb).network_parameters() == parameters
+    finally:
+        schema.drop_database(connection, name)
