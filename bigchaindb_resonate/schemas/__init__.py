@@ -31,8 +31,12 @@ class CompiledSchema:
         """Validate quickly; on failure ask jsonschema which field is wrong and why."""
         try:
             self._fast(rapidjson.dumps(instance))
-        except ValueError:
+        except ValueError as refusal:
             error = jsonschema.exceptions.best_match(self._explaining.iter_errors(instance))
+            if error is None:
+                # The two validators disagree (e.g. on `$` before a final newline). The
+                # fast one decides, on every node alike; only its message is less precise.
+                raise SchemaViolation(f"{refusal} (schema {self.name})", field=field) from None
             path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
             raise SchemaViolation(f"{error.message} (schema {self.name})", field=f"{field}{path}",
                                   expected=_describe(error)) from None

@@ -13,28 +13,42 @@ DRAFT4_KEYWORDS = {
 SCHEMAS = sorted(path.stem for path in SCHEMA_DIR.glob("*.yaml"))
 
 
-def walk(node):
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from walk(value)
+def schema_nodes(node):
+    """Every subschema: keys of `properties` and `definitions` are names, not keywords."""
+    yield node
+    for keyword in ("properties", "definitions", "patternProperties"):
+        for child in node.get(keyword, {}).values():
+            yield from schema_nodes(child)
+    for keyword in ("items", "not", "additionalProperties"):
+        if isinstance(node.get(keyword), dict):
+            yield from schema_nodes(node[keyword])
+    for keyword in ("anyOf", "oneOf", "allOf"):
+        for child in node.get(keyword, []):
+            yield from schema_nodes(child)
 
 
 @pytest.mark.parametrize("name", SCHEMAS)
 def test_schema_uses_draft4_keywords_and_closes_every_object(name):
     document = yaml.safe_load((SCHEMA_DIR / f"{name}.yaml").read_text())
     assert document["$schema"] == "http://json-schema.org/draft-04/schema#"
-    for node in walk(document):
+    for node in schema_nodes(document):
+        unknown = set(node) - DRAFT4_KEYWORDS
+        assert not unknown, f"{name}: keywords outside draft 4: {unknown}"
         if node.get("type") == "object":
             assert node.get("additionalProperties") is False, f"{name}: an open object"
-    for node in walk(document.get("properties", {})):
-        unknown = set(node) - DRAFT4_KEYWORDS
-        # keys under `properties` are property names, not keywords
-        if "properties" not in node and not any(isinstance(v, dict) and "type" in v for v in node.values()):
-            assert not unknown, f"{name}: keywords outside draft 4: {unknown}"
+
+
+def test_disagreeing_validators_refuse_with_a_schema_violation_not_a_crash(tmp_path, monkeypatch):
+    from bigchaindb_resonate import schemas
+    from bigchaindb_resonate.errors import SchemaViolation
+
+    (tmp_path / "dollar_v1.0.yaml").write_text(
+        '$schema: "http://json-schema.org/draft-04/schema#"\ntype: string\npattern: "^a$"\n')
+    monkeypatch.setattr(schemas, "SCHEMA_DIR", tmp_path)
+    compiled = schemas.CompiledSchema("dollar_v1.0")
+    # jsonschema's `$` matches before a final newline; rapidjson's does not.
+    with pytest.raises(SchemaViolation):
+        compiled.check("a\n", "asset.data.x")
 
 
 def test_schema_name_carries_a_version():
