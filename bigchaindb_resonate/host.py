@@ -15,12 +15,12 @@ import unicodedata
 import bigchaindb
 import pymongo.errors
 from bigchaindb.backend.exceptions import BackendError
-from bigchaindb.common.exceptions import ValidationError
+from bigchaindb.common.exceptions import InputDoesNotExist, ValidationError
 
 from bigchaindb_resonate import admission, registry
 from bigchaindb_resonate.ledger import BLOCK_TIMES, NETWORK_PARAMETERS, LedgerView
 from bigchaindb_resonate.parameters import GenesisParametersError, read_genesis_parameters
-from bigchaindb_resonate.errors import TransactionTooLarge, ValidationCrashed, error_body
+from bigchaindb_resonate.errors import LinkNotFound, TransactionTooLarge, ValidationCrashed, error_body
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,8 @@ DEFAULT_ABCI_PORT = 26658
 DEFAULT_ABCI_HOST = "127.0.0.1"
 # Failures of the node's own store: never the transaction's fault (see _checked_abci_app).
 STORE_ERRORS = (pymongo.errors.PyMongoError, BackendError)
+# Refusals that only mean "what it depends on is not committed (yet)".
+DEPENDENCY_NOT_COMMITTED = (InputDoesNotExist, LinkNotFound)
 _applied = False
 
 
@@ -96,6 +98,13 @@ def _checked_abci_app():
     CodeTypeError = 1  # core.py: any non-zero code rejects
 
     class CheckedApp(App):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            # What CheckTx accepted since the last commit, so that a transaction may
+            # depend on one still in the mempool. Tendermint rechecks the mempool after
+            # every commit (mempool.recheck), which rebuilds this list in mempool order.
+            self.checked_since_commit = []
+
         def _admit(self, raw, current_transactions):
             try:
                 tx = Transaction.from_dict(admission.decode(raw))
@@ -131,6 +140,7 @@ def _checked_abci_app():
 
         def commit(self):
             response = super().commit()
+            self.checked_since_commit = []
             # Kept for the HTTP pre-check and CheckTx in other processes: the latest
             # consensus time, never a local clock.
             connection = self.bigchaindb.connection
@@ -142,9 +152,10 @@ def _checked_abci_app():
         def check_tx(self, raw_transaction):
             self.abort_if_abci_chain_is_not_synced()
             try:
-                self._admit(raw_transaction, [])
+                tx = self._admit(raw_transaction, self.checked_since_commit)
             except ValidationError as exc:
                 return self.abci.ResponseCheckTx(code=CodeTypeError, log=_log_line(exc))
+            self.checked_since_commit.append(tx)
             return self.abci.ResponseCheckTx(code=CodeTypeOk)
 
         def deliver_tx(self, raw_transaction):
@@ -190,9 +201,11 @@ def _websocket_server_for_python_3_11():
 def _http_post_with_codes():
     """`web/views/transactions.py:60-108` TransactionListApi.post: parses with NaN allowed,
     answers 500 for a body that is not an object, has no size limit, and reports a refusal
-    only as free text. Ours applies the same admission as CheckTx and adds the stable code,
-    field and expectation to the 400 body."""
+    only as free text, answering 500 when CheckTx or DeliverTx refuses in sync or commit
+    mode. Ours applies the same admission as CheckTx, adds the stable code, field and
+    expectation to the 400 body, and reports consensus refusals with their codes too."""
     from flask import current_app, jsonify, request
+    from bigchaindb.common.transaction_mode_types import BROADCAST_TX_ASYNC, BROADCAST_TX_SYNC
     from bigchaindb.models import Transaction
     from bigchaindb.web.views import parameters
     from bigchaindb.web.views.transactions import TransactionListApi
@@ -224,7 +237,12 @@ def _http_post_with_codes():
                 tx = admission.decode(request.get_data(), limit=admission.HTTP_BODY_LIMIT)
                 admission.check_size(admission.encoded_size(tx))
                 tx_obj = Transaction.from_dict(tx)
-                bigchain.validate_transaction(tx_obj)
+                try:
+                    bigchain.validate_transaction(tx_obj)
+                except DEPENDENCY_NOT_COMMITTED:
+                    # It may depend on a transaction still in the mempool, which only
+                    # CheckTx sees: let CheckTx decide, and wait for its answer.
+                    mode = BROADCAST_TX_SYNC if mode == BROADCAST_TX_ASYNC else mode
             except ValidationError as exc:
                 return refuse(exc)
             except STORE_ERRORS:
@@ -232,16 +250,38 @@ def _http_post_with_codes():
             except Exception as exc:
                 logger.exception("unexpected error while validating a posted transaction")
                 return refuse(ValidationCrashed(f"{type(exc).__name__} during validation"))
-            status_code, message = bigchain.write_transaction(tx_obj, mode)
-        if status_code == 202:
-            response = jsonify(tx)
-            response.status_code = 202
+            answer = bigchain.post_transaction(tx_obj, mode).json()
+        refusal = _consensus_refusal(answer)
+        if refusal is not None:
+            response = jsonify({"status": 400, **refusal,
+                                "message": f"Invalid transaction ({refusal['code']}): {refusal['detail']}"})
+            response.status_code = 400
             return response
-        response = jsonify({"status": status_code, "message": message})
-        response.status_code = status_code
+        if "error" in answer:
+            # Tendermint refused to take it at all (mempool full, already in its cache, …).
+            error = answer["error"]
+            status = 400 if "already exists in cache" in error.get("data", "") else 500
+            response = jsonify({"status": status,
+                                "message": f"{error.get('message', 'Internal error')} - {error.get('data', '')}"})
+            response.status_code = status
+            return response
+        response = jsonify(tx)
+        response.status_code = 202
         return response
 
     TransactionListApi.post = post
+
+
+def _consensus_refusal(answer):
+    """The code and detail of a CheckTx or DeliverTx refusal in Tendermint's answer to
+    broadcast_tx_sync/commit (our log lines read `CODE: detail`), or None."""
+    result = answer.get("result") or {}
+    for phase in (result, result.get("check_tx") or {}, result.get("deliver_tx") or {}):
+        if phase.get("code"):
+            code, _, detail = (phase.get("log") or "").partition(": ")
+            return {"code": code or "CONSENSUS_REFUSED", "detail": detail or "refused by consensus",
+                    "error": "ConsensusRefusal", "field": None, "expected": None}
+    return None
 
 
 def _registry_reads_beside_the_api():

@@ -202,3 +202,36 @@ def test_with_one_validator_stopped_the_others_commit_and_it_catches_up(testnet,
         testnet.start_node("node4", progress=lambda line: None)
     wait_everywhere(clients, transfer.id, timeout=60)
     wait_until(lambda: all_agree(testnet), timeout=60, what="node4 at the others' app hash")
+
+
+def block_of(testnet, txid):
+    heights = requests.get(f"{testnet.nodes[0].api_url}/api/v1/blocks",
+                           params={"transaction_id": txid}, timeout=5).json()
+    return heights[0] if heights else None
+
+
+def test_a_transfer_of_an_uncommitted_create_is_accepted_through_the_mempool(testnet, clients):
+    """The HTTP pre-check sees only committed state; CheckTx also sees the mempool, so two
+    dependent transactions posted back to back can commit, usually in one block."""
+    same_block = 0
+    for _ in range(3):
+        alice, bob = generate_key_pair(), generate_key_pair()
+        create, transfer = create_and_transfer(alice, bob)
+        # An idle chain proposes a block for the first transaction at once. While the
+        # warm-up's block is being agreed, the pair waits in the mempool for the next one.
+        warm_up, _ = create_and_transfer(bob, bob)
+        clients[0].submit(warm_up, mode="async")
+        time.sleep(0.1)
+        clients[0].submit(create, mode="sync")
+        clients[0].submit(transfer, mode="sync")
+        wait_everywhere(clients, transfer.id)
+        same_block += block_of(testnet, create.id) == block_of(testnet, transfer.id)
+    assert same_block >= 1
+
+
+def test_a_transfer_of_an_unknown_input_is_refused_by_checktx_with_its_code(clients):
+    alice, bob = generate_key_pair(), generate_key_pair()
+    _, transfer = create_and_transfer(alice, bob)  # its CREATE is never posted
+    with pytest.raises(TransactionRefused) as refused:
+        clients[1].submit(transfer, mode="async")
+    assert refused.value.code == "HOST_INPUT_DOES_NOT_EXIST"
