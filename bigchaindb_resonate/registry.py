@@ -8,9 +8,15 @@ from bigchaindb.common.transaction import Transaction
 
 from bigchaindb_resonate.errors import AssetMovesByItsOwnOperation
 
+from bigchaindb_resonate.types.copyright import Copyright
+from bigchaindb_resonate.types.credit import Credit
+from bigchaindb_resonate.types.manifestation import Manifestation
 from bigchaindb_resonate.types.party import Party
+from bigchaindb_resonate.types.right import Right
+from bigchaindb_resonate.types.rights_assignment import RightsAssignment
+from bigchaindb_resonate.types.work import Work
 
-TYPES = (Party,)
+TYPES = (Party, Work, Manifestation, Copyright, Right, RightsAssignment, Credit)
 OPERATIONS = tuple(cls.OPERATION for cls in TYPES)
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 import base58
 import nacl.signing
@@ -18,10 +19,43 @@ from bigchaindb_resonate import registry
 from bigchaindb_resonate.errors import all_error_classes
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "docs" / "spec"
+
+
+class ExampleId(NamedTuple):
+    """Stands, inside an example, for the id of another type's example: links need real ids."""
+    operation: str
+
+
 EXAMPLES = {
     "PARTY": {"@type": "MusicGroup", "name": "Kokoroko", "isni": "0000 0001 2103 2683",
               "roles": ["artist"]},
+    "WORK": {"@type": "MusicComposition", "name": "Abusey Junction",
+             "composer": [ExampleId("PARTY")], "iswcCode": "T-034.524.680-1", "inLanguage": "en",
+             "datePublished": "2018-01-19"},
+    "MANIFESTATION": {"@type": "MusicRecording", "name": "Abusey Junction",
+                      "recordingOf": ExampleId("WORK"), "byArtist": [ExampleId("PARTY")],
+                      "isrcCode": "GB-AYE-69-00531", "datePublished": "2018-01-19",
+                      "url": "https://resonate.coop/kokoroko/abusey-junction"},
+    "COPYRIGHT": {"rightsOf": ExampleId("MANIFESTATION"),
+                  "territory": {"include": ["Worldwide"], "exclude": ["US"]},
+                  "validFrom": "2018-01-19"},
+    "RIGHT": {"source": ExampleId("COPYRIGHT"), "usageType": ["on_demand_stream", "download"],
+              "territory": {"include": ["GB", "IE"]}, "validFrom": "2026-01-01",
+              "validThrough": "2028-12-31", "exclusive": False, "numberOfUses": 100000,
+              "license": {"uri": "https://resonate.coop/licences/stream-v1.pdf",
+                          "hash": "5e" * 32}},
+    "CREDIT": {"name": "Resonate credit"},
+    "RIGHTS_ASSIGNMENT": {"description": "40 shares of the UK and Ireland streaming licence",
+                          "transferContract": {"uri": "https://resonate.coop/contracts/42.pdf",
+                                               "hash": "0f" * 32}},
 }
+# Examples the rules want signed by another example's key, so that together the examples
+# make a valid history: a Copyright by its subject's registrant, a Right by the holder of
+# its source, an assignment by the holder it takes shares from. Each is held by (or
+# assigns to) its own key.
+SIGNED_BY = {"COPYRIGHT": "MANIFESTATION", "RIGHT": "COPYRIGHT", "RIGHTS_ASSIGNMENT": "RIGHT"}
+# A transfer's example moves this many shares of another type's example.
+MOVES = {"RIGHTS_ASSIGNMENT": ("RIGHT", 40)}
 
 
 def fixed_keypair(label):
@@ -30,6 +64,33 @@ def fixed_keypair(label):
     signing = nacl.signing.SigningKey(seed)
     return CryptoKeypair(base58.b58encode(seed).decode(),
                          base58.b58encode(bytes(signing.verify_key)).decode())
+
+
+def resolved(value):
+    if isinstance(value, ExampleId):
+        return example_tx(value.operation)["id"]
+    if isinstance(value, dict):
+        return {key: resolved(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [resolved(item) for item in value]
+    return value
+
+
+def example_tx(operation):
+    """The signed example of `operation`, built from fixed keys."""
+    cls = registry.type_for(operation)
+    owner = fixed_keypair(operation)
+    signer = fixed_keypair(SIGNED_BY.get(operation, operation))
+    data = resolved(EXAMPLES[operation])
+    if operation in MOVES:
+        moved, shares = MOVES[operation]
+        tx = cls.assign(Transaction.from_dict(example_tx(moved)), signer.public_key,
+                        owner.public_key, shares, data)
+    elif operation in SIGNED_BY:
+        tx = cls.build([signer.public_key], data, holders=[(owner.public_key, 100)])
+    else:
+        tx = cls.build([signer.public_key], data)
+    return tx.sign([signer.private_key]).to_dict()
 
 
 def spec_text():
@@ -52,8 +113,7 @@ def test_codes_are_unique():
 def test_each_type_has_a_spec_and_a_current_example(cls):
     spec = SPEC_DIR / f"{cls.OPERATION.lower()}.md"
     assert spec.exists(), f"docs/spec/{spec.name} is missing"
-    keypair = fixed_keypair(cls.OPERATION)
-    tx = cls.build([keypair.public_key], EXAMPLES[cls.OPERATION]).sign([keypair.private_key]).to_dict()
+    tx = example_tx(cls.OPERATION)
     assert type(Transaction.from_dict(tx)) is cls
     example = SPEC_DIR / "examples" / f"{cls.OPERATION.lower()}.json"
     rendered = json.dumps(tx, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,68 @@
+"""CREDIT: creates the network's one credit token, a divisible asset held by the treasury.
+
+Spec: docs/spec/credit.md. Listeners buy credits by a plain TRANSFER from the treasury and
+spend them in plays; balances are unspent outputs of this asset. Only a treasury key named
+in the genesis may create it, and only once, so every play on the network spends the same
+asset and one listener's credits always combine.
+"""
+from bigchaindb_resonate.errors import ResonateValidationError, RecordShape
+from bigchaindb_resonate.schemas import COALAIP_CONTEXT
+from bigchaindb_resonate.types.base import ResonateRecord
+
+# The most BigchainDB lets one output carry (common/transaction.py Output.MAX_AMOUNT).
+MAX_SUPPLY = 9 * 10 ** 18
+
+
+class NetworkHasNoParameters(ResonateValidationError):
+    code = "NETWORK_HAS_NO_PARAMETERS"
+    meaning = "the chain's genesis names no treasury, so credits and plays cannot exist on it"
+
+
+class CreditNotTreasury(ResonateValidationError):
+    code = "CREDIT_NOT_TREASURY"
+    meaning = "only a treasury key named in the genesis may create the credit token"
+
+
+class CreditAlreadyIssued(ResonateValidationError):
+    code = "CREDIT_ALREADY_ISSUED"
+    meaning = "the network's credit token exists already; buy credits by a treasury TRANSFER"
+
+
+class Credit(ResonateRecord):
+    OPERATION = "CREDIT"
+    SCHEMA = "credit_v1.0"
+
+    @classmethod
+    def check_stateless(cls, tx):
+        if len(tx["inputs"]) != 1 or len(tx["inputs"][0]["owners_before"]) != 1:
+            raise RecordShape("the credit token has one signer, a treasury key", field="inputs",
+                              expected="one input with one owner")
+        if len(tx["outputs"]) != 1 or tx["outputs"][0]["public_keys"] != tx["inputs"][0]["owners_before"]:
+            raise RecordShape("the whole supply starts with the treasury key that creates it",
+                              field="outputs", expected="one output held by the signer")
+
+    def check_stateful(self, ledger):
+        parameters = ledger.network_parameters()
+        if parameters is None:
+            raise NetworkHasNoParameters(field="genesis app_state.resonate")
+        [signer] = self.inputs[0].owners_before
+        if signer not in parameters["treasury_keys"]:
+            raise CreditNotTreasury(f"`{signer}` is not a treasury key", field="inputs[0].owners_before",
+                                    expected="one of the genesis treasury_keys")
+        existing = credit_token(ledger)
+        if existing is not None and existing.id != self.id:
+            raise CreditAlreadyIssued(f"the credit token is `{existing.id}`", field="operation",
+                                      expected="a TRANSFER of that asset")
+
+    @classmethod
+    def build(cls, signers, data=None, metadata=None, supply=MAX_SUPPLY):
+        """The credit token, created by one treasury key (`signers`) with `supply` tokens."""
+        record = {"@context": COALAIP_CONTEXT, "@type": "ResonateCredit",
+                  "name": "Resonate credit", "tokensPerCredit": 1000, **(data or {})}
+        return super().build(signers, record, metadata, holders=[(list(signers), supply)])
+
+
+def credit_token(ledger):
+    """The network's credit token (the first CREDIT committed or earlier in the block)."""
+    found = ledger.find_records(Credit.OPERATION, "@type", "ResonateCredit")
+    return found[0] if found else None

@@ -1,0 +1,79 @@
+"""WORK: registers a musical work (COALA IP `MusicComposition`): what was composed and by
+whom, before any recording or release of it. A work is abstract, so it never names what it
+is a manifestation of; manifestations name their work (links point backwards only).
+
+Spec: docs/spec/work.md. The registrant's keys hold the record.
+
+The module-level helpers serve every record that carries an identifier and names parties;
+MANIFESTATION uses them too.
+"""
+from bigchaindb_resonate.errors import IdentifierNotCanonical, IdentifierTaken
+from bigchaindb_resonate.schemas import COALAIP_CONTEXT
+from bigchaindb_resonate.types.base import ResonateRecord, check_record_shape
+from bigchaindb_resonate.types.party import Party
+from bigchaindb_resonate.validators.identifiers import normalise_iswc
+from bigchaindb_resonate.validators.terms import check_date
+
+
+def check_canonical(data, key, normalise):
+    """The identifier under `key`, when present, is valid and written in canonical form."""
+    if key in data:
+        field = f"asset.data.{key}"
+        canonical = normalise(data[key], field)
+        if canonical != data[key]:
+            raise IdentifierNotCanonical(f"`{data[key]}` is a display form", field=field,
+                                         expected=repr(canonical))
+
+
+def check_date_published(data):
+    if "datePublished" in data:
+        check_date(data["datePublished"], "asset.data.datePublished")
+
+
+def check_parties(ledger, data, keys):
+    """Every id listed under each of `keys` names a PARTY record."""
+    for key in keys:
+        for index, party_id in enumerate(data.get(key, ())):
+            ledger.linked(party_id, (Party.OPERATION,), f"asset.data.{key}[{index}]")
+
+
+def check_unclaimed(ledger, record, key):
+    """No other record of `record`'s operation, committed or earlier in the block, holds
+    the identifier under `key`."""
+    data = record.asset["data"]
+    if key not in data:
+        return
+    others = [tx.id for tx in ledger.find_records(record.operation, key, data[key])
+              if tx.id != record.id]
+    if others:
+        raise IdentifierTaken(f"`{data[key]}` is registered to {record.operation} `{others[0]}`",
+                              field=f"asset.data.{key}", expected="an identifier no record holds")
+
+
+def with_context(data, key, normalise):
+    """A client's record: the pinned context, and the identifier under `key` normalised from
+    the display form people type."""
+    record = {"@context": COALAIP_CONTEXT, **data}
+    if key in record:
+        record[key] = normalise(record[key], f"asset.data.{key}")
+    return record
+
+
+class Work(ResonateRecord):
+    OPERATION = "WORK"
+    SCHEMA = "work_v1.0"
+
+    @classmethod
+    def check_stateless(cls, tx):
+        check_record_shape(tx)
+        data = tx["asset"]["data"]
+        check_canonical(data, "iswcCode", normalise_iswc)
+        check_date_published(data)
+
+    def check_stateful(self, ledger):
+        check_parties(ledger, self.asset["data"], ("composer", "lyricist"))
+        check_unclaimed(ledger, self, "iswcCode")
+
+    @classmethod
+    def build(cls, signers, data, metadata=None):
+        return super().build(signers, with_context(data, "iswcCode", normalise_iswc), metadata)
