@@ -5,6 +5,9 @@
     resonate network compose|member                          files for co-op members (network/)
     resonate keys new                                        a key pair for signing
     resonate party register ...                              register a PARTY
+    resonate work register | recording register ...          register a WORK / MANIFESTATION
+    resonate copyright register | right derive | right assign   copyrights, licences, shares
+    resonate show record|history|holders|rights|holdings|recordings|lookup   registry reads
     resonate tx show ID                                      a committed transaction
     resonate demo                                            the main job, on the local network
 """
@@ -59,33 +62,193 @@ def _keys_new(args):
     return 0
 
 
-def _refused(exc):
-    print(f"refused: {exc}", file=sys.stderr)
-    if getattr(exc, "code", None):
-        print(f"  see docs/spec/ for {exc.code}", file=sys.stderr)
+def _refused(exc, operation):
+    """What an integrator needs to fix a refusal: the stable code, the field, what was
+    expected, and the spec listing the rule."""
+    print(f"refused: {getattr(exc, 'detail', None) or exc}", file=sys.stderr)
+    for label in ("code", "field", "expected"):
+        if getattr(exc, label, None):
+            print(f"  {label + ':':<10}{getattr(exc, label)}", file=sys.stderr)
+    print(f"  see docs/spec/{operation.lower()}.md (shared codes: docs/spec/common.md)",
+          file=sys.stderr)
     return 2
 
 
-def _party_register(args):
+def _write(args, operation, send):
+    """Run `send(client)` and print the committed transaction's id, or why it failed."""
     from bigchaindb_resonate.client import ClientError, TransactionRefused
     from bigchaindb_resonate.errors import ResonateValidationError
 
     client = _client(args)
-    keypair = _load_keypair(args.key)
-    data = {"@type": args.type}
-    for key, value in (("name", args.name), ("givenName", args.given_name),
-                       ("familyName", args.family_name), ("isni", args.isni),
-                       ("ipiNameNumber", args.ipi), ("roles", args.role)):
-        if value:
-            data[key] = value
     try:
-        tx = client.register_party(keypair, data)
+        tx = send(client)
     except (TransactionRefused, ResonateValidationError) as exc:
-        return _refused(exc)
-    except ClientError as exc:
+        return _refused(exc, operation)
+    except (ClientError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(tx["id"])
+    return 0
+
+
+def _fields(pairs):
+    """The record properties whose option was given."""
+    return {key: value for key, value in pairs if value not in (None, [], False)}
+
+
+def _share(text):
+    """KEY=SHARES, as a (public key, integer shares) pair."""
+    key, _, shares = text.partition("=")
+    try:
+        return key, int(shares)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not PUBLIC_KEY=SHARES") from None
+
+
+def _keys(args):
+    return [_load_keypair(path) for path in args.key]
+
+
+def _terms(args):
+    territory = _fields([("include", args.territory), ("exclude", args.exclude)])
+    return _fields([("territory", territory), ("validFrom", args.valid_from),
+                    ("validThrough", args.valid_through)])
+
+
+def _party_register(args):
+    data = _fields([("@type", args.type), ("name", args.name), ("givenName", args.given_name),
+                    ("familyName", args.family_name), ("isni", args.isni),
+                    ("ipiNameNumber", args.ipi), ("roles", args.role)])
+    return _write(args, "PARTY", lambda client: client.register_party(_keys(args), data))
+
+
+def _work_register(args):
+    data = _fields([("@type", "MusicComposition"), ("name", args.name),
+                    ("composer", args.composer), ("lyricist", args.lyricist),
+                    ("iswcCode", args.iswc), ("inLanguage", args.language),
+                    ("datePublished", args.date_published)])
+    return _write(args, "WORK", lambda client: client.register_work(_keys(args), data))
+
+
+def _recording_register(args):
+    link = args.link or ("recordingOf" if args.type == "MusicRecording" else "manifestationOf")
+    data = _fields([("@type", args.type), ("name", args.name), (link, args.work),
+                    ("byArtist", args.artist), ("isrcCode", args.isrc),
+                    ("datePublished", args.date_published), ("url", args.url)])
+    return _write(args, "MANIFESTATION",
+                  lambda client: client.register_manifestation(_keys(args), data))
+
+
+def _copyright_register(args):
+    data = {"rightsOf": args.of, **_terms(args)}
+    return _write(args, "COPYRIGHT", lambda client: client.register_copyright(
+        _keys(args), data, holders=args.holder))
+
+
+def _right_derive(args):
+    data = _fields([("source", args.source), ("usageType", args.usage),
+                    ("numberOfUses", args.uses)])
+    data.update(_terms(args), exclusive=args.exclusive,
+                license={"uri": args.license_uri, "hash": args.license_hash})
+    return _write(args, "RIGHT", lambda client: client.derive_right(
+        _keys(args), data, licensees=args.licensee))
+
+
+def _right_assign(args):
+    if len(args.key) != 1:
+        raise SystemExit("error: an assignment is signed by one holder: give one --key")
+    contract = _fields([("uri", args.contract_uri), ("hash", args.contract_hash)])
+    action = _fields([("transferContract", contract)])
+    return _write(args, "RIGHTS_ASSIGNMENT", lambda client: client.assign(
+        _keys(args)[0], args.asset, args.to, shares=args.shares, action=action))
+
+
+def _holders_text(holders):
+    return ", ".join(f"{'+'.join(entry['public_keys'])}:{entry['amount']}" for entry in holders)
+
+
+def _name(data):
+    return data.get("name") or " ".join(filter(None, (data.get("givenName"), data.get("familyName"))))
+
+
+def _print_table(headers, rows):
+    widths = [max(len(str(value)) for value in column) for column in zip(headers, *rows)]
+    for row in [headers, *rows]:
+        print("  ".join(str(value).ljust(width) for value, width in zip(row, widths)).rstrip())
+
+
+def _record_rows(answer):
+    rows = [("id", answer["id"]), ("operation", answer["operation"])]
+    rows += [(key, json.dumps(value)) for key, value in answer["data"].items()]
+    return ("property", "value"), rows + [("holders", _holders_text(answer["holders"]))]
+
+
+def _history_rows(answer):
+    return ("height", "operation", "transaction", "holders after"), [
+        (step["height"], step["operation"], step["transaction_id"], _holders_text(step["holders"]))
+        for step in answer["steps"]]
+
+
+def _holder_rows(answer):
+    return ("public keys", "amount", "output"), [
+        ("+".join(entry["public_keys"]), entry["amount"],
+         f"{entry['transaction_id']}:{entry['output_index']}") for entry in answer["holders"]]
+
+
+def _rights_rows(answer):
+    return ("depth", "right", "source", "usage", "territory", "holders"), [
+        (entry["depth"], entry["id"], entry["source"], ",".join(entry["data"]["usageType"]),
+         json.dumps(entry["data"]["territory"]), _holders_text(entry["holders"]))
+        for entry in answer["rights"]]
+
+
+def _holdings_rows(answer):
+    return ("asset", "operation", "amount"), [
+        (entry["asset_id"], entry["operation"], entry["amount"]) for entry in answer["holdings"]]
+
+
+def _recordings_rows(answer):
+    return ("manifestation", "@type", "name", "link", "isrc"), [
+        (entry["id"], entry["data"]["@type"], _name(entry["data"]), entry["link"],
+         entry["data"].get("isrcCode", "")) for entry in answer["recordings"]]
+
+
+def _lookup_rows(answer):
+    return ("record", "operation", "name"), [
+        (entry["id"], entry["operation"], _name(entry["data"])) for entry in answer["records"]]
+
+
+# `resonate show VIEW`: (what it needs, how the client reads it, its table)
+SHOW = {
+    "record": ("id", lambda client, args: client.record(args.id), _record_rows),
+    "history": ("id", lambda client, args: client.history(args.id), _history_rows),
+    "holders": ("id", lambda client, args: client.holders_of(args.id), _holder_rows),
+    "rights": ("id", lambda client, args: client.rights_of(args.id, whole_tree=args.all),
+               _rights_rows),
+    "holdings": ("public_key", lambda client, args: client.holdings(args.public_key),
+                 _holdings_rows),
+    "recordings": ("id", lambda client, args: client.recordings_of(args.id), _recordings_rows),
+    "lookup": (None, lambda client, args: (client.lookup_iswc(args.iswc) if args.iswc
+                                           else client.lookup_isrc(args.isrc)), _lookup_rows),
+}
+
+
+def _show(args):
+    from bigchaindb_resonate.client import ClientError
+
+    _, read, rows = SHOW[args.view]
+    try:
+        answer = read(_client(args), args)
+    except ClientError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if answer is None:
+        print(f"nothing found on {args.node or _default_node()}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(answer, indent=2, sort_keys=True))
+    else:
+        _print_table(*rows(answer))
     return 0
 
 
@@ -118,10 +281,23 @@ def build_parser():
     new.add_argument("--out", type=Path, help="write it to this file (mode 600) instead of printing it")
     new.set_defaults(func=_keys_new)
 
-    party = commands.add_parser("party", help="parties: artists, bands, labels, publishers, members")
-    register = party.add_subparsers(dest="party_command", required=True).add_parser(
-        "register", parents=[node], help="register a party held by your key")
-    register.add_argument("--key", required=True, help="key pair file from `resonate keys new`")
+    signer = argparse.ArgumentParser(add_help=False, parents=[node])
+    signer.add_argument("--key", required=True, action="append",
+                        help="key pair file from `resonate keys new` (repeat for several signers)")
+
+    terms = argparse.ArgumentParser(add_help=False)
+    terms.add_argument("--territory", required=True, action="append",
+                       help="ISO 3166-1 alpha-2 code or Worldwide (repeatable)")
+    terms.add_argument("--exclude", action="append", help="a code excluded (repeatable)")
+    terms.add_argument("--valid-from", required=True, help="YYYY-MM-DD")
+    terms.add_argument("--valid-through", help="YYYY-MM-DD (default: open-ended)")
+
+    def register_command(noun, help_text, *parents):
+        parent = commands.add_parser(noun, help=help_text)
+        return parent.add_subparsers(dest=f"{noun}_command", required=True).add_parser(
+            "register", parents=[signer, *parents], help=f"register a {noun} held by your key")
+
+    register = register_command("party", "parties: artists, bands, labels, publishers, members")
     register.add_argument("--type", required=True, choices=["Person", "Organization", "MusicGroup"])
     register.add_argument("--name")
     register.add_argument("--given-name")
@@ -132,6 +308,75 @@ def build_parser():
                           help="artist, composer, lyricist, producer, label, publisher, coop_member, "
                                "listener (repeatable)")
     register.set_defaults(func=_party_register)
+
+    register = register_command("work", "works: compositions (docs/spec/work.md)")
+    register.add_argument("--name", required=True)
+    register.add_argument("--composer", required=True, action="append", help="PARTY id (repeatable)")
+    register.add_argument("--lyricist", action="append", help="PARTY id (repeatable)")
+    register.add_argument("--iswc", help="display forms accepted, e.g. T-034.524.680-1")
+    register.add_argument("--language", help="e.g. en")
+    register.add_argument("--date-published", help="YYYY-MM-DD")
+    register.set_defaults(func=_work_register)
+
+    register = register_command("recording", "manifestations: recordings, albums, releases "
+                                             "(docs/spec/manifestation.md)")
+    register.add_argument("--type", default="MusicRecording",
+                          choices=["MusicRecording", "MusicAlbum", "MusicRelease"])
+    register.add_argument("--name", required=True)
+    register.add_argument("--work", required=True, help="the WORK id")
+    register.add_argument("--link", choices=["recordingOf", "manifestationOf", "manifestationOfWork"],
+                          help="how it names the work (default: recordingOf for a recording)")
+    register.add_argument("--artist", required=True, action="append", help="PARTY id (repeatable)")
+    register.add_argument("--isrc", help="display forms accepted, e.g. GB-AYE-69-00531")
+    register.add_argument("--date-published", help="YYYY-MM-DD")
+    register.add_argument("--url")
+    register.set_defaults(func=_recording_register)
+
+    register = register_command("copyright", "copyrights in works and recordings "
+                                             "(docs/spec/copyright.md)", terms)
+    register.add_argument("--of", required=True, help="the MANIFESTATION or WORK id")
+    register.add_argument("--holder", type=_share, action="append",
+                          help="PUBLIC_KEY=SHARES, summing to 100 (default: you hold all)")
+    register.set_defaults(func=_copyright_register)
+
+    right = commands.add_parser("right", help="licences: derive and assign (docs/spec/right.md)")
+    right_commands = right.add_subparsers(dest="right_command", required=True)
+    derive = right_commands.add_parser("derive", parents=[signer, terms],
+                                       help="derive a Right from a Copyright or Right you hold")
+    derive.add_argument("--source", required=True, help="the COPYRIGHT or RIGHT id")
+    derive.add_argument("--usage", required=True, action="append",
+                        help="on_demand_stream, non_interactive_stream, download, sync, "
+                             "performance, mechanical, print (repeatable)")
+    derive.add_argument("--exclusive", action="store_true")
+    derive.add_argument("--uses", type=int, help="number of uses (default: unlimited)")
+    derive.add_argument("--license-uri", required=True)
+    derive.add_argument("--license-hash", required=True, help="sha256 of the licence, hex")
+    derive.add_argument("--licensee", type=_share, action="append",
+                        help="PUBLIC_KEY=SHARES, summing to 100 (default: you hold all)")
+    derive.set_defaults(func=_right_derive)
+    assign = right_commands.add_parser("assign", parents=[signer],
+                                       help="move your shares of a Copyright or Right")
+    assign.add_argument("--asset", required=True, help="the COPYRIGHT or RIGHT id")
+    assign.add_argument("--to", required=True, help="the recipient's public key")
+    assign.add_argument("--shares", type=int, help="how many (default: all you hold)")
+    assign.add_argument("--contract-uri")
+    assign.add_argument("--contract-hash", help="sha256 of the contract, hex")
+    assign.set_defaults(func=_right_assign)
+
+    show = commands.add_parser("show", help="read the registry from a node")
+    views = show.add_subparsers(dest="view", required=True)
+    output = argparse.ArgumentParser(add_help=False, parents=[node])
+    output.add_argument("--json", action="store_true", help="the node's JSON answer")
+    for view, (argument, _, _) in SHOW.items():
+        parser_ = views.add_parser(view, parents=[output], help=f"GET .../{view}")
+        if argument:
+            parser_.add_argument(argument)
+        parser_.set_defaults(func=_show)
+    views.choices["rights"].add_argument("--all", action="store_true",
+                                         help="the whole tree, not only direct children")
+    lookup = views.choices["lookup"].add_mutually_exclusive_group(required=True)
+    lookup.add_argument("--iswc", help="display forms accepted")
+    lookup.add_argument("--isrc", help="display forms accepted")
 
     tx = commands.add_parser("tx", help="transactions").add_subparsers(dest="tx_command", required=True)
     show = tx.add_parser("show", parents=[node], help="print a committed transaction")

@@ -1,14 +1,16 @@
-"""The Python client: build, sign and submit our transactions, and learn why one was refused.
+"""The Python client: build, sign and submit our transactions, learn why one was refused,
+and read the registry back (the routes of docs/openapi.yaml).
 
     client = Client("http://127.0.0.1:9984")
     tx = client.register_party(keypair, {"@type": "MusicGroup", "name": "Kokoroko"})
+    client.holders_of(tx["id"])
 
 A refusal raises `TransactionRefused` carrying the network's stable `code`, the `field` at
-fault and what was `expected`: the same body every node's HTTP API returns.
+fault and what was `expected`: the same body every node's HTTP API returns. Builders take
+one key pair or a list of them (every one signs); they build through the type classes
+(`types/`), so identifiers in display form are normalised before signing.
 """
 import requests
-
-from bigchaindb_resonate.types.party import Party
 
 
 class ClientError(RuntimeError):
@@ -34,23 +36,28 @@ class Client:
         self.timeout = timeout
         self.session = requests.Session()
 
+    def _request(self, method, path, **options):
+        try:
+            return self.session.request(method, f"{self.api_url}/api/v1/{path}",
+                                        timeout=self.timeout, **options)
+        except requests.ConnectionError as exc:
+            raise ClientError(f"cannot reach the node at {self.api_url}: is it running? "
+                              f"(`resonate testnet status` lists the nodes)") from exc
+
     def _get(self, path, **params):
-        response = self.session.get(f"{self.api_url}/api/v1/{path}", params=params,
-                                    timeout=self.timeout)
+        """The JSON answer, or None when the node finds nothing (404)."""
+        response = self._request("GET", path, params=params)
         if response.status_code == 404:
             return None
+        if response.status_code == 400:
+            raise ClientError(f"bad query: {response.json().get('message')}")
         response.raise_for_status()
         return response.json()
 
     def submit(self, tx, mode="commit"):
         """Post a signed transaction dict; with mode=commit, return once it is in a block."""
         tx_dict = tx if isinstance(tx, dict) else tx.to_dict()
-        try:
-            response = self.session.post(f"{self.api_url}/api/v1/transactions",
-                                         params={"mode": mode}, json=tx_dict, timeout=self.timeout)
-        except requests.ConnectionError as exc:
-            raise ClientError(f"cannot reach the node at {self.api_url}: is it running? "
-                              f"(`resonate testnet status` lists the nodes)") from exc
+        response = self._request("POST", "transactions", params={"mode": mode}, json=tx_dict)
         if response.status_code != 202:
             try:
                 body = response.json()
@@ -71,7 +78,96 @@ class Client:
     def search_assets(self, text, limit=10):
         return self._get("assets", search=text, limit=limit)
 
-    def register_party(self, keypair, data, mode="commit"):
-        """Register a party held by `keypair`; identifiers in display form are normalised."""
-        tx = Party.build([keypair.public_key], data).sign([keypair.private_key])
-        return self.submit(tx, mode)
+    # -- writes
+
+    def _register(self, operation, keypairs, data, mode, **options):
+        signers = _keypairs(keypairs)
+        tx = type_of(operation).build([keypair.public_key for keypair in signers], data, **options)
+        return self.submit(tx.sign([keypair.private_key for keypair in signers]), mode)
+
+    def register_party(self, keypairs, data, mode="commit"):
+        """Register a PARTY held by its signer."""
+        return self._register("PARTY", keypairs, data, mode)
+
+    def register_work(self, keypairs, data, mode="commit"):
+        """Register a WORK (MusicComposition); `composer` and `lyricist` list PARTY ids."""
+        return self._register("WORK", keypairs, data, mode)
+
+    def register_manifestation(self, keypairs, data, mode="commit"):
+        """Register a MANIFESTATION naming its WORK by recordingOf, manifestationOf or
+        manifestationOfWork."""
+        return self._register("MANIFESTATION", keypairs, data, mode)
+
+    def register_copyright(self, keypairs, data, holders=None, mode="commit"):
+        """Register a COPYRIGHT in a WORK or MANIFESTATION, signed by that record's
+        registrant(s); `holders` are (public key, shares) pairs summing to 100 (by default a
+        sole signer holds all 100)."""
+        return self._register("COPYRIGHT", keypairs, data, mode, holders=holders)
+
+    def derive_right(self, keypairs, data, licensees=None, mode="commit"):
+        """Derive a RIGHT (a licence) from the Copyright or Right named by `data["source"]`,
+        signed by all of its current holders; `licensees` as (public key, shares) pairs."""
+        return self._register("RIGHT", keypairs, data, mode, holders=licensees)
+
+    def assign(self, keypair, asset_id, recipient, shares=None, action=None, mode="commit"):
+        """RIGHTS_ASSIGNMENT: move `shares` (all, by default) of what `keypair` holds in a
+        Copyright or Right to the public key `recipient`; the rest stays with the holder.
+        `action` adds to the RightsTransferAction (e.g. `transferContract`)."""
+        from bigchaindb.models import Transaction
+
+        held = [holder for holder in (self.holders_of(asset_id) or {}).get("holders", [])
+                if holder["public_keys"] == [keypair.public_key]]
+        if not held:
+            raise ClientError(f"{keypair.public_key} holds no shares of {asset_id}")
+        # One assignment spends one holding output (RightsAssignment.assign).
+        usable = [holder for holder in held if shares is None or holder["amount"] >= shares]
+        if not usable or (shares is None and len(held) > 1):
+            raise ClientError(f"{keypair.public_key} holds {[h['amount'] for h in held]} shares "
+                              f"of {asset_id} in separate outputs; assign from one at a time")
+        holding = Transaction.from_dict(self.get_transaction(usable[0]["transaction_id"]))
+        tx = type_of("RIGHTS_ASSIGNMENT").assign(holding, keypair.public_key, recipient, shares,
+                                                 action)
+        return self.submit(tx.sign([keypair.private_key]), mode)
+
+    # -- reads of the registry (docs/openapi.yaml); None when the node finds nothing
+
+    def record(self, record_id):
+        return self._get(f"resonate/records/{record_id}")
+
+    def history(self, record_id):
+        return self._get(f"resonate/records/{record_id}/history")
+
+    def holders_of(self, record_id):
+        return self._get(f"resonate/records/{record_id}/holders")
+
+    def rights_of(self, record_id, whole_tree=False):
+        return self._get(f"resonate/records/{record_id}/rights",
+                         depth="all" if whole_tree else "1")
+
+    def holdings(self, public_key):
+        return self._get(f"resonate/holders/{public_key}")
+
+    def recordings_of(self, work_id):
+        return self._get(f"resonate/works/{work_id}/recordings")
+
+    def lookup_iswc(self, iswc):
+        return self._get("resonate/lookup", iswc=iswc)
+
+    def lookup_isrc(self, isrc):
+        return self._get("resonate/lookup", isrc=isrc)
+
+
+def _keypairs(keypairs):
+    """One key pair (a CryptoKeypair is itself a tuple) or several."""
+    return [keypairs] if hasattr(keypairs, "private_key") else list(keypairs)
+
+
+def type_of(operation):
+    """The type class of an operation, looked up when used: type modules may be newer than
+    this client."""
+    from bigchaindb_resonate import registry
+
+    cls = registry.type_for(operation)
+    if cls is None:
+        raise ClientError(f"this version of bigchaindb_resonate has no {operation} type")
+    return cls
