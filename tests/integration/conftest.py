@@ -1,3 +1,4 @@
+import contextlib
 import socket
 import subprocess
 import time
@@ -38,3 +39,30 @@ def ferretdb(tmp_path_factory):
     process.terminate()
     process.wait(timeout=10)
     log.close()
+
+
+@contextlib.contextmanager
+def local_testnet(directory, first_port, nodes=4):
+    """A real network of `nodes` validators on loopback, from the first free ports at or
+    after `first_port`; stopped and deleted afterwards."""
+    from bigchaindb_resonate.testnet import Testnet
+    from bigchaindb_resonate.testnet.description import free_base_port
+
+    network = Testnet(directory)
+    network.up(nodes=nodes, base_port=free_base_port(nodes, start=first_port), progress=quiet)
+    try:
+        yield network
+    finally:
+        network.down(purge=True, progress=quiet)
+
+
+def quiet(line):
+    """Progress lines are for people; tests keep their output clean."""
+
+
+def wait_everywhere(clients, txid, timeout=30):
+    """A commit-mode answer means one node committed; each node stores as it commits."""
+    deadline = time.monotonic() + timeout
+    while not all(client.get_transaction(txid) for client in clients):
+        assert time.monotonic() < deadline, f"{txid[:12]} not on every node after {timeout}s"
+        time.sleep(0.2)

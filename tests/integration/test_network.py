@@ -14,19 +14,17 @@ from bigchaindb.models import Transaction
 
 from bigchaindb_resonate.client import Client, TransactionRefused
 from bigchaindb_resonate.schemas import COALAIP_CONTEXT
-from bigchaindb_resonate.testnet import Testnet
-from bigchaindb_resonate.testnet.description import free_base_port
 from bigchaindb_resonate.types.party import Party
+
+from .conftest import local_testnet, quiet, wait_everywhere
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def testnet(tmp_path_factory):
-    network = Testnet(tmp_path_factory.mktemp("testnet"))
-    network.up(nodes=4, base_port=free_base_port(4, start=30000), progress=lambda line: None)
-    yield network
-    network.down(purge=True, progress=lambda line: None)
+    with local_testnet(tmp_path_factory.mktemp("testnet"), first_port=30000) as network:
+        yield network
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +38,6 @@ def wait_until(condition, timeout=30, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.2)
-
-
-def wait_everywhere(clients, txid, timeout=30):
-    """A commit-mode answer means one node committed; each node stores as it commits."""
-    wait_until(lambda: all(client.get_transaction(txid) for client in clients), timeout,
-               what=f"{txid[:12]} on every node")
 
 
 def chain_states(testnet):
@@ -199,7 +191,7 @@ def test_with_one_validator_stopped_the_others_commit_and_it_catches_up(testnet,
         # committed by the three running validators; each stores it as it commits
         wait_everywhere(clients[:3], transfer.id)
     finally:
-        testnet.start_node("node4", progress=lambda line: None)
+        testnet.start_node("node4", progress=quiet)
     wait_everywhere(clients, transfer.id, timeout=60)
     wait_until(lambda: all_agree(testnet), timeout=60, what="node4 at the others' app hash")
 

@@ -2,7 +2,6 @@
 chain Party → Work → Manifestation → Copyright → Right → sub-Right → assignment is written
 through one node and every route is read back, exactly, from another."""
 import json
-import time
 
 import pytest
 import requests
@@ -12,8 +11,8 @@ from bigchaindb_resonate import cli
 from bigchaindb_resonate.api import PREFIX
 from bigchaindb_resonate.client import Client
 from bigchaindb_resonate.schemas import COALAIP_CONTEXT
-from bigchaindb_resonate.testnet import Testnet
-from bigchaindb_resonate.testnet.description import free_base_port
+
+from .conftest import local_testnet, wait_everywhere
 
 pytestmark = pytest.mark.integration
 
@@ -24,10 +23,8 @@ CONTRACT = {"uri": "https://resonate.coop/contracts/1", "hash": "cd" * 32}
 
 @pytest.fixture(scope="module")
 def testnet(tmp_path_factory):
-    network = Testnet(tmp_path_factory.mktemp("registry-reads"))
-    network.up(nodes=4, base_port=free_base_port(4, start=31000), progress=lambda line: None)
-    yield network
-    network.down(purge=True, progress=lambda line: None)
+    with local_testnet(tmp_path_factory.mktemp("registry-reads"), first_port=31000) as network:
+        yield network
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +32,8 @@ def clients(testnet):
     return [Client(node.api_url) for node in testnet.nodes]
 
 
-def committed_everywhere(clients, tx, timeout=30):
-    deadline = time.monotonic() + timeout
-    while not all(client.get_transaction(tx["id"]) for client in clients):
-        assert time.monotonic() < deadline, f"{tx['id'][:12]} not on every node"
-        time.sleep(0.2)
+def committed_everywhere(clients, tx):
+    wait_everywhere(clients, tx["id"])
     return tx
 
 
