@@ -47,8 +47,8 @@ def apply():
     _registry_reads_beside_the_api()
     _txids_filter_knows_our_types()
     _records_move_only_by_their_own_operation()
-    _spent_queries_without_elemmatch_and()
     _text_search_by_term_collection()
+    _lookups_by_primary_key()
     _applied = True
 
 
@@ -364,37 +364,10 @@ def _latest_committed(conn, txids):
     return in_block[-1]
 
 
-def _spent_queries_without_elemmatch_and():
-    """`backend/localmongodb/query.py:94-102` get_spent and `:176-189`
-    get_spending_transactions use `$elemMatch` with `$and` inside, which FerretDB
-    refuses (the first TRANSFER crashed the ABCI app). Ours asks the index on
-    `inputs.fulfills.transaction_id` for a superset and keeps, in Python, exactly the
-    transactions with one input spending one of the outputs: equal on MongoDB and FerretDB.
-    (Upstream's get_spending_transactions also matched crossed pairs; its only caller,
-    fastquery.filter_spent_outputs, re-checks pairs, so exact matching changes nothing.)"""
-    from bigchaindb.backend.localmongodb.connection import LocalMongoDBConnection
-    from bigchaindb.backend.localmongodb.query import register_query
-
-    def spending(conn, wanted):
-        txids = sorted({txid for txid, _ in wanted})
-        cursor = conn.run(conn.collection("transactions").find(
-            {"inputs.fulfills.transaction_id": {"$in": txids}}, {"_id": False}))
-        for tx in cursor:
-            if any(spends and (spends["transaction_id"], spends["output_index"]) in wanted
-                   for spends in (input_["fulfills"] for input_ in tx["inputs"])):
-                yield tx
-
-    @register_query(LocalMongoDBConnection)
-    def get_spent(conn, transaction_id, output):
-        return spending(conn, {(transaction_id, output)})
-
-    @register_query(LocalMongoDBConnection)
-    def get_spending_transactions(conn, inputs):
-        return spending(conn, {(i["transaction_id"], i["output_index"]) for i in inputs})
-
-
 # Where the words of assets and metadata are indexed (see _text_search_by_term_collection).
 TEXT_TERMS = "text_terms"
+# Which transaction spent each output, keyed `<txid>:<index>` (see _lookups_by_primary_key).
+SPENDS = "spends"
 
 
 def _text_search_by_term_collection():
@@ -404,8 +377,8 @@ def _text_search_by_term_collection():
     metadata document in a `text_terms` collection written with them, and searches it
     the same way on every store: any of the words, case- and accent-insensitive, best
     matches first. Unlike MongoDB's `$text` it does no stemming and ignores `language`.
-    Also declares the `block_times` and `network_parameters` collections that
-    _checked_abci_app writes."""
+    Also declares the collections the other adaptations write: `block_times` and
+    `network_parameters` (_checked_abci_app) and `spends` (_lookups_by_primary_key)."""
     from bigchaindb.backend import schema as backend_schema
     from bigchaindb.backend.localmongodb import query as upstream_query, schema as mongo_schema
     from bigchaindb.backend.localmongodb.connection import LocalMongoDBConnection
@@ -421,8 +394,9 @@ def _text_search_by_term_collection():
         ([("term", ASCENDING), ("table", ASCENDING)], dict(name="term")),
         ([("id", ASCENDING)], dict(name="document_id")),
     ]
+    mongo_schema.INDEXES[SPENDS] = [([("spender", ASCENDING)], dict(name="spender"))]
     backend_schema.TABLES = backend_schema.TABLES + tuple(
-        table for table in (TEXT_TERMS, BLOCK_TIMES, NETWORK_PARAMETERS)
+        table for table in (TEXT_TERMS, BLOCK_TIMES, NETWORK_PARAMETERS, SPENDS)
         if table not in backend_schema.TABLES)
 
     def store_terms(conn, table, documents):
@@ -433,20 +407,15 @@ def _text_search_by_term_collection():
 
     @register_query(LocalMongoDBConnection)
     def store_assets(conn, assets):
-        result = upstream_query.store_assets(conn, assets)
+        result = upstream_query.store_assets(conn, keyed_by_id(assets))
         store_terms(conn, "assets", assets)
         return result
 
     @register_query(LocalMongoDBConnection)
     def store_metadatas(conn, metadata):
-        result = upstream_query.store_metadatas(conn, metadata)
+        result = upstream_query.store_metadatas(conn, keyed_by_id(metadata))
         store_terms(conn, "metadata", metadata)
         return result
-
-    @register_query(LocalMongoDBConnection)
-    def delete_transactions(conn, txn_ids):
-        conn.run(conn.collection(TEXT_TERMS).delete_many({"id": {"$in": txn_ids}}))
-        upstream_query.delete_transactions(conn, txn_ids)
 
     @register_query(LocalMongoDBConnection)
     def text_search(conn, search, *, language="english", case_sensitive=False,
@@ -508,3 +477,80 @@ def _records_move_only_by_their_own_operation():
 
     validate.resonate_upstream = upstream
     Transaction.validate = validate
+
+
+def _lookups_by_primary_key():
+    """`backend/localmongodb/query.py:19-30,75-82,50-55` store documents under a generated
+    `_id` and find one transaction, asset or metadata by `id`; `:94-102` get_spent and
+    `:176-189` get_spending_transactions use `$elemMatch` with `$and`, which FerretDB
+    refuses (the first TRANSFER crashed the ABCI app). FerretDB 1.24 pushes only equality
+    on `_id` down to its store; any other filter decodes every document (measured by
+    benchmarks/store_scaling.py: about 10 times slower, and nested fields slower still).
+
+    Ours stores transactions, assets and metadata with `_id` equal to `id` (store_assets
+    and store_metadatas in _text_search_by_term_collection do the same), looks single ids
+    up by `_id`, and records with each stored transaction which output each input spends
+    (`spends`, keyed `<txid>:<index>`), so a spent-output check is two key lookups.
+    Validation never lets two committed transactions spend one output, so one key per
+    output suffices. Every store gives the same answers; MongoDB gets a second unique index
+    on the same value. (Upstream's get_spending_transactions also matched crossed pairs;
+    its only caller, fastquery.filter_spent_outputs, re-checks pairs.)"""
+    from bigchaindb.backend.localmongodb import query as upstream_query
+    from bigchaindb.backend.localmongodb.connection import LocalMongoDBConnection
+    from bigchaindb.backend.localmongodb.query import register_query
+
+    @register_query(LocalMongoDBConnection)
+    def store_transactions(conn, signed_transactions):
+        spends = [{"_id": output_key(input_["fulfills"]["transaction_id"],
+                                     input_["fulfills"]["output_index"]), "spender": tx["id"]}
+                  for tx in signed_transactions for input_ in tx["inputs"] if input_["fulfills"]]
+        if spends:
+            conn.run(conn.collection(SPENDS).insert_many(spends, ordered=False))
+        return conn.run(conn.collection("transactions").insert_many(keyed_by_id(signed_transactions)))
+
+    @register_query(LocalMongoDBConnection)
+    def get_transaction(conn, transaction_id):
+        return conn.run(conn.collection("transactions").find_one({"_id": transaction_id}, {"_id": 0}))
+
+    @register_query(LocalMongoDBConnection)
+    def get_asset(conn, asset_id):
+        return conn.run(conn.collection("assets").find_one({"_id": asset_id}, {"_id": 0, "id": 0}))
+
+    @register_query(LocalMongoDBConnection)
+    def get_metadata(conn, transaction_ids):
+        if len(transaction_ids) == 1:
+            return conn.run(conn.collection("metadata").find(
+                {"_id": transaction_ids[0]}, projection={"_id": False}))
+        return upstream_query.get_metadata(conn, transaction_ids)
+
+    def spending(conn, links):
+        spenders = set()
+        for key in sorted({output_key(txid, index) for txid, index in links}):
+            spend = conn.run(conn.collection(SPENDS).find_one({"_id": key}))
+            if spend:
+                spenders.add(spend["spender"])
+        return [tx for tx in (get_transaction(conn, txid) for txid in sorted(spenders)) if tx]
+
+    @register_query(LocalMongoDBConnection)
+    def get_spent(conn, transaction_id, output):
+        return spending(conn, {(transaction_id, output)})
+
+    @register_query(LocalMongoDBConnection)
+    def get_spending_transactions(conn, inputs):
+        return spending(conn, {(i["transaction_id"], i["output_index"]) for i in inputs})
+
+    @register_query(LocalMongoDBConnection)
+    def delete_transactions(conn, txn_ids):
+        # Crash recovery only: the derived collections go with the transactions.
+        conn.run(conn.collection(SPENDS).delete_many({"spender": {"$in": txn_ids}}))
+        conn.run(conn.collection(TEXT_TERMS).delete_many({"id": {"$in": txn_ids}}))
+        upstream_query.delete_transactions(conn, txn_ids)
+
+
+def keyed_by_id(documents):
+    """Copies whose `_id` is their `id` (see _lookups_by_primary_key)."""
+    return [{**document, "_id": document["id"]} for document in documents]
+
+
+def output_key(transaction_id, output_index):
+    return f"{transaction_id}:{output_index}"

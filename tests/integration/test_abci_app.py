@@ -167,3 +167,26 @@ def test_genesis_parameters_are_stored_for_every_rule_to_read(ferretdb):
         assert LedgerView(application.bigchaindb).network_parameters() == parameters
     finally:
         schema.drop_database(connection, name)
+
+
+def test_stored_documents_are_keyed_by_their_id(app):
+    tx = party(generate_key_pair(), "Keyed")
+    commit_block(app, [raw(tx)])
+    connection = app.bigchaindb.connection
+    for collection in ("transactions", "assets", "metadata"):
+        stored = connection.run(connection.collection(collection).find_one({"_id": tx["id"]}))
+        assert stored is not None and stored["id"] == tx["id"], collection
+
+
+def test_crash_recovery_deletes_what_a_rolled_back_transfer_spent(app):
+    alice, bob = generate_key_pair(), generate_key_pair()
+    create = Transaction.create([alice.public_key], [([alice.public_key], 1)]).sign([alice.private_key])
+    commit_block(app, [raw(create.to_dict())])
+    transfer = Transaction.transfer(create.to_inputs(), [([bob.public_key], 1)],
+                                    asset_id=create.id).sign([alice.private_key])
+    commit_block(app, [raw(transfer.to_dict())])
+    connection = app.bigchaindb.connection
+    assert [tx["id"] for tx in query.get_spent(connection, create.id, 0)] == [transfer.id]
+    query.delete_transactions(connection, [transfer.id])  # what core.rollback does
+    assert list(query.get_spent(connection, create.id, 0)) == []
+    assert app.check_tx(raw(transfer.to_dict())).code == 0
