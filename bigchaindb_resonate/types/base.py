@@ -23,9 +23,9 @@ from bigchaindb.common.schema import (
 )
 from bigchaindb.common.transaction import Transaction
 
-from bigchaindb_resonate.errors import RecordShape
+from bigchaindb_resonate.errors import IdentifierNotCanonical, RecordShape
 from bigchaindb_resonate.ledger import LedgerView
-from bigchaindb_resonate.schemas import CompiledSchema
+from bigchaindb_resonate.schemas import COALAIP_CONTEXT, CompiledSchema
 
 
 def _common_schema_for(operation):
@@ -146,3 +146,22 @@ def check_record_shape(tx):
     if len(outputs) != 1 or outputs[0]["amount"] != "1":
         raise RecordShape("a record is a single indivisible asset", field="outputs",
                           expected='one output with amount "1"')
+
+
+def check_canonical(data, key, normalise):
+    """The identifier under `key`, when present, is valid and written in canonical form."""
+    if key in data:
+        field = f"asset.data.{key}"
+        canonical = normalise(data[key], field)
+        if canonical != data[key]:
+            raise IdentifierNotCanonical(f"`{data[key]}` is a display form", field=field,
+                                         expected=repr(canonical))
+
+
+def with_context(data, key, normalise):
+    """A client's record: the pinned context, and the identifier under `key` normalised from
+    the display form people type."""
+    record = {"@context": COALAIP_CONTEXT, **data}
+    if key in record:
+        record[key] = normalise(record[key], f"asset.data.{key}")
+    return record

@@ -9,9 +9,11 @@ work calls `work_of` rather than picking a property.
 Spec: docs/spec/manifestation.md. The registrant's keys hold the record.
 """
 from bigchaindb_resonate.errors import ResonateValidationError
-from bigchaindb_resonate.types.base import ResonateRecord, check_record_shape
+from bigchaindb_resonate.types.base import (
+    ResonateRecord, check_canonical, check_record_shape, with_context,
+)
 from bigchaindb_resonate.types.work import (
-    Work, check_canonical, check_date_published, check_parties, check_unclaimed, with_context,
+    Work, check_date_published, check_parties, check_unclaimed,
 )
 from bigchaindb_resonate.validators.identifiers import normalise_isrc
 

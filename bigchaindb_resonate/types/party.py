@@ -2,9 +2,10 @@
 
 Spec: docs/spec/party.md. The registrant's keys hold the record.
 """
-from bigchaindb_resonate.errors import IdentifierNotCanonical, PartyNameMissing
-from bigchaindb_resonate.schemas import COALAIP_CONTEXT
-from bigchaindb_resonate.types.base import ResonateRecord, check_record_shape
+from bigchaindb_resonate.errors import PartyNameMissing
+from bigchaindb_resonate.types.base import (
+    ResonateRecord, check_canonical, check_record_shape, with_context,
+)
 from bigchaindb_resonate.validators.identifiers import normalise_ipi_name_number, normalise_isni
 
 IDENTIFIERS = {"ipiNameNumber": normalise_ipi_name_number, "isni": normalise_isni}
@@ -24,17 +25,10 @@ class Party(ResonateRecord):
         if data["@type"] != "Person" and "name" not in data:
             raise PartyNameMissing(f"a {data['@type']} needs `name`", field="asset.data.name")
         for key, normalise in IDENTIFIERS.items():
-            if key in data:
-                field = f"asset.data.{key}"
-                canonical = normalise(data[key], field)
-                if canonical != data[key]:
-                    raise IdentifierNotCanonical(f"`{data[key]}` is a display form", field=field,
-                                                 expected=repr(canonical))
+            check_canonical(data, key, normalise)
 
     @classmethod
     def build(cls, signers, data, metadata=None):
-        record = {"@context": COALAIP_CONTEXT, **data}
         for key, normalise in IDENTIFIERS.items():
-            if key in record:
-                record[key] = normalise(record[key], key)
-        return super().build(signers, record, metadata)
+            data = with_context(data, key, normalise)
+        return super().build(signers, data, metadata)

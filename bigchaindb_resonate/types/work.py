@@ -7,22 +7,13 @@ Spec: docs/spec/work.md. The registrant's keys hold the record.
 The module-level helpers serve every record that carries an identifier and names parties;
 MANIFESTATION uses them too.
 """
-from bigchaindb_resonate.errors import IdentifierNotCanonical, IdentifierTaken
-from bigchaindb_resonate.schemas import COALAIP_CONTEXT
-from bigchaindb_resonate.types.base import ResonateRecord, check_record_shape
+from bigchaindb_resonate.errors import IdentifierTaken
+from bigchaindb_resonate.types.base import (
+    ResonateRecord, check_canonical, check_record_shape, with_context,
+)
 from bigchaindb_resonate.types.party import Party
 from bigchaindb_resonate.validators.identifiers import normalise_iswc
 from bigchaindb_resonate.validators.terms import check_date
-
-
-def check_canonical(data, key, normalise):
-    """The identifier under `key`, when present, is valid and written in canonical form."""
-    if key in data:
-        field = f"asset.data.{key}"
-        canonical = normalise(data[key], field)
-        if canonical != data[key]:
-            raise IdentifierNotCanonical(f"`{data[key]}` is a display form", field=field,
-                                         expected=repr(canonical))
 
 
 def check_date_published(data):
@@ -48,15 +39,6 @@ def check_unclaimed(ledger, record, key):
     if others:
         raise IdentifierTaken(f"`{data[key]}` is registered to {record.operation} `{others[0]}`",
                               field=f"asset.data.{key}", expected="an identifier no record holds")
-
-
-def with_context(data, key, normalise):
-    """A client's record: the pinned context, and the identifier under `key` normalised from
-    the display form people type."""
-    record = {"@context": COALAIP_CONTEXT, **data}
-    if key in record:
-        record[key] = normalise(record[key], f"asset.data.{key}")
-    return record
 
 
 class Work(ResonateRecord):
