@@ -88,7 +88,7 @@ class ValidationCrashed(ResonateValidationError):
     meaning = "validation failed unexpectedly; the node refused the transaction and kept running"
 
 
-# -- Rules shared by our transaction types.
+# -- Rules shared by our transaction types. A type's own refusals live in its module.
 
 class AssetMovesByItsOwnOperation(ResonateValidationError):
     code = "ASSET_NEEDS_OWN_OPERATION"
@@ -158,13 +158,6 @@ class InvalidPeriod(ResonateValidationError):
 class IdentifierNotCanonical(ResonateValidationError):
     code = "IDENTIFIER_NOT_CANONICAL"
     meaning = "identifiers are stored in compact canonical form; clients normalise display forms"
-
-
-# -- PARTY
-
-class PartyNameMissing(ResonateValidationError):
-    code = "PARTY_NAME_MISSING"
-    meaning = "a Person needs `name` or both `givenName` and `familyName`"
 
 
 # Codes for the host's own refusals, so that every 400 carries a code.

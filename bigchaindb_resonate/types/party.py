@@ -2,11 +2,16 @@
 
 Spec: docs/spec/party.md. The registrant's keys hold the record.
 """
-from bigchaindb_resonate.errors import PartyNameMissing
+from bigchaindb_resonate.errors import ResonateValidationError
 from bigchaindb_resonate.types.base import (
     ResonateRecord, check_canonical, check_record_shape, with_context,
 )
 from bigchaindb_resonate.validators.identifiers import normalise_ipi_name_number, normalise_isni
+
+class PartyNameMissing(ResonateValidationError):
+    code = "PARTY_NAME_MISSING"
+    meaning = "a Person needs `name` or both `givenName` and `familyName`"
+
 
 IDENTIFIERS = {"ipiNameNumber": normalise_ipi_name_number, "isni": normalise_isni}
 

@@ -6,11 +6,10 @@ from bigchaindb.common.exceptions import DuplicateTransaction, InvalidSignature
 from bigchaindb.models import Transaction
 
 from bigchaindb_resonate.errors import (
-    IdentifierNotCanonical, InvalidIpiNameNumber, InvalidIsni, PartyNameMissing, RecordShape,
-    SchemaViolation,
+    IdentifierNotCanonical, InvalidIpiNameNumber, InvalidIsni, RecordShape, SchemaViolation,
 )
 from bigchaindb_resonate.schemas import COALAIP_CONTEXT
-from bigchaindb_resonate.types.party import Party
+from bigchaindb_resonate.types.party import Party, PartyNameMissing
 
 VALID = [
     {"@type": "MusicGroup", "name": "Mount Kimbie", "roles": ["artist"]},
