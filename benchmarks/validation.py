@@ -1,4 +1,4 @@
-"""Validation cost per transaction, our types next to BigchainDB's CREATE and TRANSFER.
+"""Validation cost per transaction, our types (PARTY, PLAY) next to BigchainDB's CREATE and TRANSFER.
 
     .venv/bin/python benchmarks/validation.py [--rounds 200] [--seed 500]
 
@@ -7,7 +7,8 @@ lookups run against a non-empty store, then times, for each type, what a node do
 CheckTx: strict decoding and admission, parsing with schema checks, and `validate`
 against the store (and, separately, the parse alone). Types are timed round-robin in the same loop, so each sees the same
 store and the same machine load; the figure that matters is the ratio to CREATE and to
-TRANSFER. Results are appended to benchmarks/results/validation.jsonl.
+TRANSFER. Each PLAY is one listener's first play of a recording whose Copyright, streaming
+licence, split and credit purchase are committed in one block, under genesis parameters. Results are appended to benchmarks/results/validation.jsonl.
 """
 import argparse
 import datetime
@@ -51,6 +52,62 @@ def start_store(home):
     sys.exit("error: FerretDB did not start")
 
 
+def play_market(bigchain, count):
+    """Commit what `count` independent first plays need (one block, genesis parameters, a
+    consensus time inside the licence) and return the plays, signed."""
+    from bigchaindb.models import Transaction
+
+    from bigchaindb_resonate.ledger import NETWORK_PARAMETERS
+    from bigchaindb_resonate.types.copyright import Copyright
+    from bigchaindb_resonate.types.credit import Credit
+    from bigchaindb_resonate.types.manifestation import Manifestation
+    from bigchaindb_resonate.types.party import Party
+    from bigchaindb_resonate.types.play import Play
+    from bigchaindb_resonate.types.right import Right
+    from bigchaindb_resonate.types.split import Split
+    from bigchaindb_resonate.types.work import Work
+    from bigchaindb_resonate.validators.royalties import price
+
+    artist, treasury, platform = generate_key_pair(), generate_key_pair(), generate_key_pair()
+    listeners = [generate_key_pair() for _ in range(count)]
+    parameters = {"treasury_keys": [treasury.public_key], "platform_key": platform.public_key,
+                  "coop_share_bp": 3000}
+
+    def by_artist(cls, data, **options):
+        return cls.build([artist.public_key], data, **options).sign([artist.private_key])
+
+    band = by_artist(Party, {"@type": "MusicGroup", "name": "Bench"})
+    work = by_artist(Work, {"@type": "MusicComposition", "name": "Bench", "composer": [band.id]})
+    track = by_artist(Manifestation, {"@type": "MusicRecording", "name": "Bench",
+                                      "recordingOf": work.id, "byArtist": [band.id]})
+    copyright = by_artist(Copyright, {"rightsOf": track.id, "validFrom": "2020-01-01",
+                                      "territory": {"include": ["Worldwide"]}})
+    right = by_artist(Right, {"source": copyright.id, "usageType": ["on_demand_stream"],
+                              "validFrom": "2020-01-01", "territory": {"include": ["Worldwide"]},
+                              "exclusive": False,
+                              "license": {"uri": "https://resonate.coop/l.pdf", "hash": "00" * 32}},
+                      holders=[(platform.public_key, 100)])
+    payees = [(artist.public_key, 7000), (treasury.public_key, 3000)]
+    split = by_artist(Split, {"subject": track.id, "payees": payees})
+    credit = Credit.build([treasury.public_key]).sign([treasury.private_key])
+    cost = price(0)
+    purchase = Transaction.transfer(
+        credit.to_inputs(), [([listener.public_key], cost) for listener in listeners]
+        + [([treasury.public_key], credit.outputs[0].amount - cost * count)],
+        asset_id=credit.id).sign([treasury.private_key])
+    market = [band, work, track, copyright, right, split, credit, purchase]
+    connection = bigchain.connection
+    connection.run(connection.collection(NETWORK_PARAMETERS).insert_one({"chain_id": "bench", **parameters}))
+    bigchain.store_bulk_transactions(market)
+    bigchain.store_block({"height": 1, "app_hash": "", "transactions": [tx.id for tx in market]})
+    bigchain.consensus_time = 1_790_000_000  # 2026-09-21, as a block header would give it
+    split_payees = [(payee["publicKey"], payee["shareBp"]) for payee in split.asset["data"]["payees"]]
+    return [Play.pay([(purchase, index)], listener.public_key, {
+        "track": track.id, "territory": "GB", "right": right.id, "playNumber": 0,
+        "split": split.id}, split_payees, parameters).sign([listener.private_key])
+        for index, listener in enumerate(listeners)]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200, help="transactions timed per type")
@@ -90,6 +147,7 @@ def main(argv=None):
                 "PARTY": [Party.build([owner.public_key], {"@type": "MusicGroup", "name": f"Band {n}",
                                                            "isni": "0000000121032683"})
                           .sign([owner.private_key]) for n in range(args.rounds)],
+                "PLAY": play_market(bigchain, args.rounds),
             }
             raw = {name: [json.dumps(tx.to_dict()).encode() for tx in txs]
                    for name, txs in workloads.items()}

@@ -18,7 +18,7 @@ from bigchaindb.backend.exceptions import BackendError
 from bigchaindb.common.exceptions import InputDoesNotExist, ValidationError
 
 from bigchaindb_resonate import admission, registry
-from bigchaindb_resonate.ledger import BLOCK_TIMES, NETWORK_PARAMETERS, LedgerView
+from bigchaindb_resonate.ledger import BLOCK_TIMES, NETWORK_PARAMETERS, RULE_INDEX, LedgerView
 from bigchaindb_resonate.parameters import GenesisParametersError, read_genesis_parameters
 from bigchaindb_resonate.errors import LinkNotFound, TransactionTooLarge, ValidationCrashed, error_body
 
@@ -49,6 +49,8 @@ def apply():
     _records_move_only_by_their_own_operation()
     _text_search_by_term_collection()
     _lookups_by_primary_key()
+    _rule_index()
+    _committed_transactions_cached()
     _applied = True
 
 
@@ -378,7 +380,8 @@ def _text_search_by_term_collection():
     the same way on every store: any of the words, case- and accent-insensitive, best
     matches first. Unlike MongoDB's `$text` it does no stemming and ignores `language`.
     Also declares the collections the other adaptations write: `block_times` and
-    `network_parameters` (_checked_abci_app) and `spends` (_lookups_by_primary_key)."""
+    `network_parameters` (_checked_abci_app), `spends` (_lookups_by_primary_key) and
+    `rule_index` (_rule_index)."""
     from bigchaindb.backend import schema as backend_schema
     from bigchaindb.backend.localmongodb import query as upstream_query, schema as mongo_schema
     from bigchaindb.backend.localmongodb.connection import LocalMongoDBConnection
@@ -395,8 +398,9 @@ def _text_search_by_term_collection():
         ([("id", ASCENDING)], dict(name="document_id")),
     ]
     mongo_schema.INDEXES[SPENDS] = [([("spender", ASCENDING)], dict(name="spender"))]
+    mongo_schema.INDEXES[RULE_INDEX] = []  # found by _id only
     backend_schema.TABLES = backend_schema.TABLES + tuple(
-        table for table in (TEXT_TERMS, BLOCK_TIMES, NETWORK_PARAMETERS, SPENDS)
+        table for table in (TEXT_TERMS, BLOCK_TIMES, NETWORK_PARAMETERS, SPENDS, RULE_INDEX)
         if table not in backend_schema.TABLES)
 
     def store_terms(conn, table, documents):
@@ -543,6 +547,8 @@ def _lookups_by_primary_key():
     def delete_transactions(conn, txn_ids):
         # Crash recovery only: the derived collections go with the transactions.
         conn.run(conn.collection(SPENDS).delete_many({"spender": {"$in": txn_ids}}))
+        conn.run(conn.collection(RULE_INDEX).update_many(
+            {"ids": {"$in": txn_ids}}, {"$pull": {"ids": {"$in": txn_ids}}}))
         conn.run(conn.collection(TEXT_TERMS).delete_many({"id": {"$in": txn_ids}}))
         upstream_query.delete_transactions(conn, txn_ids)
 
@@ -554,3 +560,61 @@ def keyed_by_id(documents):
 
 def output_key(transaction_id, output_index):
     return f"{transaction_id}:{output_index}"
+
+
+def _rule_index():
+    """`lib.py:130-149` BigchainDB.store_bulk_transactions stores a block's transactions
+    in commit order. Ours then files each under the keys the rules look it up by
+    (registry.index_keys: an asset's transfers, a type's indexed fields), appending to a
+    list under `_id = key`: the one kind of lookup FerretDB answers without decoding every
+    document, and a list that is in commit order by construction. Crash recovery removes
+    rolled-back ids again (delete_transactions in _lookups_by_primary_key)."""
+    from bigchaindb.lib import BigchainDB
+
+    upstream = getattr(BigchainDB.store_bulk_transactions, "resonate_upstream",
+                       BigchainDB.store_bulk_transactions)
+
+    def store_bulk_transactions(self, transactions):
+        result = upstream(self, transactions)
+        for tx in transactions:
+            for key in registry.index_keys(tx):
+                # collection() records the calls made on it: a fresh one per query
+                self.connection.run(self.connection.collection(RULE_INDEX).update_one(
+                    {"_id": key}, {"$push": {"ids": tx.id}}, upsert=True))
+        return result
+
+    store_bulk_transactions.resonate_upstream = upstream
+    BigchainDB.store_bulk_transactions = store_bulk_transactions
+
+
+# Committed transactions kept per process (see _committed_transactions_cached).
+COMMITTED_CACHE_SIZE = 20_000
+
+
+def _committed_transactions_cached():
+    """`lib.py:242-260` BigchainDB.get_transaction makes three store queries each time. A
+    play's rules read the same few records (the credit token, the track, its licence and
+    split) for every play. A committed transaction never changes (crash recovery only
+    deletes the uncommitted block's transactions, at start, before anything is cached), so
+    each process keeps the most recently read ones. Only found transactions are kept: an
+    absent one may commit at any moment."""
+    from collections import OrderedDict
+
+    from bigchaindb.lib import BigchainDB
+
+    upstream = getattr(BigchainDB.get_transaction, "resonate_upstream", BigchainDB.get_transaction)
+    cache = OrderedDict()
+
+    def get_transaction(self, transaction_id):
+        if transaction_id in cache:
+            cache.move_to_end(transaction_id)
+            return cache[transaction_id]
+        transaction = upstream(self, transaction_id)
+        if transaction is not None:
+            cache[transaction_id] = transaction
+            if len(cache) > COMMITTED_CACHE_SIZE:
+                cache.popitem(last=False)
+        return transaction
+
+    get_transaction.resonate_upstream = upstream
+    BigchainDB.get_transaction = get_transaction

@@ -8,8 +8,6 @@ Time comes from consensus only: during DeliverTx it is the time in the header of
 being built (Tendermint's BFT time, identical on every node); during CheckTx and the HTTP
 pre-check it is the time of the latest committed block. Never the local clock.
 """
-from bigchaindb.backend import query
-from bigchaindb.models import Transaction
 
 from bigchaindb_resonate.errors import LinkNotFound, LinkWrongKind
 from bigchaindb_resonate.validators.terms import date_of
@@ -18,6 +16,39 @@ from bigchaindb_resonate.validators.terms import date_of
 # of the network (host._checked_abci_app writes both).
 BLOCK_TIMES = "block_times"
 NETWORK_PARAMETERS = "network_parameters"
+# Where the node files each committed transaction under the keys rules look it up by
+# (host._rule_index): FerretDB answers a lookup by `_id` without decoding every document.
+RULE_INDEX = "rule_index"
+
+
+def record_key(operation, field, value):
+    return f"{operation}|{field}|{value}"
+
+
+def metadata_key(operation, values):
+    fields = sorted(values)
+    return f"{operation}|{','.join(fields)}|" + "|".join(str(values[field]) for field in fields)
+
+
+def asset_key(asset_id):
+    """Transfers of an asset, of any operation."""
+    return f"asset|{asset_id}"
+
+
+def commit_positions(conn, txids):
+    """(height, position in its block) of each of `txids`, the order every node agrees on.
+
+    Like host._latest_committed: a transaction stored by App.commit before its block is
+    stored belongs to the height of the pre-commit state."""
+    positions = {}
+    for block in conn.run(conn.collection("blocks").find({"transactions": {"$in": txids}},
+                                                         projection={"_id": False})):
+        for index, txid in enumerate(block["transactions"]):
+            positions[txid] = (block["height"], index)
+    pending = conn.run(conn.collection("pre_commit").find_one({})) or {}
+    for index, txid in enumerate(pending.get("transactions", [])):
+        positions.setdefault(txid, (pending["height"], index))
+    return {txid: positions[txid] for txid in txids if txid in positions}
 
 
 class LedgerView:
@@ -53,27 +84,47 @@ class LedgerView:
         return tx
 
     def find_records(self, operation, field, value):
-        """Records of `operation` whose `asset.data[field]` equals `value`, committed first,
-        then those earlier in this block, each in a deterministic order."""
+        """Records of `operation` whose `asset.data[field]` equals `value`: committed ones in
+        commit order, then those earlier in this block. `field` must be one the type
+        indexes (INDEXED_FIELDS), so that this is a key lookup, never a scan."""
+        committed = self._indexed(record_key(operation, field, value))
+        pending = [tx for tx in self._pending
+                   if tx.operation == operation and tx.asset.get("data", {}).get(field) == value]
+        return committed + pending
+
+    def find_by_metadata(self, operation, values):
+        """Ids of transactions of `operation` whose `metadata` has each field of `values`
+        with its value: committed ones in commit order, then those earlier in this block.
+        The fields must be a group the type indexes (INDEXED_METADATA)."""
+        committed = [tx.id for tx in self._indexed(metadata_key(operation, values))]
+        pending = [tx.id for tx in self._pending if tx.operation == operation
+                   and all((tx.metadata or {}).get(field) == value for field, value in values.items())]
+        return committed + pending
+
+    def _indexed(self, key):
+        """The committed transactions filed under `key`, in commit order."""
         connection = self._bigchain.connection
-        cursor = connection.run(connection.collection("assets").find(
-            {f"data.{field}": value}, projection={"_id": False, "id": True}))
-        ids = sorted(doc["id"] for doc in cursor)
-        found = [tx for tx in self._committed(ids) if tx.operation == operation]
-        found.sort(key=lambda tx: tx.id)
-        found += [tx for tx in self._pending
-                  if tx.operation == operation and tx.asset.get("data", {}).get(field) == value]
-        return found
+        entry = connection.run(connection.collection(RULE_INDEX).find_one({"_id": key}))
+        return [self._bigchain.get_transaction(txid) for txid in (entry or {}).get("ids", [])]
+
+    def in_commit_order(self, transactions):
+        """`transactions` (committed or earlier in this block) in the order they commit:
+        by block height and position in the block; this block's last."""
+        pending = {tx.id: index for index, tx in enumerate(self._pending)}
+        committed = commit_positions(self._bigchain.connection,
+                                     [tx.id for tx in transactions if tx.id not in pending])
+        return sorted(transactions, key=lambda tx: (1, pending[tx.id]) if tx.id in pending
+                      else (0, committed[tx.id]))
 
     def asset_transactions(self, asset_id):
-        """Every transaction of an asset: its creation and every transfer, committed or
-        earlier in this block."""
-        connection = self._bigchain.connection
-        ids = sorted(query.get_txids_filtered(connection, asset_id))
-        committed = self._committed(ids)
+        """Every transaction of an asset: its creation and every transfer (commit order),
+        committed or earlier in this block."""
+        creation = self.get_transaction(asset_id)
+        committed = ([creation] if creation is not None and creation.id not in self._pending_by_id
+                     else []) + self._indexed(asset_key(asset_id))
         pending = [tx for tx in self._pending
                    if tx.id == asset_id or (tx.asset or {}).get("id") == asset_id]
-        return list(committed) + pending
+        return committed + pending
 
     def current_holders(self, asset_id):
         """The unspent outputs of an asset as (sorted public keys, amount), in a fixed order."""
@@ -84,14 +135,6 @@ class LedgerView:
                    for tx in transactions for index, output in enumerate(tx.outputs)
                    if (tx.id, index) not in spent]
         return sorted(holders)
-
-    def _committed(self, ids):
-        """Committed transactions with these ids, as Transaction objects, in id order."""
-        if not ids:
-            return []
-        documents = list(query.get_transactions(self._bigchain.connection, ids))
-        transactions = Transaction.from_db(self._bigchain, documents)
-        return sorted(transactions, key=lambda tx: tx.id)
 
     def consensus_time(self):
         """Seconds since the epoch by consensus, or None before the first block."""

@@ -14,10 +14,15 @@ loops over the ledger with one query per item.
 import re
 
 from bigchaindb_resonate import registry
+from bigchaindb_resonate.ledger import LedgerView, commit_positions
 from bigchaindb_resonate.types.base import ResonateRecord
+from bigchaindb_resonate.types.credit import credit_token
 from bigchaindb_resonate.types.manifestation import WORK_LINKS, Manifestation, work_link
+from bigchaindb_resonate.types.play import earlier_plays
 from bigchaindb_resonate.types.right import SOURCE_FIELDS, SOURCES, Right, source_id
+from bigchaindb_resonate.types.split import Split, copyright_splits, split_in_force
 from bigchaindb_resonate.types.work import Work
+from bigchaindb_resonate.validators.royalties import owns, price
 
 # Identifier lookups: the record property that holds each, and the operation carrying it.
 IDENTIFIERS = {"iswc": ("iswcCode", Work.OPERATION),
@@ -55,21 +60,6 @@ def _data(conn, ids):
 def _operations(conn, ids):
     return {doc["id"]: doc["operation"]
             for doc in _find(conn, "transactions", {"id": {"$in": ids}}, ("id", "operation"))}
-
-
-def _commit_positions(conn, txids):
-    """(height, position in its block) of each of `txids`, the order every node agrees on.
-
-    Like host._latest_committed: a transaction stored by App.commit before its block is
-    stored belongs to the height of the pre-commit state."""
-    positions = {}
-    for block in _find(conn, "blocks", {"transactions": {"$in": txids}}):
-        for index, txid in enumerate(block["transactions"]):
-            positions[txid] = (block["height"], index)
-    pending = conn.run(conn.collection("pre_commit").find_one({})) or {}
-    for index, txid in enumerate(pending.get("transactions", [])):
-        positions.setdefault(txid, (pending["height"], index))
-    return {txid: positions[txid] for txid in txids if txid in positions}
 
 
 # -- pure helpers over stored transaction documents
@@ -152,7 +142,7 @@ def history(bigchain, record_id):
     created = _creation(transactions, record_id, record_operations())
     if created is None:
         return None
-    positions = _commit_positions(conn, [tx["id"] for tx in transactions])
+    positions = commit_positions(conn, [tx["id"] for tx in transactions])
     ordered = sorted((tx for tx in transactions if tx["id"] in positions),
                      key=lambda tx: positions[tx["id"]])
     metadata = {doc["id"]: doc.get("metadata") for doc in _find(
@@ -256,3 +246,85 @@ def lookup(bigchain, identifier, canonical):
     return [{"id": doc["id"], "operation": operation, "data": doc["data"]}
             for doc in sorted(found, key=lambda doc: doc["id"])
             if operations.get(doc["id"]) == operation]
+
+
+# -- credits, splits and stream to own. Rules that consensus applies (which token is the
+# credit, which split is in force, how plays are counted) are asked of a LedgerView over
+# committed storage, so a read can never disagree with what validators enforce.
+
+def network(bigchain):
+    """The genesis parameters and the credit token's id (each None until they exist)."""
+    ledger = LedgerView(bigchain)
+    token = credit_token(ledger)
+    return {"parameters": ledger.network_parameters(), "credit": token.id if token else None}
+
+
+def credit_balance(bigchain, public_key):
+    """A key's credit tokens: its unspent outputs of the credit asset. None before the
+    credit token exists."""
+    token = credit_token(LedgerView(bigchain))
+    if token is None:
+        return None
+    held = next((holding for holding in holdings(bigchain, public_key)
+                 if holding["asset_id"] == token.id), {"amount": 0, "outputs": []})
+    return {"public_key": public_key, "asset_id": token.id, "balance": held["amount"],
+            "outputs": held["outputs"]}
+
+
+def credit_history(bigchain, public_key):
+    """Every committed credit transaction that paid the key or spent its outputs, in commit
+    order, with what it received, spent and held after (a PLAY's metadata says which play)."""
+    token = credit_token(LedgerView(bigchain))
+    if token is None:
+        return None
+    conn = bigchain.connection
+    of_credit = [{"id": token.id}, {"asset.id": token.id}]
+    paid = _find(conn, "transactions", {"outputs.public_keys": public_key, "$or": of_credit})
+    owned = {(tx["id"], index): int(output["amount"]) for tx in paid
+             for index, output in enumerate(tx["outputs"]) if public_key in output["public_keys"]}
+    spending = _find(conn, "transactions", {"inputs.fulfills.transaction_id": {
+        "$in": sorted({txid for txid, _ in owned})}, "asset.id": token.id})
+    transactions = {tx["id"]: tx for tx in paid + spending}
+    positions = commit_positions(conn, sorted(transactions))
+    metadata = {doc["id"]: doc.get("metadata") for doc in _find(
+        conn, "metadata", {"id": {"$in": sorted(positions)}})}
+    steps, balance = [], 0
+    for txid in sorted(positions, key=positions.get):
+        tx = transactions[txid]
+        received = sum(owned.get((txid, index), 0) for index in range(len(tx["outputs"])))
+        spent = sum(owned.get((input_["fulfills"]["transaction_id"], input_["fulfills"]["output_index"]), 0)
+                    for input_ in tx["inputs"] if input_.get("fulfills"))
+        balance += received - spent
+        steps.append({"transaction_id": txid, "operation": tx["operation"],
+                      "height": positions[txid][0], "received": received, "spent": spent,
+                      "balance": balance, "metadata": metadata.get(txid)})
+    return {"public_key": public_key, "asset_id": token.id, "balance": balance, "steps": steps}
+
+
+def splits(bigchain, track_id):
+    """The royalty splits of a track, its own and its Copyrights', in commit order, and
+    the one in force. None when `track_id` is not a Manifestation."""
+    ledger = LedgerView(bigchain)
+    if ledger.record(track_id, (Manifestation.OPERATION,)) is None:
+        return None
+    found = ledger.in_commit_order(ledger.find_records(Split.OPERATION, "subject", track_id)
+                                   + copyright_splits(ledger, track_id))
+    positions = commit_positions(bigchain.connection, [split.id for split in found])
+    in_force = split_in_force(ledger, track_id)
+    return {"track": track_id, "in_force": in_force.id if in_force else None,
+            "splits": [{"id": split.id, "subject": split.asset["data"]["subject"],
+                        "height": positions[split.id][0],
+                        "signers": sorted(split.inputs[0].owners_before),
+                        "payees": split.asset["data"]["payees"]} for split in found]}
+
+
+def ownership(bigchain, track_id, listener):
+    """How far a listener is on a track's stream-to-own curve. None when `track_id` is
+    not a Manifestation."""
+    ledger = LedgerView(bigchain)
+    if ledger.record(track_id, (Manifestation.OPERATION,)) is None:
+        return None
+    plays = len(earlier_plays(ledger, listener, track_id))
+    return {"track": track_id, "listener": listener, "plays": plays,
+            "tokens_paid": sum(price(number) for number in range(plays)),
+            "owned": owns(plays), "next_price": price(plays)}

@@ -7,16 +7,19 @@ in every process before it parses a transaction, that each of ours resolves to i
 from bigchaindb.common.transaction import Transaction
 
 from bigchaindb_resonate.errors import AssetMovesByItsOwnOperation
+from bigchaindb_resonate.ledger import asset_key, metadata_key, record_key
 
 from bigchaindb_resonate.types.copyright import Copyright
 from bigchaindb_resonate.types.credit import Credit
 from bigchaindb_resonate.types.manifestation import Manifestation
 from bigchaindb_resonate.types.party import Party
+from bigchaindb_resonate.types.play import Play
 from bigchaindb_resonate.types.right import Right
 from bigchaindb_resonate.types.rights_assignment import RightsAssignment
+from bigchaindb_resonate.types.split import Split
 from bigchaindb_resonate.types.work import Work
 
-TYPES = (Party, Work, Manifestation, Copyright, Right, RightsAssignment, Credit)
+TYPES = (Party, Work, Manifestation, Copyright, Right, RightsAssignment, Credit, Split, Play)
 OPERATIONS = tuple(cls.OPERATION for cls in TYPES)
 
 
@@ -59,3 +62,21 @@ def check_plain_transfer(tx, ledger):
         raise AssetMovesByItsOwnOperation(
             f"a {owner_type.OPERATION} asset cannot move by a plain TRANSFER", field="operation",
             expected=owner_type.TRANSFERRED_BY)
+
+
+def index_keys(tx):
+    """The keys a committed transaction is filed under for the rules' lookups (see
+    ledger.RULE_INDEX): transfers under their asset, our types under their indexed fields."""
+    keys = []
+    if tx.operation == Transaction.TRANSFER or moves_assets(tx.operation):
+        keys.append(asset_key(tx.asset["id"]))
+    cls = type_for(tx.operation)
+    if cls is None:
+        return keys
+    data = (tx.asset or {}).get("data") or {}
+    keys += [record_key(tx.operation, field, data[field])
+             for field in cls.INDEXED_FIELDS if field in data]
+    metadata = tx.metadata or {}
+    keys += [metadata_key(tx.operation, {field: metadata[field] for field in group})
+             for group in cls.INDEXED_METADATA if all(field in metadata for field in group)]
+    return keys

@@ -48,6 +48,10 @@ class ResonateTransaction(Transaction):
     TRANSFERRED_BY = None
     HOST_SCHEMA = None     # BigchainDB's CREATE or TRANSFER schema
     SCHEMA_FIELD = None    # where SCHEMA applies: "asset.data" or "metadata"
+    # What LedgerView.find_records / find_by_metadata may look this type up by: the node
+    # files each committed transaction under these keys (registry.index_keys).
+    INDEXED_FIELDS = ()    # asset.data fields
+    INDEXED_METADATA = ()  # groups of metadata fields, e.g. (("listener", "track"),)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -29,6 +29,7 @@ def terms_overlap(first, second):
 class Copyright(SharedRecord):
     OPERATION = "COPYRIGHT"
     SCHEMA = "copyright_v1.0"
+    INDEXED_FIELDS = ("rightsOf",)
     RECORD_TYPE = "Copyright"
 
     def check_stateful(self, ledger):

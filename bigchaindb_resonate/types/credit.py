@@ -31,6 +31,7 @@ class CreditAlreadyIssued(ResonateValidationError):
 class Credit(ResonateRecord):
     OPERATION = "CREDIT"
     SCHEMA = "credit_v1.0"
+    INDEXED_FIELDS = ("@type",)
 
     @classmethod
     def check_stateless(cls, tx):

@@ -45,6 +45,7 @@ def work_of(data):
 class Manifestation(ResonateRecord):
     OPERATION = "MANIFESTATION"
     SCHEMA = "manifestation_v1.0"
+    INDEXED_FIELDS = ("isrcCode",)
 
     @classmethod
     def check_stateless(cls, tx):

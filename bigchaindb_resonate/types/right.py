@@ -85,6 +85,7 @@ def exclusivity_conflicts(first, second):
 class Right(SharedRecord):
     OPERATION = "RIGHT"
     SCHEMA = "right_v1.0"
+    INDEXED_FIELDS = SOURCE_FIELDS
     RECORD_TYPE = "Right"
 
     def check_stateful(self, ledger):

@@ -44,6 +44,7 @@ def check_unclaimed(ledger, record, key):
 class Work(ResonateRecord):
     OPERATION = "WORK"
     SCHEMA = "work_v1.0"
+    INDEXED_FIELDS = ("iswcCode",)
 
     @classmethod
     def check_stateless(cls, tx):

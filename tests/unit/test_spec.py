@@ -17,6 +17,8 @@ from bigchaindb.models import Transaction
 
 from bigchaindb_resonate import registry
 from bigchaindb_resonate.errors import all_error_classes
+from bigchaindb_resonate.types.play import Play
+from bigchaindb_resonate.types.shares import SharedRecord
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "docs" / "spec"
 
@@ -24,6 +26,11 @@ SPEC_DIR = Path(__file__).resolve().parents[2] / "docs" / "spec"
 class ExampleId(NamedTuple):
     """Stands, inside an example, for the id of another type's example: links need real ids."""
     operation: str
+
+
+class ExampleKey(NamedTuple):
+    """Stands, inside an example, for the public key of a fixed key pair."""
+    label: str
 
 
 EXAMPLES = {
@@ -48,14 +55,23 @@ EXAMPLES = {
     "RIGHTS_ASSIGNMENT": {"description": "40 shares of the UK and Ireland streaming licence",
                           "transferContract": {"uri": "https://resonate.coop/contracts/42.pdf",
                                                "hash": "0f" * 32}},
+    "SPLIT": {"subject": ExampleId("MANIFESTATION"),
+              "payees": [[ExampleKey("PARTY"), 7000], [ExampleKey("WORK"), 3000]]},
+    "PLAY": {"track": ExampleId("MANIFESTATION"), "territory": "GB", "right": ExampleId("RIGHT"),
+             "split": ExampleId("SPLIT"), "playNumber": 0},
 }
 # Examples the rules want signed by another example's key, so that together the examples
 # make a valid history: a Copyright by its subject's registrant, a Right by the holder of
 # its source, an assignment by the holder it takes shares from. Each is held by (or
 # assigns to) its own key.
-SIGNED_BY = {"COPYRIGHT": "MANIFESTATION", "RIGHT": "COPYRIGHT", "RIGHTS_ASSIGNMENT": "RIGHT"}
+SIGNED_BY = {"COPYRIGHT": "MANIFESTATION", "RIGHT": "COPYRIGHT", "RIGHTS_ASSIGNMENT": "RIGHT",
+             "SPLIT": "COPYRIGHT"}
 # A transfer's example moves this many shares of another type's example.
 MOVES = {"RIGHTS_ASSIGNMENT": ("RIGHT", 40)}
+# The play example's network: the credit example's key is the treasury, the Right
+# example's holder the platform.
+PARAMETERS = {"treasury_keys": ["CREDIT"], "platform_key": "RIGHT", "coop_share_bp": 3000}
+PURCHASE = 5000
 
 
 def fixed_keypair(label):
@@ -69,6 +85,8 @@ def fixed_keypair(label):
 def resolved(value):
     if isinstance(value, ExampleId):
         return example_tx(value.operation)["id"]
+    if isinstance(value, ExampleKey):
+        return fixed_keypair(value.label).public_key
     if isinstance(value, dict):
         return {key: resolved(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -86,11 +104,28 @@ def example_tx(operation):
         moved, shares = MOVES[operation]
         tx = cls.assign(Transaction.from_dict(example_tx(moved)), signer.public_key,
                         owner.public_key, shares, data)
-    elif operation in SIGNED_BY:
+    elif operation == "PLAY":
+        tx = example_play(data, owner)
+    elif operation in SIGNED_BY and issubclass(cls, SharedRecord):
         tx = cls.build([signer.public_key], data, holders=[(owner.public_key, 100)])
     else:
         tx = cls.build([signer.public_key], data)
     return tx.sign([signer.private_key]).to_dict()
+
+
+def example_play(play, listener):
+    """The listener buys credits by a treasury TRANSFER of the credit example, then plays
+    by the split example."""
+    treasury = fixed_keypair(PARAMETERS["treasury_keys"][0])
+    credit = Transaction.from_dict(example_tx("CREDIT"))
+    purchase = Transaction.transfer(credit.to_inputs(), [
+        ([listener.public_key], PURCHASE), ([treasury.public_key], credit.outputs[0].amount - PURCHASE)],
+        asset_id=credit.id).sign([treasury.private_key])
+    payees = [(payee["publicKey"], payee["shareBp"])
+              for payee in example_tx("SPLIT")["asset"]["data"]["payees"]]
+    parameters = {"platform_key": fixed_keypair(PARAMETERS["platform_key"]).public_key,
+                  "coop_share_bp": PARAMETERS["coop_share_bp"]}
+    return Play.pay([(purchase, 0)], listener.public_key, play, payees, parameters)
 
 
 def spec_text():

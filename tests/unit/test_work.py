@@ -6,6 +6,8 @@ import pytest
 from bigchaindb.backend.localmongodb.connection import LocalMongoDBConnection
 from bigchaindb.models import Transaction
 
+from bigchaindb_resonate.ledger import RULE_INDEX
+from bigchaindb_resonate.registry import index_keys
 from bigchaindb_resonate.errors import (
     IdentifierNotCanonical, IdentifierTaken, InvalidDate, InvalidIswc, LinkNotFound, LinkWrongKind,
     RecordShape, SchemaViolation,
@@ -19,21 +21,17 @@ LYRICIST_ID = "b" * 64
 
 
 class MemoryCollection:
-    """The two finds LedgerView and the host's `get_transactions` make."""
+    """What LedgerView asks the store: the rule index by key, filed from the committed
+    transactions (in commit order) exactly as the node files it."""
 
     def __init__(self, name, transactions):
-        self.name = name
+        assert name == RULE_INDEX, name
         self.transactions = transactions
 
-    def find(self, query, projection=None):
-        if self.name == "transactions":
-            wanted = query["id"]["$in"]
-            return [copy.deepcopy(tx) for txid, tx in sorted(self.transactions.items())
-                    if txid in wanted]
-        (key, value), = query.items()
-        field = key.removeprefix("data.")
-        return [{"id": txid} for txid, tx in sorted(self.transactions.items())
-                if tx["operation"] != "TRANSFER" and tx["asset"]["data"].get(field) == value]
+    def find_one(self, query):
+        ids = [txid for txid, tx in self.transactions.items()
+               if query["_id"] in index_keys(Transaction.from_dict(copy.deepcopy(tx)))]
+        return {"_id": query["_id"], "ids": ids} if ids else None
 
 
 class MemoryConnection(LocalMongoDBConnection):
@@ -61,12 +59,6 @@ class MemoryBigchain:
     def get_transaction(self, txid):
         tx = self.transactions.get(txid)
         return None if tx is None else Transaction.from_dict(copy.deepcopy(tx))
-
-    def get_assets(self, ids):
-        return [{"id": txid, "data": self.transactions[txid]["asset"]["data"]} for txid in ids]
-
-    def get_metadata(self, ids):
-        return []
 
 
 def signed(cls, keypair, data):

@@ -1,0 +1,215 @@
+"""PLAY: a listener streams a track and pays for it in credits, stream to own.
+
+Spec: docs/spec/play.md. TRANSFER-like on the network's CREDIT asset: the host checks that
+the inputs exist, are unspent (also within the block), are signed and balance the outputs;
+this module adds that the listener pays exactly the price curve for their count of earlier
+plays, to exactly the payees of the split in force and the co-op (validators/royalties.py),
+under a streaming licence the co-op holds. `metadata` is the Play record.
+
+Counting earlier plays is also what stops a replay or two conflicting plays: the second
+one's `playNumber` is no longer the count.
+"""
+from bigchaindb_resonate.errors import ResonateValidationError
+from bigchaindb_resonate.schemas import COALAIP_CONTEXT
+from bigchaindb_resonate.types.base import ResonateTransfer
+from bigchaindb_resonate.types.copyright import Copyright
+from bigchaindb_resonate.types.credit import NetworkHasNoParameters, credit_token
+from bigchaindb_resonate.types.manifestation import Manifestation, work_of
+from bigchaindb_resonate.types.right import SOURCES, Right, source_field, source_id, usages
+from bigchaindb_resonate.types.shares import holder_keys, in_force
+from bigchaindb_resonate.types.split import payees_of, split_in_force
+from bigchaindb_resonate.validators.royalties import play_outputs, price
+from bigchaindb_resonate.validators.terms import COUNTRY_CODES, covers_country
+
+STREAMING = "on_demand_stream"
+
+
+class PlayUnknownTerritory(ResonateValidationError):
+    code = "PLAY_UNKNOWN_TERRITORY"
+    meaning = "the listener's territory must be an ISO 3166-1 alpha-2 country code"
+
+
+class PlayWrongPrice(ResonateValidationError):
+    code = "PLAY_WRONG_PRICE"
+    meaning = "the price is not the curve's for the play number (2^(n+1) tokens for n = 0..8, then 0)"
+
+
+class PlayNotCredit(ResonateValidationError):
+    code = "PLAY_NOT_CREDIT"
+    meaning = "a play spends the network's credit token and nothing else"
+
+
+class PlayNotListener(ResonateValidationError):
+    code = "PLAY_NOT_LISTENER"
+    meaning = "every input must spend a credit output held by the listener alone"
+
+
+class PlayNumberMismatch(ResonateValidationError):
+    code = "PLAY_NUMBER_MISMATCH"
+    meaning = ("the play number is not the count of the listener's earlier plays of the track "
+               "(a replay, or a conflicting play, committed or earlier in the block)")
+
+
+class PlayNoSplit(ResonateValidationError):
+    code = "PLAY_NO_SPLIT"
+    meaning = "a paid play needs a royalty split in force for the track"
+
+
+class PlayWrongSplit(ResonateValidationError):
+    code = "PLAY_WRONG_SPLIT"
+    meaning = "a paid play names the split in force for the track; a free play names none"
+
+
+class PlayRightNotPlatform(ResonateValidationError):
+    code = "PLAY_RIGHT_NOT_PLATFORM"
+    meaning = "the licence is not held (even in part) by the co-op's platform key"
+
+
+class PlayRightNotStreaming(ResonateValidationError):
+    code = "PLAY_RIGHT_NOT_STREAMING"
+    meaning = "the licence does not allow on-demand streaming"
+
+
+class PlayRightTerritory(ResonateValidationError):
+    code = "PLAY_RIGHT_TERRITORY"
+    meaning = "the licence does not cover the listener's territory"
+
+
+class PlayRightNotInForce(ResonateValidationError):
+    code = "PLAY_RIGHT_NOT_IN_FORCE"
+    meaning = "the licence is not valid on the consensus date"
+
+
+class PlayRightOtherTrack(ResonateValidationError):
+    code = "PLAY_RIGHT_OTHER_TRACK"
+    meaning = "the licence does not derive from a Copyright in the track or the track's work"
+
+
+class PlayWrongOutputs(ResonateValidationError):
+    code = "PLAY_WRONG_OUTPUTS"
+    meaning = ("the outputs are not exactly the payees' shares, the co-op's share and the "
+               "listener's change, in that order")
+
+
+def root_copyright(ledger, right):
+    """The Copyright at the end of a Right's chain of sources."""
+    record = right
+    while record.operation != Copyright.OPERATION:
+        data = record.asset["data"]
+        record = ledger.linked(source_id(data), SOURCES, f"asset.data.{source_field(data)}")
+    return record
+
+
+def check_licence(ledger, play, track, platform_key):
+    """The play's `right` lets the co-op stream the track where and when the play happens."""
+    right = ledger.linked(play["right"], (Right.OPERATION,), "metadata.right")
+    data = right.asset["data"]
+    if platform_key not in holder_keys(ledger, right.id):
+        raise PlayRightNotPlatform(field="metadata.right", expected=f"held by `{platform_key}`")
+    if STREAMING not in usages(data):
+        raise PlayRightNotStreaming(f"usage types {sorted(usages(data))}", field="metadata.right",
+                                    expected=f"usageType with {STREAMING}")
+    if not covers_country(data["territory"], play["territory"]):
+        raise PlayRightTerritory(f"{play['territory']} is not in {data['territory']}",
+                                 field="metadata.territory", expected="a licensed country")
+    if not in_force(data, ledger):
+        raise PlayRightNotInForce(field="metadata.right",
+                                  expected=f"in force on {ledger.consensus_date()}")
+    subject = root_copyright(ledger, right).asset["data"]["rightsOf"]
+    if subject not in (track.id, work_of(track.asset["data"])):
+        raise PlayRightOtherTrack(f"its Copyright covers `{subject}`", field="metadata.right",
+                                  expected="a Right from a Copyright in the track or its work")
+
+
+def earlier_plays(ledger, listener, track_id):
+    """Ids of the listener's PLAYs of the track, committed or earlier in the block."""
+    return ledger.find_by_metadata(Play.OPERATION, {"listener": listener, "track": track_id})
+
+
+class Play(ResonateTransfer):
+    OPERATION = "PLAY"
+    SCHEMA = "play_v1.0"
+    INDEXED_METADATA = (("listener", "track"),)
+
+    @classmethod
+    def check_stateless(cls, tx):
+        play = tx["metadata"]
+        if play["territory"] not in COUNTRY_CODES:
+            raise PlayUnknownTerritory(f"`{play['territory']}`", field="metadata.territory",
+                                       expected="an ISO 3166-1 alpha-2 code")
+        expected = price(play["playNumber"])
+        if play["price"] != expected:
+            raise PlayWrongPrice(f"{play['price']} tokens for play number {play['playNumber']}",
+                                 field="metadata.price", expected=str(expected))
+
+    def check_stateful(self, ledger):
+        play = self.metadata
+        parameters = ledger.network_parameters()
+        if parameters is None:
+            raise NetworkHasNoParameters(field="genesis app_state.resonate")
+        token = credit_token(ledger)
+        if token is None or self.asset["id"] != token.id:
+            raise PlayNotCredit(field="asset.id",
+                                expected=token.id if token else "a credit token on the network")
+        spent = self._spent_by(ledger, play["listener"])
+        track = ledger.linked(play["track"], (Manifestation.OPERATION,), "metadata.track")
+        count = len(earlier_plays(ledger, play["listener"], track.id))
+        if play["playNumber"] != count:
+            raise PlayNumberMismatch(f"play number {play['playNumber']}", field="metadata.playNumber",
+                                     expected=str(count))
+        payees = self._payees(ledger, play)
+        check_licence(ledger, play, track, parameters["platform_key"])
+        expected = play_outputs(play["price"], payees, parameters["coop_share_bp"],
+                                parameters["platform_key"], play["listener"], spent)
+        actual = [(output.public_keys, output.amount) for output in self.outputs]
+        if actual != expected:
+            raise PlayWrongOutputs(field="outputs", expected=str(expected))
+
+    def _spent_by(self, ledger, listener):
+        """The tokens the inputs spend, each checked to be the listener's alone."""
+        total = 0
+        for index, input_ in enumerate(self.inputs):
+            output = ledger.get_transaction(input_.fulfills.txid).outputs[input_.fulfills.output]
+            if output.public_keys != [listener]:
+                raise PlayNotListener(f"the output is held by {output.public_keys}",
+                                      field=f"inputs[{index}].fulfills", expected=f"[{listener!r}]")
+            total += output.amount
+        return total
+
+    @staticmethod
+    def _payees(ledger, play):
+        """The payees a play pays: the split in force's, or none for a free play."""
+        if play["price"] == 0:
+            if "split" in play:
+                raise PlayWrongSplit("a free play pays no split", field="metadata.split",
+                                     expected="no split")
+            return []
+        split = split_in_force(ledger, play["track"])
+        if split is None:
+            raise PlayNoSplit(field="metadata.track", expected="a SPLIT of the track or its Copyright")
+        if play.get("split") != split.id:
+            raise PlayWrongSplit(f"`{play.get('split')}`", field="metadata.split", expected=split.id)
+        return payees_of(split)
+
+    @classmethod
+    def pay(cls, credits, listener, play, payees, parameters):
+        """An unsigned PLAY by the public key `listener`, spending `credits`: (transaction,
+        output index) pairs of the listener's credit outputs, holding at least the price.
+        `play` names `track`, `territory`, `right`, `playNumber` and (for a paid play) the
+        `split` in force, whose (key, basis points) `payees` are given; `parameters` are
+        the network's (platform_key, coop_share_bp)."""
+        amount = price(play["playNumber"])
+        spent = sum(tx.outputs[index].amount for tx, index in credits)
+        if spent < amount:
+            raise ValueError(f"play number {play['playNumber']} costs {amount} tokens; "
+                             f"the credits given hold {spent}")
+        record = {"@context": COALAIP_CONTEXT, "@type": "Play", "listener": listener,
+                  "track": play["track"], "territory": play["territory"], "right": play["right"],
+                  "playNumber": play["playNumber"], "price": amount}
+        if amount:
+            record["split"] = play["split"]
+        asset_id = credits[0][0].asset.get("id", credits[0][0].id)
+        inputs = [input_ for tx, index in credits for input_ in tx.to_inputs([index])]
+        recipients = play_outputs(amount, payees, parameters["coop_share_bp"],
+                                  parameters["platform_key"], listener, spent)
+        return cls.build(inputs, recipients, asset_id, record)
