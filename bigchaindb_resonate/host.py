@@ -7,6 +7,7 @@ and must run in every process before a transaction is parsed; `node.main` calls 
 """
 import asyncio
 import logging
+from collections import OrderedDict
 import re
 import sys
 import threading
@@ -596,25 +597,35 @@ def _committed_transactions_cached():
     play's rules read the same few records (the credit token, the track, its licence and
     split) for every play. A committed transaction never changes (crash recovery only
     deletes the uncommitted block's transactions, at start, before anything is cached), so
-    each process keeps the most recently read ones. Only found transactions are kept: an
-    absent one may commit at any moment."""
-    from collections import OrderedDict
-
+    each process keeps the most recently read ones."""
     from bigchaindb.lib import BigchainDB
 
     upstream = getattr(BigchainDB.get_transaction, "resonate_upstream", BigchainDB.get_transaction)
-    cache = OrderedDict()
+    cache = CommittedTransactions(upstream, COMMITTED_CACHE_SIZE)
 
     def get_transaction(self, transaction_id):
-        if transaction_id in cache:
-            cache.move_to_end(transaction_id)
-            return cache[transaction_id]
-        transaction = upstream(self, transaction_id)
-        if transaction is not None:
-            cache[transaction_id] = transaction
-            if len(cache) > COMMITTED_CACHE_SIZE:
-                cache.popitem(last=False)
-        return transaction
+        return cache.get(self, transaction_id)
 
     get_transaction.resonate_upstream = upstream
     BigchainDB.get_transaction = get_transaction
+
+
+class CommittedTransactions:
+    """The most recently read committed transactions. Only found ones are kept: an absent
+    one may commit at any moment."""
+
+    def __init__(self, read, size):
+        self._read = read
+        self._size = size
+        self._kept = OrderedDict()
+
+    def get(self, bigchain, transaction_id):
+        if transaction_id in self._kept:
+            self._kept.move_to_end(transaction_id)
+            return self._kept[transaction_id]
+        transaction = self._read(bigchain, transaction_id)
+        if transaction is not None:
+            self._kept[transaction_id] = transaction
+            if len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return transaction

@@ -136,3 +136,28 @@ def test_single_lookups_go_by_primary_key_because_ferretdb_pushes_down_only_id()
         assert implementation.__module__ == "bigchaindb_resonate.host", name
     assert host.keyed_by_id([{"id": "ab", "x": 1}]) == [{"id": "ab", "x": 1, "_id": "ab"}]
     assert host.SPENDS in mongo_schema.INDEXES
+
+
+def test_committed_transactions_are_cached_but_absent_ones_never():
+    calls = []
+    found = object()
+
+    def read(bigchain, txid):
+        calls.append(txid)
+        return found if txid.startswith("c") else None
+
+    cache = host.CommittedTransactions(read, size=2)
+    assert cache.get(None, "c1") is found and cache.get(None, "c1") is found
+    assert cache.get(None, "absent") is None and cache.get(None, "absent") is None
+    assert calls == ["c1", "absent", "absent"]
+    cache.get(None, "c2"), cache.get(None, "c3")  # c1 is the least recently used: dropped
+    cache.get(None, "c1")
+    assert calls[-1] == "c1"
+
+
+def test_rule_index_wraps_where_upstream_stores_a_block():
+    from bigchaindb.lib import BigchainDB
+
+    assert "store_transactions" in upstream_source("bigchaindb.lib", "store_bulk_transactions")
+    assert BigchainDB.store_bulk_transactions.__module__ == "bigchaindb_resonate.host"
+    assert BigchainDB.get_transaction.__module__ == "bigchaindb_resonate.host"
