@@ -1,12 +1,14 @@
 """Committed throughput and commit latency on the local testnet, workload against workload.
 
-    .venv/bin/python benchmarks/load.py [--dir DIR] [--count 200] [--workers 8] [--workloads create,transfer,party]
+    .venv/bin/python benchmarks/load.py [--dir DIR] [--count 200] [--workers 8] [--workloads create,transfer,party,play]
 
 Every transaction is built and signed before the clock starts. Workers post them
 round-robin to all nodes with `mode=sync` (answered once CheckTx accepts); the commit time
 of each comes from the first node's valid-transactions event stream. Latency is post to
 commit; throughput is committed transactions over the time from the first post to the
-last commit. Each workload runs in the same
+last commit. A PLAY workload first registers a licensed, split recording through the
+API, buys credits for `--count` listeners in one treasury TRANSFER (keys from
+`<testnet>/keys/`), then posts each listener's first play. Each workload runs in the same
 invocation, so their ratios compare like with like on this machine. The results, with the
 machine and settings, are appended to benchmarks/results/load.jsonl.
 """
@@ -30,7 +32,10 @@ from bigchaindb.models import Transaction
 
 from bigchaindb_resonate import host
 from bigchaindb_resonate.testnet import Testnet
+from bigchaindb_resonate.client import Client
 from bigchaindb_resonate.types.party import Party
+from bigchaindb_resonate.types.play import Play
+from bigchaindb_resonate.validators.royalties import price
 
 RESULTS = Path(__file__).parent / "results" / "load.jsonl"
 EVENTS = "/api/v1/streams/valid_transactions"
@@ -55,6 +60,54 @@ def transfers_of(created, owner):
     return [Transaction.transfer(Transaction.from_dict(tx).to_inputs(), [([receiver.public_key], 1)],
                                  asset_id=tx["id"]).sign([owner.private_key]).to_dict()
             for tx in created]
+
+
+def role_keypair(testnet, role):
+    from bigchaindb.common.crypto import CryptoKeypair
+
+    document = json.loads((testnet.directory / "keys" / f"{role}.json").read_text())
+    return CryptoKeypair(document["private_key"], document["public_key"])
+
+
+def plays(count, testnet):
+    """Each of `count` listeners' first PLAY of one recording, independent of each other;
+    everything they depend on is committed first through the API."""
+    client = Client(testnet.nodes[0].api_url)
+    treasury, platform = role_keypair(testnet, "treasury"), role_keypair(testnet, "platform")
+    network = client.network()
+    if network["credit"] is None:
+        client.issue_credit_token(treasury)
+        network = client.network()
+    artist, listeners = generate_key_pair(), [generate_key_pair() for _ in range(count)]
+    band = client.register_party(artist, {"@type": "MusicGroup", "name": f"Bench {time.time_ns()}"})
+    work = client.register_work(artist, {"@type": "MusicComposition", "name": "Bench",
+                                         "composer": [band["id"]]})
+    track = client.register_manifestation(artist, {"@type": "MusicRecording", "name": "Bench",
+                                                   "recordingOf": work["id"], "byArtist": [band["id"]]})
+    copyright = client.register_copyright(artist, {"rightsOf": track["id"], "validFrom": "2020-01-01",
+                                                   "territory": {"include": ["Worldwide"]}})
+    right = client.derive_right(artist, {
+        "source": copyright["id"], "usageType": ["on_demand_stream"], "validFrom": "2020-01-01",
+        "territory": {"include": ["Worldwide"]}, "exclusive": False,
+        "license": {"uri": "https://resonate.coop/licences/bench.pdf", "hash": "00" * 32}},
+        licensees=[(platform.public_key, 100)])
+    payees = [(artist.public_key, 10000)]
+    split = client.set_split(artist, track["id"], payees)
+    held = [entry for entry in client.balance(treasury.public_key)["outputs"]
+            if entry["public_keys"] == [treasury.public_key]]
+    source = max(held, key=lambda entry: entry["amount"])
+    holding = Transaction.from_dict(client.get_transaction(source["transaction_id"]))
+    cost = price(0)
+    purchase = client.submit(Transaction.transfer(
+        holding.to_inputs([source["output_index"]]),
+        [([listener.public_key], cost) for listener in listeners]
+        + [([treasury.public_key], source["amount"] - cost * count)],
+        asset_id=network["credit"]).sign([treasury.private_key]))
+    bought = Transaction.from_dict(purchase)
+    return [Play.pay([(bought, index)], listener.public_key, {
+        "track": track["id"], "territory": "GB", "right": right["id"], "playNumber": 0,
+        "split": split["id"]}, payees, network["parameters"]).sign([listener.private_key]).to_dict()
+        for index, listener in enumerate(listeners)]
 
 
 class CommitWatcher:
@@ -127,7 +180,7 @@ def main(argv=None):
     parser.add_argument("--dir", type=Path, default=None, help="the testnet's directory")
     parser.add_argument("--count", type=int, default=200, help="transactions per workload")
     parser.add_argument("--workers", type=int, default=8, help="concurrent posting threads")
-    parser.add_argument("--workloads", default="create,transfer,party")
+    parser.add_argument("--workloads", default="create,transfer,party,play")
     args = parser.parse_args(argv)
     host.apply()
     testnet = Testnet(args.dir)
@@ -148,12 +201,18 @@ def main(argv=None):
     for name in ["create", *[w for w in wanted if w != "create"]]:
         if name == "transfer":
             prepared["transfer"] = transfers_of(created, owner)
+        if name == "play":
+            prepared["play"] = plays(args.count, testnet)
         print(f"posting {name.upper()} × {args.count} round-robin to {len(nodes)} nodes…", flush=True)
         report["workloads"][name] = post_all(prepared[name], nodes, args.workers, watcher)
         print(f"  {report['workloads'][name]}", flush=True)
     base = report["workloads"]["create"]["committed_per_second"]
     report["throughput_vs_create"] = {name: round(result["committed_per_second"] / base, 3)
                                       for name, result in report["workloads"].items()}
+    if "transfer" in report["workloads"]:
+        transfers = report["workloads"]["transfer"]["committed_per_second"]
+        report["throughput_vs_transfer"] = {name: round(result["committed_per_second"] / transfers, 3)
+                                            for name, result in report["workloads"].items()}
     RESULTS.parent.mkdir(exist_ok=True)
     with RESULTS.open("a") as out:
         out.write(json.dumps(report) + "\n")

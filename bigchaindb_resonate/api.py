@@ -6,10 +6,11 @@ can ask any node and compare. Errors are JSON `{"status", "message"}`: 400 for a
 query, 404 when nothing matches.
 """
 import base58
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from bigchaindb_resonate import reads
 from bigchaindb_resonate.errors import ResonateValidationError
+from bigchaindb_resonate.reports import compute, formats
 from bigchaindb_resonate.validators.identifiers import normalise_isrc, normalise_iswc
 
 PREFIX = "/api/v1/resonate"
@@ -74,17 +75,47 @@ def rights(record_id):
                          missing=f"copyright or right {record_id}"))
 
 
-@blueprint.route("/holders/<public_key>")
-def holdings(public_key):
+def _public_key(value):
     try:
-        valid = len(base58.b58decode(public_key)) == 32
+        valid = len(base58.b58decode(value)) == 32
     except ValueError:
         valid = False
     if not valid:
-        raise Refusal(400, f"`{public_key}` is not an Ed25519 public key (base58, 32 bytes)")
+        raise Refusal(400, f"`{value}` is not an Ed25519 public key (base58, 32 bytes)")
+    return value
+
+
+@blueprint.route("/holders/<public_key>")
+def holdings(public_key):
     # Holding nothing is an answer, not a miss: any valid key may ask.
-    return jsonify({"public_key": public_key,
+    return jsonify({"public_key": _public_key(public_key),
                     "holdings": _on_ledger(reads.holdings, public_key)})
+
+
+@blueprint.route("/network")
+def network():
+    return jsonify(_on_ledger(reads.network))
+
+
+@blueprint.route("/credits/<public_key>")
+def credit_balance(public_key):
+    return jsonify(_read(reads.credit_balance, _public_key(public_key), missing="credit token yet"))
+
+
+@blueprint.route("/credits/<public_key>/history")
+def credit_history(public_key):
+    return jsonify(_read(reads.credit_history, _public_key(public_key), missing="credit token yet"))
+
+
+@blueprint.route("/tracks/<track_id>/splits")
+def splits(track_id):
+    return jsonify(_read(reads.splits, _record_id(track_id), missing=f"track {track_id}"))
+
+
+@blueprint.route("/tracks/<track_id>/listeners/<public_key>")
+def ownership(track_id, public_key):
+    return jsonify(_read(reads.ownership, _record_id(track_id), _public_key(public_key),
+                         missing=f"track {track_id}"))
 
 
 @blueprint.route("/works/<work_id>/recordings")
@@ -105,6 +136,79 @@ def lookup():
     found = _read(reads.lookup, identifier, canonical,
                   missing=f"record with {identifier.upper()} {canonical}")
     return jsonify({identifier: canonical, "records": found})
+
+
+# -- reports (bigchaindb_resonate/reports/): the report, and what an audit walks
+
+BLOCKS_PER_PAGE = 1000
+
+
+def _report_query():
+    try:
+        scope = compute.Scope.parse(request.args.get("scope", "network"))
+        period = compute.Period.parse(request.args)
+        at_height = compute.parse_count(request.args.get("at_height"), "at_height")
+    except compute.ReportError as exc:
+        raise Refusal(400, str(exc)) from None
+    return scope, period, at_height
+
+
+def _on_store(function):
+    """`function(StoreLedger)` on this node's ledger; 404 when its scope or height is not."""
+    try:
+        return _on_ledger(lambda bigchain: function(compute.StoreLedger(bigchain)))
+    except compute.ScopeNotFound as exc:
+        raise Refusal(404, str(exc)) from None
+
+
+@blueprint.route("/reports")
+def report():
+    """A usage and royalty report, streamed as it is computed."""
+    scope, period, at_height = _report_query()
+    fmt = request.args.get("format", "json")
+    if fmt not in formats.FORMATS:
+        raise Refusal(400, f"format must be one of {', '.join(formats.FORMATS)}, not `{fmt}`")
+    # Fix the height first, so that a missing scope is a 404 before the stream starts and
+    # every part of the report reads the same blocks.
+    at_height = _on_store(lambda ledger: ledger.context(scope, at_height)["at_height"])
+    pool = current_app.config["bigchain_pool"]
+
+    def stream():
+        with pool() as bigchain:
+            yield from formats.render(compute.report_lines(
+                compute.StoreLedger(bigchain), scope, period, at_height), fmt)
+
+    return Response(stream(), mimetype=formats.MEDIA_TYPES[fmt])
+
+
+@blueprint.route("/reports/context")
+def report_context():
+    """The chain id, block, network parameters and tracks a report of this scope uses."""
+    scope, _, at_height = _report_query()
+    return jsonify(_on_store(lambda ledger: ledger.context(scope, at_height)))
+
+
+@blueprint.route("/reports/blocks")
+def report_blocks():
+    """The heights a period covers, and a page of those blocks (height, app hash,
+    consensus time, transaction ids in block order)."""
+    _, period, at_height = _report_query()
+    try:
+        limit = compute.parse_count(request.args.get("limit", BLOCKS_PER_PAGE), "limit")
+    except compute.ReportError as exc:
+        raise Refusal(400, str(exc)) from None
+    if limit > BLOCKS_PER_PAGE:
+        raise Refusal(400, f"limit must be at most {BLOCKS_PER_PAGE}")
+
+    def page(ledger):
+        tip = ledger.tip(at_height)
+        first, last = ledger.heights(period, tip["height"] if tip else 0)
+        end = min(last, first + limit - 1)
+        return {"from_height": first, "to_height": last,
+                "blocks": list(ledger.blocks(first, end)) if limit else [],
+                "next": end + 1 if limit and end < last else None}
+
+    return jsonify(_on_store(page))
 
 
 def register(app):

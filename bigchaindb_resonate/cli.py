@@ -8,7 +8,12 @@
     resonate work register | recording register ...          register a WORK / MANIFESTATION
     resonate copyright register | right derive | right assign   copyrights, licences, shares
     resonate show record|history|holders|rights|holdings|recordings|lookup   registry reads
+    resonate credits issue|buy|balance                       the credit token, purchases, balances
+    resonate split set|show                                  a recording's royalty split
+    resonate play --track ID --right ID --territory CC       stream to own: one paid (or free) play
     resonate tx show ID                                      a committed transaction
+    resonate report [--scope S] [--format F] [--charts DIR]  a usage and royalty report
+    resonate audit REPORT --node URL [--node URL ...]        recompute a report from nodes
     resonate demo                                            the main job, on the local network
 """
 import argparse
@@ -252,6 +257,69 @@ def _show(args):
     return 0
 
 
+def _one_key(args, role):
+    if len(args.key) != 1:
+        raise SystemExit(f"error: {role} signs alone: give one --key")
+    return _keys(args)[0]
+
+
+def _credits_issue(args):
+    return _write(args, "CREDIT", lambda client: client.issue_credit_token(_one_key(args, "the treasury")))
+
+
+def _credits_buy(args):
+    return _write(args, "TRANSFER", lambda client: client.buy_credits(
+        _one_key(args, "the treasury"), args.to, args.tokens))
+
+
+def _credits_balance(args):
+    client = _client(args)
+    answer = client.credit_history(args.public_key) if args.history else client.balance(args.public_key)
+    if answer is None:
+        print(f"no credit token on {client.api_url} yet", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(answer, indent=2, sort_keys=True))
+    elif args.history:
+        _print_table(("height", "operation", "transaction", "received", "spent", "balance"), [
+            (step["height"], step["operation"], step["transaction_id"], step["received"],
+             step["spent"], step["balance"]) for step in answer["steps"]])
+    else:
+        tokens = answer["balance"]
+        print(f"{tokens} tokens ({tokens // 1000}.{tokens % 1000:03d} credits)")
+    return 0
+
+
+def _split_set(args):
+    return _write(args, "SPLIT", lambda client: client.set_split(_keys(args), args.subject, args.payee))
+
+
+def _split_show(args):
+    answer = _client(args).splits_of(args.track)
+    if answer is None:
+        print(f"no track {args.track} on {args.node or _default_node()}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(answer, indent=2, sort_keys=True))
+        return 0
+    _print_table(("height", "split", "subject", "payees", "in force"), [
+        (entry["height"], entry["id"], entry["subject"],
+         ", ".join(f"{payee['publicKey']}:{payee['shareBp']}bp" for payee in entry["payees"]),
+         "yes" if entry["id"] == answer["in_force"] else "") for entry in answer["splits"]])
+    return 0
+
+
+def _play(args):
+    listener = _one_key(args, "a listener")
+    status = _write(args, "PLAY", lambda client: client.play(listener, args.track, args.right,
+                                                             args.territory))
+    if status == 0:
+        standing = _client(args).owns(listener.public_key, args.track)
+        print(f"plays: {standing['plays']}, tokens paid: {standing['tokens_paid']}, "
+              f"owned: {'yes' if standing['owned'] else 'no'}, next play: {standing['next_price']} tokens")
+    return status
+
+
 def _tx_show(args):
     tx = _client(args).get_transaction(args.id)
     if tx is None:
@@ -259,6 +327,80 @@ def _tx_show(args):
         return 1
     print(json.dumps(tx, indent=2, sort_keys=True))
     return 0
+
+
+def _consensus_seconds(text):
+    """Seconds since the epoch, given as such or as an ISO 8601 date or time (UTC unless it
+    says otherwise)."""
+    import datetime
+
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is neither seconds nor an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return int(moment.timestamp())
+
+
+def _report(args):
+    from bigchaindb_resonate.client import ClientError
+    from bigchaindb_resonate.reports.charts import write_charts
+    from bigchaindb_resonate.reports.formats import read_lines
+
+    client = _client(args)
+    period = _fields([("from_height", args.from_height), ("to_height", args.to_height),
+                      ("from_time", args.from_time), ("to_time", args.to_time)])
+    try:
+        context = client.report_context(args.scope, args.at_height)
+        if context is None:
+            print(f"error: {args.scope} is not on {client.api_url}", file=sys.stderr)
+            return 1
+        # Every request below reads the same block, however far the chain moves meanwhile.
+        at_height = context["at_height"]
+        chunks = client.report(args.scope, args.format, at_height, **period)
+        with (args.out.open("w") if args.out else _stdout()) as out:
+            out.writelines(chunks)
+        if args.charts:
+            text = "".join(client.report(args.scope, "json", at_height, **period))
+            files = write_charts(read_lines(text.splitlines(True), "json"), args.charts)
+            print("charts: " + ", ".join(map(str, files)), file=sys.stderr)
+    except ClientError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.out:
+        print(f"wrote the report at height {at_height} to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _stdout():
+    import contextlib
+
+    return contextlib.nullcontext(sys.stdout)
+
+
+def _audit(args):
+    from bigchaindb_resonate import host
+    from bigchaindb_resonate.client import ClientError
+    from bigchaindb_resonate.reports.audit import AuditError, audit
+    from bigchaindb_resonate.reports.formats import ReportFormatError
+
+    host.apply()  # parse PLAY transactions with our types, as a node does
+    try:
+        with args.report.open() as text:
+            result = audit(text, args.node)
+    except (OSError, AuditError, ClientError, ReportFormatError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for finding in result.findings:
+        print(finding)
+    verdict = "matches" if result.ok else f"does NOT match ({len(result.findings)} findings)"
+    print(f"{args.report}: {verdict}; {result.lines} lines compared with {len(result.nodes)} "
+          f"node(s), {result.transactions} transaction checks (id, signatures, conservation)",
+          file=sys.stderr)
+    return 0 if result.ok else 1
 
 
 def _demo(args):
@@ -378,10 +520,68 @@ def build_parser():
     lookup.add_argument("--iswc", help="display forms accepted")
     lookup.add_argument("--isrc", help="display forms accepted")
 
+    credits = commands.add_parser("credits", help="the credit token (docs/spec/credit.md)")
+    credit_commands = credits.add_subparsers(dest="credits_command", required=True)
+    issue = credit_commands.add_parser("issue", parents=[signer],
+                                       help="create the network's credit token (a treasury key, once)")
+    issue.set_defaults(func=_credits_issue)
+    buy = credit_commands.add_parser("buy", parents=[signer],
+                                     help="a treasury TRANSFER of credits to a listener")
+    buy.add_argument("--to", required=True, help="the listener's public key")
+    buy.add_argument("--tokens", required=True, type=int, help="how many (1 token = 0.001 credit)")
+    buy.set_defaults(func=_credits_buy)
+    balance = credit_commands.add_parser("balance", parents=[output], help="a key's credit tokens")
+    balance.add_argument("public_key")
+    balance.add_argument("--history", action="store_true", help="the transactions behind it")
+    balance.set_defaults(func=_credits_balance)
+
+    split = commands.add_parser("split", help="royalty splits (docs/spec/split.md)")
+    split_commands = split.add_subparsers(dest="split_command", required=True)
+    set_split = split_commands.add_parser("set", parents=[signer],
+                                          help="set a recording's split (all Copyright holders sign)")
+    set_split.add_argument("--subject", required=True, help="the MANIFESTATION or COPYRIGHT id")
+    set_split.add_argument("--payee", required=True, type=_share, action="append",
+                           help="PUBLIC_KEY=BASIS_POINTS (repeatable), summing to 10000")
+    set_split.set_defaults(func=_split_set)
+    show_split = split_commands.add_parser("show", parents=[output],
+                                           help="a track's splits and the one in force")
+    show_split.add_argument("track", help="the MANIFESTATION id")
+    show_split.set_defaults(func=_split_show)
+
+    play = commands.add_parser("play", parents=[signer],
+                               help="play a track, paying by the stream-to-own curve (docs/spec/play.md)")
+    play.add_argument("--track", required=True, help="the MANIFESTATION id")
+    play.add_argument("--right", required=True, help="the RIGHT the co-op streams it under")
+    play.add_argument("--territory", required=True, help="where you are: ISO 3166-1 alpha-2, e.g. GB")
+    play.set_defaults(func=_play)
+
     tx = commands.add_parser("tx", help="transactions").add_subparsers(dest="tx_command", required=True)
     show = tx.add_parser("show", parents=[node], help="print a committed transaction")
     show.add_argument("id")
     show.set_defaults(func=_tx_show)
+
+    report = commands.add_parser("report", parents=[node],
+                                 help="a usage and royalty report computed by a node")
+    report.add_argument("--scope", default="network",
+                        help="network (default), track:<MANIFESTATION id> or party:<PARTY id>")
+    report.add_argument("--from-height", type=int, help="first block height (inclusive)")
+    report.add_argument("--to-height", type=int, help="last block height (inclusive)")
+    report.add_argument("--from-time", type=_consensus_seconds,
+                        help="consensus time from (inclusive): seconds or ISO 8601, UTC")
+    report.add_argument("--to-time", type=_consensus_seconds,
+                        help="consensus time to (exclusive): seconds or ISO 8601, UTC")
+    report.add_argument("--at-height", type=int, help="compute at this block (default: latest)")
+    report.add_argument("--format", default="json", choices=["json", "csv", "dsr"])
+    report.add_argument("--out", type=Path, help="write it here (default: standard output)")
+    report.add_argument("--charts", type=Path, help="also draw PNG charts into this directory")
+    report.set_defaults(func=_report)
+
+    audit = commands.add_parser("audit", help="recompute a report from nodes and name every "
+                                              "line that differs")
+    audit.add_argument("report", type=Path, help="a report file (JSON, CSV or DSR)")
+    audit.add_argument("--node", required=True, action="append",
+                       help="a node's HTTP API URL (repeat to compare several)")
+    audit.set_defaults(func=_audit)
 
     demo = commands.add_parser("demo", help="run the main job against the local testnet")
     demo.add_argument("--dir", type=Path, default=None, help="the testnet's directory")

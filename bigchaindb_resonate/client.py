@@ -156,6 +156,114 @@ class Client:
     def lookup_isrc(self, isrc):
         return self._get("resonate/lookup", isrc=isrc)
 
+    # -- credits, splits and stream to own (docs/spec/credit.md, split.md, play.md)
+
+    def network(self):
+        """The genesis parameters (treasury_keys, platform_key, coop_share_bp) and the
+        credit token's id."""
+        return self._get("resonate/network")
+
+    def balance(self, public_key):
+        """A key's credit tokens and the unspent outputs holding them; None before the
+        credit token exists."""
+        return self._get(f"resonate/credits/{public_key}")
+
+    def credit_history(self, public_key):
+        return self._get(f"resonate/credits/{public_key}/history")
+
+    def splits_of(self, track_id):
+        """A track's royalty splits in commit order and the one in force."""
+        return self._get(f"resonate/tracks/{track_id}/splits")
+
+    def owns(self, public_key, track_id):
+        """How many plays of the track the key has made, and whether it owns it."""
+        return self._get(f"resonate/tracks/{track_id}/listeners/{public_key}")
+
+    def _credits(self, public_key, amount):
+        """(transaction, output index) of the key's own credit outputs, largest first, until
+        they hold `amount` tokens (at least one output)."""
+        from bigchaindb.models import Transaction
+
+        held = sorted((entry for entry in (self.balance(public_key) or {}).get("outputs", [])
+                       if entry["public_keys"] == [public_key]),
+                      key=lambda entry: (-entry["amount"], entry["transaction_id"], entry["output_index"]))
+        chosen, total = [], 0
+        for entry in held:
+            if chosen and total >= amount:
+                break
+            chosen.append(entry)
+            total += entry["amount"]
+        if not chosen or total < amount:
+            raise ClientError(f"{public_key} holds {total} credit tokens, needs {max(amount, 1)}")
+        return [(Transaction.from_dict(self.get_transaction(entry["transaction_id"])),
+                 entry["output_index"]) for entry in chosen]
+
+    def issue_credit_token(self, treasury, mode="commit"):
+        """CREDIT: the network's credit token, created once by a genesis treasury key pair,
+        which then holds the whole supply."""
+        return self._register("CREDIT", treasury, None, mode)
+
+    def buy_credits(self, treasury, listener, amount, mode="commit"):
+        """A treasury TRANSFER of `amount` tokens (1 token = 0.001 credit) to the public key
+        `listener`, signed by the `treasury` key pair; the rest returns to the treasury."""
+        from bigchaindb.models import Transaction
+
+        credits = self._credits(treasury.public_key, amount)
+        spent = sum(tx.outputs[index].amount for tx, index in credits)
+        recipients = [([listener], amount)] + ([([treasury.public_key], spent - amount)]
+                                               if spent > amount else [])
+        inputs = [input_ for tx, index in credits for input_ in tx.to_inputs([index])]
+        tx = Transaction.transfer(inputs, recipients, asset_id=self.network()["credit"])
+        return self.submit(tx.sign([treasury.private_key]), mode)
+
+    def set_split(self, keypairs, subject, payees, mode="commit"):
+        """SPLIT: `payees` as (public key, basis points) pairs summing to 10000, for a
+        MANIFESTATION or COPYRIGHT, signed by every current holder of its Copyright(s)."""
+        return self._register("SPLIT", keypairs, {"subject": subject, "payees": payees}, mode)
+
+    def build_play(self, keypair, track_id, right_id, territory):
+        """The listener's next PLAY of a track, signed, not sent: priced by their count of
+        committed plays, paying the split in force, streamed under `right_id`."""
+        from bigchaindb_resonate.validators.royalties import price
+
+        number = self.owns(keypair.public_key, track_id)["plays"]
+        splits = self.splits_of(track_id)
+        in_force = next((split for split in splits["splits"] if split["id"] == splits["in_force"]),
+                        {"id": None, "payees": []})
+        payees = [(payee["publicKey"], payee["shareBp"]) for payee in in_force["payees"]]
+        tx = type_of("PLAY").pay(
+            self._credits(keypair.public_key, price(number)), keypair.public_key,
+            {"track": track_id, "territory": territory, "right": right_id, "playNumber": number,
+             "split": in_force["id"]}, payees, self.network()["parameters"])
+        return tx.sign([keypair.private_key]).to_dict()
+
+    def play(self, keypair, track_id, right_id, territory, mode="commit"):
+        """Build the listener's next PLAY (build_play) and submit it."""
+        return self.submit(self.build_play(keypair, track_id, right_id, territory), mode)
+
+    # -- usage and royalty reports (bigchaindb_resonate/reports/)
+
+    def report_context(self, scope="network", at_height=None):
+        """The chain id, block (height, app hash, time), network parameters and tracks a
+        report of `scope` is computed with; None when the scope's record is not found."""
+        return self._get("resonate/reports/context", scope=scope,
+                         **({} if at_height is None else {"at_height": at_height}))
+
+    def report(self, scope="network", fmt="json", at_height=None, **period):
+        """The report's text in chunks, as the node computes it; None when the scope's
+        record is not found. `period`: from_height, to_height, from_time, to_time."""
+        params = {"scope": scope, "format": fmt, **period}
+        if at_height is not None:
+            params["at_height"] = at_height
+        response = self._request("GET", "resonate/reports", params=params, stream=True)
+        if response.status_code == 404:
+            return None
+        if response.status_code == 400:
+            raise ClientError(f"bad query: {response.json().get('message')}")
+        response.raise_for_status()
+        response.encoding = "utf-8"
+        return response.iter_content(chunk_size=1 << 16, decode_unicode=True)
+
 
 def _keypairs(keypairs):
     """One key pair (a CryptoKeypair is itself a tuple) or several."""
