@@ -1,0 +1,241 @@
+"""Auditing a report against nodes: recompute it from each node's ledger over HTTP and
+pinpoint every line that differs.
+
+For each node, `NodeLedger` walks the report's blocks through the node's API (our
+`/api/v1/resonate/reports/blocks` for heights, times and transaction order; BigchainDB's
+own `/api/v1/blocks/<height>` for the transactions; `/api/v1/transactions/<id>` for the
+outputs they spend) and checks every PLAY it covers: its id is the hash of its body, every
+input is signed by the owner of the output it spends (whose own id is checked too), and its
+outputs add up to those inputs. `report_lines` then recomputes the report from those
+transactions, and the audit compares, line by line and in step, the report with every
+node's recomputation: nodes that disagree with each other, and report lines that differ
+from the ledger, are named with the field and both values. A JSON or CSV report's digest
+is also checked against its own lines. Memory stays flat: everything streams.
+"""
+import collections
+import itertools
+import json
+
+from bigchaindb.common.exceptions import InvalidHash
+from bigchaindb.common.transaction import Output, Transaction
+
+from bigchaindb_resonate.client import Client
+from bigchaindb_resonate.reports.compute import PLAY, Digest, Period, Scope, report_lines
+from bigchaindb_resonate.reports.formats import detect, read_lines, render
+
+MAX_DIFFERENCES = 20  # after a missing or extra line every later line differs too
+SPENT_CACHE = 10000   # a listener's play usually spends the change of a recent one
+
+
+class AuditError(RuntimeError):
+    """The audit could not run (a node unreachable, a report unreadable)."""
+
+
+class NodeLedger:
+    """A node's ledger read over its HTTP API, checking each PLAY it yields; what fails a
+    check is added to `findings`."""
+
+    def __init__(self, url, client=None):
+        self.url = url
+        self.client = client or Client(url)
+        self.findings = []
+        self.verified = 0
+        self._known = collections.OrderedDict()
+
+    def _answer(self, path, **params):
+        answer = self.client._get(path, **params)
+        if answer is None:
+            raise AuditError(f"{self.url}: nothing at {path} {params or ''}")
+        return answer
+
+    def context(self, scope, at_height=None):
+        params = {"scope": str(scope)}
+        if at_height is not None:
+            params["at_height"] = at_height
+        return self._answer("resonate/reports/context", **params)
+
+    def heights(self, period, at_height):
+        page = self._answer("resonate/reports/blocks", at_height=at_height, limit=0,
+                            **period.query())
+        return page["from_height"], page["to_height"]
+
+    def _blocks(self, first, last):
+        while first is not None and first <= last:
+            page = self._answer("resonate/reports/blocks", from_height=first, to_height=last,
+                                at_height=last)
+            yield from page["blocks"]
+            first = page["next"]
+
+    def plays(self, first, last, tracks):
+        wanted = None if tracks is None else set(tracks)
+        for block in self._blocks(first, last):
+            if not block["transactions"]:
+                continue
+            found = {tx["id"]: tx for tx in self._answer(f"blocks/{block['height']}")["transactions"]}
+            if set(found) != set(block["transactions"]):
+                self.findings.append(
+                    f"{self.url}: block {block['height']} holds {sorted(found)} in BigchainDB's "
+                    f"API but {sorted(block['transactions'])} in the report routes")
+            for txid in block["transactions"]:
+                tx = found.get(txid)
+                if tx is None:
+                    continue
+                self._remember(tx)
+                if tx["operation"] != PLAY or (wanted is not None and
+                                               tx["metadata"]["track"] not in wanted):
+                    continue
+                self.check(tx, block["height"])
+                yield block["height"], block["time"], tx
+
+    def _remember(self, tx):
+        self._known[tx["id"]] = tx
+        self._known.move_to_end(tx["id"])
+        if len(self._known) > SPENT_CACHE:
+            self._known.popitem(last=False)
+
+    def _transaction(self, txid):
+        if txid not in self._known:
+            self._remember(self._answer(f"transactions/{txid}"))
+        return self._known[txid]
+
+    def check(self, tx, height):
+        """The transaction's id, its signatures against the outputs it spends, and that it
+        conserves tokens."""
+        where = f"{self.url}: transaction {tx['id']} (height {height})"
+        problems = []
+        spent = []
+        for input_ in tx["inputs"]:
+            fulfills = input_["fulfills"]
+            source = self._transaction(fulfills["transaction_id"])
+            problems += _id_problems(source, f"the transaction it spends, {source['id']},")
+            spent.append(source["outputs"][fulfills["output_index"]])
+        problems += _id_problems(tx, "its id")
+        try:
+            signed = Transaction.from_dict(tx).inputs_valid([Output.from_dict(o) for o in spent])
+        except Exception as exc:  # a body the host cannot even parse is a finding, not a crash
+            signed, problems = False, problems + [f"cannot be parsed ({type(exc).__name__}: {exc})"]
+        if not signed:
+            problems.append("its signatures do not fulfil the outputs it spends")
+        outputs = sum(int(output["amount"]) for output in tx["outputs"])
+        inputs = sum(int(output["amount"]) for output in spent)
+        if outputs != inputs:
+            problems.append(f"its outputs hold {outputs} tokens but its inputs {inputs}")
+        self.findings += [f"{where}: {problem}" for problem in problems]
+        self.verified += 1
+
+    def isrcs(self, track_ids):
+        found = {}
+        for track in track_ids:
+            data = self._transaction(track).get("asset", {}).get("data") or {}
+            if "isrcCode" in data:
+                found[track] = data["isrcCode"]
+        return found
+
+
+def _id_problems(tx, what):
+    try:
+        Transaction.validate_id(tx)
+    except InvalidHash:
+        return [f"{what} is not the hash of its body"]
+    return []
+
+
+def _fields(item):
+    """A line's fields; a DSR record's are its tab-separated columns, counted from 1."""
+    if item is None or isinstance(item, dict):
+        return item or {}
+    columns = item.rstrip("\n").split("\t")
+    return {f"{columns[0]} column {index}": value for index, value in enumerate(columns[1:], 1)}
+
+
+def _describe(item):
+    if item is None:
+        return "no line"
+    if isinstance(item, str):
+        return item.split("\t", 1)[0] + " record"
+    label = item.get("kind", "?")
+    for field in ("tx", "track", "territory", "payee"):
+        if field in item:
+            label += f" {field} {item[field]}"
+    return label
+
+
+def _line_finding(number, found, expected, found_at, expected_at):
+    """What differs at line `number` between `found` (in `found_at`) and `expected`."""
+    where = f"line {number} ({_describe(found if found is not None else expected)})"
+    if found is None or expected is None:
+        return f"{where}: {found_at} has {_describe(found)}, {expected_at} has {_describe(expected)}"
+    found, expected = _fields(found), _fields(expected)
+    return where + ": " + "; ".join(
+        f"`{field}` is {json.dumps(found.get(field))} in {found_at} but "
+        f"{json.dumps(expected.get(field))} on {expected_at}"
+        for field in sorted(set(found) | set(expected)) if found.get(field) != expected.get(field))
+
+
+class Audit:
+    def __init__(self, findings, lines, transactions, nodes):
+        self.findings, self.lines, self.transactions, self.nodes = findings, lines, transactions, nodes
+
+    @property
+    def ok(self):
+        return not self.findings
+
+
+def _header(fmt, items):
+    """The scope, period and height the report was computed for, and the items."""
+    first = next(items)
+    if fmt == "dsr":
+        # HEAD: ..., chain id, height, app hash, scope, period (see formats.py)
+        values = first.rstrip("\n").split("\t")
+        scope, period, at_height = values[10], json.loads(values[11]), int(values[8])
+    else:
+        scope, period, at_height = first["scope"], first["period"], first["at_height"]
+    return Scope.parse(scope), Period(**period), at_height, itertools.chain([first], items)
+
+
+def _report_items(fmt, text_lines):
+    if fmt == "dsr":
+        return iter(text_lines)
+    return read_lines(text_lines, fmt)
+
+
+def _node_items(fmt, lines):
+    if fmt == "dsr":
+        return (text for chunk in render(lines, "dsr") for text in chunk.splitlines(True))
+    return lines
+
+
+def audit(text_lines, node_urls, clients=None):
+    """Audit a report (an iterable of its text lines) against every node in `node_urls`."""
+    text_lines = iter(text_lines)
+    first = next(text_lines, "")
+    fmt = detect(first)
+    scope, period, at_height, items = _header(
+        fmt, _report_items(fmt, itertools.chain([first], text_lines)))
+    ledgers = [NodeLedger(url, (clients or {}).get(url)) for url in node_urls]
+    computed = [_node_items(fmt, report_lines(ledger, scope, period, at_height))
+                for ledger in ledgers]
+    findings, digest, stated, number = [], Digest(), None, 0
+    for number, (report_item, *node_items) in enumerate(
+            itertools.zip_longest(items, *computed), 1):
+        if len(findings) >= MAX_DIFFERENCES:
+            findings.append(f"stopped after {MAX_DIFFERENCES} differences")
+            break
+        if isinstance(report_item, dict) and report_item.get("kind") == "digest":
+            stated = report_item
+        elif isinstance(report_item, dict):
+            digest.add(report_item)
+        for url, item in zip(node_urls[1:], node_items[1:]):
+            if item != node_items[0]:
+                findings.append("nodes disagree: " + _line_finding(
+                    number, item, node_items[0], url, node_urls[0]))
+        if report_item != node_items[0]:
+            findings.append(_line_finding(number, report_item, node_items[0], "the report",
+                                          node_urls[0]))
+    if stated is not None and stated != digest.line():
+        findings.append(f"digest: the report states {stated['sha256']} over {stated['lines']} "
+                        f"lines, but its lines hash to {digest.line()['sha256']} over "
+                        f"{digest.count}")
+    for ledger in ledgers:
+        findings += ledger.findings
+    return Audit(findings, number, sum(ledger.verified for ledger in ledgers), node_urls)

@@ -1,0 +1,356 @@
+"""A report's lines, computed by streaming PLAY transactions in commit order.
+
+`report_lines(ledger, scope, period)` yields, in this order:
+
+- one `report` line: chain id, scope, the period asked for and the block heights it
+  covers, the height and app hash the report was computed at, the consensus time of that
+  block, the platform key and co-op share, and the tracks in scope;
+- per PLAY in commit order (height, then position in the block): a `play` line, one
+  `payment` line per paying output (role `payee`, or `coop` for the platform key's share),
+  and an `ownership` line when it was the listener's 9th paid play (playNumber 8);
+- summaries, each sorted: `track`, `territory`, `payee` (per payee, split and track),
+  `coop`, then `totals`;
+- a `digest` line: sha256 over the canonical text of every earlier line.
+
+Amounts are integer tokens (1 token = 0.001 credit). Memory stays flat as the ledger grows:
+per-play lines are yielded as they are read; only the summaries (bounded by tracks, payees
+and territories, not by plays) are held.
+
+A ledger is anything with `context`, `heights`, `plays` and `isrcs`: `StoreLedger` reads a
+node's store; audit.NodeLedger reads a node over HTTP.
+"""
+import contextlib
+import hashlib
+import json
+import sqlite3
+import tempfile
+from dataclasses import dataclass
+
+from bigchaindb_resonate import reads
+from bigchaindb_resonate.ledger import BLOCK_TIMES, LedgerView
+from bigchaindb_resonate.types.manifestation import WORK_LINKS, Manifestation
+from bigchaindb_resonate.types.party import Party
+from bigchaindb_resonate.types.work import Work
+
+VERSION = "resonate-report/1"
+PLAY = "PLAY"
+OWNING_PLAY = 8  # 0-based: the 9th paid play makes the listener an owner
+SCOPE_KINDS = ("network", "track", "party")
+
+
+class ReportError(ValueError):
+    """A scope or period that cannot be reported on (a bad query)."""
+
+
+class ScopeNotFound(LookupError):
+    """The track or party a scope names is not on the ledger."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    kind: str
+    id: str = None
+
+    @classmethod
+    def parse(cls, text):
+        """`network`, `track:<MANIFESTATION id>` or `party:<PARTY id>`."""
+        if text == "network":
+            return cls("network")
+        kind, _, record_id = (text or "").partition(":")
+        if kind not in SCOPE_KINDS[1:] or not reads.is_record_id(record_id):
+            raise ReportError(f"scope must be network, track:<id> or party:<id>, not `{text}`")
+        return cls(kind, record_id)
+
+    def __str__(self):
+        return self.kind if self.id is None else f"{self.kind}:{self.id}"
+
+
+@dataclass(frozen=True)
+class Period:
+    """Block heights (inclusive) and consensus seconds (from inclusive, to exclusive);
+    None leaves that end open."""
+    from_height: int = None
+    to_height: int = None
+    from_time: int = None
+    to_time: int = None
+
+    @classmethod
+    def parse(cls, args):
+        """From query arguments (strings), as the HTTP route receives them."""
+        values = {name: parse_count(args.get(name), name) for name in cls.__dataclass_fields__}
+        return cls(**{name: value for name, value in values.items() if value is not None})
+
+    def query(self):
+        return {name: value for name, value in vars(self).items() if value is not None}
+
+
+def parse_count(text, name):
+    """A non-negative integer query argument, or None when absent."""
+    if text in (None, ""):
+        return None
+    if not str(text).isdigit():
+        raise ReportError(f"{name} must be a non-negative integer, not `{text}`")
+    return int(text)
+
+
+def canonical(line):
+    return json.dumps(line, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class Digest:
+    """sha256 over the canonical lines, one per text line."""
+
+    def __init__(self):
+        self._hash, self.count = hashlib.sha256(), 0
+
+    def add(self, line):
+        self._hash.update(canonical(line).encode() + b"\n")
+        self.count += 1
+
+    def line(self):
+        return {"kind": "digest", "sha256": self._hash.hexdigest(), "lines": self.count}
+
+
+def payments(outputs, price, platform_key):
+    """The outputs that pay the price, in order: [(payee, amount, role)]. The platform key's
+    output closes them (role `coop`); the outputs after them are the listener's change."""
+    paying, paid = [], 0
+    for output in outputs:
+        if paid >= price:
+            break
+        amount = int(output["amount"])
+        paid += amount
+        paying.append(["+".join(output["public_keys"]), amount, "payee"])
+    if paying and paying[-1][0] == platform_key:
+        paying[-1][2] = "coop"
+    return paying
+
+
+class _Totals:
+    """Running sums for the summary lines."""
+
+    def __init__(self):
+        self.tracks, self.territories, self.payees, self.coop = {}, {}, {}, {}
+
+    @staticmethod
+    def _add(table, key, **amounts):
+        row = table.setdefault(key, dict.fromkeys(amounts, 0))
+        for name, amount in amounts.items():
+            row[name] += amount
+
+    def play(self, metadata, owned):
+        paid = int(metadata["price"] > 0)
+        figures = {"paid_plays": paid, "free_plays": 1 - paid, "tokens": metadata["price"]}
+        self._add(self.tracks, metadata["track"], **figures, ownerships=int(owned))
+        self._add(self.territories, metadata["territory"], **figures)
+
+    def payment(self, track, split, payee, amount, role):
+        if role == "coop":
+            self._add(self.coop, payee, amount=amount, payments=1)
+        else:
+            self._add(self.payees, (payee, split, track), amount=amount, payments=1)
+
+    def lines(self, isrcs):
+        for track, row in sorted(self.tracks.items()):
+            yield {"kind": "track", "track": track, "isrc": isrcs.get(track), **row}
+        for territory, row in sorted(self.territories.items()):
+            yield {"kind": "territory", "territory": territory, **row}
+        for (payee, split, track), row in sorted(self.payees.items()):
+            yield {"kind": "payee", "payee": payee, "split": split, "track": track, **row}
+        for payee, row in sorted(self.coop.items()):
+            yield {"kind": "coop", "payee": payee, **row}
+        tracks = self.tracks.values()
+        yield {"kind": "totals",
+               **{name: sum(row[name] for row in tracks)
+                  for name in ("paid_plays", "free_plays", "tokens", "ownerships")},
+               "payee_tokens": sum(row["amount"] for row in self.payees.values()),
+               "coop_tokens": sum(row["amount"] for row in self.coop.values())}
+
+
+def report_lines(ledger, scope, period, at_height=None):
+    """The report's lines (see the module docstring). `at_height` fixes the block the report
+    is computed at (an audit recomputes at the report's); by default the latest."""
+    context = ledger.context(scope, at_height)
+    first, last = ledger.heights(period, context["at_height"])
+    parameters = context["network_parameters"] or {}
+    platform_key = parameters.get("platform_key")
+    tracks = context["tracks"]
+    digest, totals = Digest(), _Totals()
+
+    def emit(line):
+        digest.add(line)
+        return line
+
+    yield emit({"kind": "report", "version": VERSION, "chain_id": context["chain_id"],
+                "scope": str(scope), "period": period.query(), "from_height": first, "to_height": last,
+                "at_height": context["at_height"], "app_hash": context["app_hash"],
+                "created": context["created"], "platform_key": platform_key,
+                "coop_share_bp": parameters.get("coop_share_bp"),
+                "tracks": None if tracks is None else sorted(tracks)})
+    for height, time, tx in ledger.plays(first, last, tracks):
+        metadata = tx["metadata"]
+        track, number = metadata["track"], metadata["playNumber"]
+        where = {"tx": tx["id"], "height": height, "track": track}
+        yield emit({"kind": "play", **where, "time": time, "listener": metadata["listener"],
+                    "play_number": number, "territory": metadata["territory"],
+                    "price": metadata["price"], "split": metadata.get("split"),
+                    "right": metadata.get("right")})
+        for payee, amount, role in payments(tx["outputs"], metadata["price"], platform_key):
+            yield emit({"kind": "payment", **where, "split": metadata.get("split"),
+                        "payee": payee, "amount": amount, "role": role})
+            totals.payment(track, metadata.get("split"), payee, amount, role)
+        owned = number == OWNING_PLAY
+        if owned:
+            yield emit({"kind": "ownership", **where, "listener": metadata["listener"]})
+        totals.play(metadata, owned)
+    for line in totals.lines(ledger.isrcs(sorted(totals.tracks))):
+        yield emit(line)
+    yield digest.line()
+
+
+@contextlib.contextmanager
+def spool(schema):
+    """A temporary SQLite file with `schema`: puts rows that arrive in any order into the
+    order a report needs while this process holds one row at a time."""
+    with tempfile.NamedTemporaryFile(suffix=".sqlite") as file:
+        db = sqlite3.connect(file.name)
+        try:
+            db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;" + schema)
+            yield db
+        finally:
+            db.close()
+
+
+PLAY_SPOOL = """
+    CREATE TABLE position (id TEXT PRIMARY KEY, height INTEGER, idx INTEGER);
+    CREATE TABLE time (height INTEGER PRIMARY KEY, seconds INTEGER);
+    CREATE TABLE metadata (id TEXT PRIMARY KEY, doc TEXT);
+    CREATE TABLE tx (id TEXT PRIMARY KEY, doc TEXT);"""
+
+
+class StoreLedger:
+    """A node's committed ledger, read from its store (BigchainDB's collections)."""
+
+    def __init__(self, bigchain):
+        self.bigchain = bigchain
+        self.conn = bigchain.connection
+
+    def _cursor(self, collection, match, fields=None, sort=None, limit=None):
+        projection = {"_id": False, **{field: True for field in fields or ()}}
+        # BigchainDB's connection replays this chain of calls on the real collection.
+        query = self.conn.collection(collection).find(match, projection=projection)
+        if sort:
+            query = query.sort(sort)
+        if limit:
+            query = query.limit(limit)
+        return self.conn.run(query)
+
+    def _first(self, collection, match, sort):
+        return next(iter(self._cursor(collection, match, sort=sort, limit=1)), None)
+
+    def context(self, scope, at_height=None):
+        """Where the report stands: chain id, the block it is computed at (height, app hash,
+        consensus time), the network parameters and the tracks in scope (None: all)."""
+        block = self.tip(at_height)
+        height = block["height"] if block else 0
+        time = self._first(BLOCK_TIMES, {"height": height}, [("height", -1)])
+        chain = self._first("abci_chains", {}, [("height", -1)]) or {}
+        return {"chain_id": chain.get("chain_id"), "at_height": height,
+                "app_hash": (block or {}).get("app_hash"),
+                "created": time["time"] if time else None,
+                "network_parameters": LedgerView(self.bigchain).network_parameters(),
+                "tracks": self.scope_tracks(scope)}
+
+    def tip(self, at_height=None):
+        """The block at `at_height` (by default the latest; None on an empty chain)."""
+        match = {} if at_height is None else {"height": at_height}
+        block = self._first("blocks", match, [("height", -1)])
+        if block is None and at_height is not None:
+            raise ScopeNotFound(f"no block at height {at_height}")
+        return block
+
+    def scope_tracks(self, scope):
+        """The MANIFESTATION ids a scope covers: a fixed number of queries."""
+        if scope.kind == "network":
+            return None
+        if scope.kind == "track":
+            if reads._operations(self.conn, [scope.id]).get(scope.id) != Manifestation.OPERATION:
+                raise ScopeNotFound(f"no MANIFESTATION {scope.id}")
+            return [scope.id]
+        if reads._operations(self.conn, [scope.id]).get(scope.id) != Party.OPERATION:
+            raise ScopeNotFound(f"no PARTY {scope.id}")
+        named = reads._find(self.conn, "assets", {"$or": [
+            {f"data.{role}": scope.id} for role in ("byArtist", "composer", "lyricist")]},
+            ["id"])
+        operations = reads._operations(self.conn, [doc["id"] for doc in named])
+        works = [doc_id for doc_id, operation in operations.items() if operation == Work.OPERATION]
+        by_work = reads._find(self.conn, "assets", {"$or": [
+            {f"data.{link}": {"$in": works}} for link in WORK_LINKS]}, ["id"]) if works else []
+        operations.update(reads._operations(self.conn, [doc["id"] for doc in by_work]))
+        return sorted({doc["id"] for doc in named + by_work
+                       if operations.get(doc["id"]) == Manifestation.OPERATION})
+
+    def heights(self, period, at_height):
+        """The first and last block heights of `period`, up to `at_height` (first > last
+        when no block falls in it)."""
+        first = period.from_height or 1
+        last = at_height if period.to_height is None else min(period.to_height, at_height)
+        in_range = {"$gte": first, "$lte": last}
+        if period.from_time is not None:
+            found = self._first(BLOCK_TIMES, {"height": in_range, "time": {"$gte": period.from_time}},
+                                [("height", 1)])
+            first = found["height"] if found else last + 1
+        if period.to_time is not None:
+            found = self._first(BLOCK_TIMES, {"height": in_range, "time": {"$lt": period.to_time}},
+                                [("height", -1)])
+            last = found["height"] if found else first - 1
+        return first, last
+
+    def blocks(self, first, last):
+        """Blocks from `first` to `last` in height order: height, app hash, consensus time
+        and transaction ids in block order. Two queries."""
+        in_range = {"height": {"$gte": first, "$lte": last}}
+        times = {doc["height"]: doc["time"] for doc in self._cursor(BLOCK_TIMES, in_range)}
+        for block in self._cursor("blocks", in_range, sort=[("height", 1)]):
+            yield {"height": block["height"], "app_hash": block.get("app_hash"),
+                   "time": times.get(block["height"]), "transactions": block["transactions"]}
+
+    def plays(self, first, last, tracks):
+        """(height, consensus time, transaction with its metadata) for every PLAY of
+        `tracks` (None: any) committed from `first` to `last`, in commit order. Four
+        queries, whatever the ledger's size."""
+        if first > last:
+            return
+        # The store answers each query in its own order (and FerretDB scans for every
+        # filter), so four queries fill a spool that is read back in commit order.
+        with spool(PLAY_SPOOL) as db:
+            in_range = {"height": {"$gte": first, "$lte": last}}
+            db.executemany("INSERT INTO time VALUES (?, ?)", (
+                (doc["height"], doc["time"]) for doc in self._cursor(BLOCK_TIMES, in_range)))
+            db.executemany("INSERT OR IGNORE INTO position VALUES (?, ?, ?)", (
+                (txid, block["height"], index)
+                for block in self._cursor("blocks", in_range, ["height", "transactions"])
+                for index, txid in enumerate(block["transactions"])))
+            match = {"metadata.@type": "Play"}
+            if tracks is not None:
+                match["metadata.track"] = {"$in": list(tracks)}
+            db.executemany(
+                "INSERT INTO metadata SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM position WHERE id = ?1)",
+                ((doc["id"], json.dumps(doc["metadata"])) for doc in self._cursor("metadata", match)))
+            db.executemany(
+                "INSERT INTO tx SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM metadata WHERE id = ?1)",
+                ((tx["id"], json.dumps(tx)) for tx in self._cursor("transactions", {"operation": PLAY})))
+            rows = db.execute("""
+                SELECT position.height, time.seconds, tx.doc, metadata.doc FROM position
+                JOIN tx USING (id) JOIN metadata USING (id) LEFT JOIN time USING (height)
+                ORDER BY position.height, position.idx""")
+            for height, seconds, doc, metadata in rows:
+                yield height, seconds, {**json.loads(doc), "metadata": json.loads(metadata)}
+
+    def isrcs(self, track_ids):
+        """{MANIFESTATION id: its ISRC} for those that carry one: one query."""
+        if not track_ids:
+            return {}
+        return {doc["id"]: doc["data"]["isrcCode"] for doc in reads._find(
+            self.conn, "assets", {"id": {"$in": list(track_ids)}}, ["id", "data.isrcCode"])
+            if "isrcCode" in doc.get("data", {})}

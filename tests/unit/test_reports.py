@@ -1,0 +1,545 @@
+"""Usage and royalty reports (bigchaindb_resonate/reports/) over a scripted play history:
+signed transactions stored the way BigchainDB 2.2.2 stores them, in an in-memory store,
+read through the report routes and BigchainDB-shaped block and transaction routes."""
+import hashlib
+import json
+
+import pytest
+from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.common.transaction import Transaction
+from flask import Flask, jsonify
+
+from bigchaindb_resonate import api, host
+from bigchaindb_resonate.reports import audit as audit_module
+from bigchaindb_resonate.reports.charts import write_charts
+from bigchaindb_resonate.reports.compute import Digest, Period, Scope, StoreLedger, report_lines
+from bigchaindb_resonate.reports.formats import (
+    FIELDS, credits, parse_dsr, read_lines, render, tokens_of,
+)
+from bigchaindb_resonate.validators.royalties import play_outputs, price
+
+COOP_BP = 3000
+T0 = 1_700_000_000  # consensus seconds of block 1
+DAY = 86400
+
+
+# -- an in-memory store: the queries StoreLedger and reads.py issue
+
+def _values(document, path):
+    values = [document]
+    for key in path.split("."):
+        values = [value[key] for value in values if isinstance(value, dict) and key in value]
+        values = [item for value in values
+                  for item in (value if isinstance(value, list) else [value])]
+    return values
+
+
+def _matches(document, match):
+    for key, condition in match.items():
+        if key == "$or":
+            if not any(_matches(document, branch) for branch in condition):
+                return False
+            continue
+        values = _values(document, key)
+        if not isinstance(condition, dict):
+            condition = {"$eq": condition}
+        tests = {"$eq": lambda v, c: v == c, "$in": lambda v, c: v in c,
+                 "$gte": lambda v, c: v >= c, "$lte": lambda v, c: v <= c,
+                 "$lt": lambda v, c: v < c}
+        for operator, operand in condition.items():
+            if operator == "$exists":
+                if bool(values) != operand:
+                    return False
+            elif not any(tests[operator](value, operand) for value in values):
+                return False
+    return True
+
+
+def _project(document, projection):
+    fields = [field for field, keep in (projection or {}).items() if keep and field != "_id"]
+    if not fields:
+        return json.loads(json.dumps(document))
+    projected = {}
+    for field in fields:
+        source, target = document, projected
+        *parents, last = field.split(".")
+        for key in parents:
+            source, target = source.get(key, {}), target.setdefault(key, {})
+        if last in source:
+            target[last] = source[last]
+    return projected
+
+
+class Query:
+    """A find, with the sort and limit calls BigchainDB's lazy connection replays."""
+
+    def __init__(self, store, documents, match, projection):
+        self.store, self.documents, self.match, self.projection = store, documents, match, projection
+        self._sort, self._limit = None, None
+
+    def sort(self, keys):
+        self._sort = keys
+        return self
+
+    def limit(self, count):
+        self._limit = count
+        return self
+
+    def run(self):
+        self.store.queries += 1
+        found = [doc for doc in self.documents if _matches(doc, self.match or {})]
+        for key, direction in reversed(self._sort or []):
+            found.sort(key=lambda doc: doc[key], reverse=direction < 0)
+        return [_project(doc, self.projection) for doc in found[:self._limit]]
+
+
+class Collection:
+    def __init__(self, store):
+        self.store, self.documents = store, []
+
+    def find(self, match=None, projection=None):
+        return Query(self.store, self.documents, match, projection)
+
+    def find_one(self, match=None, projection=None, sort=None):
+        query = self.find(match, projection)
+        return next(iter(query.sort(sort).limit(1).run() if sort else query.limit(1).run()), None)
+
+
+class Store:
+    def __init__(self):
+        self.collections, self.queries = {}, 0
+        self.connection = self
+
+    def run(self, query):
+        return query.run() if isinstance(query, Query) else query
+
+    def collection(self, name):
+        return self.collections.setdefault(name, Collection(self))
+
+    def commit(self, height, time, *transactions):
+        for tx in transactions:
+            tx = json.loads(json.dumps(tx))
+            if "data" in tx["asset"]:
+                self.collection("assets").documents.append({"id": tx["id"], **tx.pop("asset")})
+            self.collection("metadata").documents.append({"id": tx["id"], "metadata": tx.pop("metadata")})
+            self.collection("transactions").documents.append(tx)
+        self.collection("blocks").documents.append(
+            {"height": height, "app_hash": hashlib.sha256(str(height).encode()).hexdigest().upper(),
+             "transactions": [tx["id"] for tx in transactions]})
+        self.collection("block_times").documents.append({"height": height, "time": time})
+
+    def transaction(self, txid):
+        """A transaction as BigchainDB's API returns it (asset and metadata put back)."""
+        tx = next(doc for doc in self.collection("transactions").documents if doc["id"] == txid)
+        tx = json.loads(json.dumps(tx))
+        tx["metadata"] = next(doc["metadata"] for doc in self.collection("metadata").documents
+                              if doc["id"] == txid)
+        if "asset" not in tx:
+            tx["asset"] = {"data": next(doc["data"] for doc in self.collection("assets").documents
+                                        if doc["id"] == txid)}
+        return tx
+
+
+# -- the scripted history
+
+def record(operation, data, keypair):
+    tx = Transaction.create([keypair.public_key], [([keypair.public_key], 1)], asset=data)
+    tx.operation = operation
+    return tx.sign([keypair.private_key]).to_dict()
+
+
+class History:
+    """Credits bought by two listeners, then plays across days and territories."""
+
+    def __init__(self):
+        host.apply()
+        keys = {name: generate_key_pair() for name in
+                ("treasury", "platform", "artist", "composer", "band", "listener1", "listener2")}
+        self.keys = keys
+        self.store = Store()
+        store = self.store
+        store.collection("abci_chains").documents.append({"height": 0, "chain_id": "resonate-test"})
+        store.collection("network_parameters").documents.append(
+            {"chain_id": "resonate-test", "treasury_keys": [keys["treasury"].public_key],
+             "platform_key": keys["platform"].public_key, "coop_share_bp": COOP_BP})
+        self.party = record("PARTY", {"@type": "MusicGroup", "name": "Kokoroko"}, keys["artist"])
+        self.composer = record("PARTY", {"@type": "Person", "name": "Composer"}, keys["composer"])
+        self.work = record("WORK", {"@type": "MusicComposition", "name": "Abusey Junction",
+                                    "composer": [self.composer["id"]]}, keys["composer"])
+        self.other_work = record("WORK", {"@type": "MusicComposition", "name": "Other"}, keys["band"])
+        self.track1 = record("MANIFESTATION", {"@type": "MusicRecording", "name": "Abusey Junction",
+                                               "recordingOf": self.work["id"],
+                                               "byArtist": [self.party["id"]],
+                                               "isrcCode": "GBAYE6900531"}, keys["artist"])
+        self.track2 = record("MANIFESTATION", {"@type": "MusicRecording", "name": "Live",
+                                               "recordingOf": self.work["id"],
+                                               "byArtist": [self.party["id"]]}, keys["band"])
+        self.track3 = record("MANIFESTATION", {"@type": "MusicRecording", "name": "Elsewhere",
+                                               "recordingOf": self.other_work["id"],
+                                               "isrcCode": "USRC17607839"}, keys["band"])
+        self.split1 = record("SPLIT", {"@type": "RoyaltySplit", "subject": self.track1["id"], "payees": [
+            {"publicKey": keys["artist"].public_key, "shareBp": 6000},
+            {"publicKey": keys["composer"].public_key, "shareBp": 4000}]}, keys["artist"])
+        self.split3 = record("SPLIT", {"@type": "RoyaltySplit", "subject": self.track3["id"], "payees": [
+            {"publicKey": keys["band"].public_key, "shareBp": 10000}]}, keys["band"])
+        self.payees = {self.track1["id"]: self.split1, self.track2["id"]: self.split1,
+                       self.track3["id"]: self.split3}
+        treasury = keys["treasury"]
+        credit = Transaction.create([treasury.public_key], [([treasury.public_key], 10 ** 6)],
+                                    asset={"@type": "ResonateCredit"})
+        credit.operation = "CREDIT"
+        self.credit = credit.sign([treasury.private_key]).to_dict()
+        sale = Transaction.transfer(
+            Transaction.from_dict(self.credit).to_inputs(),
+            [([keys["listener1"].public_key], 5000), ([keys["listener2"].public_key], 5000),
+             ([treasury.public_key], 10 ** 6 - 10000)], asset_id=self.credit["id"])
+        self.sale = sale.sign([treasury.private_key]).to_dict()
+        store.commit(1, T0, self.party, self.composer, self.work, self.other_work, self.credit)
+        store.commit(2, T0 + 10, self.track1, self.track2, self.track3, self.split1, self.split3,
+                     self.sale)
+        self.balance = {"listener1": (self.sale, 0), "listener2": (self.sale, 1)}
+        self.counts = {}
+        self.plays = []
+        height, time = 3, T0 + 20
+        # listener1 plays track1 ten times over three days (owns it at play 8, play 9 is
+        # free); listener2 plays track1 twice, track2 once (no ISRC), track3 twice.
+        script = ([("listener1", self.track1, "GB")] * 10 + [("listener2", self.track1, "IE")] * 2
+                  + [("listener2", self.track2, "IE"), ("listener2", self.track3, "US"),
+                     ("listener2", self.track3, "US")])
+        for index, (listener, track, territory) in enumerate(script):
+            if index % 3 == 0 and index:
+                height, time = height + 1, time + DAY
+            self.plays.append(self.play(listener, track, territory))
+            # two plays per block where the script allows (they spend different listeners'
+            # outputs or the previous play's change)
+            if index % 3 == 2 or index == len(script) - 1:
+                store.commit(height, time, *self.plays[-(index % 3 + 1):])
+
+    def play(self, name, track, territory):
+        listener = self.keys[name]
+        number = self.counts.get((name, track["id"]), 0)
+        self.counts[(name, track["id"])] = number + 1
+        cost = price(number)
+        source, index = self.balance[name]
+        spent = int(source["outputs"][index]["amount"])
+        split = self.payees[track["id"]]
+        payees = [(payee["publicKey"], payee["shareBp"]) for payee in split["asset"]["data"]["payees"]]
+        outputs = play_outputs(cost, payees, COOP_BP, self.keys["platform"].public_key,
+                               listener.public_key, spent)
+        metadata = {"@type": "Play", "track": track["id"], "listener": listener.public_key,
+                    "playNumber": number, "territory": territory, "price": cost,
+                    "right": "ab" * 32}
+        if cost:
+            metadata["split"] = split["id"]
+        tx = Transaction.transfer(Transaction.from_dict(source).to_inputs([index]), outputs,
+                                  asset_id=self.credit["id"], metadata=metadata)
+        tx.operation = "PLAY"
+        tx = tx.sign([listener.private_key]).to_dict()
+        self.balance[name] = (tx, len(tx["outputs"]) - 1)
+        return tx
+
+
+@pytest.fixture(scope="module")
+def history():
+    return History()
+
+
+def lines_of(history, scope="network", **period):
+    return list(report_lines(StoreLedger(history.store), Scope.parse(scope), Period(**period)))
+
+
+def by_kind(lines, kind):
+    return [line for line in lines if line["kind"] == kind]
+
+
+# -- figures
+
+def test_every_line_has_exactly_the_fields_of_its_kind(history):
+    for line in lines_of(history):
+        assert list(line) and set(line) == {"kind", *FIELDS[line["kind"]]}, line
+
+
+def test_network_report_figure_by_figure(history):
+    lines = lines_of(history)
+    keys, t1, t2, t3 = history.keys, history.track1["id"], history.track2["id"], history.track3["id"]
+    header = lines[0]
+    assert header["chain_id"] == "resonate-test" and header["scope"] == "network"
+    assert header["at_height"] == header["to_height"] == 7 and header["from_height"] == 1
+    assert header["created"] == T0 + 20 + 4 * DAY
+    assert header["coop_share_bp"] == COOP_BP and header["tracks"] is None
+    plays = by_kind(lines, "play")
+    assert [play["tx"] for play in plays] == [tx["id"] for tx in history.plays]  # commit order
+    assert [play["price"] for play in plays[:10]] == [2, 4, 8, 16, 32, 64, 128, 256, 512, 0]
+    assert plays[9]["split"] is None and plays[0]["split"] == history.split1["id"]
+    tracks = {line["track"]: line for line in by_kind(lines, "track")}
+    assert tracks[t1] == {"kind": "track", "track": t1, "isrc": "GBAYE6900531", "paid_plays": 11,
+                          "free_plays": 1, "tokens": 1022 + 6, "ownerships": 1}
+    assert tracks[t2] == {"kind": "track", "track": t2, "isrc": None, "paid_plays": 1,
+                          "free_plays": 0, "tokens": 2, "ownerships": 0}
+    assert tracks[t3]["tokens"] == 2 + 4 and tracks[t3]["isrc"] == "USRC17607839"
+    assert {line["territory"]: line["tokens"] for line in by_kind(lines, "territory")} == {
+        "GB": 1022, "IE": 8, "US": 6}
+    [ownership] = by_kind(lines, "ownership")
+    assert ownership == {"kind": "ownership", "tx": history.plays[8]["id"], "height": 5,
+                         "track": t1, "listener": keys["listener1"].public_key}
+    # Every payment is an output of its play; payees and co-op add up to each price.
+    for play in plays:
+        paid = [line for line in by_kind(lines, "payment") if line["tx"] == play["tx"]]
+        assert sum(line["amount"] for line in paid) == play["price"]
+        assert all(line["height"] == play["height"] for line in paid)
+    payees = {(line["payee"], line["track"]): line["amount"] for line in by_kind(lines, "payee")}
+    artist, composer = keys["artist"].public_key, keys["composer"].public_key
+    # listener1's 1022 on track1: 306 to the co-op (30% rounded down per play plus remainders)
+    expected_artist = sum((p - p * COOP_BP // 10000) * 6000 // 10000 for p in (2, 4, 8, 16, 32, 64, 128, 256, 512, 2, 4))
+    assert payees[(artist, t1)] == expected_artist
+    [coop] = by_kind(lines, "coop")
+    totals = by_kind(lines, "totals")[0]
+    assert totals == {"kind": "totals", "paid_plays": 14, "free_plays": 1, "tokens": 1036,
+                      "ownerships": 1, "payee_tokens": sum(payees.values()),
+                      "coop_tokens": coop["amount"]}
+    assert totals["payee_tokens"] + totals["coop_tokens"] == totals["tokens"]
+
+
+def test_scopes_track_and_party(history):
+    t1, t2, t3 = history.track1["id"], history.track2["id"], history.track3["id"]
+    track = lines_of(history, f"track:{t1}")
+    assert {line["track"] for line in by_kind(track, "play")} == {t1}
+    assert by_kind(track, "totals")[0]["tokens"] == 1028
+    # The artist party is byArtist of tracks 1 and 2; the composer wrote their work.
+    for party in (history.party, history.composer):
+        lines = lines_of(history, f"party:{party['id']}")
+        assert lines[0]["tracks"] == sorted([t1, t2])
+        assert {line["track"] for line in by_kind(lines, "track")} == {t1, t2}
+    with pytest.raises(LookupError):
+        lines_of(history, f"track:{history.work['id']}")
+
+
+def test_periods_by_height_and_by_consensus_time(history):
+    by_height = lines_of(history, from_height=4, to_height=5)
+    assert {line["height"] for line in by_kind(by_height, "play")} == {4, 5}
+    by_time = lines_of(history, from_time=T0 + 20 + DAY, to_time=T0 + 20 + 3 * DAY)
+    assert by_time[0]["from_height"] == 4 and by_time[0]["to_height"] == 5
+    assert by_kind(by_time, "play") == by_kind(by_height, "play")
+    assert by_time[0]["period"] == {"from_time": T0 + 20 + DAY, "to_time": T0 + 20 + 3 * DAY}
+    empty = lines_of(history, from_time=T0 + 100 * DAY)
+    assert not by_kind(empty, "play") and by_kind(empty, "totals")[0]["tokens"] == 0
+
+
+def test_queries_do_not_grow_with_plays(history):
+    history.store.queries = 0
+    lines_of(history)
+    assert history.store.queries <= 12
+
+
+def test_digest_covers_every_line(history):
+    lines = lines_of(history)
+    digest = Digest()
+    for line in lines[:-1]:
+        digest.add(line)
+    assert lines[-1] == digest.line()
+    text = "".join(json.dumps(line, sort_keys=True, separators=(",", ":")) + "\n" for line in lines[:-1])
+    assert lines[-1]["sha256"] == hashlib.sha256(text.encode()).hexdigest()
+
+
+# -- formats
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_json_and_csv_read_back_to_the_same_lines(history, fmt):
+    lines = lines_of(history)
+    text = "".join(render(iter(lines), fmt))
+    assert list(read_lines(text.splitlines(True), fmt)) == lines
+    if fmt == "json":
+        assert json.loads(text)["lines"] == lines
+
+
+def test_dsr_round_trip_gives_the_report_totals(history):
+    lines = lines_of(history)
+    text = "".join(render(iter(lines), "dsr"))
+    records = text.splitlines()
+    assert records[0].startswith("HEAD\tresonate-dsr/1\t") and records[-1].startswith("FOOT\t")
+    assert all("\t" in record for record in records)
+    dsr = parse_dsr(text.splitlines(True))
+    totals = by_kind(lines, "totals")[0]
+    assert dsr["totals"] == {name: totals[name] for name in
+                             ("paid_plays", "free_plays", "tokens", "payee_tokens", "coop_tokens")}
+    assert dsr["head"][2] == lines[-1]["sha256"]  # message id
+    assert ["PayAsYouGoModel", "OnDemandStream", "GB", "9", "1.022", "XXX"] in dsr["summaries"]
+    assert ["FreeOfChargeModel", "OnDemandStream", "GB", "1", "0.000", "XXX"] in dsr["summaries"]
+    assert [block[0] for block in dsr["blocks"]] == ["", "GBAYE6900531", "USRC17607839"]
+    assert "." in dsr["blocks"][1][3] and "e" not in text.split("\n", 1)[1].split("\t")[5]
+
+
+def test_credit_amounts_are_exact_integers():
+    assert [credits(t) for t in (0, 2, 1022, 10 ** 18 + 7)] == [
+        "0.000", "0.002", "1.022", "1000000000000000.007"]
+    assert all(tokens_of(credits(t)) == t for t in (0, 1, 999, 1000, 1022, 10 ** 18 + 7))
+    with pytest.raises(ValueError):
+        tokens_of("1.5")
+
+
+def test_charts_are_written_and_not_empty(history, tmp_path):
+    files = write_charts(lines_of(history), tmp_path / "charts")
+    assert len(files) == 2
+    for file in files:
+        assert file.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and file.stat().st_size > 5000
+
+
+# -- the routes and the audit
+
+@pytest.fixture(scope="module")
+def nodes(history):
+    """Two nodes over the same store, serving our routes and BigchainDB's block and
+    transaction routes; the audit reaches them through Flask's test client."""
+    app = Flask(__name__)
+    store = history.store
+
+    class Pool:
+        def __call__(self):
+            return self
+
+        def __enter__(self):
+            return store
+
+        def __exit__(self, *exc):
+            return False
+
+    app.config["bigchain_pool"] = Pool()
+    api.register(app)
+
+    @app.route("/api/v1/blocks/<int:height>")
+    def block(height):
+        ids = next(doc["transactions"] for doc in store.collection("blocks").documents
+                   if doc["height"] == height)
+        return jsonify({"height": height, "transactions": [store.transaction(i) for i in reversed(ids)]})
+
+    @app.route("/api/v1/transactions/<txid>")
+    def transaction(txid):
+        return jsonify(store.transaction(txid))
+
+    class TestClient:
+        def __init__(self):
+            self.http = app.test_client()
+
+        def _get(self, path, **params):
+            response = self.http.get(f"/api/v1/{path}", query_string=params)
+            return None if response.status_code == 404 else response.get_json()
+
+    return {"http": app.test_client(), "clients": {"node-a": TestClient(), "node-b": TestClient()}}
+
+
+def fetch(nodes, **params):
+    response = nodes["http"].get("/api/v1/resonate/reports", query_string=params)
+    return response.status_code, response.get_data(as_text=True)
+
+
+def test_route_serves_every_format_and_refuses_bad_queries(history, nodes):
+    status, text = fetch(nodes, scope="network", format="json")
+    assert status == 200 and json.loads(text)["lines"] == lines_of(history)
+    status, text = fetch(nodes, format="csv", from_height=4, to_height=5)
+    assert status == 200 and list(read_lines(text.splitlines(True), "csv")) == lines_of(
+        history, from_height=4, to_height=5)
+    assert fetch(nodes, format="dsr")[1].startswith("HEAD\t")
+    assert fetch(nodes, format="xml")[0] == 400
+    assert fetch(nodes, scope="album:x")[0] == 400
+    assert fetch(nodes, from_time="yesterday")[0] == 400
+    assert fetch(nodes, scope=f"party:{history.work['id']}")[0] == 404
+
+
+def run_audit(nodes, text):
+    return audit_module.audit(text.splitlines(True), list(nodes["clients"]), nodes["clients"])
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "dsr"])
+def test_an_untouched_report_audits_clean(nodes, fmt):
+    result = run_audit(nodes, fetch(nodes, format=fmt, from_height=3)[1])
+    assert result.findings == [] and result.ok
+    assert result.transactions == 2 * 15  # every play, on each node
+
+
+def tamper_json(text, index, field, value):
+    """Change one field of the line at `index` (0-based among the lines)."""
+    lines = text.splitlines(True)
+    line = json.loads(lines[index + 1].rstrip(",\n"))
+    line[field] = value
+    end = ",\n" if lines[index + 1].endswith(",\n") else "\n"
+    lines[index + 1] = json.dumps(line, sort_keys=True, separators=(",", ":")) + end
+    return "".join(lines)
+
+
+def index_of(lines, kind, nth=0):
+    return [i for i, line in enumerate(lines) if line["kind"] == kind][nth]
+
+
+@pytest.mark.parametrize("kind, field, value", [
+    ("payment", "amount", 999), ("payment", "payee", "somebody-else"),
+    ("track", "paid_plays", 100), ("totals", "tokens", 1), ("play", "tx", "00" * 32),
+    ("ownership", "listener", "me"), ("coop", "amount", 0), ("report", "app_hash", "F" * 64),
+])
+def test_tampering_with_one_line_is_pinpointed(history, nodes, kind, field, value):
+    text = fetch(nodes)[1]
+    lines = json.loads(text)["lines"]
+    index = index_of(lines, kind)
+    result = run_audit(nodes, tamper_json(text, index, field, value))
+    assert not result.ok
+    line_findings = [f for f in result.findings if f.startswith(f"line {index + 1} ")]
+    assert line_findings and f"`{field}` is {json.dumps(value)} in the report" in line_findings[0]
+    assert any(f.startswith("digest:") for f in result.findings)
+    # only that line, and the digest that no longer matches it
+    assert {f.split(" ", 2)[1] for f in result.findings if f.startswith("line ")} == {str(index + 1)}
+
+
+def test_a_tampered_digest_is_pinpointed(nodes):
+    text = fetch(nodes)[1]
+    lines = json.loads(text)["lines"]
+    result = run_audit(nodes, tamper_json(text, len(lines) - 1, "sha256", "0" * 64))
+    assert result.findings[0].startswith(f"line {len(lines)} (digest)")
+    assert any(f.startswith("digest: the report states 0000") for f in result.findings)
+
+
+def test_a_tampered_csv_cell_and_dsr_record_are_pinpointed(nodes):
+    text = fetch(nodes, format="csv")[1]
+    rows = text.splitlines(True)
+    row = next(i for i, r in enumerate(rows) if r.startswith("payment,"))
+    cells = rows[row].split(",")
+    cells[cells.index("payee")] = "coop"
+    result = run_audit(nodes, "".join(rows[:row] + [",".join(cells)] + rows[row + 1:]))
+    assert any(f.startswith(f"line {row} (payment") and "`role`" in f for f in result.findings)
+    text = fetch(nodes, format="dsr")[1]
+    records = text.splitlines(True)
+    usage = next(i for i, r in enumerate(records) if r.startswith("SU01"))
+    columns = records[usage].split("\t")
+    columns[6] = credits(tokens_of(columns[6]) + 1)
+    result = run_audit(nodes, "".join(records[:usage] + ["\t".join(columns)] + records[usage + 1:]))
+    assert result.findings == [f"line {usage + 1} (SU01 record): `SU01 column 6` is "
+                               f"{json.dumps(columns[6])} in the report but "
+                               f"{json.dumps(records[usage].split(chr(9))[6])} on node-a"]
+
+
+def test_a_forged_transaction_and_disagreeing_nodes_are_named(history, nodes, monkeypatch):
+    text = fetch(nodes)[1]
+    forged = history.plays[4]["id"]
+    upstream = history.store.transaction
+
+    def tampered(txid):
+        tx = upstream(txid)
+        if txid == forged:
+            tx["outputs"][0]["amount"] = str(int(tx["outputs"][0]["amount"]) + 1)
+        return tx
+
+    # node-b's store now serves a play whose outputs were changed after signing
+    clients = nodes["clients"]
+    original = clients["node-b"]._get
+
+    def node_b(path, **params):
+        answer = original(path, **params)
+        if path.startswith("blocks/"):
+            answer["transactions"] = [tampered(tx["id"]) for tx in answer["transactions"]]
+        return answer
+
+    monkeypatch.setattr(clients["node-b"], "_get", node_b)
+    result = run_audit(nodes, text)
+    assert any(f"node-b: transaction {forged}" in f and "not the hash of its body" in f
+               for f in result.findings)
+    assert any(f"node-b: transaction {forged}" in f and "outputs hold" in f for f in result.findings)
+    assert any(f.startswith("nodes disagree: line") and "node-b" in f for f in result.findings)
+    assert not any("node-a:" in f for f in result.findings)
