@@ -1,4 +1,6 @@
+import base64
 import contextlib
+import itertools
 import socket
 import subprocess
 import time
@@ -66,3 +68,36 @@ def wait_everywhere(clients, txid, timeout=30):
     while not all(client.get_transaction(txid) for client in clients):
         assert time.monotonic() < deadline, f"{txid[:12]} not on every node after {timeout}s"
         time.sleep(0.2)
+
+
+_databases = itertools.count()
+
+
+def new_database(port):
+    """A fresh, initialised BigchainDB database on the FerretDB at `port`."""
+    import bigchaindb
+    from bigchaindb.backend import connect, schema
+
+    name = f"abci_test_{next(_databases)}"
+    bigchaindb.config["database"].update(host="127.0.0.1", port=port, name=name)
+    connection = connect()
+    schema.init_database(connection)
+    return name, connection
+
+
+@pytest.fixture
+def app(ferretdb):
+    import bigchaindb.start
+    from abci import ABCI, TmVersion
+    from bigchaindb.backend import schema
+
+    name, connection = new_database(ferretdb)
+    types = ABCI(TmVersion.v0_31_5).types
+    application = bigchaindb.start.App(abci=types)
+    validator = types.ValidatorUpdate(
+        pub_key=types.PubKey(type="ed25519", data=base64.b64decode(
+            "zL/DasvKulXZzhSNFwx4cLRXKkSM9GPK7Y0nZ4FEylM=")), power=10)
+    application.init_chain(types.RequestInitChain(validators=[validator], chain_id="test-chain"))
+    application.height = 0
+    yield application
+    schema.drop_database(connection, name)

@@ -1,66 +1,19 @@
 """The node's ABCI application over a real FerretDB store, driven block by block as
 Tendermint would drive it (InitChain, CheckTx, BeginBlock, DeliverTx, EndBlock, Commit)."""
-import base64
-import itertools
 import json
 
-import bigchaindb
 import pytest
 from abci import ABCI, TmVersion
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.models import Transaction
-from bigchaindb.backend import connect, query, schema
+from bigchaindb.backend import query, schema
 
 from bigchaindb_resonate.types.party import Party
 
+from .abci import commit_block, party, raw
+from .conftest import new_database
+
 pytestmark = pytest.mark.integration
-_databases = itertools.count()
-
-
-@pytest.fixture
-def app(ferretdb):
-    import bigchaindb.start
-
-    name = f"abci_test_{next(_databases)}"
-    bigchaindb.config["database"].update(host="127.0.0.1", port=ferretdb, name=name)
-    connection = connect()
-    schema.init_database(connection)
-    types = ABCI(TmVersion.v0_31_5).types
-    application = bigchaindb.start.App(abci=types)
-    validator = types.ValidatorUpdate(
-        pub_key=types.PubKey(type="ed25519", data=base64.b64decode(
-            "zL/DasvKulXZzhSNFwx4cLRXKkSM9GPK7Y0nZ4FEylM=")), power=10)
-    application.init_chain(types.RequestInitChain(validators=[validator], chain_id="test-chain"))
-    application.height = 0
-    yield application
-    schema.drop_database(connection, name)
-
-
-GENESIS_SECONDS = 1_790_000_000  # 2026-09-21, a fixed consensus clock for these tests
-
-
-def commit_block(app, raw_transactions, seconds=None):
-    """One block as Tendermint drives it; its header time defaults to one minute a block."""
-    from google.protobuf.timestamp_pb2 import Timestamp
-
-    types = app.abci
-    app.height += 1
-    header = types.Header(height=app.height, num_txs=len(raw_transactions),
-                          time=Timestamp(seconds=seconds or GENESIS_SECONDS + 60 * app.height))
-    app.begin_block(types.RequestBeginBlock(header=header))
-    results = [app.deliver_tx(raw) for raw in raw_transactions]
-    app.end_block(types.RequestEndBlock(height=app.height))
-    app.commit()
-    return results
-
-
-def raw(tx_dict):
-    return json.dumps(tx_dict).encode()
-
-
-def party(keypair, name):
-    return Party.build([keypair.public_key], {"@type": "MusicGroup", "name": name}).sign(
-        [keypair.private_key]).to_dict()
 
 
 def test_party_is_checked_delivered_stored_and_read_back(app):
@@ -152,10 +105,7 @@ def test_genesis_parameters_are_stored_for_every_rule_to_read(ferretdb):
     import bigchaindb.start
     from bigchaindb_resonate.ledger import LedgerView
 
-    name = f"abci_test_{next(_databases)}"
-    bigchaindb.config["database"].update(host="127.0.0.1", port=ferretdb, name=name)
-    connection = connect()
-    schema.init_database(connection)
+    name, connection = new_database(ferretdb)
     try:
         types = ABCI(TmVersion.v0_31_5).types
         application = bigchaindb.start.App(abci=types)

@@ -18,7 +18,7 @@ from bigchaindb_resonate.types.play import Play, PlayWrongOutputs
 from bigchaindb_resonate.types.split import Split
 from bigchaindb_resonate.validators.royalties import payouts, price
 
-from .test_abci_app import commit_block, party, raw
+from .abci import commit_block, party, raw
 from .test_registry_abci import codes, recording, work
 from .test_rights_abci import a_right, delivered, signed
 

@@ -6,7 +6,7 @@ from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb_resonate.types.manifestation import Manifestation
 from bigchaindb_resonate.types.work import Work
 
-from .test_abci_app import app, commit_block, party, raw  # noqa: F401 (app is a fixture)
+from .abci import commit_block, party, raw
 
 pytestmark = pytest.mark.integration
 

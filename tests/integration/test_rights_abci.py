@@ -10,7 +10,7 @@ from bigchaindb_resonate.types.copyright import Copyright
 from bigchaindb_resonate.types.right import Right
 from bigchaindb_resonate.types.rights_assignment import RightsAssignment
 
-from .test_abci_app import GENESIS_SECONDS, app, commit_block, party, raw  # noqa: F401 (app is a fixture)
+from .abci import GENESIS_SECONDS, commit_block, party, raw
 from .test_registry_abci import codes, recording, work
 
 pytestmark = pytest.mark.integration
