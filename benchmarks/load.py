@@ -14,7 +14,6 @@ machine and settings, are appended to benchmarks/results/load.jsonl.
 """
 import argparse
 import asyncio
-import datetime
 import json
 import os
 import platform
@@ -30,6 +29,8 @@ import requests
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.models import Transaction
 
+import record
+
 from bigchaindb_resonate import host
 from bigchaindb_resonate.testnet import Testnet
 from bigchaindb_resonate.client import Client
@@ -37,7 +38,7 @@ from bigchaindb_resonate.types.party import Party
 from bigchaindb_resonate.types.play import Play
 from bigchaindb_resonate.validators.royalties import price
 
-RESULTS = Path(__file__).parent / "results" / "load.jsonl"
+NAME = "load"
 EVENTS = "/api/v1/streams/valid_transactions"
 
 
@@ -195,9 +196,7 @@ def main(argv=None):
     prepared = {"create": created}
     if "party" in wanted:
         prepared["party"] = parties(args.count)
-    report = {"when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
-              "machine": machine(), "nodes": len(nodes), "workers": args.workers, "workloads": {}}
+    report = {"machine": machine(), "nodes": len(nodes), "workers": args.workers, "workloads": {}}
     for name in ["create", *[w for w in wanted if w != "create"]]:
         if name == "transfer":
             prepared["transfer"] = transfers_of(created, owner)
@@ -213,9 +212,7 @@ def main(argv=None):
         transfers = report["workloads"]["transfer"]["committed_per_second"]
         report["throughput_vs_transfer"] = {name: round(result["committed_per_second"] / transfers, 3)
                                             for name, result in report["workloads"].items()}
-    RESULTS.parent.mkdir(exist_ok=True)
-    with RESULTS.open("a") as out:
-        out.write(json.dumps(report) + "\n")
+    record.append(NAME, report, argv)
     print(json.dumps(report["throughput_vs_create"]))
     return 0
 

@@ -14,7 +14,6 @@ is the floor; the ratio should stay flat and both should grow linearly, while pe
 stays flat. Results are appended to benchmarks/results/reports.jsonl with the command.
 """
 import argparse
-import datetime
 import hashlib
 import json
 import os
@@ -27,9 +26,11 @@ from pathlib import Path
 
 import pymongo
 
+import record
 from validation import start_store
 
-RESULTS = Path(__file__).parent / "results" / "reports.jsonl"
+NAME = "reports"
+
 DATABASE = "bench_reports"
 TRACKS = 200
 LISTENERS = 5000
@@ -158,13 +159,9 @@ def main(argv=None):
         finally:
             process.terminate()
             process.wait()
-    result = {"when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "command": " ".join(["benchmarks/reports.py", *(argv or sys.argv[1:])]),
-              "store": "FerretDB 1.24.2 SQLite", "cpus": len(os.sched_getaffinity(0)),
+    result = {"store": "FerretDB 1.24.2 SQLite", "cpus": len(os.sched_getaffinity(0)),
               "rows": rows}
-    RESULTS.parent.mkdir(exist_ok=True)
-    with RESULTS.open("a") as out:
-        out.write(json.dumps(result) + "\n")
+    record.append(NAME, result, argv)
     return 0
 
 

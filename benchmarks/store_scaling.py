@@ -9,7 +9,6 @@ the same run. A ratio of time to size that stays flat means the lookup is a scan
 Results are appended to benchmarks/results/store_scaling.jsonl.
 """
 import argparse
-import datetime
 import hashlib
 import json
 import sys
@@ -19,9 +18,11 @@ from pathlib import Path
 
 import pymongo
 
+import record
 from validation import start_store
 
-RESULTS = Path(__file__).parent / "results" / "store_scaling.jsonl"
+NAME = "store_scaling"
+
 REPEAT = 5
 
 
@@ -60,14 +61,10 @@ def main(argv=None):
         finally:
             process.terminate()
             process.wait()
-    report = {"when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "command": " ".join(["benchmarks/store_scaling.py", *(argv or sys.argv[1:])]),
-              "store": "FerretDB 1.24.2 SQLite", "rows": rows,
+    report = {"store": "FerretDB 1.24.2 SQLite", "rows": rows,
               "by_id_ms_per_1000_documents": [round(row["by_id_ms"] / row["documents"] * 1000, 2)
                                               for row in rows]}
-    RESULTS.parent.mkdir(exist_ok=True)
-    with RESULTS.open("a") as out:
-        out.write(json.dumps(report) + "\n")
+    record.append(NAME, report, argv)
     print(json.dumps(report["by_id_ms_per_1000_documents"]))
     return 0
 

@@ -11,7 +11,6 @@ TRANSFER. Each PLAY is one listener's first play of a recording whose Copyright,
 licence, split and credit purchase are committed in one block, under genesis parameters. Results are appended to benchmarks/results/validation.jsonl.
 """
 import argparse
-import datetime
 import json
 import socket
 import statistics
@@ -23,7 +22,10 @@ from pathlib import Path
 
 from bigchaindb.common.crypto import generate_key_pair
 
-RESULTS = Path(__file__).parent / "results" / "validation.jsonl"
+import record
+
+NAME = "validation"
+
 
 
 def free_port():
@@ -167,10 +169,7 @@ def main(argv=None):
             process.wait()
     medians = {name: statistics.median(values) * 1000 for name, values in total.items()}
     parse_medians = {name: statistics.median(values) * 1000 for name, values in parse.items()}
-    report = {
-        "when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join(["benchmarks/validation.py", *(argv or sys.argv[1:])]),
-        "store": "FerretDB 1.24.2 SQLite", "seeded_transactions": args.seed + args.rounds,
+    report = {"store": "FerretDB 1.24.2 SQLite", "seeded_transactions": args.seed + args.rounds,
         "median_ms": {name: round(value, 3) for name, value in medians.items()},
         "ratio_to_create": {name: round(value / medians["CREATE"], 3) for name, value in medians.items()},
         "ratio_to_transfer": {name: round(value / medians["TRANSFER"], 3) for name, value in medians.items()},
@@ -180,9 +179,7 @@ def main(argv=None):
         "parse_ratio_to_create": {name: round(value / parse_medians["CREATE"], 3)
                                   for name, value in parse_medians.items()},
     }
-    RESULTS.parent.mkdir(exist_ok=True)
-    with RESULTS.open("a") as out:
-        out.write(json.dumps(report) + "\n")
+    record.append(NAME, report, argv)
     print(json.dumps(report, indent=2))
     return 0
 

@@ -1,0 +1,28 @@
+"""Appends one benchmark run to benchmarks/results/<name>.jsonl, stamped with when it ran,
+the command that produced it and the commit it measured (`-dirty` when the tree had
+uncommitted changes), so every recorded figure can be reproduced."""
+import datetime
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def commit():
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=RESULTS.parent, capture_output=True,
+                              text=True).stdout.strip()
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def append(name, report, argv=None):
+    stamped = {"when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+               "command": " ".join([f"benchmarks/{name}.py", *(sys.argv[1:] if argv is None else argv)]),
+               "commit": commit(), **report}
+    RESULTS.mkdir(exist_ok=True)
+    with (RESULTS / f"{name}.jsonl").open("a") as out:
+        out.write(json.dumps(stamped) + "\n")
+    return stamped
