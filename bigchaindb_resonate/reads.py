@@ -42,24 +42,26 @@ def record_operations():
 
 # -- queries: each is one find
 
-def _find(conn, collection, match, fields=None):
+def find_documents(conn, collection, match, fields=None):
+    """Stored documents of `collection` matching `match`, with `fields` (all when None)."""
     projection = {"_id": False, **{field: True for field in fields or ()}}
     return list(conn.run(conn.collection(collection).find(match, projection=projection)))
 
 
 def _asset_transactions(conn, asset_ids):
     """The creations and every transfer of these assets."""
-    return _find(conn, "transactions", {"$or": [{"id": {"$in": asset_ids}},
+    return find_documents(conn, "transactions", {"$or": [{"id": {"$in": asset_ids}},
                                                 {"asset.id": {"$in": asset_ids}}]})
 
 
 def _data(conn, ids):
-    return {doc["id"]: doc["data"] for doc in _find(conn, "assets", {"id": {"$in": ids}})}
+    return {doc["id"]: doc["data"] for doc in find_documents(conn, "assets", {"id": {"$in": ids}})}
 
 
-def _operations(conn, ids):
+def operations_of(conn, ids):
+    """The operation of each committed transaction among `ids`."""
     return {doc["id"]: doc["operation"]
-            for doc in _find(conn, "transactions", {"id": {"$in": ids}}, ("id", "operation"))}
+            for doc in find_documents(conn, "transactions", {"id": {"$in": ids}}, ("id", "operation"))}
 
 
 # -- pure helpers over stored transaction documents
@@ -145,7 +147,7 @@ def history(bigchain, record_id):
     positions = commit_positions(conn, [tx["id"] for tx in transactions])
     ordered = sorted((tx for tx in transactions if tx["id"] in positions),
                      key=lambda tx: positions[tx["id"]])
-    metadata = {doc["id"]: doc.get("metadata") for doc in _find(
+    metadata = {doc["id"]: doc.get("metadata") for doc in find_documents(
         conn, "metadata", {"id": {"$in": [tx["id"] for tx in ordered]}})}
     steps = [{"transaction_id": tx["id"], "operation": tx["operation"],
               "height": positions[tx["id"]][0], "metadata": metadata.get(tx["id"]),
@@ -174,7 +176,7 @@ def rights(bigchain, root_id, whole_tree=False):
     # The whole tree: every link on the ledger in one scan (ids only), rather than one
     # query per level.
     wanted = {"$exists": True} if whole_tree else root_id
-    links = _find(conn, "assets", {"$or": [{f"data.{link}": wanted} for link in SOURCE_FIELDS]},
+    links = find_documents(conn, "assets", {"$or": [{f"data.{link}": wanted} for link in SOURCE_FIELDS]},
                   ["id"] + [f"data.{link}" for link in SOURCE_FIELDS])
     children = {}
     for doc in links:
@@ -200,8 +202,8 @@ def holdings(bigchain, public_key):
     """Every record asset with an unspent output `public_key` is one of the owners of:
     the asset, its operation, the total amount (shares) and those outputs."""
     conn = bigchain.connection
-    owned = _find(conn, "transactions", {"outputs.public_keys": public_key})
-    spenders = _find(conn, "transactions",
+    owned = find_documents(conn, "transactions", {"outputs.public_keys": public_key})
+    spenders = find_documents(conn, "transactions",
                      {"inputs.fulfills.transaction_id": {"$in": [tx["id"] for tx in owned]}},
                      ("inputs",))
     spent = _spent_outputs(spenders)
@@ -210,7 +212,7 @@ def holdings(bigchain, public_key):
         for index, output in enumerate(tx["outputs"]):
             if public_key in output["public_keys"] and (tx["id"], index) not in spent:
                 by_asset.setdefault(asset_id_of(tx), {})[(tx["id"], index)] = output
-    operations = _operations(conn, sorted(by_asset))
+    operations = operations_of(conn, sorted(by_asset))
     records = record_operations()
     found = []
     for asset_id in sorted(by_asset):
@@ -226,8 +228,8 @@ def recordings(bigchain, work_id):
     """The Manifestations naming a Work under any of the work-link properties, or None when
     `work_id` is not a Work."""
     conn = bigchain.connection
-    linked = _find(conn, "assets", {"$or": [{f"data.{link}": work_id} for link in WORK_LINKS]})
-    operations = _operations(conn, [work_id] + [doc["id"] for doc in linked])
+    linked = find_documents(conn, "assets", {"$or": [{f"data.{link}": work_id} for link in WORK_LINKS]})
+    operations = operations_of(conn, [work_id] + [doc["id"] for doc in linked])
     if operations.get(work_id) != Work.OPERATION:
         return None
     return {"id": work_id,
@@ -241,8 +243,8 @@ def lookup(bigchain, identifier, canonical):
     """The records registered under an identifier (`iswc` or `isrc`, in canonical form)."""
     field, operation = IDENTIFIERS[identifier]
     conn = bigchain.connection
-    found = _find(conn, "assets", {f"data.{field}": canonical})
-    operations = _operations(conn, [doc["id"] for doc in found])
+    found = find_documents(conn, "assets", {f"data.{field}": canonical})
+    operations = operations_of(conn, [doc["id"] for doc in found])
     return [{"id": doc["id"], "operation": operation, "data": doc["data"]}
             for doc in sorted(found, key=lambda doc: doc["id"])
             if operations.get(doc["id"]) == operation]
@@ -279,14 +281,14 @@ def credit_history(bigchain, public_key):
         return None
     conn = bigchain.connection
     of_credit = [{"id": token.id}, {"asset.id": token.id}]
-    paid = _find(conn, "transactions", {"outputs.public_keys": public_key, "$or": of_credit})
+    paid = find_documents(conn, "transactions", {"outputs.public_keys": public_key, "$or": of_credit})
     owned = {(tx["id"], index): int(output["amount"]) for tx in paid
              for index, output in enumerate(tx["outputs"]) if public_key in output["public_keys"]}
-    spending = _find(conn, "transactions", {"inputs.fulfills.transaction_id": {
+    spending = find_documents(conn, "transactions", {"inputs.fulfills.transaction_id": {
         "$in": sorted({txid for txid, _ in owned})}, "asset.id": token.id})
     transactions = {tx["id"]: tx for tx in paid + spending}
     positions = commit_positions(conn, sorted(transactions))
-    metadata = {doc["id"]: doc.get("metadata") for doc in _find(
+    metadata = {doc["id"]: doc.get("metadata") for doc in find_documents(
         conn, "metadata", {"id": {"$in": sorted(positions)}})}
     steps, balance = [], 0
     for txid in sorted(positions, key=positions.get):

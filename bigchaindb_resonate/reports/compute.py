@@ -274,19 +274,19 @@ class StoreLedger:
         if scope.kind == "network":
             return None
         if scope.kind == "track":
-            if reads._operations(self.conn, [scope.id]).get(scope.id) != Manifestation.OPERATION:
+            if reads.operations_of(self.conn, [scope.id]).get(scope.id) != Manifestation.OPERATION:
                 raise ScopeNotFound(f"no MANIFESTATION {scope.id}")
             return [scope.id]
-        if reads._operations(self.conn, [scope.id]).get(scope.id) != Party.OPERATION:
+        if reads.operations_of(self.conn, [scope.id]).get(scope.id) != Party.OPERATION:
             raise ScopeNotFound(f"no PARTY {scope.id}")
-        named = reads._find(self.conn, "assets", {"$or": [
+        named = reads.find_documents(self.conn, "assets", {"$or": [
             {f"data.{role}": scope.id} for role in ("byArtist", "composer", "lyricist")]},
             ["id"])
-        operations = reads._operations(self.conn, [doc["id"] for doc in named])
+        operations = reads.operations_of(self.conn, [doc["id"] for doc in named])
         works = [doc_id for doc_id, operation in operations.items() if operation == Work.OPERATION]
-        by_work = reads._find(self.conn, "assets", {"$or": [
+        by_work = reads.find_documents(self.conn, "assets", {"$or": [
             {f"data.{link}": {"$in": works}} for link in WORK_LINKS]}, ["id"]) if works else []
-        operations.update(reads._operations(self.conn, [doc["id"] for doc in by_work]))
+        operations.update(reads.operations_of(self.conn, [doc["id"] for doc in by_work]))
         return sorted({doc["id"] for doc in named + by_work
                        if operations.get(doc["id"]) == Manifestation.OPERATION})
 
@@ -351,6 +351,6 @@ class StoreLedger:
         """{MANIFESTATION id: its ISRC} for those that carry one: one query."""
         if not track_ids:
             return {}
-        return {doc["id"]: doc["data"]["isrcCode"] for doc in reads._find(
+        return {doc["id"]: doc["data"]["isrcCode"] for doc in reads.find_documents(
             self.conn, "assets", {"id": {"$in": list(track_ids)}}, ["id", "data.isrcCode"])
             if "isrcCode" in doc.get("data", {})}
