@@ -1,24 +1,27 @@
 """The main job, run by `resonate demo` on a running local testnet.
 
-It exercises the whole path a co-op integrator uses: register parties on one node and read
-them back from every other, see a refusal with its code, move a plain asset, and check
-that every node ends at the same height with the same app hash.
+It walks the co-op's whole story through the HTTP API, spreading the writes over the nodes:
+an artist registers a band, a work, its recording and its copyright, licenses streaming to
+the co-op and sets a royalty split; the treasury creates the credit token and sells credits;
+a listener streams the track ten times, paying 2, 4, …, 512 tokens and then owning it; the
+artist and the co-op are paid as each play commits; a node computes the usage report and
+every node audits it. Refusals along the way show their codes.
 """
+import json
+import tempfile
 import time
+from pathlib import Path
 
 import requests
-from bigchaindb.common.crypto import generate_key_pair
-from bigchaindb.models import Transaction
+from bigchaindb.common.crypto import CryptoKeypair, generate_key_pair
 
 from bigchaindb_resonate.client import Client, TransactionRefused
+from bigchaindb_resonate.reports.audit import audit
+from bigchaindb_resonate.reports.formats import read_lines
 from bigchaindb_resonate.testnet import Testnet
+from bigchaindb_resonate.testnet.config import role_key_path
 
-PARTIES = [
-    {"@type": "MusicGroup", "name": "Kokoroko", "roles": ["artist"], "isni": "ISNI 0000 0001 2103 2683"},
-    {"@type": "Organization", "name": "Brownswood Recordings", "roles": ["label"]},
-    {"@type": "Person", "givenName": "Sheila", "familyName": "Maurice-Grey", "roles": ["composer"],
-     "ipiNameNumber": "IPI 000.141.073.38"},
-]
+LICENCE = {"uri": "https://resonate.coop/licences/stream-v1.pdf", "hash": "5e" * 32}
 
 
 def say(text):
@@ -33,44 +36,82 @@ def run(directory=None):
     if not testnet.exists:
         say("error: no local testnet here; start one with `resonate testnet up`")
         return 1
-    nodes = testnet.nodes
-    clients = [Client(node.api_url) for node in nodes]
-    first, others = clients[0], clients[1:]
+    clients = [Client(node.api_url) for node in testnet.nodes]
 
-    say(f"1. Registering {len(PARTIES)} parties through {nodes[0].name}")
-    keypair = generate_key_pair()
-    ids = []
-    for data in PARTIES:
-        tx = first.register_party(keypair, data)
-        ids.append(tx["id"])
-        say(f"   {data['@type']:<12} {data.get('name') or data['givenName']:<24} committed as {tx['id'][:16]}…")
+    def node(step):
+        """Writes and reads go to every node in turn."""
+        return clients[step % len(clients)]
 
-    say(f"2. Reading them back from {', '.join(node.name for node in nodes[1:]) or 'the same node'}")
-    for node, client in zip(nodes[1:], others):
-        for txid in ids:
-            _wait_for(client, txid, node.name)
-    say("   every node returns every party")
+    treasury, platform = (_role_keypair(testnet, role) for role in ("treasury", "platform"))
+    artist, listener = generate_key_pair(), generate_key_pair()
+    stamp = time.strftime("%H:%M:%S")  # only names the demo's records, never validated
 
-    say("3. A party with a wrong ISNI check character is refused with a code")
-    bad = {"@type": "MusicGroup", "name": "Typo Band", "isni": "0000000121032684"}
+    say("1. The artist registers a band, a work, a recording and its copyright")
+    band = node(0).register_party(artist, {"@type": "MusicGroup", "name": f"Kokoroko {stamp}",
+                                           "roles": ["artist"]})
+    work = node(1).register_work(artist, {"@type": "MusicComposition", "name": "Abusey Junction",
+                                          "composer": [band["id"]]})
+    track = node(2).register_manifestation(artist, {
+        "@type": "MusicRecording", "name": "Abusey Junction", "recordingOf": work["id"],
+        "byArtist": [band["id"]]})
+    copyright = node(3).register_copyright(artist, {
+        "rightsOf": track["id"], "territory": {"include": ["Worldwide"]}, "validFrom": "2018-01-19"})
+    for label, tx in (("party", band), ("work", work), ("recording", track), ("copyright", copyright)):
+        say(f"   {label:<10} {tx['id'][:16]}…")
+
+    say("2. Someone else claiming the recording's copyright is refused, with a code, by any node")
     try:
-        (others[0] if others else first).submit(_signed_without_normalising(keypair, bad))
+        node(1).register_copyright(generate_key_pair(), {
+            "rightsOf": track["id"], "territory": {"include": ["GB"]}, "validFrom": "2024-01-01"})
         say("   error: the network accepted it")
         return 1
     except TransactionRefused as refusal:
         say(f"   {refusal}")
 
-    say("4. A plain CREATE and TRANSFER, posted to different nodes")
-    alice, bob = generate_key_pair(), generate_key_pair()
-    create = Transaction.create([alice.public_key], [([alice.public_key], 10)],
-                                asset={"demo": "plain asset"}).sign([alice.private_key])
-    clients[0].submit(create)
-    transfer = Transaction.transfer(create.to_inputs(), [([bob.public_key], 10)],
-                                    asset_id=create.id).sign([alice.private_key])
-    clients[-1].submit(transfer)
-    say(f"   {create.id[:16]}… then {transfer.id[:16]}… committed")
+    say("3. The artist licenses streaming to the co-op and splits royalties 70/30 with the band's label")
+    label = generate_key_pair()
+    right = node(0).derive_right(artist, {
+        "source": copyright["id"], "usageType": ["on_demand_stream"],
+        "territory": {"include": ["Worldwide"]}, "validFrom": "2020-01-01", "exclusive": False,
+        "license": LICENCE}, licensees=[(platform.public_key, 100)])
+    node(1).set_split(artist, track["id"], [(artist.public_key, 7000), (label.public_key, 3000)])
+    say(f"   licence {right['id'][:16]}… held by the co-op's platform key")
 
-    say("5. Every node at the same height with the same app hash")
+    say("4. The treasury creates the credit token (once) and sells the listener 1.5 credits")
+    if node(2).network()["credit"] is None:
+        node(2).issue_credit_token(treasury)
+    node(3).buy_credits(treasury, listener.public_key, 1500)
+    say(f"   listener balance: {_balance(node(0), listener)} tokens")
+
+    say("5. Ten plays: each costs twice the one before; after the ninth the track is owned")
+    payees = (artist, label, platform)
+    for number in range(10):
+        before = [_balance(node(number), who) for who in payees]
+        node(number).play(listener, track["id"], right["id"], "GB")
+        _wait_everywhere(clients, number + 1, listener, track)
+        paid = [_balance(node(number + 1), who) - was for who, was in zip(payees, before)]
+        owns = node(number + 2).owns(listener.public_key, track["id"])
+        say(f"   play {number + 1:>2}: artist +{paid[0]:<3} label +{paid[1]:<3} co-op +{paid[2]:<3} "
+            f"{'(owned)' if owns['owned'] else ''}")
+    say(f"   listener balance: {_balance(node(0), listener)} tokens (1500 - 1022)")
+
+    say("6. Node 2 computes the usage report; every node audits it")
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "report.json"
+        path.write_text("".join(clients[1 % len(clients)].report(f"track:{track['id']}")))
+        lines = list(read_lines(path.read_text().splitlines(True), "json"))
+        summary = next((line for line in lines if line.get("kind") == "totals"), {})
+        say(f"   {len(lines)} report lines; totals "
+            + json.dumps({name: value for name, value in summary.items() if name != "kind"}))
+
+        with path.open() as text:
+            result = audit(text, [node.api_url for node in testnet.nodes])
+        say(f"   audit against {len(testnet.nodes)} nodes: "
+            + ("matches" if result.ok else "DIFFERS: " + "; ".join(result.findings[:3])))
+        if not result.ok:
+            return 1
+
+    say("7. Every node at the same height with the same app hash")
     agreed = _agreement(testnet)
     if agreed is None:
         say("   error: the nodes did not agree; see `resonate testnet status`")
@@ -80,20 +121,21 @@ def run(directory=None):
     return 0
 
 
-def _signed_without_normalising(keypair, data):
-    from bigchaindb_resonate.schemas import COALAIP_CONTEXT
-    from bigchaindb_resonate.types.party import Party
-
-    tx = Party.create([keypair.public_key], [([keypair.public_key], 1)],
-                      asset={"@context": COALAIP_CONTEXT, **data})
-    return tx.sign([keypair.private_key]).to_dict()
+def _role_keypair(testnet, role):
+    document = json.loads(role_key_path(testnet.directory, role).read_text())
+    return CryptoKeypair(document["private_key"], document["public_key"])
 
 
-def _wait_for(client, txid, name, timeout=30):
+def _balance(client, keypair):
+    return (client.balance(keypair.public_key) or {}).get("balance", 0)
+
+
+def _wait_everywhere(clients, plays, listener, track, timeout=30):
+    """Each node stores a block as it commits it: wait until all have this play."""
     deadline = time.monotonic() + timeout
-    while client.get_transaction(txid) is None:
+    while any(client.owns(listener.public_key, track["id"])["plays"] < plays for client in clients):
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{name} does not have {txid} after {timeout}s")
+            raise RuntimeError(f"play {plays} is not on every node after {timeout}s")
         time.sleep(0.2)
 
 
