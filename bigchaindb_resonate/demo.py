@@ -37,6 +37,11 @@ def run(directory=None):
         say("error: no local testnet here; start one with `resonate testnet up`")
         return 1
     clients = [Client(node.api_url) for node in testnet.nodes]
+    if clients[0].network()["parameters"] is None:
+        say(f"error: the testnet in {testnet.directory} was created before networks carried "
+            "their parameters (treasury, platform key) in the genesis; recreate it with "
+            "`resonate testnet down --purge` and `resonate testnet up`")
+        return 1
 
     def node(step):
         """Writes and reads go to every node in turn."""
