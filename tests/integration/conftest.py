@@ -50,8 +50,10 @@ def local_testnet(directory, first_port, nodes=4):
     from bigchaindb_resonate.testnet import Testnet
     from bigchaindb_resonate.testnet.description import free_base_port
 
+    base_port = free_base_port(nodes, start=first_port)
+    assert base_port is not None, f"no free block of ports from {first_port} up to 32767"
     network = Testnet(directory)
-    network.up(nodes=nodes, base_port=free_base_port(nodes, start=first_port), progress=quiet)
+    network.up(nodes=nodes, base_port=base_port, progress=quiet)
     try:
         yield network
     finally:
