@@ -2,27 +2,20 @@
 would: registration, licence, split, credits, ten plays with every balance read back from
 another node after each commit, a split change between plays, a play without a streaming
 licence, and the same play sent to two nodes at once."""
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from bigchaindb.common.crypto import CryptoKeypair, generate_key_pair
+from bigchaindb.common.crypto import generate_key_pair
 
 from bigchaindb_resonate.client import Client, TransactionRefused
 from bigchaindb_resonate.validators.royalties import payouts, price
 
+from . import story
 from .conftest import local_testnet, wait_everywhere
+from .story import LICENCE
 
 pytestmark = pytest.mark.integration
-LICENCE = {"usageType": ["on_demand_stream"], "territory": {"include": ["Worldwide"]},
-           "validFrom": "2020-01-01", "exclusive": False,
-           "license": {"uri": "https://resonate.coop/licences/stream-v1.pdf", "hash": "5e" * 32}}
-
-
-def role_keypair(testnet, role):
-    document = json.loads((testnet.directory / "keys" / f"{role}.json").read_text())
-    return CryptoKeypair(document["private_key"], document["public_key"])
 
 
 @pytest.fixture(scope="module")
@@ -38,27 +31,7 @@ def clients(testnet):
 
 @pytest.fixture(scope="module")
 def catalogue(testnet, clients):
-    """Everything a play needs, registered through different nodes: the artist's recording
-    and Copyright, the platform's streaming licence, a 70/30 split, the credit token."""
-    treasury, platform = role_keypair(testnet, "treasury"), role_keypair(testnet, "platform")
-    artist, producer = generate_key_pair(), generate_key_pair()
-    band = clients[0].register_party(artist, {"@type": "MusicGroup", "name": "Kokoroko"})
-    work = clients[1].register_work(artist, {"@type": "MusicComposition", "name": "Abusey Junction",
-                                             "composer": [band["id"]]})
-    track = clients[2].register_manifestation(artist, {
-        "@type": "MusicRecording", "name": "Abusey Junction", "recordingOf": work["id"],
-        "byArtist": [band["id"]]})
-    copyright = clients[3].register_copyright(artist, {
-        "rightsOf": track["id"], "territory": {"include": ["Worldwide"]}, "validFrom": "2020-01-01"})
-    licence = clients[0].derive_right(artist, {"source": copyright["id"], **LICENCE},
-                                      licensees=[(platform.public_key, 100)])
-    split = clients[1].set_split(artist, track["id"], [(artist.public_key, 7000),
-                                                       (producer.public_key, 3000)])
-    credit = clients[2].issue_credit_token(treasury)
-    wait_everywhere(clients, credit["id"])
-    assert clients[3].network()["credit"] == credit["id"]
-    return {"treasury": treasury, "platform": platform, "artist": artist, "producer": producer,
-            "track": track, "copyright": copyright, "licence": licence, "split": split}
+    return story.catalogue(testnet, clients)
 
 
 def balances(client, *keys):
