@@ -216,8 +216,10 @@ def audit(text_lines, node_urls, clients=None):
     computed = [_node_items(fmt, report_lines(ledger, scope, period, at_height))
                 for ledger in ledgers]
     findings, digest, stated, number = [], Digest(), None, 0
+    # Findings name the line of the file: JSON and CSV open with a line of their own.
+    first_line = 1 if fmt == "dsr" else 2
     for number, (report_item, *node_items) in enumerate(
-            itertools.zip_longest(items, *computed), 1):
+            itertools.zip_longest(items, *computed), first_line):
         if len(findings) >= MAX_DIFFERENCES:
             findings.append(f"stopped after {MAX_DIFFERENCES} differences")
             break

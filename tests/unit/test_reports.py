@@ -481,18 +481,19 @@ def test_tampering_with_one_line_is_pinpointed(history, nodes, kind, field, valu
     index = index_of(lines, kind)
     result = run_audit(nodes, tamper_json(text, index, field, value))
     assert not result.ok
-    line_findings = [f for f in result.findings if f.startswith(f"line {index + 1} ")]
+    line_findings = [f for f in result.findings if f.startswith(f"line {index + 2} ")]
     assert line_findings and f"`{field}` is {json.dumps(value)} in the report" in line_findings[0]
     assert any(f.startswith("digest:") for f in result.findings)
     # only that line, and the digest that no longer matches it
-    assert {f.split(" ", 2)[1] for f in result.findings if f.startswith("line ")} == {str(index + 1)}
+    # the file's line: its first line is the JSON opening
+    assert {f.split(" ", 2)[1] for f in result.findings if f.startswith("line ")} == {str(index + 2)}
 
 
 def test_a_tampered_digest_is_pinpointed(nodes):
     text = fetch(nodes)[1]
     lines = json.loads(text)["lines"]
     result = run_audit(nodes, tamper_json(text, len(lines) - 1, "sha256", "0" * 64))
-    assert result.findings[0].startswith(f"line {len(lines)} (digest)")
+    assert result.findings[0].startswith(f"line {len(lines) + 1} (digest)")
     assert any(f.startswith("digest: the report states 0000") for f in result.findings)
 
 
@@ -503,7 +504,7 @@ def test_a_tampered_csv_cell_and_dsr_record_are_pinpointed(nodes):
     cells = rows[row].split(",")
     cells[cells.index("payee")] = "coop"
     result = run_audit(nodes, "".join(rows[:row] + [",".join(cells)] + rows[row + 1:]))
-    assert any(f.startswith(f"line {row} (payment") and "`role`" in f for f in result.findings)
+    assert any(f.startswith(f"line {row + 1} (payment") and "`role`" in f for f in result.findings)
     text = fetch(nodes, format="dsr")[1]
     records = text.splitlines(True)
     usage = next(i for i, r in enumerate(records) if r.startswith("SU01"))
