@@ -1,12 +1,15 @@
 """Committed throughput and commit latency on the local testnet, workload against workload.
 
-    .venv/bin/python benchmarks/load.py [--dir DIR] [--count 200] [--workers 8] [--workloads create,transfer,party,play]
+    .venv/bin/python benchmarks/load.py [--dir DIR] [--count 200] [--workers 8] [--workloads create,transfer,party,registry,play]
 
 Every transaction is built and signed before the clock starts. Workers post them
 round-robin to all nodes with `mode=sync` (answered once CheckTx accepts); the commit time
 of each comes from the first node's valid-transactions event stream. Latency is post to
 commit; throughput is committed transactions over the time from the first post to the
-last commit. A PLAY workload first registers a licensed, split recording through the
+last commit. A REGISTRY workload posts `--count` transactions as chains Party → Work →
+Manifestation → Copyright → Right, each chain in order to one node, each link once CheckTx
+has accepted the one before (CheckTx sees the node's mempool, so links may share a block);
+the chains run concurrently. A PLAY workload first registers a licensed, split recording through the
 API, buys credits for `--count` listeners in one treasury TRANSFER (keys from
 `<testnet>/keys/`), then posts each listener's first play. Each workload runs in the same
 invocation, so their ratios compare like with like on this machine. The results, with the
@@ -30,6 +33,7 @@ from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.models import Transaction
 
 import record
+from validation import Catalogue
 
 from bigchaindb_resonate import host
 from bigchaindb_resonate.testnet import Testnet
@@ -63,6 +67,14 @@ def transfers_of(created, owner):
             for tx in created]
 
 
+def registry_chains(count):
+    """`count` transactions (rounded down to whole chains) as independent chains of records,
+    each to be posted in order."""
+    catalogue = Catalogue()
+    return [[tx.to_dict() for tx in catalogue.chain(catalogue.records)]
+            for _ in range(count // len(catalogue.records))]
+
+
 def role_keypair(testnet, role):
     from bigchaindb.common.crypto import CryptoKeypair
 
@@ -79,21 +91,13 @@ def plays(count, testnet):
     if network["credit"] is None:
         client.issue_credit_token(treasury)
         network = client.network()
-    artist, listeners = generate_key_pair(), [generate_key_pair() for _ in range(count)]
-    band = client.register_party(artist, {"@type": "MusicGroup", "name": f"Bench {time.time_ns()}"})
-    work = client.register_work(artist, {"@type": "MusicComposition", "name": "Bench",
-                                         "composer": [band["id"]]})
-    track = client.register_manifestation(artist, {"@type": "MusicRecording", "name": "Bench",
-                                                   "recordingOf": work["id"], "byArtist": [band["id"]]})
-    copyright = client.register_copyright(artist, {"rightsOf": track["id"], "validFrom": "2020-01-01",
-                                                   "territory": {"include": ["Worldwide"]}})
-    right = client.derive_right(artist, {
-        "source": copyright["id"], "usageType": ["on_demand_stream"], "validFrom": "2020-01-01",
-        "territory": {"include": ["Worldwide"]}, "exclusive": False,
-        "license": {"uri": "https://resonate.coop/licences/bench.pdf", "hash": "00" * 32}},
-        licensees=[(platform.public_key, 100)])
-    payees = [(artist.public_key, 10000)]
-    split = client.set_split(artist, track["id"], payees)
+    listeners = [generate_key_pair() for _ in range(count)]
+    catalogue = Catalogue(licensee=platform)
+    links = catalogue.chain([*catalogue.records, catalogue.split])
+    for tx in links:
+        client.submit(tx)
+    track, right, split = links[2], links[4], links[5]
+    payees = [(payee["publicKey"], payee["shareBp"]) for payee in split.asset["data"]["payees"]]
     held = [entry for entry in client.balance(treasury.public_key)["outputs"]
             if entry["public_keys"] == [treasury.public_key]]
     source = max(held, key=lambda entry: entry["amount"])
@@ -106,8 +110,8 @@ def plays(count, testnet):
         asset_id=network["credit"]).sign([treasury.private_key]))
     bought = Transaction.from_dict(purchase)
     return [Play.pay([(bought, index)], listener.public_key, {
-        "track": track["id"], "territory": "GB", "right": right["id"], "playNumber": 0,
-        "split": split["id"]}, payees, network["parameters"]).sign([listener.private_key]).to_dict()
+        "track": track.id, "territory": "GB", "right": right.id, "playNumber": 0,
+        "split": split.id}, payees, network["parameters"]).sign([listener.private_key]).to_dict()
         for index, listener in enumerate(listeners)]
 
 
@@ -138,24 +142,28 @@ class CommitWatcher:
             time.sleep(0.05)
 
 
-def post_all(transactions, nodes, workers, watcher):
-    """Post with mode=sync (answered after CheckTx) as fast as the workers can; the
-    commit time of each transaction comes from the event stream."""
+def post_all(sequences, nodes, workers, watcher):
+    """Post with mode=sync (answered after CheckTx) as fast as the workers can: the
+    sequences round-robin to the nodes, each one's transactions in order to its node, so a
+    transaction may depend on the one before it. The commit time of each transaction comes
+    from the event stream."""
     sessions = [requests.Session() for _ in nodes]
-    posted = {}
+    posted, statuses = {}, {}
 
     def post(indexed):
-        index, tx = indexed
+        index, sequence = indexed
         which = index % len(nodes)
-        posted[tx["id"]] = time.perf_counter()
-        response = sessions[which].post(f"{nodes[which].api_url}/api/v1/transactions",
-                                        params={"mode": "sync"}, json=tx, timeout=60)
-        return response.status_code
+        for tx in sequence:
+            posted[tx["id"]] = time.perf_counter()
+            response = sessions[which].post(f"{nodes[which].api_url}/api/v1/transactions",
+                                            params={"mode": "sync"}, json=tx, timeout=60)
+            statuses[tx["id"]] = response.status_code
 
     started = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
-        statuses = list(pool.map(post, enumerate(transactions)))
-    accepted = [tx["id"] for tx, status in zip(transactions, statuses) if status == 202]
+        list(pool.map(post, enumerate(sequences)))
+    transactions = [tx for sequence in sequences for tx in sequence]
+    accepted = [tx["id"] for tx in transactions if statuses[tx["id"]] == 202]
     watcher.wait_for(accepted, timeout=120)
     commits = [watcher.committed[txid] for txid in accepted if txid in watcher.committed]
     latencies = sorted(watcher.committed[txid] - posted[txid] for txid in accepted
@@ -181,7 +189,7 @@ def main(argv=None):
     parser.add_argument("--dir", type=Path, default=None, help="the testnet's directory")
     parser.add_argument("--count", type=int, default=200, help="transactions per workload")
     parser.add_argument("--workers", type=int, default=8, help="concurrent posting threads")
-    parser.add_argument("--workloads", default="create,transfer,party,play")
+    parser.add_argument("--workloads", default="create,transfer,party,registry,play")
     args = parser.parse_args(argv)
     host.apply()
     testnet = Testnet(args.dir)
@@ -193,16 +201,21 @@ def main(argv=None):
     print(f"building and signing {args.count} transactions per workload…", flush=True)
     created, owner = creates(args.count)
     # TRANSFERs need committed CREATEs to spend, so the CREATE workload always runs first.
-    prepared = {"create": created}
+    # Each workload is a list of sequences to post in order; independent transactions are
+    # sequences of one.
+    prepared = {"create": [[tx] for tx in created]}
     if "party" in wanted:
-        prepared["party"] = parties(args.count)
+        prepared["party"] = [[tx] for tx in parties(args.count)]
+    if "registry" in wanted:
+        prepared["registry"] = registry_chains(args.count)
     report = {"machine": machine(), "nodes": len(nodes), "workers": args.workers, "workloads": {}}
     for name in ["create", *[w for w in wanted if w != "create"]]:
         if name == "transfer":
-            prepared["transfer"] = transfers_of(created, owner)
+            prepared["transfer"] = [[tx] for tx in transfers_of(created, owner)]
         if name == "play":
-            prepared["play"] = plays(args.count, testnet)
-        print(f"posting {name.upper()} × {args.count} round-robin to {len(nodes)} nodes…", flush=True)
+            prepared["play"] = [[tx] for tx in plays(args.count, testnet)]
+        count = sum(map(len, prepared[name]))
+        print(f"posting {name.upper()} × {count} round-robin to {len(nodes)} nodes…", flush=True)
         report["workloads"][name] = post_all(prepared[name], nodes, args.workers, watcher)
         print(f"  {report['workloads'][name]}", flush=True)
     base = report["workloads"]["create"]["committed_per_second"]

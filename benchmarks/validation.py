@@ -1,4 +1,4 @@
-"""Validation cost per transaction, our types (PARTY, PLAY) next to BigchainDB's CREATE and TRANSFER.
+"""Validation cost per transaction, each of our types next to BigchainDB's CREATE and TRANSFER.
 
     .venv/bin/python benchmarks/validation.py [--rounds 200] [--seed 500]
 
@@ -7,11 +7,17 @@ lookups run against a non-empty store, then times, for each type, what a node do
 CheckTx: strict decoding and admission, parsing with schema checks, and `validate`
 against the store (and, separately, the parse alone). Types are timed round-robin in the same loop, so each sees the same
 store and the same machine load; the figure that matters is the ratio to CREATE and to
-TRANSFER. Each PLAY is one listener's first play of a recording whose Copyright, streaming
-licence, split and credit purchase are committed in one block, under genesis parameters. Results are appended to benchmarks/results/validation.jsonl.
+TRANSFER. Each timed transaction is independent of the others of its type and depends
+only on what one setup block commits, under genesis parameters and a consensus time:
+a registry record extends its own chain Party → Work → Manifestation → Copyright → Right
+(`Catalogue`), and each PLAY is one listener's first play of a recording whose Copyright,
+streaming licence, split and credit purchase are in that block. Results are appended to
+benchmarks/results/validation.jsonl.
 """
 import argparse
+import itertools
 import json
+import random
 import socket
 import statistics
 import subprocess
@@ -21,11 +27,21 @@ import time
 from pathlib import Path
 
 from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.models import Transaction
+
+from bigchaindb_resonate.types.copyright import Copyright
+from bigchaindb_resonate.types.manifestation import Manifestation
+from bigchaindb_resonate.types.party import Party
+from bigchaindb_resonate.types.right import Right
+from bigchaindb_resonate.types.rights_assignment import RightsAssignment
+from bigchaindb_resonate.types.split import Split
+from bigchaindb_resonate.types.work import Work
+from bigchaindb_resonate.validators.identifiers import iswc_check_digit
 
 import record
 
 NAME = "validation"
-
+CONSENSUS_TIME = 1_790_000_000  # 2026-09-21, as a block header would give it
 
 
 def free_port():
@@ -54,57 +70,107 @@ def start_store(home):
     sys.exit("error: FerretDB did not start")
 
 
-def play_market(bigchain, count):
-    """Commit what `count` independent first plays need (one block, genesis parameters, a
-    consensus time inside the licence) and return the plays, signed."""
-    from bigchaindb.models import Transaction
+class Catalogue:
+    """Builds registry chains one signed link at a time: `chain(steps)` calls each step with
+    the links before it. Records are the artist's; the Right is held by the licensee, who
+    assigns 40 of its shares on; the split pays the artist 70% and a co-writer 30%; every
+    band name, ISWC and ISRC is distinct, so no two chains share a transaction. A step
+    finds the links it names by their position in `records` order."""
 
-    from bigchaindb_resonate.ledger import NETWORK_PARAMETERS
-    from bigchaindb_resonate.types.copyright import Copyright
+    def __init__(self, licensee=None):
+        self.artist = generate_key_pair()
+        self.licensee = licensee or generate_key_pair()
+        self.payees = [(self.artist.public_key, 7000), (generate_key_pair().public_key, 3000)]
+        # A random first serial keeps identifiers clear of an earlier run's on a live network.
+        self._serials = itertools.count(random.randrange(10 ** 8))
+        self.records = (self.party, self.work, self.manifestation, self.copyright, self.right)
+
+    @staticmethod
+    def chain(steps):
+        links = []
+        for step in steps:
+            links.append(step(links))
+        return links
+
+    def _by_artist(self, cls, data, **options):
+        return cls.build([self.artist.public_key], data, **options).sign([self.artist.private_key])
+
+    def party(self, links):
+        return self._by_artist(Party, {"@type": "MusicGroup", "name": f"Band {next(self._serials)}",
+                                       "isni": "0000000121032683"})
+
+    def work(self, links):
+        digits = f"{next(self._serials):09d}"
+        return self._by_artist(Work, {"@type": "MusicComposition", "name": "Bench",
+                                      "composer": [links[0].id],
+                                      "iswcCode": f"T{digits}{iswc_check_digit(digits)}"})
+
+    def manifestation(self, links):
+        return self._by_artist(Manifestation, {
+            "@type": "MusicRecording", "name": "Bench", "recordingOf": links[1].id,
+            "byArtist": [links[0].id], "isrcCode": f"GB{next(self._serials):010d}"})
+
+    def copyright(self, links):
+        return self._by_artist(Copyright, {"rightsOf": links[2].id, "validFrom": "2020-01-01",
+                                           "territory": {"include": ["Worldwide"]}})
+
+    def right(self, links):
+        return self._by_artist(Right, {
+            "source": links[3].id, "usageType": ["on_demand_stream"], "validFrom": "2020-01-01",
+            "territory": {"include": ["Worldwide"]}, "exclusive": False,
+            "license": {"uri": "https://resonate.coop/licences/bench.pdf", "hash": "00" * 32}},
+            holders=[(self.licensee.public_key, 100)])
+
+    def assignment(self, links):
+        return RightsAssignment.assign(links[4], self.licensee.public_key,
+                                       generate_key_pair().public_key, 40
+                                       ).sign([self.licensee.private_key])
+
+    def split(self, links):
+        return self._by_artist(Split, {"subject": links[2].id, "payees": self.payees})
+
+
+def registry_market(count):
+    """Per registry type, `count` transactions to time, each the last link of its own chain,
+    and the earlier links of every chain, to commit."""
+    catalogue = Catalogue()
+    records = list(catalogue.records)
+    # No CREDIT: a network issues it once, so it never weighs on CheckTx's throughput.
+    chains = {"PARTY": records[:1], "WORK": records[:2], "MANIFESTATION": records[:3],
+              "COPYRIGHT": records[:4], "RIGHT": records,
+              "RIGHTS_ASSIGNMENT": records + [catalogue.assignment],
+              "SPLIT": records[:4] + [catalogue.split]}
+    committed, timed = [], {}
+    for name, steps in chains.items():
+        built = [catalogue.chain(steps) for _ in range(count)]
+        committed += [tx for links in built for tx in links[:-1]]
+        timed[name] = [links[-1] for links in built]
+    return committed, timed
+
+
+def play_market(count):
+    """The network parameters, what `count` independent first plays need (a licensed, split
+    recording and a credit purchase for each listener) and the plays, signed."""
     from bigchaindb_resonate.types.credit import Credit
-    from bigchaindb_resonate.types.manifestation import Manifestation
-    from bigchaindb_resonate.types.party import Party
     from bigchaindb_resonate.types.play import Play
-    from bigchaindb_resonate.types.right import Right
-    from bigchaindb_resonate.types.split import Split
-    from bigchaindb_resonate.types.work import Work
     from bigchaindb_resonate.validators.royalties import price
 
-    artist, treasury, platform = generate_key_pair(), generate_key_pair(), generate_key_pair()
+    treasury, platform = generate_key_pair(), generate_key_pair()
     listeners = [generate_key_pair() for _ in range(count)]
     parameters = {"treasury_keys": [treasury.public_key], "platform_key": platform.public_key,
                   "coop_share_bp": 3000}
-
-    def by_artist(cls, data, **options):
-        return cls.build([artist.public_key], data, **options).sign([artist.private_key])
-
-    band = by_artist(Party, {"@type": "MusicGroup", "name": "Bench"})
-    work = by_artist(Work, {"@type": "MusicComposition", "name": "Bench", "composer": [band.id]})
-    track = by_artist(Manifestation, {"@type": "MusicRecording", "name": "Bench",
-                                      "recordingOf": work.id, "byArtist": [band.id]})
-    copyright = by_artist(Copyright, {"rightsOf": track.id, "validFrom": "2020-01-01",
-                                      "territory": {"include": ["Worldwide"]}})
-    right = by_artist(Right, {"source": copyright.id, "usageType": ["on_demand_stream"],
-                              "validFrom": "2020-01-01", "territory": {"include": ["Worldwide"]},
-                              "exclusive": False,
-                              "license": {"uri": "https://resonate.coop/l.pdf", "hash": "00" * 32}},
-                      holders=[(platform.public_key, 100)])
-    payees = [(artist.public_key, 7000), (treasury.public_key, 3000)]
-    split = by_artist(Split, {"subject": track.id, "payees": payees})
+    catalogue = Catalogue(licensee=platform)
+    links = catalogue.chain([*catalogue.records, catalogue.split])
+    track, right, split = links[2], links[4], links[5]
     credit = Credit.build([treasury.public_key]).sign([treasury.private_key])
     cost = price(0)
     purchase = Transaction.transfer(
         credit.to_inputs(), [([listener.public_key], cost) for listener in listeners]
         + [([treasury.public_key], credit.outputs[0].amount - cost * count)],
         asset_id=credit.id).sign([treasury.private_key])
-    market = [band, work, track, copyright, right, split, credit, purchase]
-    connection = bigchain.connection
-    connection.run(connection.collection(NETWORK_PARAMETERS).insert_one({"chain_id": "bench", **parameters}))
-    bigchain.store_bulk_transactions(market)
-    bigchain.store_block({"height": 1, "app_hash": "", "transactions": [tx.id for tx in market]})
-    bigchain.consensus_time = 1_790_000_000  # 2026-09-21, as a block header would give it
+    market = [*links, credit, purchase]
     split_payees = [(payee["publicKey"], payee["shareBp"]) for payee in split.asset["data"]["payees"]]
-    return [Play.pay([(purchase, index)], listener.public_key, {
+    return parameters, market, [Play.pay([(purchase, index)], listener.public_key, {
         "track": track.id, "territory": "GB", "right": right.id, "playNumber": 0,
         "split": split.id}, split_payees, parameters).sign([listener.private_key])
         for index, listener in enumerate(listeners)]
@@ -119,10 +185,9 @@ def main(argv=None):
     import bigchaindb
     from bigchaindb.backend import connect, schema
     from bigchaindb.lib import BigchainDB
-    from bigchaindb.models import Transaction
 
     from bigchaindb_resonate import admission, host
-    from bigchaindb_resonate.types.party import Party
+    from bigchaindb_resonate.ledger import NETWORK_PARAMETERS
 
     host.apply()
     with tempfile.TemporaryDirectory() as home:
@@ -131,14 +196,13 @@ def main(argv=None):
             bigchaindb.config["database"].update(host="127.0.0.1", port=port, name="bench")
             schema.init_database(connect())
             bigchain = BigchainDB()
-            owner = generate_key_pair()
-            print(f"committing {args.seed + args.rounds} CREATEs to the store…", flush=True)
+            owner, receiver = generate_key_pair(), generate_key_pair()
+            print(f"signing {args.rounds} transactions of each type and what they depend on…", flush=True)
             created = [Transaction.create([owner.public_key], [([owner.public_key], 1)],
                                           asset={"n": n}).sign([owner.private_key])
                        for n in range(args.seed + args.rounds)]
-            bigchain.store_bulk_transactions(created)
-            receiver = generate_key_pair()
-            print(f"signing {args.rounds} transactions of each type…", flush=True)
+            registered, records = registry_market(args.rounds)
+            parameters, market, plays = play_market(args.rounds)
             workloads = {
                 "CREATE": [Transaction.create([owner.public_key], [([owner.public_key], 1)],
                                               asset={"fresh": n}).sign([owner.private_key])
@@ -146,11 +210,17 @@ def main(argv=None):
                 "TRANSFER": [Transaction.transfer(tx.to_inputs(), [([receiver.public_key], 1)],
                                                   asset_id=tx.id).sign([owner.private_key])
                              for tx in created[args.seed:]],
-                "PARTY": [Party.build([owner.public_key], {"@type": "MusicGroup", "name": f"Band {n}",
-                                                           "isni": "0000000121032683"})
-                          .sign([owner.private_key]) for n in range(args.rounds)],
-                "PLAY": play_market(bigchain, args.rounds),
+                **records,
+                "PLAY": plays,
             }
+            setup = created + registered + market
+            print(f"committing {len(setup)} transactions in one block…", flush=True)
+            connection = bigchain.connection
+            connection.run(connection.collection(NETWORK_PARAMETERS).insert_one(
+                {"chain_id": "bench", **parameters}))
+            bigchain.store_bulk_transactions(setup)
+            bigchain.store_block({"height": 1, "app_hash": "", "transactions": [tx.id for tx in setup]})
+            bigchain.consensus_time = CONSENSUS_TIME
             raw = {name: [json.dumps(tx.to_dict()).encode() for tx in txs]
                    for name, txs in workloads.items()}
             parse = {name: [] for name in raw}
@@ -169,7 +239,7 @@ def main(argv=None):
             process.wait()
     medians = {name: statistics.median(values) * 1000 for name, values in total.items()}
     parse_medians = {name: statistics.median(values) * 1000 for name, values in parse.items()}
-    report = {"store": "FerretDB 1.24.2 SQLite", "seeded_transactions": args.seed + args.rounds,
+    report = {"store": "FerretDB 1.24.2 SQLite", "seeded_transactions": len(setup),
         "median_ms": {name: round(value, 3) for name, value in medians.items()},
         "ratio_to_create": {name: round(value / medians["CREATE"], 3) for name, value in medians.items()},
         "ratio_to_transfer": {name: round(value / medians["TRANSFER"], 3) for name, value in medians.items()},
