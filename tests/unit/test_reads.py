@@ -1,6 +1,5 @@
 """The registry's reads (reads.py) and their HTTP routes (api.py) over an in-memory store
-that holds documents the way BigchainDB 2.2.2 stores them (lib.store_bulk_transactions:
-a creation's asset and every metadata in their own collections, blocks of ids)."""
+that holds documents the way BigchainDB 2.2.2 stores them (memory_store.py)."""
 import contextlib
 import hashlib
 from pathlib import Path
@@ -11,105 +10,11 @@ import yaml
 from flask import Flask
 
 from bigchaindb_resonate import api, reads
+from unit.memory_store import MemoryStore
 
 OPENAPI = Path(__file__).parents[2] / "docs" / "openapi.yaml"
 KEY = "4K9H6zjvzMQfyHJhsJDQZdgsZFGsJpBrvSUnAwpXyN9G"  # an Ed25519 key that holds nothing here
 RECORD_OPERATIONS = {"PARTY", "WORK", "MANIFESTATION", "COPYRIGHT", "RIGHT"}
-
-
-def _value_at(document, path):
-    """The values a dotted path reaches, descending into arrays as MongoDB does."""
-    values = [document]
-    for key in path.split("."):
-        values = [item for value in values
-                  for item in (value if isinstance(value, list) else [value])
-                  if isinstance(item, dict) and key in item]
-        values = [value[key] for value in values]
-    return [item for value in values for item in (value if isinstance(value, list) else [value])] \
-        + [value for value in values if isinstance(value, list)]
-
-
-def _matches(document, match):
-    for key, condition in match.items():
-        if key == "$or":
-            if not any(_matches(document, branch) for branch in condition):
-                return False
-            continue
-        values = _value_at(document, key)
-        if isinstance(condition, dict) and "$in" in condition:
-            if not any(value in condition["$in"] for value in values):
-                return False
-        elif isinstance(condition, dict) and "$exists" in condition:
-            if bool(values) != condition["$exists"]:
-                return False
-        elif condition not in values:
-            return False
-    return True
-
-
-def _project(document, projection):
-    fields = [field for field, keep in projection.items() if keep and field != "_id"]
-    if not fields:
-        return dict(document)
-    projected = {}
-    for field in fields:
-        source, target = document, projected
-        *parents, last = field.split(".")
-        for key in parents:
-            source = source.get(key, {})
-            target = target.setdefault(key, {})
-        if last in source:
-            target[last] = source[last]
-    return {key: value for key, value in projected.items() if value != {}}
-
-
-class FakeCollection:
-    def __init__(self, store, name):
-        self.store, self.name = store, name
-        self.documents = []
-
-    def find(self, match=None, projection=None):
-        self.store.finds.append(self.name)
-        return [_project(doc, projection or {}) for doc in self.documents
-                if _matches(doc, match or {})]
-
-    def find_one(self, match=None):
-        return next(iter(self.find(match)), None)
-
-
-class FakeStore:
-    """A bigchain with a `connection` over in-memory collections."""
-
-    def __init__(self):
-        self.collections = {}
-        self.finds = []
-        self.connection = self
-
-    def run(self, result):
-        return result
-
-    def collection(self, name):
-        return self.collections.setdefault(name, FakeCollection(self, name))
-
-    def store(self, *transactions):
-        for tx in transactions:
-            tx = dict(tx)
-            if "data" in tx["asset"]:
-                self.collection("assets").documents.append({"id": tx["id"], **tx.pop("asset")})
-            self.collection("metadata").documents.append(
-                {"id": tx["id"], "metadata": tx.pop("metadata")})
-            self.collection("transactions").documents.append(tx)
-
-    def commit(self, height, *transactions):
-        self.store(*transactions)
-        self.collection("blocks").documents.append(
-            {"height": height, "app_hash": "", "transactions": [tx["id"] for tx in transactions]})
-
-    def stored_before_its_block(self, height, *transactions):
-        """App.commit stores the transactions, then the block: the window in between."""
-        self.store(*transactions)
-        self.collection("pre_commit").documents[:] = [
-            {"height": height, "transactions": [tx["id"] for tx in transactions]}]
 
 
 def txid(name):
@@ -149,7 +54,7 @@ TERMS = {"territory": {"include": ["GB"]}, "validFrom": "2024-01-01"}
 
 @pytest.fixture
 def ledger():
-    store = FakeStore()
+    store = MemoryStore()
     store.commit(1, record("party", "PARTY", **{"@type": "MusicGroup", "name": "Kokoroko"}),
                  record("work", "WORK", **{"@type": "MusicComposition", "name": "Abusey Junction",
                                            "composer": [txid("party")], "iswcCode": "T0345246801"}))
@@ -212,7 +117,7 @@ def test_history_is_in_commit_order_with_holders_after_each_step(ledger):
 
 
 def test_history_follows_blocks_not_storage_order():
-    store = FakeStore()
+    store = MemoryStore()
     store.commit(2, transfer("back", "TRANSFER", "party", [("to-bob", 0, "bob")], [("alice", 1)]))
     store.commit(1, record("party", "PARTY"),
                  transfer("to-bob", "TRANSFER", "party", [("party", 0, "alice")], [("bob", 1)]))

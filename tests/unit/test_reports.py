@@ -1,6 +1,7 @@
 """Usage and royalty reports (bigchaindb_resonate/reports/) over a scripted play history:
-signed transactions stored the way BigchainDB 2.2.2 stores them, in an in-memory store,
-read through the report routes and BigchainDB-shaped block and transaction routes."""
+signed transactions stored the way BigchainDB 2.2.2 stores them, in an in-memory store
+(memory_store.py), read through the report routes and BigchainDB-shaped block and
+transaction routes."""
 import hashlib
 import json
 
@@ -17,127 +18,11 @@ from bigchaindb_resonate.reports.formats import (
     FIELDS, credits, parse_dsr, read_lines, render, tokens_of,
 )
 from bigchaindb_resonate.validators.royalties import play_outputs, price
+from unit.memory_store import MemoryStore
 
 COOP_BP = 3000
 T0 = 1_700_000_000  # consensus seconds of block 1
 DAY = 86400
-
-
-# -- an in-memory store: the queries StoreLedger and reads.py issue
-
-def _values(document, path):
-    values = [document]
-    for key in path.split("."):
-        values = [value[key] for value in values if isinstance(value, dict) and key in value]
-        values = [item for value in values
-                  for item in (value if isinstance(value, list) else [value])]
-    return values
-
-
-def _matches(document, match):
-    for key, condition in match.items():
-        if key == "$or":
-            if not any(_matches(document, branch) for branch in condition):
-                return False
-            continue
-        values = _values(document, key)
-        if not isinstance(condition, dict):
-            condition = {"$eq": condition}
-        tests = {"$eq": lambda v, c: v == c, "$in": lambda v, c: v in c,
-                 "$gte": lambda v, c: v >= c, "$lte": lambda v, c: v <= c,
-                 "$lt": lambda v, c: v < c}
-        for operator, operand in condition.items():
-            if operator == "$exists":
-                if bool(values) != operand:
-                    return False
-            elif not any(tests[operator](value, operand) for value in values):
-                return False
-    return True
-
-
-def _project(document, projection):
-    fields = [field for field, keep in (projection or {}).items() if keep and field != "_id"]
-    if not fields:
-        return json.loads(json.dumps(document))
-    projected = {}
-    for field in fields:
-        source, target = document, projected
-        *parents, last = field.split(".")
-        for key in parents:
-            source, target = source.get(key, {}), target.setdefault(key, {})
-        if last in source:
-            target[last] = source[last]
-    return projected
-
-
-class Query:
-    """A find, with the sort and limit calls BigchainDB's lazy connection replays."""
-
-    def __init__(self, store, documents, match, projection):
-        self.store, self.documents, self.match, self.projection = store, documents, match, projection
-        self._sort, self._limit = None, None
-
-    def sort(self, keys):
-        self._sort = keys
-        return self
-
-    def limit(self, count):
-        self._limit = count
-        return self
-
-    def run(self):
-        self.store.queries += 1
-        found = [doc for doc in self.documents if _matches(doc, self.match or {})]
-        for key, direction in reversed(self._sort or []):
-            found.sort(key=lambda doc: doc[key], reverse=direction < 0)
-        return [_project(doc, self.projection) for doc in found[:self._limit]]
-
-
-class Collection:
-    def __init__(self, store):
-        self.store, self.documents = store, []
-
-    def find(self, match=None, projection=None):
-        return Query(self.store, self.documents, match, projection)
-
-    def find_one(self, match=None, projection=None, sort=None):
-        query = self.find(match, projection)
-        return next(iter(query.sort(sort).limit(1).run() if sort else query.limit(1).run()), None)
-
-
-class Store:
-    def __init__(self):
-        self.collections, self.queries = {}, 0
-        self.connection = self
-
-    def run(self, query):
-        return query.run() if isinstance(query, Query) else query
-
-    def collection(self, name):
-        return self.collections.setdefault(name, Collection(self))
-
-    def commit(self, height, time, *transactions):
-        for tx in transactions:
-            tx = json.loads(json.dumps(tx))
-            if "data" in tx["asset"]:
-                self.collection("assets").documents.append({"id": tx["id"], **tx.pop("asset")})
-            self.collection("metadata").documents.append({"id": tx["id"], "metadata": tx.pop("metadata")})
-            self.collection("transactions").documents.append(tx)
-        self.collection("blocks").documents.append(
-            {"height": height, "app_hash": hashlib.sha256(str(height).encode()).hexdigest().upper(),
-             "transactions": [tx["id"] for tx in transactions]})
-        self.collection("block_times").documents.append({"height": height, "time": time})
-
-    def transaction(self, txid):
-        """A transaction as BigchainDB's API returns it (asset and metadata put back)."""
-        tx = next(doc for doc in self.collection("transactions").documents if doc["id"] == txid)
-        tx = json.loads(json.dumps(tx))
-        tx["metadata"] = next(doc["metadata"] for doc in self.collection("metadata").documents
-                              if doc["id"] == txid)
-        if "asset" not in tx:
-            tx["asset"] = {"data": next(doc["data"] for doc in self.collection("assets").documents
-                                        if doc["id"] == txid)}
-        return tx
 
 
 # -- the scripted history
@@ -156,7 +41,7 @@ class History:
         keys = {name: generate_key_pair() for name in
                 ("treasury", "platform", "artist", "composer", "band", "listener1", "listener2")}
         self.keys = keys
-        self.store = Store()
+        self.store = MemoryStore()
         store = self.store
         store.collection("abci_chains").documents.append({"height": 0, "chain_id": "resonate-test"})
         store.collection("network_parameters").documents.append(
@@ -194,9 +79,9 @@ class History:
             [([keys["listener1"].public_key], 5000), ([keys["listener2"].public_key], 5000),
              ([treasury.public_key], 10 ** 6 - 10000)], asset_id=self.credit["id"])
         self.sale = sale.sign([treasury.private_key]).to_dict()
-        store.commit(1, T0, self.party, self.composer, self.work, self.other_work, self.credit)
-        store.commit(2, T0 + 10, self.track1, self.track2, self.track3, self.split1, self.split3,
-                     self.sale)
+        store.commit(1, self.party, self.composer, self.work, self.other_work, self.credit, time=T0)
+        store.commit(2, self.track1, self.track2, self.track3, self.split1, self.split3,
+                     self.sale, time=T0 + 10)
         self.balance = {"listener1": (self.sale, 0), "listener2": (self.sale, 1)}
         self.counts = {}
         self.plays = []
@@ -213,7 +98,7 @@ class History:
             # two plays per block where the script allows (they spend different listeners'
             # outputs or the previous play's change)
             if index % 3 == 2 or index == len(script) - 1:
-                store.commit(height, time, *self.plays[-(index % 3 + 1):])
+                store.commit(height, *self.plays[-(index % 3 + 1):], time=time)
 
     def play(self, name, track, territory):
         listener = self.keys[name]
@@ -326,9 +211,9 @@ def test_periods_by_height_and_by_consensus_time(history):
 
 
 def test_queries_do_not_grow_with_plays(history):
-    history.store.queries = 0
+    history.store.finds.clear()
     lines_of(history)
-    assert history.store.queries <= 12
+    assert len(history.store.finds) <= 12
 
 
 def test_digest_covers_every_line(history):

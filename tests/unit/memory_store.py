@@ -1,0 +1,165 @@
+"""An in-memory imitation of a BigchainDB 2.2.2 node's MongoDB store, for unit tests.
+
+It imitates:
+- how `lib.store_bulk_transactions` stores a transaction: a creation's asset in `assets`
+  ({id, data}), its metadata in `metadata` ({id, metadata}, also when None) and the rest
+  in `transactions`; `App.commit` then stores a block of ids in `blocks`, and our host
+  writes the block's consensus time to `block_times`;
+- the window inside `App.commit` after the transactions are stored and before their
+  block is, when `pre_commit` names the height being committed;
+- the queries our code issues through BigchainDB's lazy connection: `find` (with sort
+  and limit replayed by `connection.run`) and `find_one`, with MongoDB's dotted paths
+  that descend into arrays, the operators `$or $eq $in $gte $lte $lt $exists`, and
+  inclusion or top-level exclusion projections.
+
+Every query run is recorded in `finds` (its collection's name), so a test can bound how
+many queries a read makes."""
+import copy
+import hashlib
+import operator
+
+_ORDER = {"$gte": operator.ge, "$lte": operator.le, "$lt": operator.lt}
+
+
+def _elements(value):
+    return value if isinstance(value, list) else [value]
+
+
+def _reached(document, path):
+    """The values a dotted path reaches, descending into arrays at every step."""
+    values = [document]
+    for key in path.split("."):
+        values = [item[key] for value in values for item in _elements(value)
+                  if isinstance(item, dict) and key in item]
+    return values
+
+
+def _holds(reached, condition):
+    elements = [item for value in reached for item in _elements(value)]
+    # Equality matches an array's elements or the array itself; order only its elements.
+    candidates = elements + [value for value in reached if isinstance(value, list)]
+    if not isinstance(condition, dict):
+        condition = {"$eq": condition}
+    for name, operand in condition.items():
+        if name == "$exists":
+            found = bool(reached) == operand
+        elif name == "$eq":
+            found = operand in candidates
+        elif name == "$in":
+            found = any(value in operand for value in candidates)
+        else:
+            found = any(not isinstance(value, list) and _ORDER[name](value, operand)
+                        for value in elements)
+        if not found:
+            return False
+    return True
+
+
+def _matches(document, match):
+    return all(any(_matches(document, branch) for branch in condition) if key == "$or"
+               else _holds(_reached(document, key), condition)
+               for key, condition in match.items())
+
+
+def _project(document, projection):
+    """A copy of `document` with only the fields set true in `projection` (dotted paths
+    through nested documents), or without the top-level fields set false."""
+    fields = [field for field, keep in projection.items() if keep and field != "_id"]
+    if not fields:
+        return {key: copy.deepcopy(value) for key, value in document.items()
+                if projection.get(key, True)}
+    projected = {}
+    for field in fields:
+        source, target = document, projected
+        *parents, last = field.split(".")
+        for key in parents:
+            if not isinstance(source.get(key), dict):
+                break
+            source, target = source[key], target.setdefault(key, {})
+        else:
+            if last in source:
+                target[last] = copy.deepcopy(source[last])
+    return projected
+
+
+class Query:
+    """A find, with the sort and limit calls BigchainDB's lazy connection replays."""
+
+    def __init__(self, collection, match, projection):
+        self.collection, self.match, self.projection = collection, match or {}, projection or {}
+        self._sort, self._limit = [], None
+
+    def sort(self, keys):
+        self._sort = keys or []
+        return self
+
+    def limit(self, count):
+        self._limit = count
+        return self
+
+    def run(self):
+        self.collection.store.finds.append(self.collection.name)
+        found = [doc for doc in self.collection.documents if _matches(doc, self.match)]
+        for key, direction in reversed(self._sort):
+            found.sort(key=lambda doc: doc[key], reverse=direction < 0)
+        return [_project(doc, self.projection) for doc in found[:self._limit]]
+
+
+class Collection:
+    def __init__(self, store, name):
+        self.store, self.name, self.documents = store, name, []
+
+    def find(self, match=None, projection=None):
+        return Query(self, match, projection)
+
+    def find_one(self, match=None, projection=None, sort=None):
+        return next(iter(self.find(match, projection).sort(sort).limit(1).run()), None)
+
+
+class MemoryStore:
+    """A bigchain whose `connection` is itself: `collection(name)` and `run(query)`."""
+
+    def __init__(self):
+        self.collections, self.finds = {}, []
+        self.connection = self
+
+    def run(self, query):
+        # find_one has already run, as pymongo's does when BigchainDB replays it
+        return query.run() if isinstance(query, Query) else query
+
+    def collection(self, name):
+        return self.collections.setdefault(name, Collection(self, name))
+
+    def store(self, *transactions):
+        for tx in copy.deepcopy(transactions):
+            if "data" in tx["asset"]:
+                self.collection("assets").documents.append({"id": tx["id"], **tx.pop("asset")})
+            self.collection("metadata").documents.append(
+                {"id": tx["id"], "metadata": tx.pop("metadata")})
+            self.collection("transactions").documents.append(tx)
+
+    def commit(self, height, *transactions, time=None):
+        """Store `transactions` and their block; `time`: its consensus seconds."""
+        self.store(*transactions)
+        self.collection("blocks").documents.append(
+            {"height": height, "app_hash": hashlib.sha256(str(height).encode()).hexdigest().upper(),
+             "transactions": [tx["id"] for tx in transactions]})
+        if time is not None:
+            self.collection("block_times").documents.append({"height": height, "time": time})
+
+    def stored_before_its_block(self, height, *transactions):
+        """App.commit stores the transactions, then the block: the window in between."""
+        self.store(*transactions)
+        self.collection("pre_commit").documents[:] = [
+            {"height": height, "transactions": [tx["id"] for tx in transactions]}]
+
+    def transaction(self, txid):
+        """A transaction as BigchainDB's API returns it (asset and metadata put back)."""
+        tx = copy.deepcopy(next(doc for doc in self.collection("transactions").documents
+                                if doc["id"] == txid))
+        tx["metadata"] = next(doc["metadata"] for doc in self.collection("metadata").documents
+                              if doc["id"] == txid)
+        if "asset" not in tx:
+            tx["asset"] = {"data": next(doc["data"] for doc in self.collection("assets").documents
+                                        if doc["id"] == txid)}
+        return tx
