@@ -2,9 +2,7 @@
 (signed transactions) stored in a real FerretDB the way BigchainDB stores them, read by
 StoreLedger through BigchainDB's own connection, served by the report routes, and
 audited over HTTP through Flask's test client."""
-import importlib.util
 import json
-from pathlib import Path
 from types import SimpleNamespace
 
 import pymongo
@@ -17,13 +15,11 @@ from bigchaindb_resonate.reports.audit import audit
 from bigchaindb_resonate.reports.compute import Period, Scope, StoreLedger, report_lines
 from bigchaindb_resonate.reports.formats import parse_dsr, read_lines
 
+from unit import test_reports as unit  # the scripted history, shared with the unit tests
+
 pytestmark = pytest.mark.integration
 DATABASE = "reports_network"
 
-_spec = importlib.util.spec_from_file_location(
-    "unit_test_reports", Path(__file__).parents[1] / "unit" / "test_reports.py")
-unit = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(unit)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from bigchaindb_resonate.errors import (
 from bigchaindb_resonate.types.manifestation import (
     WORK_LINKS, IsrcOnlyOnRecordings, Manifestation, ManifestationWorkLink, work_of,
 )
-from test_work import MemoryBigchain, a_party, a_work, built, signed
+from .test_work import MemoryBigchain, a_party, a_work, built, signed
 
 WORK_ID, ARTIST_ID = "a" * 64, "b" * 64
 RECORDING = {"@type": "MusicRecording", "name": "Abusey Junction", "recordingOf": WORK_ID,

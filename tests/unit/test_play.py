@@ -14,8 +14,8 @@ from bigchaindb_resonate.types.play import (
 )
 from bigchaindb_resonate.types.right import Right
 from bigchaindb_resonate.types.split import payees_of
-from test_copyright import ALICE, BOB, CAROL, WORK, a_copyright, parsed
-from test_split import COPYRIGHT, TRACK, MarketLedger, a_split
+from .test_copyright import ALICE, BOB, CAROL, WORK, a_copyright, parsed
+from .test_split import COPYRIGHT, TRACK, MarketLedger, a_split
 
 PARAMETERS = {"treasury_keys": [ALICE.public_key], "platform_key": BOB.public_key,
               "coop_share_bp": 3000}

@@ -10,7 +10,7 @@ import yaml
 from flask import Flask
 
 from bigchaindb_resonate import api, reads
-from unit.memory_store import MemoryStore
+from .memory_store import MemoryStore
 
 OPENAPI = Path(__file__).parents[2] / "docs" / "openapi.yaml"
 KEY = "4K9H6zjvzMQfyHJhsJDQZdgsZFGsJpBrvSUnAwpXyN9G"  # an Ed25519 key that holds nothing here

@@ -18,7 +18,7 @@ from bigchaindb_resonate.reports.formats import (
     FIELDS, credits, parse_dsr, read_lines, render, tokens_of,
 )
 from bigchaindb_resonate.validators.royalties import play_outputs, price
-from unit.memory_store import MemoryStore
+from .memory_store import MemoryStore
 
 COOP_BP = 3000
 T0 = 1_700_000_000  # consensus seconds of block 1

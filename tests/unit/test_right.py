@@ -7,7 +7,7 @@ from bigchaindb_resonate.types.right import (
     RightExclusivityConflict, RightNotHolder, RightSourceNotInForce, remaining_uses,
 )
 from bigchaindb_resonate.types.rights_assignment import RightsAssignment
-from test_copyright import ALICE, BOB, CAROL, WORK, MemoryLedger, a_copyright, parsed
+from .test_copyright import ALICE, BOB, CAROL, WORK, MemoryLedger, a_copyright, parsed
 
 LICENSE = {"uri": "https://resonate.coop/licences/stream-v1.pdf", "hash": "ab" * 32}
 TERMS = {"usageType": ["on_demand_stream", "download"], "territory": {"include": ["GB", "FR"]},

@@ -8,8 +8,8 @@ from bigchaindb_resonate.types.rights_assignment import (
     AssignmentNotARight, AssignmentNotInForce, RightsAssignment,
 )
 from bigchaindb_resonate.types.shares import InvalidShares
-from test_copyright import ALICE, BOB, CAROL, WORK, MemoryLedger, a_copyright, parsed
-from test_right import a_right
+from .test_copyright import ALICE, BOB, CAROL, WORK, MemoryLedger, a_copyright, parsed
+from .test_right import a_right
 
 COPYRIGHT = parsed(a_copyright(validThrough="2030-12-31"))  # Alice holds all 100
 RIGHT = a_right(COPYRIGHT, validThrough="2030-12-31")  # Bob holds all 100

@@ -9,7 +9,7 @@ from bigchaindb_resonate.types.manifestation import Manifestation
 from bigchaindb_resonate.types.split import (
     Split, SplitNoCopyright, SplitNotHolders, SplitPayeesInvalid, SplitTotalInvalid, split_in_force,
 )
-from test_copyright import ALICE, BOB, CAROL, WORK, MemoryLedger, a_copyright, parsed
+from .test_copyright import ALICE, BOB, CAROL, WORK, MemoryLedger, a_copyright, parsed
 
 
 class MarketLedger(MemoryLedger):
