@@ -61,6 +61,7 @@ def run(directory=None):
         "byArtist": [band["id"]]})
     copyright = node(3).register_copyright(artist, {
         "rightsOf": track["id"], "territory": {"include": ["Worldwide"]}, "validFrom": "2018-01-19"})
+    _settled(clients, copyright)
     for label, tx in (("party", band), ("work", work), ("recording", track), ("copyright", copyright)):
         say(f"   {label:<10} {tx['id'][:16]}…")
 
@@ -79,13 +80,14 @@ def run(directory=None):
         "source": copyright["id"], "usageType": ["on_demand_stream"],
         "territory": {"include": ["Worldwide"]}, "validFrom": "2020-01-01", "exclusive": False,
         "license": LICENCE}, licensees=[(platform.public_key, 100)])
-    node(1).set_split(artist, track["id"], [(artist.public_key, 7000), (label.public_key, 3000)])
+    _settled(clients, node(1).set_split(artist, track["id"],
+                                        [(artist.public_key, 7000), (label.public_key, 3000)]))
     say(f"   licence {right['id'][:16]}… held by the co-op's platform key")
 
     say("4. The treasury creates the credit token (once) and sells the listener 1.5 credits")
     if node(2).network()["credit"] is None:
-        node(2).issue_credit_token(treasury)
-    node(3).buy_credits(treasury, listener.public_key, 1500)
+        _settled(clients, node(2).issue_credit_token(treasury))
+    _settled(clients, node(3).buy_credits(treasury, listener.public_key, 1500))
     say(f"   listener balance: {_balance(node(0), listener)} tokens")
 
     say("5. Ten plays: each costs twice the one before; after the ninth the track is owned")
@@ -133,6 +135,17 @@ def _role_keypair(testnet, role):
 
 def _balance(client, keypair):
     return (client.balance(keypair.public_key) or {}).get("balance", 0)
+
+
+def _settled(clients, tx, timeout=30):
+    """A commit answer means one node committed it; each node stores a block as it commits
+    it. Reads that follow go to other nodes, so wait until every node has it."""
+    deadline = time.monotonic() + timeout
+    while not all(client.get_transaction(tx["id"]) for client in clients):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{tx['id']} is not on every node after {timeout}s")
+        time.sleep(0.2)
+    return tx
 
 
 def _wait_everywhere(clients, plays, listener, track, timeout=30):
