@@ -6,6 +6,7 @@ upstream spot no longer looks the way the adaptation assumes. `apply()` is idemp
 and must run in every process before a transaction is parsed; `node.main` calls it first.
 """
 import asyncio
+import json
 import logging
 from collections import OrderedDict
 import re
@@ -176,8 +177,10 @@ def _checked_abci_app():
 
 
 def _log_line(exc):
+    """`CODE: {refusal body}`: the code first for people reading Tendermint's answers, the
+    whole body (detail, field, expected) for the HTTP API to pass on (_consensus_refusal)."""
     body = error_body(exc)
-    return f"{body['code']}: {body['detail']}"
+    return f"{body['code']}: {json.dumps(body, sort_keys=True)}"
 
 
 def _websocket_server_for_python_3_11():
@@ -256,8 +259,8 @@ def _http_post_with_codes():
             answer = bigchain.post_transaction(tx_obj, mode).json()
         refusal = _consensus_refusal(answer)
         if refusal is not None:
-            response = jsonify({"status": 400, **refusal,
-                                "message": f"Invalid transaction ({refusal['code']}): {refusal['detail']}"})
+            message = f"Invalid transaction ({refusal['error']}): {refusal['code']}: {refusal['detail']}"
+            response = jsonify({"status": 400, **refusal, "message": message})
             response.status_code = 400
             return response
         if "error" in answer:
@@ -276,14 +279,19 @@ def _http_post_with_codes():
 
 
 def _consensus_refusal(answer):
-    """The code and detail of a CheckTx or DeliverTx refusal in Tendermint's answer to
-    broadcast_tx_sync/commit (our log lines read `CODE: detail`), or None."""
+    """The refusal body of a CheckTx or DeliverTx refusal in Tendermint's answer to
+    broadcast_tx_sync/commit (our log lines read `CODE: {body}`), or None."""
     result = answer.get("result") or {}
     for phase in (result, result.get("check_tx") or {}, result.get("deliver_tx") or {}):
         if phase.get("code"):
-            code, _, detail = (phase.get("log") or "").partition(": ")
-            return {"code": code or "CONSENSUS_REFUSED", "detail": detail or "refused by consensus",
-                    "error": "ConsensusRefusal", "field": None, "expected": None}
+            code, _, rest = (phase.get("log") or "").partition(": ")
+            try:
+                body = json.loads(rest)
+            except ValueError:
+                body = {"detail": rest}
+            return {"code": code or "CONSENSUS_REFUSED", "error": body.get("error", "ConsensusRefusal"),
+                    "detail": body.get("detail") or "refused by consensus",
+                    "field": body.get("field"), "expected": body.get("expected")}
     return None
 
 
