@@ -55,3 +55,17 @@ def test_schema_name_carries_a_version():
     assert SCHEMAS and all("_v" in name for name in SCHEMAS)
     for name in SCHEMAS:
         CompiledSchema(name)
+
+
+def test_no_pattern_uses_an_escape_the_fast_validator_ignores():
+    """rapidjson's regex engine does not compile class escapes such as \\d and then accepts
+    every string (seen: "^\\\\d+$" accepts "abc"), so a schema would silently check nothing."""
+    import rapidjson
+
+    ignored = rapidjson.Validator(rapidjson.dumps({"type": "string", "pattern": "^\\d+$"}))
+    ignored(rapidjson.dumps("abc"))  # the reason for this test: no error raised
+    for name in SCHEMAS:
+        for node in schema_nodes(yaml.safe_load((SCHEMA_DIR / f"{name}.yaml").read_text())):
+            pattern = node.get("pattern", "")
+            for escape in ("\\d", "\\D", "\\w", "\\W", "\\s", "\\S", "\\b"):
+                assert escape not in pattern, f"{name}: pattern {pattern!r} uses {escape}"
