@@ -103,3 +103,17 @@ def app(ferretdb):
     application.height = 0
     yield application
     schema.drop_database(connection, name)
+
+
+@pytest.fixture(scope="module")
+def clients(testnet):
+    """A client per node of the module's `testnet` fixture."""
+    from bigchaindb_resonate.client import Client
+
+    return [Client(node.api_url) for node in testnet.nodes]
+
+
+def committed(clients, tx):
+    """`tx` once every node has stored it."""
+    wait_everywhere(clients, tx["id"])
+    return tx

@@ -12,7 +12,7 @@ import requests
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.models import Transaction
 
-from bigchaindb_resonate.client import Client, TransactionRefused
+from bigchaindb_resonate.client import TransactionRefused
 from bigchaindb_resonate.schemas import COALAIP_CONTEXT
 from bigchaindb_resonate.types.party import Party
 
@@ -25,11 +25,6 @@ pytestmark = pytest.mark.integration
 def testnet(tmp_path_factory):
     with local_testnet(tmp_path_factory.mktemp("testnet"), first_port=30000) as network:
         yield network
-
-
-@pytest.fixture(scope="module")
-def clients(testnet):
-    return [Client(node.api_url) for node in testnet.nodes]
 
 
 def wait_until(condition, timeout=30, what="condition"):

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from bigchaindb.common.crypto import generate_key_pair
 
-from bigchaindb_resonate.client import Client, TransactionRefused
+from bigchaindb_resonate.client import TransactionRefused
 from bigchaindb_resonate.validators.royalties import payouts, price
 
 from . import story
@@ -22,11 +22,6 @@ pytestmark = pytest.mark.integration
 def testnet(tmp_path_factory):
     with local_testnet(tmp_path_factory.mktemp("plays"), first_port=32000) as network:
         yield network
-
-
-@pytest.fixture(scope="module")
-def clients(testnet):
-    return [Client(node.api_url) for node in testnet.nodes]
 
 
 @pytest.fixture(scope="module")

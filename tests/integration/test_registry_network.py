@@ -10,7 +10,7 @@ import pytest
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.models import Transaction
 
-from bigchaindb_resonate.client import Client, TransactionRefused
+from bigchaindb_resonate.client import TransactionRefused
 from bigchaindb_resonate.schemas import COALAIP_CONTEXT
 from bigchaindb_resonate.types.copyright import Copyright
 from bigchaindb_resonate.types.manifestation import Manifestation, work_of
@@ -21,7 +21,7 @@ from bigchaindb_resonate.types.split import Split
 from bigchaindb_resonate.types.work import Work
 
 from . import story
-from .conftest import local_testnet, wait_everywhere
+from .conftest import committed, local_testnet, wait_everywhere
 from .test_network import all_agree, block_of, wait_until
 
 pytestmark = pytest.mark.integration
@@ -34,16 +34,6 @@ ACTION = {"@context": COALAIP_CONTEXT, "@type": "RightsTransferAction"}
 def testnet(tmp_path_factory):
     with local_testnet(tmp_path_factory.mktemp("registry-network"), first_port=27000) as network:
         yield network
-
-
-@pytest.fixture(scope="module")
-def clients(testnet):
-    return [Client(node.api_url) for node in testnet.nodes]
-
-
-def committed(clients, tx):
-    wait_everywhere(clients, tx["id"])
-    return tx
 
 
 def holders_now(client, asset_id):

@@ -9,10 +9,9 @@ from bigchaindb.common.crypto import generate_key_pair
 
 from bigchaindb_resonate import cli
 from bigchaindb_resonate.api import PREFIX
-from bigchaindb_resonate.client import Client
 from bigchaindb_resonate.schemas import COALAIP_CONTEXT
 
-from .conftest import local_testnet, wait_everywhere
+from .conftest import committed, local_testnet
 
 pytestmark = pytest.mark.integration
 
@@ -28,23 +27,13 @@ def testnet(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def clients(testnet):
-    return [Client(node.api_url) for node in testnet.nodes]
-
-
-def committed_everywhere(clients, tx):
-    wait_everywhere(clients, tx["id"])
-    return tx
-
-
-@pytest.fixture(scope="module")
 def chain(clients):
     """Everything written through node 1; each step committed on every node before the next."""
     writer = clients[0]
     alice, bob, carol, erin, frank = (generate_key_pair() for _ in range(5))
 
     def done(tx):
-        return committed_everywhere(clients, tx)
+        return committed(clients, tx)
 
     party = done(writer.register_party(alice, {"@type": "MusicGroup", "name": "Kokoroko"}))
     work = done(writer.register_work(alice, {
@@ -221,7 +210,7 @@ def test_the_command_line_writes_and_shows(chain, clients, tmp_path, capsys):
     assert cli.main(["work", "register", *node, "--key", alice, "--name", "Ti-de",
                      "--composer", chain["party"]["id"], "--iswc", "T-123.456.789-4"]) == 0
     work_id = capsys.readouterr().out.strip()
-    committed_everywhere(clients, {"id": work_id})
+    committed(clients, {"id": work_id})
     assert cli.main(["show", "lookup", "--node", clients[3].api_url, "--json",
                      "--iswc", "T1234567894"]) == 0
     assert json.loads(capsys.readouterr().out)["records"][0]["id"] == work_id

@@ -10,7 +10,6 @@ import requests
 from bigchaindb.common.crypto import generate_key_pair
 
 from bigchaindb_resonate import cli
-from bigchaindb_resonate.client import Client
 from bigchaindb_resonate.reports.charts import FILES
 from bigchaindb_resonate.reports.compute import canonical
 from bigchaindb_resonate.reports.formats import credits, parse_dsr, read_lines
@@ -31,11 +30,6 @@ def testnet(tmp_path_factory):
     # nothing there; 32400 is clear of the other networks' blocks (29000-32000).
     with local_testnet(tmp_path_factory.mktemp("reports-e2e"), first_port=32400) as network:
         yield network
-
-
-@pytest.fixture(scope="module")
-def clients(testnet):
-    return [Client(node.api_url) for node in testnet.nodes]
 
 
 @pytest.fixture(scope="module")
