@@ -193,3 +193,16 @@ def test_a_paid_play_with_no_split_in_force_names_none():
         "track": TRACK_ID, "territory": "GB", "right": RIGHT_ID, "playNumber": 0, "split": None},
         [], PARAMETERS)
     assert "split" not in tx.metadata  # the node then answers PLAY_NO_SPLIT, not a schema error
+
+
+def test_on_a_node_every_refusal_is_the_hosts_validation_error():
+    """BigchainDB turns only its ValidationError into a refusal; without the server the same
+    classes sit on a plain exception (test_client.py)."""
+    from bigchaindb.common import exceptions as host_exceptions
+
+    from bigchaindb_resonate.errors import ResonateValidationError, all_error_classes, error_body
+
+    assert issubclass(ResonateValidationError, host_exceptions.ValidationError)
+    assert all(issubclass(cls, host_exceptions.ValidationError) for cls in all_error_classes())
+    assert error_body(host_exceptions.DoubleSpend("spent"))["code"] == "HOST_DOUBLE_SPEND"
+    assert error_body(host_exceptions.ValidationError("other"))["code"] == "HOST_VALIDATION_ERROR"
