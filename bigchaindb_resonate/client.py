@@ -127,12 +127,12 @@ class Client:
     @staticmethod
     def prepare(operation, signers, data=None, metadata=None, **options):
         """An unsigned transaction (a dict) of a record type, built offline: `signers` are
-        public keys. Options: `holders` for COPYRIGHT and RIGHT ((public key, shares)
+        public keys (or one). Options: `holders` for COPYRIGHT and RIGHT ((public key, shares)
         pairs), `supply` for CREDIT."""
         if operation not in RECORD_BUILDERS:
             raise ValueError(f"prepare builds {', '.join(RECORD_BUILDERS)}; use prepare_assignment, "
                              f"prepare_purchase or prepare_play for {operation}")
-        return RECORD_BUILDERS[operation](list(signers), data, metadata, **options).to_dict()
+        return RECORD_BUILDERS[operation](_listed(signers), data, metadata, **options).to_dict()
 
     def prepare_assignment(self, holder, asset_id, recipient, shares=None, action=None):
         """RIGHTS_ASSIGNMENT, unsigned: move `shares` (all, by default) of what the public key
@@ -173,9 +173,9 @@ class Client:
     @staticmethod
     def fulfill(tx, private_keys):
         """The transaction (a dict, or one from `operations/`) signed by every key of
-        `private_keys` (base58; all the inputs need), with its id: a new dict."""
+        `private_keys` (base58, or one; all the inputs need), with its id: a new dict."""
         body = tx if isinstance(tx, dict) else tx.to_dict()
-        return Transaction.from_dict(body).sign(list(private_keys)).to_dict()
+        return Transaction.from_dict(body).sign(_listed(private_keys)).to_dict()
 
     def send_async(self, tx):
         """Post a signed transaction; the node answers once it has read it."""
@@ -368,3 +368,8 @@ class Client:
 def _keypairs(keypairs):
     """One key pair (itself a tuple with private_key and public_key) or several."""
     return [keypairs] if hasattr(keypairs, "private_key") else list(keypairs)
+
+
+def _listed(keys):
+    """Keys given as a list, or one key alone."""
+    return [keys] if isinstance(keys, str) else list(keys)

@@ -143,6 +143,8 @@ def test_prepare_fulfill_and_send_are_separate_steps_with_the_gateways_headers(n
     signed = client.fulfill(tx, [key.private_key])
     assert tx["id"] is None and signed["id"] and isinstance(signed["inputs"][0]["fulfillment"], str)
     assert Node.seen == []
+    assert client.fulfill(client.prepare("PARTY", key.public_key, {"@type": "Person", "name": "Ada"}),
+                          key.private_key) == signed  # one key alone, as bigchaindb-driver takes it
     for send, mode in ((client.send_sync, "sync"), (client.send_commit, "commit"),
                        (client.send_async, "async")):
         assert send(signed) == signed
