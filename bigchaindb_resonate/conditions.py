@@ -99,7 +99,7 @@ class ThresholdSha256:
 
     @property
     def fingerprint(self):
-        conditions = sorted(condition_binary(sub) for sub in self.subconditions)
+        conditions = [condition_binary(sub) for sub in self.subconditions]
         return hashlib.sha256(_sequence(_primitive(0, _integer(self.threshold))
                                         + _constructed(1, _set_of(conditions)))).digest()
 
