@@ -157,3 +157,10 @@ def test_prepare_fulfill_and_send_are_separate_steps_with_the_gateways_headers(n
 def test_prepare_names_where_transfers_are_built():
     with pytest.raises(ValueError, match="prepare_play"):
         Client.prepare("PLAY", ["key"], {})
+
+
+def test_an_audit_names_the_node_where_a_read_finds_nothing(node):
+    from bigchaindb_resonate.reports.audit import AuditError, NodeLedger
+
+    with pytest.raises(AuditError, match=f"{node}: nothing at resonate/reports/context"):
+        NodeLedger(node).context("network")
