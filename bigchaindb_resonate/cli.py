@@ -34,10 +34,8 @@ def _default_node():
 
 
 def _client(args):
-    from bigchaindb_resonate import host
     from bigchaindb_resonate.client import Client
 
-    host.apply()  # parse and build with our types registered, as a node does
     return Client(args.node or _default_node())
 
 
@@ -239,16 +237,16 @@ SHOW = {
 
 
 def _show(args):
-    from bigchaindb_resonate.client import ClientError
+    from bigchaindb_resonate.client import ClientError, NotFoundError
 
     _, read, rows = SHOW[args.view]
     try:
         answer = read(_client(args), args)
+    except NotFoundError:
+        print(f"nothing found on {args.node or _default_node()}", file=sys.stderr)
+        return 1
     except ClientError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if answer is None:
-        print(f"nothing found on {args.node or _default_node()}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(answer, indent=2, sort_keys=True))
@@ -273,9 +271,12 @@ def _credits_buy(args):
 
 
 def _credits_balance(args):
+    from bigchaindb_resonate.client import NotFoundError
+
     client = _client(args)
-    answer = client.credit_history(args.public_key) if args.history else client.balance(args.public_key)
-    if answer is None:
+    try:
+        answer = client.credit_history(args.public_key) if args.history else client.balance(args.public_key)
+    except NotFoundError:
         print(f"no credit token on {client.api_url} yet", file=sys.stderr)
         return 1
     if args.json:
@@ -295,8 +296,11 @@ def _split_set(args):
 
 
 def _split_show(args):
-    answer = _client(args).splits_of(args.track)
-    if answer is None:
+    from bigchaindb_resonate.client import NotFoundError
+
+    try:
+        answer = _client(args).splits_of(args.track)
+    except NotFoundError:
         print(f"no track {args.track} on {args.node or _default_node()}", file=sys.stderr)
         return 1
     if args.json:
@@ -321,8 +325,11 @@ def _play(args):
 
 
 def _tx_show(args):
-    tx = _client(args).get_transaction(args.id)
-    if tx is None:
+    from bigchaindb_resonate.client import NotFoundError
+
+    try:
+        tx = _client(args).get_transaction(args.id)
+    except NotFoundError:
         print(f"no committed transaction {args.id} on {args.node or _default_node()}", file=sys.stderr)
         return 1
     print(json.dumps(tx, indent=2, sort_keys=True))
@@ -346,7 +353,7 @@ def _consensus_seconds(text):
 
 
 def _report(args):
-    from bigchaindb_resonate.client import ClientError
+    from bigchaindb_resonate.client import ClientError, NotFoundError
     from bigchaindb_resonate.reports.charts import write_charts
     from bigchaindb_resonate.reports.formats import read_lines
 
@@ -355,9 +362,6 @@ def _report(args):
                       ("from_time", args.from_time), ("to_time", args.to_time)])
     try:
         context = client.report_context(args.scope, args.at_height)
-        if context is None:
-            print(f"error: {args.scope} is not on {client.api_url}", file=sys.stderr)
-            return 1
         # Every request below reads the same block, however far the chain moves meanwhile.
         at_height = context["at_height"]
         chunks = client.report(args.scope, args.format, at_height, **period)
@@ -367,6 +371,9 @@ def _report(args):
             text = "".join(client.report(args.scope, "json", at_height, **period))
             files = write_charts(read_lines(text.splitlines(True), "json"), args.charts)
             print("charts: " + ", ".join(map(str, files)), file=sys.stderr)
+    except NotFoundError:
+        print(f"error: {args.scope} is not on {client.api_url}", file=sys.stderr)
+        return 1
     except ClientError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

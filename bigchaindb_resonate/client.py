@@ -1,23 +1,55 @@
-"""The Python client: build, sign and submit our transactions, learn why one was refused,
-and read the registry back (the routes of docs/openapi.yaml).
+"""The client library: build, sign and send Resonate transactions, learn why one was
+refused, and read the registry back (the routes of docs/openapi.yaml).
 
-    client = Client("http://127.0.0.1:9984")
-    tx = client.register_party(keypair, {"@type": "MusicGroup", "name": "Kokoroko"})
-    client.holders_of(tx["id"])
+It needs neither BigchainDB Server nor a database: `pip install bigchaindb-resonate`
+installs it with four small dependencies on any CPython from 3.9. The steps are those of
+bigchaindb-driver, each one separate:
 
-A refusal raises `TransactionRefused` carrying the network's stable `code`, the `field` at
-fault and what was `expected`: the same body every node's HTTP API returns. Builders take
-one key pair or a list of them (every one signs); they build through the type classes
-(`types/`), so identifiers in display form are normalised before signing.
+    from bigchaindb_resonate.client import Client, generate_key_pair
+
+    client = Client("http://127.0.0.1:9984", headers={"app_id": "…", "app_key": "…"})
+    artist = generate_key_pair()
+    tx = client.prepare("PARTY", [artist.public_key], {"@type": "MusicGroup", "name": "Kokoroko"})
+    signed = client.fulfill(tx, [artist.private_key])   # local: nothing leaves the machine
+    client.send_commit(signed)                          # or send_sync / send_async
+    client.record(signed["id"])
+
+`prepare` builds a record type offline; `prepare_assignment`, `prepare_purchase` and
+`prepare_play` read what they need from the node first. Each `register_*`, `assign`,
+`buy_credits`, `play`, … does all three steps at once.
+
+Every failure is a `ClientError`: `NodeUnreachable`, `NotFoundError` (a 404: nothing
+there), `TransactionRefused` and `QueryRefused` (a 400, carrying the network's stable
+`code`, the `field` at fault and what was `expected`), `ServerError` (5xx). A builder that
+meets a value the node would refuse (a malformed ISWC, say) raises the node's own refusal
+class (`bigchaindb_resonate.errors`), with the same code, before anything is sent.
 """
 import requests
 
+from bigchaindb_resonate.conditions import KeyPair, generate_key_pair  # noqa: F401 (the library's interface)
+from bigchaindb_resonate.operations import (
+    copyright, credit, manifestation, party, play, right, rights_assignment, split, work,
+)
+from bigchaindb_resonate.transaction import Transaction
+from bigchaindb_resonate.validators.royalties import price
+
+# The operations `prepare` builds offline, each from (signers, data, metadata, **options).
+RECORD_BUILDERS = {module.OPERATION: module.build
+                   for module in (party, work, manifestation, copyright, right, credit, split)}
+
 
 class ClientError(RuntimeError):
+    """Anything that stopped a request from giving its answer."""
+
+
+class NodeUnreachable(ClientError):
     pass
 
 
-class TransactionRefused(ClientError):
+class TransportError(ClientError):
+    """The node answered with an error: its HTTP `status` and JSON `body`, and the body's
+    `code`, `field`, `expected` and `detail` where it names them."""
+
     def __init__(self, status, body):
         self.status = status
         self.body = body
@@ -30,44 +62,212 @@ class TransactionRefused(ClientError):
                          + (f"; expected {self.expected}" if self.expected else ""))
 
 
+class NotFoundError(TransportError):
+    """404: the node holds nothing under that id, key or query."""
+
+
+class Refused(TransportError):
+    """400: the node refused the request."""
+
+
+class TransactionRefused(Refused):
+    """A posted transaction was refused (docs/spec/ lists every code)."""
+
+
+class QueryRefused(Refused):
+    """A read was refused: a malformed id, key, identifier or parameter."""
+
+
+class ServerError(TransportError):
+    """5xx: the node failed to answer."""
+
+
 class Client:
-    def __init__(self, api_url, timeout=30):
+    def __init__(self, api_url, headers=None, timeout=30):
+        """`headers` are sent with every request, e.g. {"app_id": …, "app_key": …} for a
+        node behind a gateway."""
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
+        self.session.headers.update(headers or {})
 
     def _request(self, method, path, **options):
         try:
-            return self.session.request(method, f"{self.api_url}/api/v1/{path}",
-                                        timeout=self.timeout, **options)
-        except requests.ConnectionError as exc:
-            raise ClientError(f"cannot reach the node at {self.api_url}: is it running? "
-                              f"(`resonate testnet status` lists the nodes)") from exc
+            response = self.session.request(method, f"{self.api_url}/api/v1/{path}",
+                                            timeout=self.timeout, **options)
+        except (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
+                requests.exceptions.InvalidURL) as exc:
+            raise ClientError(f"`{self.api_url}` is not a node's API URL: write it as "
+                              f"http://HOST:PORT") from exc
+        except requests.RequestException as exc:
+            raise NodeUnreachable(f"cannot reach the node at {self.api_url} ({type(exc).__name__}): "
+                                  f"is it running? (`resonate testnet status` lists the nodes)") from exc
+        if response.status_code < 400:
+            return response
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"message": response.text.strip() or response.reason}
+        if not isinstance(body, dict):
+            body = {"message": body}
+        if response.status_code == 404:
+            raise NotFoundError(404, {**body, "message": f"{body.get('message') or 'not found'} "
+                                                        f"({self.api_url}/api/v1/{path})"})
+        if response.status_code == 400:
+            raise (TransactionRefused if method == "POST" else QueryRefused)(400, body)
+        if response.status_code >= 500:
+            raise ServerError(response.status_code, body)
+        raise TransportError(response.status_code, body)
 
     def _get(self, path, **params):
-        """The JSON answer, or None when the node finds nothing (404)."""
-        response = self._request("GET", path, params=params)
-        if response.status_code == 404:
-            return None
-        if response.status_code == 400:
-            raise ClientError(f"bad query: {response.json().get('message')}")
-        response.raise_for_status()
-        return response.json()
+        return self._request("GET", path, params=params).json()
+
+    # -- build, sign, send
+
+    @staticmethod
+    def prepare(operation, signers, data=None, metadata=None, **options):
+        """An unsigned transaction (a dict) of a record type, built offline: `signers` are
+        public keys (or one). Options: `holders` for COPYRIGHT and RIGHT ((public key, shares)
+        pairs), `supply` for CREDIT."""
+        if operation not in RECORD_BUILDERS:
+            raise ValueError(f"prepare builds {', '.join(RECORD_BUILDERS)}; use prepare_assignment, "
+                             f"prepare_purchase or prepare_play for {operation}")
+        return RECORD_BUILDERS[operation](_listed(signers), data, metadata, **options).to_dict()
+
+    def prepare_assignment(self, holder, asset_id, recipient, shares=None, action=None):
+        """RIGHTS_ASSIGNMENT, unsigned: move `shares` (all, by default) of what the public key
+        `holder` holds in a Copyright or Right to the public key `recipient`; the rest stays
+        with the holder. `action` adds to the RightsTransferAction (e.g. `transferContract`)."""
+        held = [entry for entry in self.holders_of(asset_id)["holders"]
+                if entry["public_keys"] == [holder]]
+        if not held:
+            raise ClientError(f"{holder} holds no shares of {asset_id}")
+        # One assignment spends one holding output.
+        usable = [entry for entry in held if shares is None or entry["amount"] >= shares]
+        if not usable or (shares is None and len(held) > 1):
+            raise ClientError(f"{holder} holds {[entry['amount'] for entry in held]} shares "
+                              f"of {asset_id} in separate outputs; assign from one at a time")
+        holding = self.get_transaction(usable[0]["transaction_id"])
+        return rights_assignment.assign(holding, holder, recipient, shares, action).to_dict()
+
+    def prepare_purchase(self, treasury, listener, amount):
+        """A plain TRANSFER, unsigned, of `amount` credit tokens (1 token = 0.001 credit)
+        from the public key `treasury` to the public key `listener`; the rest returns to
+        the treasury."""
+        return credit.sell(self._credits(treasury, amount), treasury, listener, amount,
+                           self.network()["credit"]).to_dict()
+
+    def prepare_play(self, listener, track_id, right_id, territory):
+        """The next PLAY of a track by the public key `listener`, unsigned: priced by their
+        count of committed plays, paying the split in force, streamed under `right_id`."""
+        number = self.owns(listener, track_id)["plays"]
+        splits = self.splits_of(track_id)
+        in_force = next((entry for entry in splits["splits"] if entry["id"] == splits["in_force"]),
+                        {"id": None, "payees": []})
+        payees = [(payee["publicKey"], payee["shareBp"]) for payee in in_force["payees"]]
+        return play.pay(self._credits(listener, price(number)), listener,
+                        {"track": track_id, "territory": territory, "right": right_id,
+                         "playNumber": number, "split": in_force["id"]},
+                        payees, self.network()["parameters"]).to_dict()
+
+    @staticmethod
+    def fulfill(tx, private_keys):
+        """The transaction (a dict, or one from `operations/`) signed by every key of
+        `private_keys` (base58, or one; all the inputs need), with its id: a new dict."""
+        body = tx if isinstance(tx, dict) else tx.to_dict()
+        return Transaction.from_dict(body).sign(_listed(private_keys)).to_dict()
+
+    def send_async(self, tx):
+        """Post a signed transaction; the node answers once it has read it."""
+        return self.submit(tx, "async")
+
+    def send_sync(self, tx):
+        """Post a signed transaction; the node answers once its CheckTx has passed."""
+        return self.submit(tx, "sync")
+
+    def send_commit(self, tx):
+        """Post a signed transaction; the node answers once it is in a block."""
+        return self.submit(tx, "commit")
 
     def submit(self, tx, mode="commit"):
-        """Post a signed transaction dict; with mode=commit, return once it is in a block."""
+        """Post a signed transaction (a dict or any object with `to_dict`) in `mode`
+        (async, sync or commit) and return it as a dict."""
         tx_dict = tx if isinstance(tx, dict) else tx.to_dict()
-        response = self._request("POST", "transactions", params={"mode": mode}, json=tx_dict)
-        if response.status_code != 202:
-            try:
-                body = response.json()
-            except ValueError:
-                body = {"message": response.text}
-            raise TransactionRefused(response.status_code, body)
+        self._request("POST", "transactions", params={"mode": mode}, json=tx_dict)
         return tx_dict
 
+    # -- all three steps at once; `keypairs` is one key pair or several (every one signs)
+
+    def _register(self, operation, keypairs, data, mode, **options):
+        signers = _keypairs(keypairs)
+        tx = self.prepare(operation, [keypair.public_key for keypair in signers], data, **options)
+        return self.submit(self.fulfill(tx, [keypair.private_key for keypair in signers]), mode)
+
+    def register_party(self, keypairs, data, mode="commit"):
+        """Register a PARTY held by its signer."""
+        return self._register(party.OPERATION, keypairs, data, mode)
+
+    def register_work(self, keypairs, data, mode="commit"):
+        """Register a WORK (MusicComposition); `composer` and `lyricist` list PARTY ids."""
+        return self._register(work.OPERATION, keypairs, data, mode)
+
+    def register_manifestation(self, keypairs, data, mode="commit"):
+        """Register a MANIFESTATION naming its WORK by recordingOf, manifestationOf or
+        manifestationOfWork."""
+        return self._register(manifestation.OPERATION, keypairs, data, mode)
+
+    def register_copyright(self, keypairs, data, holders=None, mode="commit"):
+        """Register a COPYRIGHT in a WORK or MANIFESTATION, signed by that record's
+        registrant(s); `holders` are (public key, shares) pairs summing to 100 (by default a
+        sole signer holds all 100)."""
+        return self._register(copyright.OPERATION, keypairs, data, mode, holders=holders)
+
+    def derive_right(self, keypairs, data, licensees=None, mode="commit"):
+        """Derive a RIGHT (a licence) from the Copyright or Right named by `data["source"]`,
+        signed by all of its current holders; `licensees` as (public key, shares) pairs."""
+        return self._register(right.OPERATION, keypairs, data, mode, holders=licensees)
+
+    def assign(self, keypair, asset_id, recipient, shares=None, action=None, mode="commit"):
+        """RIGHTS_ASSIGNMENT (prepare_assignment), signed by `keypair` and sent."""
+        tx = self.prepare_assignment(keypair.public_key, asset_id, recipient, shares, action)
+        return self.submit(self.fulfill(tx, [keypair.private_key]), mode)
+
+    def issue_credit_token(self, treasury, mode="commit"):
+        """CREDIT: the network's credit token, created once by a genesis treasury key pair,
+        which then holds the whole supply."""
+        return self._register(credit.OPERATION, treasury, None, mode)
+
+    def buy_credits(self, treasury, listener, amount, mode="commit"):
+        """A credit purchase (prepare_purchase) signed by the `treasury` key pair and sent."""
+        tx = self.prepare_purchase(treasury.public_key, listener, amount)
+        return self.submit(self.fulfill(tx, [treasury.private_key]), mode)
+
+    def set_split(self, keypairs, subject, payees, mode="commit"):
+        """SPLIT: `payees` as (public key, basis points) pairs summing to 10000, for a
+        MANIFESTATION or COPYRIGHT, signed by every current holder of its Copyright(s)."""
+        return self._register(split.OPERATION, keypairs, {"subject": subject, "payees": payees}, mode)
+
+    def build_play(self, keypair, track_id, right_id, territory):
+        """The listener's next PLAY (prepare_play), signed by `keypair`, not sent."""
+        return self.fulfill(self.prepare_play(keypair.public_key, track_id, right_id, territory),
+                            [keypair.private_key])
+
+    def play(self, keypair, track_id, right_id, territory, mode="commit"):
+        """The listener's next PLAY, signed and sent."""
+        return self.submit(self.build_play(keypair, track_id, right_id, territory), mode)
+
+    # -- BigchainDB's own reads
+
     def get_transaction(self, txid):
+        """A committed transaction; NotFoundError when the node has none with that id."""
         return self._get(f"transactions/{txid}")
+
+    def is_committed(self, txid):
+        try:
+            self.get_transaction(txid)
+        except NotFoundError:
+            return False
+        return True
 
     def transactions_for_asset(self, asset_id, operation=None):
         params = {"asset_id": asset_id}
@@ -78,58 +278,7 @@ class Client:
     def search_assets(self, text, limit=10):
         return self._get("assets", search=text, limit=limit)
 
-    # -- writes
-
-    def _register(self, operation, keypairs, data, mode, **options):
-        signers = _keypairs(keypairs)
-        tx = type_of(operation).build([keypair.public_key for keypair in signers], data, **options)
-        return self.submit(tx.sign([keypair.private_key for keypair in signers]), mode)
-
-    def register_party(self, keypairs, data, mode="commit"):
-        """Register a PARTY held by its signer."""
-        return self._register("PARTY", keypairs, data, mode)
-
-    def register_work(self, keypairs, data, mode="commit"):
-        """Register a WORK (MusicComposition); `composer` and `lyricist` list PARTY ids."""
-        return self._register("WORK", keypairs, data, mode)
-
-    def register_manifestation(self, keypairs, data, mode="commit"):
-        """Register a MANIFESTATION naming its WORK by recordingOf, manifestationOf or
-        manifestationOfWork."""
-        return self._register("MANIFESTATION", keypairs, data, mode)
-
-    def register_copyright(self, keypairs, data, holders=None, mode="commit"):
-        """Register a COPYRIGHT in a WORK or MANIFESTATION, signed by that record's
-        registrant(s); `holders` are (public key, shares) pairs summing to 100 (by default a
-        sole signer holds all 100)."""
-        return self._register("COPYRIGHT", keypairs, data, mode, holders=holders)
-
-    def derive_right(self, keypairs, data, licensees=None, mode="commit"):
-        """Derive a RIGHT (a licence) from the Copyright or Right named by `data["source"]`,
-        signed by all of its current holders; `licensees` as (public key, shares) pairs."""
-        return self._register("RIGHT", keypairs, data, mode, holders=licensees)
-
-    def assign(self, keypair, asset_id, recipient, shares=None, action=None, mode="commit"):
-        """RIGHTS_ASSIGNMENT: move `shares` (all, by default) of what `keypair` holds in a
-        Copyright or Right to the public key `recipient`; the rest stays with the holder.
-        `action` adds to the RightsTransferAction (e.g. `transferContract`)."""
-        from bigchaindb.models import Transaction
-
-        held = [holder for holder in (self.holders_of(asset_id) or {}).get("holders", [])
-                if holder["public_keys"] == [keypair.public_key]]
-        if not held:
-            raise ClientError(f"{keypair.public_key} holds no shares of {asset_id}")
-        # One assignment spends one holding output (RightsAssignment.assign).
-        usable = [holder for holder in held if shares is None or holder["amount"] >= shares]
-        if not usable or (shares is None and len(held) > 1):
-            raise ClientError(f"{keypair.public_key} holds {[h['amount'] for h in held]} shares "
-                              f"of {asset_id} in separate outputs; assign from one at a time")
-        holding = Transaction.from_dict(self.get_transaction(usable[0]["transaction_id"]))
-        tx = type_of("RIGHTS_ASSIGNMENT").assign(holding, keypair.public_key, recipient, shares,
-                                                 action)
-        return self.submit(tx.sign([keypair.private_key]), mode)
-
-    # -- reads of the registry (docs/openapi.yaml); None when the node finds nothing
+    # -- reads of the registry (docs/openapi.yaml); NotFoundError when the node finds nothing
 
     def record(self, record_id):
         return self._get(f"resonate/records/{record_id}")
@@ -164,8 +313,8 @@ class Client:
         return self._get("resonate/network")
 
     def balance(self, public_key):
-        """A key's credit tokens and the unspent outputs holding them; None before the
-        credit token exists."""
+        """A key's credit tokens and the unspent outputs holding them; NotFoundError before
+        the credit token exists."""
         return self._get(f"resonate/credits/{public_key}")
 
     def credit_history(self, public_key):
@@ -182,9 +331,7 @@ class Client:
     def _credits(self, public_key, amount):
         """(transaction, output index) of the key's own credit outputs, largest first, until
         they hold `amount` tokens (at least one output)."""
-        from bigchaindb.models import Transaction
-
-        held = sorted((entry for entry in (self.balance(public_key) or {}).get("outputs", [])
+        held = sorted((entry for entry in self.balance(public_key)["outputs"]
                        if entry["public_keys"] == [public_key]),
                       key=lambda entry: (-entry["amount"], entry["transaction_id"], entry["output_index"]))
         chosen, total = [], 0
@@ -195,87 +342,34 @@ class Client:
             total += entry["amount"]
         if not chosen or total < amount:
             raise ClientError(f"{public_key} holds {total} credit tokens, needs {max(amount, 1)}")
-        return [(Transaction.from_dict(self.get_transaction(entry["transaction_id"])),
-                 entry["output_index"]) for entry in chosen]
-
-    def issue_credit_token(self, treasury, mode="commit"):
-        """CREDIT: the network's credit token, created once by a genesis treasury key pair,
-        which then holds the whole supply."""
-        return self._register("CREDIT", treasury, None, mode)
-
-    def buy_credits(self, treasury, listener, amount, mode="commit"):
-        """A treasury TRANSFER of `amount` tokens (1 token = 0.001 credit) to the public key
-        `listener`, signed by the `treasury` key pair; the rest returns to the treasury."""
-        from bigchaindb.models import Transaction
-
-        credits = self._credits(treasury.public_key, amount)
-        spent = sum(tx.outputs[index].amount for tx, index in credits)
-        recipients = [([listener], amount)] + ([([treasury.public_key], spent - amount)]
-                                               if spent > amount else [])
-        inputs = [input_ for tx, index in credits for input_ in tx.to_inputs([index])]
-        tx = Transaction.transfer(inputs, recipients, asset_id=self.network()["credit"])
-        return self.submit(tx.sign([treasury.private_key]), mode)
-
-    def set_split(self, keypairs, subject, payees, mode="commit"):
-        """SPLIT: `payees` as (public key, basis points) pairs summing to 10000, for a
-        MANIFESTATION or COPYRIGHT, signed by every current holder of its Copyright(s)."""
-        return self._register("SPLIT", keypairs, {"subject": subject, "payees": payees}, mode)
-
-    def build_play(self, keypair, track_id, right_id, territory):
-        """The listener's next PLAY of a track, signed, not sent: priced by their count of
-        committed plays, paying the split in force, streamed under `right_id`."""
-        from bigchaindb_resonate.validators.royalties import price
-
-        number = self.owns(keypair.public_key, track_id)["plays"]
-        splits = self.splits_of(track_id)
-        in_force = next((split for split in splits["splits"] if split["id"] == splits["in_force"]),
-                        {"id": None, "payees": []})
-        payees = [(payee["publicKey"], payee["shareBp"]) for payee in in_force["payees"]]
-        tx = type_of("PLAY").pay(
-            self._credits(keypair.public_key, price(number)), keypair.public_key,
-            {"track": track_id, "territory": territory, "right": right_id, "playNumber": number,
-             "split": in_force["id"]}, payees, self.network()["parameters"])
-        return tx.sign([keypair.private_key]).to_dict()
-
-    def play(self, keypair, track_id, right_id, territory, mode="commit"):
-        """Build the listener's next PLAY (build_play) and submit it."""
-        return self.submit(self.build_play(keypair, track_id, right_id, territory), mode)
+        return [(self.get_transaction(entry["transaction_id"]), entry["output_index"])
+                for entry in chosen]
 
     # -- usage and royalty reports (bigchaindb_resonate/reports/)
 
     def report_context(self, scope="network", at_height=None):
         """The chain id, block (height, app hash, time), network parameters and tracks a
-        report of `scope` is computed with; None when the scope's record is not found."""
+        report of `scope` is computed with; NotFoundError when the scope's record is not
+        found."""
         return self._get("resonate/reports/context", scope=scope,
                          **({} if at_height is None else {"at_height": at_height}))
 
     def report(self, scope="network", fmt="json", at_height=None, **period):
-        """The report's text in chunks, as the node computes it; None when the scope's
-        record is not found. `period`: from_height, to_height, from_time, to_time."""
+        """The report's text in chunks, as the node computes it; NotFoundError when the
+        scope's record is not found. `period`: from_height, to_height, from_time, to_time."""
         params = {"scope": scope, "format": fmt, **period}
         if at_height is not None:
             params["at_height"] = at_height
         response = self._request("GET", "resonate/reports", params=params, stream=True)
-        if response.status_code == 404:
-            return None
-        if response.status_code == 400:
-            raise ClientError(f"bad query: {response.json().get('message')}")
-        response.raise_for_status()
         response.encoding = "utf-8"
         return response.iter_content(chunk_size=1 << 16, decode_unicode=True)
 
 
 def _keypairs(keypairs):
-    """One key pair (a CryptoKeypair is itself a tuple) or several."""
+    """One key pair (itself a tuple with private_key and public_key) or several."""
     return [keypairs] if hasattr(keypairs, "private_key") else list(keypairs)
 
 
-def type_of(operation):
-    """The type class of an operation, looked up when used: type modules may be newer than
-    this client."""
-    from bigchaindb_resonate import registry
-
-    cls = registry.type_for(operation)
-    if cls is None:
-        raise ClientError(f"this version of bigchaindb_resonate has no {operation} type")
-    return cls
+def _listed(keys):
+    """Keys given as a list, or one key alone."""
+    return [keys] if isinstance(keys, str) else list(keys)

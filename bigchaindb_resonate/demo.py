@@ -15,7 +15,7 @@ from pathlib import Path
 import requests
 from bigchaindb.common.crypto import CryptoKeypair, generate_key_pair
 
-from bigchaindb_resonate.client import Client, TransactionRefused
+from bigchaindb_resonate.client import Client, NotFoundError, TransactionRefused
 from bigchaindb_resonate.reports.audit import audit
 from bigchaindb_resonate.reports.formats import read_lines
 from bigchaindb_resonate.testnet import Testnet
@@ -134,14 +134,17 @@ def _role_keypair(testnet, role):
 
 
 def _balance(client, keypair):
-    return (client.balance(keypair.public_key) or {}).get("balance", 0)
+    try:
+        return client.balance(keypair.public_key)["balance"]
+    except NotFoundError:  # no credit token yet
+        return 0
 
 
 def _settled(clients, tx, timeout=30):
     """A commit answer means one node committed it; each node stores a block as it commits
     it. Reads that follow go to other nodes, so wait until every node has it."""
     deadline = time.monotonic() + timeout
-    while not all(client.get_transaction(tx["id"]) for client in clients):
+    while not all(client.is_committed(tx["id"]) for client in clients):
         if time.monotonic() > deadline:
             raise RuntimeError(f"{tx['id']} is not on every node after {timeout}s")
         time.sleep(0.2)

@@ -5,10 +5,16 @@ Tendermint's CheckTx log and in `docs/spec/`. A code is never renumbered or reus
 retired failure keeps its class so that its code stays reserved.
 
 Every expected failure is a `ValidationError` subclass, because that is the only exception
-BigchainDB's validation path turns into a rejection rather than a crash.
+BigchainDB's validation path turns into a rejection rather than a crash. The client
+library, installed without BigchainDB Server, raises the same classes from its builders
+(a bad identifier, say), over a plain exception.
 """
-from bigchaindb.common import exceptions as host_exceptions
-from bigchaindb.common.exceptions import ValidationError
+try:
+    from bigchaindb.common.exceptions import ValidationError
+except ModuleNotFoundError as missing:
+    if missing.name != "bigchaindb":  # the server is there but broken: never hide that
+        raise
+    ValidationError = Exception
 
 
 class ResonateValidationError(ValidationError):
@@ -160,22 +166,23 @@ class IdentifierNotCanonical(ResonateValidationError):
     meaning = "identifiers are stored in compact canonical form; clients normalise display forms"
 
 
-# Codes for the host's own refusals, so that every 400 carries a code.
+# Codes for the host's own refusals (bigchaindb/common/exceptions.py), so that every 400
+# carries a code.
 HOST_ERROR_CODES = {
-    host_exceptions.SchemaValidationError: "HOST_SCHEMA_VIOLATION",
-    host_exceptions.InvalidHash: "HOST_INVALID_ID",
-    host_exceptions.InvalidSignature: "HOST_INVALID_SIGNATURE",
-    host_exceptions.DuplicateTransaction: "HOST_DUPLICATE_TRANSACTION",
-    host_exceptions.DoubleSpend: "HOST_DOUBLE_SPEND",
-    host_exceptions.InputDoesNotExist: "HOST_INPUT_DOES_NOT_EXIST",
-    host_exceptions.AssetIdMismatch: "HOST_ASSET_ID_MISMATCH",
-    host_exceptions.AmountError: "HOST_AMOUNT_ERROR",
-    host_exceptions.ThresholdTooDeep: "HOST_THRESHOLD_TOO_DEEP",
-    host_exceptions.InvalidProposer: "HOST_INVALID_PROPOSER",
-    host_exceptions.UnequalValidatorSet: "HOST_UNEQUAL_VALIDATOR_SET",
-    host_exceptions.InvalidPowerChange: "HOST_INVALID_POWER_CHANGE",
-    host_exceptions.MultipleInputsError: "HOST_MULTIPLE_INPUTS",
-    host_exceptions.InvalidPublicKey: "HOST_INVALID_PUBLIC_KEY",
+    "SchemaValidationError": "HOST_SCHEMA_VIOLATION",
+    "InvalidHash": "HOST_INVALID_ID",
+    "InvalidSignature": "HOST_INVALID_SIGNATURE",
+    "DuplicateTransaction": "HOST_DUPLICATE_TRANSACTION",
+    "DoubleSpend": "HOST_DOUBLE_SPEND",
+    "InputDoesNotExist": "HOST_INPUT_DOES_NOT_EXIST",
+    "AssetIdMismatch": "HOST_ASSET_ID_MISMATCH",
+    "AmountError": "HOST_AMOUNT_ERROR",
+    "ThresholdTooDeep": "HOST_THRESHOLD_TOO_DEEP",
+    "InvalidProposer": "HOST_INVALID_PROPOSER",
+    "UnequalValidatorSet": "HOST_UNEQUAL_VALIDATOR_SET",
+    "InvalidPowerChange": "HOST_INVALID_POWER_CHANGE",
+    "MultipleInputsError": "HOST_MULTIPLE_INPUTS",
+    "InvalidPublicKey": "HOST_INVALID_PUBLIC_KEY",
 }
 
 
@@ -183,7 +190,8 @@ def error_body(exc):
     """The JSON an integrator receives for a refused transaction."""
     if isinstance(exc, ResonateValidationError):
         return exc.to_dict()
-    code = next((code for cls, code in HOST_ERROR_CODES.items() if isinstance(exc, cls)),
+    code = next((HOST_ERROR_CODES[cls.__name__] for cls in type(exc).__mro__
+                 if cls.__module__ == "bigchaindb.common.exceptions" and cls.__name__ in HOST_ERROR_CODES),
                 "HOST_VALIDATION_ERROR")
     return {"code": code, "error": type(exc).__name__, "detail": str(exc),
             "field": None, "expected": None}

@@ -5,10 +5,14 @@ is read but never called), so this entry point adapts the host and registers our
 before BigchainDB parses its arguments. `start` forks its web and event processes after
 that, so every process has the types registered.
 """
+import importlib.util
 import sys
 
 
 def main(argv=None):
+    if importlib.util.find_spec("bigchaindb") is None:
+        sys.exit("error: this is the client library alone; a node needs BigchainDB Server: install "
+                 "bigchaindb-resonate[node] the way scripts/bootstrap does (network/README.md)")
     from bigchaindb_resonate import host
 
     host.apply()

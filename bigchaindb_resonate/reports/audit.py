@@ -19,7 +19,7 @@ import json
 from bigchaindb.common.exceptions import InvalidHash
 from bigchaindb.common.transaction import Output, Transaction
 
-from bigchaindb_resonate.client import Client
+from bigchaindb_resonate.client import Client, NotFoundError
 from bigchaindb_resonate.reports.compute import PLAY, Digest, Period, Scope, report_lines
 from bigchaindb_resonate.reports.formats import detect, read_lines, render
 
@@ -43,10 +43,10 @@ class NodeLedger:
         self._known = collections.OrderedDict()
 
     def _answer(self, path, **params):
-        answer = self.client._get(path, **params)
-        if answer is None:
-            raise AuditError(f"{self.url}: nothing at {path} {params or ''}")
-        return answer
+        try:
+            return self.client._get(path, **params)
+        except NotFoundError:
+            raise AuditError(f"{self.url}: nothing at {path} {params or ''}") from None
 
     def context(self, scope, at_height=None):
         params = {"scope": str(scope)}

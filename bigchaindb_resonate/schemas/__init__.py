@@ -13,10 +13,9 @@ import rapidjson
 import yaml
 
 from bigchaindb_resonate.errors import SchemaViolation
+from bigchaindb_resonate.operations.common import COALAIP_CONTEXT  # noqa: F401 (records name it)
 
 SCHEMA_DIR = Path(__file__).parent
-# The JSON-LD context every record names; pinned so a record's meaning cannot drift.
-COALAIP_CONTEXT = "https://resonate.coop/ns/coalaip/v1.jsonld"
 
 
 class CompiledSchema:

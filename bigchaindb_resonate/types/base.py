@@ -8,7 +8,12 @@ or `ResonateTransfer` (TRANSFER-like: moves one) with the same five parts each t
   ``asset.data`` of a record or ``metadata`` of a transfer;
 - ``check_stateless(tx_dict)``: rules over the transaction alone (identifiers, shapes);
 - ``check_stateful(ledger)``: rules against a read-only ``LedgerView``;
-- ``build(...)``: the client builder that returns an unsigned transaction.
+- ``build(...)`` (``assign``, ``pay`` for transfers): the client builder that returns an
+  unsigned transaction.
+
+The name, the schema version and the builder live in the type's module in `operations/`,
+which the client library imports without BigchainDB Server; the type class here takes them
+from there (`client_builder`), so the node and the client build the same transaction.
 
 BigchainDB calls ``validate_schema`` when it parses a transaction (HTTP API, CheckTx,
 DeliverTx and every read from storage) and ``validate`` during CheckTx and DeliverTx; both
@@ -21,11 +26,11 @@ from bigchaindb.common.exceptions import DuplicateTransaction, InvalidSignature
 from bigchaindb.common.schema import (
     TX_SCHEMA_COMMON, TX_SCHEMA_CREATE, TX_SCHEMA_TRANSFER, _validate_schema,
 )
-from bigchaindb.common.transaction import Transaction
+from bigchaindb.common.transaction import Input, Output, Transaction
 
 from bigchaindb_resonate.errors import IdentifierNotCanonical, RecordShape
 from bigchaindb_resonate.ledger import LedgerView
-from bigchaindb_resonate.schemas import COALAIP_CONTEXT, CompiledSchema
+from bigchaindb_resonate.schemas import CompiledSchema
 
 
 def _common_schema_for(operation):
@@ -61,6 +66,13 @@ class ResonateTransaction(Transaction):
         cls._bind_operation()
         cls._common_schema = _common_schema_for(cls.OPERATION)
         cls._data_schema = CompiledSchema(cls.SCHEMA)
+
+    @classmethod
+    def from_client(cls, tx):
+        """This type's host transaction of an unsigned one built in `operations/`."""
+        body = tx.to_dict()
+        return cls(body["operation"], body["asset"], [Input.from_dict(i) for i in body["inputs"]],
+                   [Output.from_dict(o) for o in body["outputs"]], body["metadata"], body["version"])
 
     # -- hooks the host calls
 
@@ -112,13 +124,6 @@ class ResonateRecord(ResonateTransaction):
         if not self.inputs_valid():
             raise InvalidSignature("Transaction signature is invalid.")
 
-    @classmethod
-    def build(cls, signers, data, metadata=None, holders=None):
-        """An unsigned transaction registering `data`, signed by `signers` and held by
-        `holders` (a list of (public keys, amount); by default the signers, amount 1)."""
-        return cls.create(list(signers), holders or [(list(signers), 1)], metadata=metadata,
-                          asset=data)
-
 
 class ResonateTransfer(ResonateTransaction):
     """A TRANSFER-like type: moves an existing asset; `metadata` carries its record."""
@@ -162,10 +167,11 @@ def check_canonical(data, key, normalise):
                                          expected=repr(canonical))
 
 
-def with_context(data, key, normalise):
-    """A client's record: the pinned context, and the identifier under `key` normalised from
-    the display form people type."""
-    record = {"@context": COALAIP_CONTEXT, **data}
-    if key in record:
-        record[key] = normalise(record[key], f"asset.data.{key}")
-    return record
+def client_builder(build):
+    """A type's builder from `operations/` as a class method answering the type's host
+    transaction, as the node's code and its tests use it."""
+    def built(cls, *args, **options):
+        return cls.from_client(build(*args, **options))
+
+    built.__doc__ = build.__doc__
+    return classmethod(built)

@@ -4,6 +4,8 @@ Spec: docs/spec/copyright.md. Only the registrant(s) of the subject record may r
 it, and one subject has at most one Copyright for any country on any day.
 """
 from bigchaindb_resonate.errors import ResonateValidationError
+from bigchaindb_resonate.operations import copyright as client_part
+from bigchaindb_resonate.types.base import client_builder
 from bigchaindb_resonate.types.shares import SharedRecord
 from bigchaindb_resonate.validators.terms import periods_overlap, territories_overlap
 
@@ -27,10 +29,10 @@ def terms_overlap(first, second):
 
 
 class Copyright(SharedRecord):
-    OPERATION = "COPYRIGHT"
-    SCHEMA = "copyright_v1.0"
+    OPERATION = client_part.OPERATION
+    SCHEMA = client_part.SCHEMA
     INDEXED_FIELDS = ("rightsOf",)
-    RECORD_TYPE = "Copyright"
+    build = client_builder(client_part.build)
 
     def check_stateful(self, ledger):
         data = self.asset["data"]

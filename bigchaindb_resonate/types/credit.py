@@ -6,11 +6,9 @@ in the genesis may create it, and only once, so every play on the network spends
 asset and one listener's credits always combine.
 """
 from bigchaindb_resonate.errors import ResonateValidationError, RecordShape
-from bigchaindb_resonate.schemas import COALAIP_CONTEXT
-from bigchaindb_resonate.types.base import ResonateRecord
-
-# The most BigchainDB lets one output carry (common/transaction.py Output.MAX_AMOUNT).
-MAX_SUPPLY = 9 * 10 ** 18
+from bigchaindb_resonate.operations import credit as client_part
+from bigchaindb_resonate.operations.credit import MAX_SUPPLY  # noqa: F401 (the type's supply cap)
+from bigchaindb_resonate.types.base import ResonateRecord, client_builder
 
 
 class NetworkHasNoParameters(ResonateValidationError):
@@ -29,8 +27,8 @@ class CreditAlreadyIssued(ResonateValidationError):
 
 
 class Credit(ResonateRecord):
-    OPERATION = "CREDIT"
-    SCHEMA = "credit_v1.0"
+    OPERATION = client_part.OPERATION
+    SCHEMA = client_part.SCHEMA
     INDEXED_FIELDS = ("@type",)
 
     @classmethod
@@ -55,12 +53,7 @@ class Credit(ResonateRecord):
             raise CreditAlreadyIssued(f"the credit token is `{existing.id}`", field="operation",
                                       expected="a TRANSFER of that asset")
 
-    @classmethod
-    def build(cls, signers, data=None, metadata=None, supply=MAX_SUPPLY):
-        """The credit token, created by one treasury key (`signers`) with `supply` tokens."""
-        record = {"@context": COALAIP_CONTEXT, "@type": "ResonateCredit",
-                  "name": "Resonate credit", "tokensPerCredit": 1000, **(data or {})}
-        return super().build(signers, record, metadata, holders=[(list(signers), supply)])
+    build = client_builder(client_part.build)
 
 
 def credit_token(ledger):

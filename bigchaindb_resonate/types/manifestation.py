@@ -9,8 +9,9 @@ work calls `work_of` rather than picking a property.
 Spec: docs/spec/manifestation.md. The registrant's keys hold the record.
 """
 from bigchaindb_resonate.errors import ResonateValidationError
+from bigchaindb_resonate.operations import manifestation as client_part
 from bigchaindb_resonate.types.base import (
-    ResonateRecord, check_canonical, check_record_shape, with_context,
+    ResonateRecord, check_canonical, check_record_shape, client_builder,
 )
 from bigchaindb_resonate.types.work import (
     Work, check_date_published, check_parties, check_unclaimed,
@@ -43,8 +44,8 @@ def work_of(data):
 
 
 class Manifestation(ResonateRecord):
-    OPERATION = "MANIFESTATION"
-    SCHEMA = "manifestation_v1.0"
+    OPERATION = client_part.OPERATION
+    SCHEMA = client_part.SCHEMA
     INDEXED_FIELDS = ("isrcCode",)
 
     @classmethod
@@ -72,6 +73,4 @@ class Manifestation(ResonateRecord):
         check_parties(ledger, data, ("byArtist",))
         check_unclaimed(ledger, self, "isrcCode")
 
-    @classmethod
-    def build(cls, signers, data, metadata=None):
-        return super().build(signers, with_context(data, "isrcCode", normalise_isrc), metadata)
+    build = client_builder(client_part.build)

@@ -3,22 +3,20 @@
 Spec: docs/spec/party.md. The registrant's keys hold the record.
 """
 from bigchaindb_resonate.errors import ResonateValidationError
+from bigchaindb_resonate.operations import party as client_part
+from bigchaindb_resonate.operations.party import IDENTIFIERS
 from bigchaindb_resonate.types.base import (
-    ResonateRecord, check_canonical, check_record_shape, with_context,
+    ResonateRecord, check_canonical, check_record_shape, client_builder,
 )
-from bigchaindb_resonate.validators.identifiers import normalise_ipi_name_number, normalise_isni
 
 class PartyNameMissing(ResonateValidationError):
     code = "PARTY_NAME_MISSING"
     meaning = "a Person needs `name` or both `givenName` and `familyName`"
 
 
-IDENTIFIERS = {"ipiNameNumber": normalise_ipi_name_number, "isni": normalise_isni}
-
-
 class Party(ResonateRecord):
-    OPERATION = "PARTY"
-    SCHEMA = "party_v1.0"
+    OPERATION = client_part.OPERATION
+    SCHEMA = client_part.SCHEMA
 
     @classmethod
     def check_stateless(cls, tx):
@@ -32,8 +30,4 @@ class Party(ResonateRecord):
         for key, normalise in IDENTIFIERS.items():
             check_canonical(data, key, normalise)
 
-    @classmethod
-    def build(cls, signers, data, metadata=None):
-        for key, normalise in IDENTIFIERS.items():
-            data = with_context(data, key, normalise)
-        return super().build(signers, data, metadata)
+    build = client_builder(client_part.build)

@@ -10,8 +10,8 @@ Counting earlier plays is also what stops a replay or two conflicting plays: the
 one's `playNumber` is no longer the count.
 """
 from bigchaindb_resonate.errors import ResonateValidationError
-from bigchaindb_resonate.schemas import COALAIP_CONTEXT
-from bigchaindb_resonate.types.base import ResonateTransfer
+from bigchaindb_resonate.operations import play as client_part
+from bigchaindb_resonate.types.base import ResonateTransfer, client_builder
 from bigchaindb_resonate.types.copyright import Copyright
 from bigchaindb_resonate.types.credit import NetworkHasNoParameters, credit_token
 from bigchaindb_resonate.types.manifestation import Manifestation, work_of
@@ -127,8 +127,8 @@ def earlier_plays(ledger, listener, track_id):
 
 
 class Play(ResonateTransfer):
-    OPERATION = "PLAY"
-    SCHEMA = "play_v1.0"
+    OPERATION = client_part.OPERATION
+    SCHEMA = client_part.SCHEMA
     INDEXED_METADATA = (("listener", "track"),)
 
     @classmethod
@@ -191,25 +191,4 @@ class Play(ResonateTransfer):
             raise PlayWrongSplit(f"`{play.get('split')}`", field="metadata.split", expected=split.id)
         return payees_of(split)
 
-    @classmethod
-    def pay(cls, credits, listener, play, payees, parameters):
-        """An unsigned PLAY by the public key `listener`, spending `credits`: (transaction,
-        output index) pairs of the listener's credit outputs, holding at least the price.
-        `play` names `track`, `territory`, `right`, `playNumber` and (for a paid play) the
-        `split` in force, whose (key, basis points) `payees` are given; `parameters` are
-        the network's (platform_key, coop_share_bp)."""
-        amount = price(play["playNumber"])
-        spent = sum(tx.outputs[index].amount for tx, index in credits)
-        if spent < amount:
-            raise ValueError(f"play number {play['playNumber']} costs {amount} tokens; "
-                             f"the credits given hold {spent}")
-        record = {"@context": COALAIP_CONTEXT, "@type": "Play", "listener": listener,
-                  "track": play["track"], "territory": play["territory"], "right": play["right"],
-                  "playNumber": play["playNumber"], "price": amount}
-        if amount:
-            record["split"] = play["split"]
-        asset_id = credits[0][0].asset.get("id", credits[0][0].id)
-        inputs = [input_ for tx, index in credits for input_ in tx.to_inputs([index])]
-        recipients = play_outputs(amount, payees, parameters["coop_share_bp"],
-                                  parameters["platform_key"], listener, spent)
-        return cls.build(inputs, recipients, asset_id, record)
+    pay = client_builder(client_part.pay)

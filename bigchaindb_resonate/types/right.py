@@ -5,6 +5,8 @@ is in force, and a derived Right never carries more than its source: territory, 
 usage types, number of uses and exclusivity are all bounded by it and by its siblings.
 """
 from bigchaindb_resonate.errors import ResonateValidationError
+from bigchaindb_resonate.operations import right as client_part
+from bigchaindb_resonate.types.base import client_builder
 from bigchaindb_resonate.types.copyright import terms_overlap
 from bigchaindb_resonate.types.shares import SharedRecord, holder_keys, in_force
 from bigchaindb_resonate.validators.terms import USAGE_TYPES, period_within, territory_within
@@ -83,10 +85,10 @@ def exclusivity_conflicts(first, second):
 
 
 class Right(SharedRecord):
-    OPERATION = "RIGHT"
-    SCHEMA = "right_v1.0"
+    OPERATION = client_part.OPERATION
+    SCHEMA = client_part.SCHEMA
     INDEXED_FIELDS = SOURCE_FIELDS
-    RECORD_TYPE = "Right"
+    build = client_builder(client_part.build)
 
     def check_stateful(self, ledger):
         data = self.asset["data"]

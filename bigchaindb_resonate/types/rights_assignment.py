@@ -6,11 +6,10 @@ the asset is a Copyright or Right in force, and that the new outputs are proper 
 `metadata` is a COALA IP RightsTransferAction.
 """
 from bigchaindb_resonate.errors import ResonateValidationError
-from bigchaindb_resonate.schemas import COALAIP_CONTEXT
-from bigchaindb_resonate.types.base import ResonateTransfer
-from bigchaindb_resonate.types.shares import ASSIGNED_BY, check_shares, in_force
-
-ASSIGNABLE = ("COPYRIGHT", "RIGHT")
+from bigchaindb_resonate.operations import rights_assignment as client_part
+from bigchaindb_resonate.operations.rights_assignment import ASSIGNABLE
+from bigchaindb_resonate.types.base import ResonateTransfer, client_builder
+from bigchaindb_resonate.types.shares import check_shares, in_force
 
 
 class AssignmentNotARight(ResonateValidationError):
@@ -24,8 +23,8 @@ class AssignmentNotInForce(ResonateValidationError):
 
 
 class RightsAssignment(ResonateTransfer):
-    OPERATION = ASSIGNED_BY
-    SCHEMA = "rights_assignment_v1.0"
+    OPERATION = client_part.OPERATION
+    SCHEMA = client_part.SCHEMA
 
     @classmethod
     def check_stateless(cls, tx):
@@ -41,17 +40,4 @@ class RightsAssignment(ResonateTransfer):
             raise AssignmentNotInForce(field="asset.id",
                                        expected=f"in force on {ledger.consensus_date()}")
 
-    @classmethod
-    def assign(cls, holding, holder, recipient, shares=None, metadata=None):
-        """Assign what `holder` (a public key) holds in the outputs of transaction `holding`
-        to `recipient`: all of it, or `shares` of it with the rest kept by `holder`."""
-        outputs = [index for index, output in enumerate(holding.outputs)
-                   if output.public_keys == [holder]]
-        held = sum(holding.outputs[index].amount for index in outputs)
-        shares = held if shares is None else shares
-        if not 0 < shares <= held:
-            raise ValueError(f"{holder} holds {held} shares there, cannot assign {shares}")
-        recipients = [([recipient], shares)] + ([([holder], held - shares)] if shares < held else [])
-        asset_id = holding.id if holding.operation in ASSIGNABLE else holding.asset["id"]
-        action = {"@context": COALAIP_CONTEXT, "@type": "RightsTransferAction", **(metadata or {})}
-        return cls.build(holding.to_inputs(outputs), recipients, asset_id, action)
+    assign = client_builder(client_part.assign)

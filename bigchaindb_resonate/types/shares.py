@@ -7,12 +7,10 @@ already makes its amounts balance, so the total stays 100 for the life of the as
 Spec: docs/spec/copyright.md (shares), docs/spec/right.md, docs/spec/rights_assignment.md.
 """
 from bigchaindb_resonate.errors import ResonateValidationError
-from bigchaindb_resonate.schemas import COALAIP_CONTEXT
+from bigchaindb_resonate.operations.rights_assignment import OPERATION as ASSIGNED_BY
+from bigchaindb_resonate.operations.shares import TOTAL_SHARES
 from bigchaindb_resonate.types.base import ResonateRecord
 from bigchaindb_resonate.validators.terms import check_period, check_territory, period_covers
-
-TOTAL_SHARES = 100
-ASSIGNED_BY = "RIGHTS_ASSIGNMENT"
 
 
 class InvalidShares(ResonateValidationError):
@@ -59,7 +57,6 @@ class SharedRecord(ResonateRecord):
     Copyright and Right have in common."""
 
     TRANSFERRED_BY = ASSIGNED_BY
-    RECORD_TYPE = None  # its `@type`, which the builder fills in
 
     @classmethod
     def check_stateless(cls, tx):
@@ -67,14 +64,3 @@ class SharedRecord(ResonateRecord):
         data = tx["asset"]["data"]
         check_territory(data["territory"], "asset.data.territory")
         check_period(data, "asset.data")
-
-    @classmethod
-    def build(cls, signers, data, metadata=None, holders=None):
-        """`holders` as (public key, shares) pairs; by default a sole signer holds all 100."""
-        if holders is None:
-            if len(signers) != 1:
-                raise ValueError("several signers: name the holders and their shares")
-            holders = [(signers[0], TOTAL_SHARES)]
-        record = {"@context": COALAIP_CONTEXT, "@type": cls.RECORD_TYPE, **data}
-        return super().build(signers, record, metadata,
-                             [([key], shares) for key, shares in holders])

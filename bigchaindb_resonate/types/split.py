@@ -8,8 +8,8 @@ commit on (`split_in_force`), and the older ones stay readable.
 import base58
 
 from bigchaindb_resonate.errors import RecordShape, ResonateValidationError
-from bigchaindb_resonate.schemas import COALAIP_CONTEXT
-from bigchaindb_resonate.types.base import ResonateRecord, check_record_shape
+from bigchaindb_resonate.operations import split as client_part
+from bigchaindb_resonate.types.base import ResonateRecord, check_record_shape, client_builder
 from bigchaindb_resonate.types.copyright import Copyright
 from bigchaindb_resonate.types.manifestation import Manifestation
 from bigchaindb_resonate.types.shares import holder_keys
@@ -86,8 +86,8 @@ def payees_of(split):
 
 
 class Split(ResonateRecord):
-    OPERATION = "SPLIT"
-    SCHEMA = "split_v1.0"
+    OPERATION = client_part.OPERATION
+    SCHEMA = client_part.SCHEMA
     INDEXED_FIELDS = ("subject",)
 
     @classmethod
@@ -110,12 +110,4 @@ class Split(ResonateRecord):
         if sorted(set(self.inputs[0].owners_before)) != holders:
             raise SplitNotHolders(field="inputs[0].owners_before", expected=f"exactly {holders}")
 
-    @classmethod
-    def build(cls, signers, data, metadata=None):
-        """`data` names `subject` and `payees` as {"publicKey", "shareBp"} (or (key, bp)
-        pairs) in any order; the builder puts them in canonical order. Held by the signers."""
-        payees = [payee if isinstance(payee, dict) else {"publicKey": payee[0], "shareBp": payee[1]}
-                  for payee in data["payees"]]
-        record = {"@context": COALAIP_CONTEXT, "@type": "RoyaltySplit", **data,
-                  "payees": sorted(payees, key=lambda payee: payee["publicKey"])}
-        return super().build(signers, record, metadata)
+    build = client_builder(client_part.build)

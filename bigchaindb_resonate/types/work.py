@@ -8,8 +8,9 @@ The module-level helpers serve every record that carries an identifier and names
 MANIFESTATION uses them too.
 """
 from bigchaindb_resonate.errors import IdentifierTaken
+from bigchaindb_resonate.operations import work as client_part
 from bigchaindb_resonate.types.base import (
-    ResonateRecord, check_canonical, check_record_shape, with_context,
+    ResonateRecord, check_canonical, check_record_shape, client_builder,
 )
 from bigchaindb_resonate.types.party import Party
 from bigchaindb_resonate.validators.identifiers import normalise_iswc
@@ -42,8 +43,8 @@ def check_unclaimed(ledger, record, key):
 
 
 class Work(ResonateRecord):
-    OPERATION = "WORK"
-    SCHEMA = "work_v1.0"
+    OPERATION = client_part.OPERATION
+    SCHEMA = client_part.SCHEMA
     INDEXED_FIELDS = ("iswcCode",)
 
     @classmethod
@@ -57,6 +58,4 @@ class Work(ResonateRecord):
         check_parties(ledger, self.asset["data"], ("composer", "lyricist"))
         check_unclaimed(ledger, self, "iswcCode")
 
-    @classmethod
-    def build(cls, signers, data, metadata=None):
-        return super().build(signers, with_context(data, "iswcCode", normalise_iswc), metadata)
+    build = client_builder(client_part.build)

@@ -67,7 +67,7 @@ def quiet(line):
 def wait_everywhere(clients, txid, timeout=30):
     """A commit-mode answer means one node committed; each node stores as it commits."""
     deadline = time.monotonic() + timeout
-    while not all(client.get_transaction(txid) for client in clients):
+    while not all(client.is_committed(txid) for client in clients):
         assert time.monotonic() < deadline, f"{txid[:12]} not on every node after {timeout}s"
         time.sleep(0.2)
 

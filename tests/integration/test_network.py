@@ -142,11 +142,11 @@ def test_a_double_spend_sent_to_two_nodes_at_once_commits_exactly_once(testnet, 
 
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(submit, [(clients[1], spends[0]), (clients[2], spends[1])]))
-    wait_until(lambda: any(clients[0].get_transaction(tx["id"]) for tx in spends), what="one spend")
+    wait_until(lambda: any(clients[0].is_committed(tx["id"]) for tx in spends), what="one spend")
     time.sleep(3)  # several more blocks' time for the other to (wrongly) land
     wait_until(lambda: all_agree(testnet), what="agreement")
     for client in clients:
-        committed = [tx["id"] for tx in spends if client.get_transaction(tx["id"])]
+        committed = [tx["id"] for tx in spends if client.is_committed(tx["id"])]
         assert len(committed) == 1
     spent = requests.get(f"{testnet.nodes[3].api_url}/api/v1/outputs",
                          params={"public_key": alice.public_key, "spent": "true"}).json()

@@ -9,6 +9,7 @@ from bigchaindb.common.crypto import generate_key_pair
 
 from bigchaindb_resonate import cli
 from bigchaindb_resonate.api import PREFIX
+from bigchaindb_resonate.client import NotFoundError
 from bigchaindb_resonate.schemas import COALAIP_CONTEXT
 
 from .conftest import committed, local_testnet
@@ -191,10 +192,12 @@ def test_misses_and_bad_queries_are_json_errors(reader, path, params, status):
     assert response.json()["status"] == status and response.json()["message"]
 
 
-def test_routes_that_need_a_kind_of_record_miss_other_kinds(chain, reader):
-    assert reader.rights_of(chain["work"]["id"]) is None
-    assert reader.recordings_of(chain["recording"]["id"]) is None
-    assert reader.history(chain["assignment"]["id"]) is None
+@pytest.mark.parametrize("read, record", [("rights_of", "work"), ("recordings_of", "recording"),
+                                          ("history", "assignment")])
+def test_routes_that_need_a_kind_of_record_miss_other_kinds(chain, reader, read, record):
+    with pytest.raises(NotFoundError) as missed:
+        getattr(reader, read)(chain[record]["id"])
+    assert missed.value.status == 404 and chain[record]["id"] in str(missed.value)
 
 
 def key_file(tmp_path, keypair):

@@ -11,6 +11,7 @@ from bigchaindb.backend import connect
 from flask import Flask, jsonify
 
 from bigchaindb_resonate import api
+from bigchaindb_resonate.client import NotFoundError
 from bigchaindb_resonate.reports.audit import audit
 from bigchaindb_resonate.reports.compute import Period, Scope, StoreLedger, report_lines
 from bigchaindb_resonate.reports.formats import parse_dsr, read_lines
@@ -90,7 +91,9 @@ def test_route_and_audit_over_http(app):
     class Node:
         def _get(self, path, **params):
             response = http.get(f"/api/v1/{path}", query_string=params)
-            return None if response.status_code == 404 else response.get_json()
+            if response.status_code == 404:  # as bigchaindb_resonate.client.Client does
+                raise NotFoundError(404, response.get_json())
+            return response.get_json()
 
     for fmt in ("json", "csv", "dsr"):
         text = http.get("/api/v1/resonate/reports", query_string={"format": fmt}).get_data(as_text=True)

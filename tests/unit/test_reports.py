@@ -11,6 +11,7 @@ from bigchaindb.common.transaction import Transaction
 from flask import Flask, jsonify
 
 from bigchaindb_resonate import api, host
+from bigchaindb_resonate.client import NotFoundError
 from bigchaindb_resonate.reports import audit as audit_module
 from bigchaindb_resonate.reports.charts import write_charts
 from bigchaindb_resonate.reports.compute import Digest, Period, Scope, StoreLedger, report_lines
@@ -307,7 +308,9 @@ def nodes(history):
 
         def _get(self, path, **params):
             response = self.http.get(f"/api/v1/{path}", query_string=params)
-            return None if response.status_code == 404 else response.get_json()
+            if response.status_code == 404:  # as bigchaindb_resonate.client.Client does
+                raise NotFoundError(404, response.get_json())
+            return response.get_json()
 
     return {"http": app.test_client(), "clients": {"node-a": TestClient(), "node-b": TestClient()}}
 
