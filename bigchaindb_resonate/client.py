@@ -43,27 +43,56 @@ class Client:
         except requests.ConnectionError as exc:
             raise ClientError(f"cannot reach the node at {self.api_url}: is it running? "
                               f"(`resonate testnet status` lists the nodes)") from exc
+        except requests.Timeout as exc:
+            raise ClientError(f"the node at {self.api_url} did not answer within "
+                              f"{self.timeout}s; try again, or ask another node") from exc
+        except requests.RequestException as exc:
+            raise ClientError(f"`{self.api_url}` is not a node's HTTP API URL ({exc}); give "
+                              f"one like http://127.0.0.1:9984") from exc
+
+    def _not_a_node(self, response):
+        return ClientError(
+            f"{self.api_url} answered HTTP {response.status_code} "
+            f"({response.headers.get('Content-Type') or 'no content type'}), which is not a "
+            f"Resonate node's JSON: is it a bigchaindb-resonate node's HTTP API (port 9984 by "
+            f"default; not Tendermint's RPC port), of this version? "
+            f"`resonate testnet status` lists the local nodes' API URLs")
+
+    def _json(self, response):
+        """The answer's JSON object; a ClientError when the answer is not a node's."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise self._not_a_node(response)
+        return body
+
+    def _checked(self, response):
+        """The JSON answer, or None when the node finds nothing (404)."""
+        if response.status_code == 404:
+            # A node's 404 is JSON naming what is missing; another service's is not.
+            self._json(response)
+            return None
+        if response.status_code == 400:
+            raise ClientError(f"bad query: {self._json(response).get('message')}")
+        if response.status_code != 200:
+            message = self._json(response).get("message")
+            raise ClientError(f"the node at {self.api_url} failed with HTTP "
+                              f"{response.status_code}: {message}; try again, or ask another "
+                              f"node (its log says more)")
+        return self._json(response)
 
     def _get(self, path, **params):
         """The JSON answer, or None when the node finds nothing (404)."""
-        response = self._request("GET", path, params=params)
-        if response.status_code == 404:
-            return None
-        if response.status_code == 400:
-            raise ClientError(f"bad query: {response.json().get('message')}")
-        response.raise_for_status()
-        return response.json()
+        return self._checked(self._request("GET", path, params=params))
 
     def submit(self, tx, mode="commit"):
         """Post a signed transaction dict; with mode=commit, return once it is in a block."""
         tx_dict = tx if isinstance(tx, dict) else tx.to_dict()
         response = self._request("POST", "transactions", params={"mode": mode}, json=tx_dict)
         if response.status_code != 202:
-            try:
-                body = response.json()
-            except ValueError:
-                body = {"message": response.text}
-            raise TransactionRefused(response.status_code, body)
+            raise TransactionRefused(response.status_code, self._json(response))
         return tx_dict
 
     def get_transaction(self, txid):
@@ -102,12 +131,14 @@ class Client:
         """Register a COPYRIGHT in a WORK or MANIFESTATION, signed by that record's
         registrant(s); `holders` are (public key, shares) pairs summing to 100 (by default a
         sole signer holds all 100)."""
-        return self._register("COPYRIGHT", keypairs, data, mode, holders=holders)
+        return self._register("COPYRIGHT", keypairs, _normalised_territory(data), mode,
+                              holders=holders)
 
     def derive_right(self, keypairs, data, licensees=None, mode="commit"):
         """Derive a RIGHT (a licence) from the Copyright or Right named by `data["source"]`,
         signed by all of its current holders; `licensees` as (public key, shares) pairs."""
-        return self._register("RIGHT", keypairs, data, mode, holders=licensees)
+        return self._register("RIGHT", keypairs, _normalised_territory(data), mode,
+                              holders=licensees)
 
     def assign(self, keypair, asset_id, recipient, shares=None, action=None, mode="commit"):
         """RIGHTS_ASSIGNMENT: move `shares` (all, by default) of what `keypair` holds in a
@@ -223,18 +254,26 @@ class Client:
 
     def build_play(self, keypair, track_id, right_id, territory):
         """The listener's next PLAY of a track, signed, not sent: priced by their count of
-        committed plays, paying the split in force, streamed under `right_id`."""
+        committed plays, paying the split in force, streamed under `right_id`. Without a
+        split in force the play names none, and a node refuses a paid one as PLAY_NO_SPLIT."""
         from bigchaindb_resonate.validators.royalties import price
+        from bigchaindb_resonate.validators.terms import normalise_country
 
-        number = self.owns(keypair.public_key, track_id)["plays"]
+        standing = self.owns(keypair.public_key, track_id)
+        if standing is None:
+            raise ClientError(f"no track {track_id} on {self.api_url}: give a MANIFESTATION id "
+                              f"(`resonate show record ID` shows what an id is)")
+        number = standing["plays"]
         splits = self.splits_of(track_id)
         in_force = next((split for split in splits["splits"] if split["id"] == splits["in_force"]),
-                        {"id": None, "payees": []})
-        payees = [(payee["publicKey"], payee["shareBp"]) for payee in in_force["payees"]]
-        tx = type_of("PLAY").pay(
-            self._credits(keypair.public_key, price(number)), keypair.public_key,
-            {"track": track_id, "territory": territory, "right": right_id, "playNumber": number,
-             "split": in_force["id"]}, payees, self.network()["parameters"])
+                        None)
+        play = {"track": track_id, "territory": normalise_country(territory), "right": right_id,
+                "playNumber": number}
+        if in_force:
+            play["split"] = in_force["id"]
+        payees = [(payee["publicKey"], payee["shareBp"]) for payee in (in_force or {}).get("payees", [])]
+        tx = type_of("PLAY").pay(self._credits(keypair.public_key, price(number)), keypair.public_key,
+                                 play, payees, self.network()["parameters"])
         return tx.sign([keypair.private_key]).to_dict()
 
     def play(self, keypair, track_id, right_id, territory, mode="commit"):
@@ -256,13 +295,24 @@ class Client:
         if at_height is not None:
             params["at_height"] = at_height
         response = self._request("GET", "resonate/reports", params=params, stream=True)
-        if response.status_code == 404:
-            return None
-        if response.status_code == 400:
-            raise ClientError(f"bad query: {response.json().get('message')}")
-        response.raise_for_status()
+        if response.status_code != 200:
+            with response:
+                return self._checked(response)
         response.encoding = "utf-8"
         return response.iter_content(chunk_size=1 << 16, decode_unicode=True)
+
+
+def _normalised_territory(data):
+    """`data` with the country codes of its territory as records store them (` gb ` is GB),
+    as builders normalise identifiers."""
+    from bigchaindb_resonate.validators.terms import normalise_country
+
+    territory = data.get("territory")
+    if not isinstance(territory, dict):
+        return data
+    return {**data, "territory": {
+        key: [normalise_country(code) if isinstance(code, str) else code for code in codes]
+        if isinstance(codes, list) else codes for key, codes in territory.items()}}
 
 
 def _keypairs(keypairs):

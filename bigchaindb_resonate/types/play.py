@@ -206,7 +206,7 @@ class Play(ResonateTransfer):
         record = {"@context": COALAIP_CONTEXT, "@type": "Play", "listener": listener,
                   "track": play["track"], "territory": play["territory"], "right": play["right"],
                   "playNumber": play["playNumber"], "price": amount}
-        if amount:
+        if amount and "split" in play:
             record["split"] = play["split"]
         asset_id = credits[0][0].asset.get("id", credits[0][0].id)
         inputs = [input_ for tx, index in credits for input_ in tx.to_inputs([index])]
