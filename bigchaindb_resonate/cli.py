@@ -432,10 +432,14 @@ def _node_answer(client, render, answer):
     else listening at the node's URL."""
     try:
         return render(answer)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise CommandError(f"{client.api_url} answered without {exc}: is it a "
-                           f"bigchaindb-resonate node's HTTP API of this version? "
-                           f"(`resonate testnet status` lists the local nodes)") from None
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise _not_a_node(client, exc) from None
+
+
+def _not_a_node(client, missing):
+    return CommandError(f"{client.api_url} answered without {missing}; check that --node is a "
+                        f"bigchaindb-resonate node's HTTP API, of this version "
+                        f"(`resonate testnet status` lists the local nodes)")
 
 
 def _one_key(args, role):
@@ -521,6 +525,8 @@ def _tx_show(args):
     tx = client.get_transaction(args.id)
     if tx is None:
         raise _nothing(f"committed transaction {args.id}", client)
+    if tx.get("id") != args.id:
+        raise _not_a_node(client, f"transaction {args.id}")
     _print_json(tx)
     return 0
 
@@ -869,8 +875,8 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         status = args.func(args)
         sys.stdout.flush()  # a reader that went away shows here, not at exit
         return status

@@ -54,8 +54,8 @@ class Client:
         return ClientError(
             f"{self.api_url} answered HTTP {response.status_code} "
             f"({response.headers.get('Content-Type') or 'no content type'}), which is not a "
-            f"Resonate node's JSON: is it a bigchaindb-resonate node's HTTP API (port 9984 by "
-            f"default; not Tendermint's RPC port), of this version? "
+            f"Resonate node's JSON; check that it is a bigchaindb-resonate node's HTTP API "
+            f"(port 9984 by default; not Tendermint's RPC port), of this version: "
             f"`resonate testnet status` lists the local nodes' API URLs")
 
     def _json(self, response):
@@ -86,6 +86,30 @@ class Client:
     def _get(self, path, **params):
         """The JSON answer, or None when the node finds nothing (404)."""
         return self._checked(self._request("GET", path, params=params))
+
+    def _fields(self, answer, *names):
+        """The values of `names` in a node's answer that a builder goes on with."""
+        if not isinstance(answer, dict) or not all(name in answer for name in names):
+            raise ClientError(f"{self.api_url} answered without {', '.join(names)}; check that "
+                              f"it is a bigchaindb-resonate node's HTTP API, of this version")
+        return [answer[name] for name in names]
+
+    def _committed(self, txid):
+        """A committed transaction, parsed, as builders spend its outputs."""
+        from bigchaindb.models import Transaction
+
+        tx = self.get_transaction(txid)
+        if tx is None:
+            raise ClientError(f"{self.api_url} has no committed transaction {txid}; ask a node "
+                              f"that has caught up")
+        self._fields(tx, "id")
+        if tx["id"] != txid:
+            raise self._not_a_node_answer(txid)
+        return Transaction.from_dict(tx)
+
+    def _not_a_node_answer(self, what):
+        return ClientError(f"{self.api_url} answered something other than {what}; check that "
+                           f"it is a bigchaindb-resonate node's HTTP API, of this version")
 
     def submit(self, tx, mode="commit"):
         """Post a signed transaction dict; with mode=commit, return once it is in a block."""
@@ -144,18 +168,21 @@ class Client:
         """RIGHTS_ASSIGNMENT: move `shares` (all, by default) of what `keypair` holds in a
         Copyright or Right to the public key `recipient`; the rest stays with the holder.
         `action` adds to the RightsTransferAction (e.g. `transferContract`)."""
-        from bigchaindb.models import Transaction
-
-        held = [holder for holder in (self.holders_of(asset_id) or {}).get("holders", [])
-                if holder["public_keys"] == [keypair.public_key]]
+        answer = self.holders_of(asset_id)
+        if answer is None:
+            raise ClientError(f"no record {asset_id} on {self.api_url}; check the id, or ask a "
+                              f"node that has caught up")
+        holders, = self._fields(answer, "holders")
+        held = [holder for holder in holders if holder["public_keys"] == [keypair.public_key]]
         if not held:
-            raise ClientError(f"{keypair.public_key} holds no shares of {asset_id}")
+            raise ClientError(f"{keypair.public_key} holds no shares of {asset_id}; check the "
+                              f"id, and sign with a holder's key")
         # One assignment spends one holding output (RightsAssignment.assign).
         usable = [holder for holder in held if shares is None or holder["amount"] >= shares]
         if not usable or (shares is None and len(held) > 1):
             raise ClientError(f"{keypair.public_key} holds {[h['amount'] for h in held]} shares "
                               f"of {asset_id} in separate outputs; assign from one at a time")
-        holding = Transaction.from_dict(self.get_transaction(usable[0]["transaction_id"]))
+        holding = self._committed(usable[0]["transaction_id"])
         tx = type_of("RIGHTS_ASSIGNMENT").assign(holding, keypair.public_key, recipient, shares,
                                                  action)
         return self.submit(tx.sign([keypair.private_key]), mode)
@@ -213,10 +240,12 @@ class Client:
     def _credits(self, public_key, amount):
         """(transaction, output index) of the key's own credit outputs, largest first, until
         they hold `amount` tokens (at least one output)."""
-        from bigchaindb.models import Transaction
-
-        held = sorted((entry for entry in (self.balance(public_key) or {}).get("outputs", [])
-                       if entry["public_keys"] == [public_key]),
+        balance = self.balance(public_key)
+        if balance is None:
+            raise ClientError(f"no credit token on {self.api_url} yet; a treasury key issues it "
+                              f"first")
+        outputs, = self._fields(balance, "outputs")
+        held = sorted((entry for entry in outputs if entry["public_keys"] == [public_key]),
                       key=lambda entry: (-entry["amount"], entry["transaction_id"], entry["output_index"]))
         chosen, total = [], 0
         for entry in held:
@@ -225,9 +254,10 @@ class Client:
             chosen.append(entry)
             total += entry["amount"]
         if not chosen or total < amount:
-            raise ClientError(f"{public_key} holds {total} credit tokens, needs {max(amount, 1)}")
-        return [(Transaction.from_dict(self.get_transaction(entry["transaction_id"])),
-                 entry["output_index"]) for entry in chosen]
+            raise ClientError(f"{public_key} holds {total} credit tokens, needs {max(amount, 1)}; "
+                              f"check the key, or buy credits for it first")
+        return [(self._committed(entry["transaction_id"]), entry["output_index"])
+                for entry in chosen]
 
     def issue_credit_token(self, treasury, mode="commit"):
         """CREDIT: the network's credit token, created once by a genesis treasury key pair,
@@ -244,7 +274,8 @@ class Client:
         recipients = [([listener], amount)] + ([([treasury.public_key], spent - amount)]
                                                if spent > amount else [])
         inputs = [input_ for tx, index in credits for input_ in tx.to_inputs([index])]
-        tx = Transaction.transfer(inputs, recipients, asset_id=self.network()["credit"])
+        credit, = self._fields(self.network(), "credit")
+        tx = Transaction.transfer(inputs, recipients, asset_id=credit)
         return self.submit(tx.sign([treasury.private_key]), mode)
 
     def set_split(self, keypairs, subject, payees, mode="commit"):
@@ -263,17 +294,17 @@ class Client:
         if standing is None:
             raise ClientError(f"no track {track_id} on {self.api_url}: give a MANIFESTATION id "
                               f"(`resonate show record ID` shows what an id is)")
-        number = standing["plays"]
-        splits = self.splits_of(track_id)
-        in_force = next((split for split in splits["splits"] if split["id"] == splits["in_force"]),
-                        None)
+        number, = self._fields(standing, "plays")
+        splits, in_force_id = self._fields(self.splits_of(track_id), "splits", "in_force")
+        in_force = next((split for split in splits if split["id"] == in_force_id), None)
         play = {"track": track_id, "territory": normalise_country(territory), "right": right_id,
                 "playNumber": number}
         if in_force:
             play["split"] = in_force["id"]
         payees = [(payee["publicKey"], payee["shareBp"]) for payee in (in_force or {}).get("payees", [])]
+        parameters, = self._fields(self.network(), "parameters")
         tx = type_of("PLAY").pay(self._credits(keypair.public_key, price(number)), keypair.public_key,
-                                 play, payees, self.network()["parameters"])
+                                 play, payees, parameters)
         return tx.sign([keypair.private_key]).to_dict()
 
     def play(self, keypair, track_id, right_id, territory, mode="commit"):

@@ -249,7 +249,8 @@ def parse_peer(address: str) -> Node:
         return Node(name=peer_id, power=0, host=host, bind=host,
                     ports=dataclasses.replace(STANDARD_PORTS, p2p=int(port)))
     except ValueError:
-        raise ValueError(f"a peer is <node id>@<host>:<port>, not {address!r}") from None
+        raise ValueError(f"a peer is <node id>@<host>:<port>, not {address!r}; give each "
+                         f"peer as its member shared it") from None
 
 
 def write_member(out_dir: Path, name: str, host: str, genesis_file: Path,
@@ -257,7 +258,8 @@ def write_member(out_dir: Path, name: str, host: str, genesis_file: Path,
     """One member's node: new keys (kept if already there), the shared genesis, config.toml
     with `peers`, bigchaindb.json, and the compose file; returns the paths written."""
     if not NODE_NAME.fullmatch(name):
-        raise ValueError(f"a node name is 1 to 32 letters, digits, '-' or '_'; not {name!r}")
+        raise ValueError(f"a node name is 1 to 32 letters, digits, '-' or '_'; not {name!r}: "
+                         f"pick another")
     out_dir = Path(out_dir)
     genesis_text = Path(genesis_file).read_text()
     genesis = _genesis(genesis_text, genesis_file)
