@@ -71,3 +71,23 @@ def test_the_first_server_is_the_local_networks_first_node():
 def test_the_external_docs_name_bigchaindbs_own_api():
     # BigchainDB's own API (transactions, outputs, assets) is referred to, not redocumented.
     assert "bigchaindb" in DOCUMENT["externalDocs"]["url"]
+
+
+def nodes_with(node, key):
+    if isinstance(node, dict):
+        if key in node:
+            yield node
+        for value in node.values():
+            yield from nodes_with(value, key)
+    elif isinstance(node, list):
+        for value in node:
+            yield from nodes_with(value, key)
+
+
+def test_nullable_stands_beside_a_type():
+    """OpenAPI 3.0.3 makes a schema nullable only with its own `type`; next to a `$ref` or
+    an `allOf` it is ignored and a strict validator refuses the null."""
+    schemas = list(nodes_with(DOCUMENT, "nullable"))
+    assert schemas
+    for schema in schemas:
+        assert "type" in schema, schema
