@@ -127,12 +127,18 @@ def test_a_paid_play_of_a_track_without_a_split_is_refused_as_play_no_split(cata
     bought = clients[0].buy_credits(catalogue["treasury"], listener.public_key, 100)
     wait_everywhere(clients, licence["id"])
     wait_everywhere(clients, bought["id"])
-    free = clients[1].play(listener, track["id"], licence["id"], " gb ")  # play 0 is free
-    assert free["metadata"]["territory"] == "GB" and "split" not in free["metadata"]
-    wait_everywhere(clients, free["id"])
     with pytest.raises(TransactionRefused) as refused:
         clients[2].play(listener, track["id"], licence["id"], "GB")
     assert refused.value.code == "PLAY_NO_SPLIT"
+
+
+def test_a_play_names_its_territory_as_records_store_it(catalogue, clients):
+    listener = generate_key_pair()
+    bought = clients[0].buy_credits(catalogue["treasury"], listener.public_key, 100)
+    wait_everywhere(clients, bought["id"])
+    play = clients[1].build_play(listener, catalogue["track"]["id"], catalogue["licence"]["id"],
+                                 " gb ")
+    assert play["metadata"]["territory"] == "GB"
 
 
 # -- every documented route, on this ledger, in its documented shape

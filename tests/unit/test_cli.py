@@ -379,3 +379,25 @@ def test_split_payees_are_basis_points_and_holders_shares(capsys):
                                        "--territory", "GB", "--valid-from", "2020-01-01",
                                        "--holder", f"{UNKNOWN_KEY}=x"])
     assert "PUBLIC_KEY=SHARES" in capsys.readouterr().err
+
+
+# -- the client under the commands
+
+def test_the_client_turns_every_unusable_url_into_a_client_error(urls):
+    from bigchaindb_resonate.client import Client, ClientError
+
+    for url, says in [(urls["no scheme"], "http://127.0.0.1:9984"),
+                      (urls["nothing listening"], "is it running"),
+                      (urls["text service"], "not a Resonate node's JSON")]:
+        with pytest.raises(ClientError, match=re.escape(says)):
+            Client(url).record(UNKNOWN_ID)
+    with pytest.raises(ClientError, match="answered without plays"):
+        Client(urls["json service"]).play(generate_key_pair(), UNKNOWN_ID, UNKNOWN_ID, "GB")
+
+
+def test_the_client_stores_territories_as_records_do():
+    from bigchaindb_resonate.client import _normalised_territory
+
+    assert _normalised_territory({"territory": {"include": [" gb", "worldwide"], "exclude": ["us "]},
+                                  "validFrom": "2020-01-01"}) == {
+        "territory": {"include": ["GB", "Worldwide"], "exclude": ["US"]}, "validFrom": "2020-01-01"}
