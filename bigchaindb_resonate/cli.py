@@ -14,6 +14,7 @@
     resonate tx show ID                                      a committed transaction
     resonate report [--scope S] [--format F] [--charts DIR]  a usage and royalty report
     resonate audit REPORT --node URL [--node URL ...]        recompute a report from nodes
+    resonate config set-node URL | show                      the node used without --node
     resonate demo                                            the main job, on the local network
 """
 import argparse
@@ -58,22 +59,68 @@ def node_url(text):
     return url.rstrip("/")
 
 
-def _default_node():
-    """$RESONATE_NODE, else the first node of the default local testnet where one exists,
-    else BigchainDB's usual port on this machine."""
+def config_path():
+    """Where `resonate config set-node` keeps the default node."""
+    home = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(home) / "resonate" / "config.json"
+
+
+def _configured_node():
+    """The node in the config file, if one is set there."""
+    path = config_path()
+    if not path.exists():
+        return None
+    try:
+        return node_url(json.loads(path.read_text())["node"])
+    except (OSError, ValueError, KeyError, TypeError, argparse.ArgumentTypeError) as exc:
+        raise CommandError(f"cannot read the default node from {path} ({exc}); set it again "
+                           f"with `resonate config set-node URL`") from None
+
+
+def _default_node_and_source():
+    """--node's default and where it comes from: $RESONATE_NODE, else the config file, else
+    the first node of the default local testnet where one exists, else BigchainDB's usual
+    port on this machine."""
     from bigchaindb_resonate.testnet import Testnet
 
     if os.environ.get(NODE_VARIABLE):
         try:
-            return node_url(os.environ[NODE_VARIABLE])
+            return node_url(os.environ[NODE_VARIABLE]), f"${NODE_VARIABLE}"
         except argparse.ArgumentTypeError as exc:
             raise CommandError(f"{NODE_VARIABLE}: {exc}, or unset it") from None
+    configured = _configured_node()
+    if configured:
+        return configured, str(config_path())
     testnet = Testnet()
     try:
-        return testnet.nodes[0].api_url if testnet.exists else FALLBACK_NODE
+        if testnet.exists:
+            return testnet.nodes[0].api_url, f"the local testnet in {testnet.directory}"
     except (OSError, ValueError, KeyError) as exc:
         raise CommandError(f"cannot read the local testnet in {testnet.directory} ({exc}); "
                            f"give --node URL or set {NODE_VARIABLE}") from None
+    return FALLBACK_NODE, "the usual port of a node on this machine"
+
+
+def _default_node():
+    return _default_node_and_source()[0]
+
+
+def _config_set_node(args):
+    path = config_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"node": args.url}, indent=2) + "\n")
+    except OSError as exc:
+        raise CommandError(f"cannot write {path} ({exc.strerror}); set XDG_CONFIG_HOME to a "
+                           f"directory you can write, or use ${NODE_VARIABLE}") from None
+    print(f"commands without --node now use {args.url} (kept in {path})")
+    return 0
+
+
+def _config_show(args):
+    url, source = _default_node_and_source()
+    print(f"node: {url} (from {source})")
+    return 0
 
 
 def _node(args):
@@ -659,8 +706,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="resonate", description=__doc__.splitlines()[0],
         epilog=f"Commands that talk to a node use --node URL, else ${NODE_VARIABLE}, else the "
-               f"local testnet's first node, else {FALLBACK_NODE}. `resonate COMMAND --help` "
-               f"documents each command.")
+               f"node `resonate config set-node` kept, else the local testnet's first node, "
+               f"else {FALLBACK_NODE}. `resonate COMMAND --help` documents each command.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_testnet_commands(commands)
     add_network_commands(commands)
@@ -668,7 +715,8 @@ def build_parser():
     node = argparse.ArgumentParser(add_help=False)
     node.add_argument("--node", type=node_url,
                       help=f"a node's HTTP API URL, e.g. http://127.0.0.1:9984 (default: "
-                           f"${NODE_VARIABLE}, else the local testnet's first node)")
+                           f"${NODE_VARIABLE}, else `resonate config set-node`'s, else the "
+                           f"local testnet's first node: `resonate config show` says which)")
 
     keys = commands.add_parser("keys", help="key pairs").add_subparsers(dest="keys_command", required=True)
     new = keys.add_parser("new", help="make a new Ed25519 key pair")
@@ -862,6 +910,15 @@ def build_parser():
     audit.add_argument("--node", required=True, action="append", type=node_url,
                        help="a node's HTTP API URL (repeat to compare several)")
     audit.set_defaults(func=_audit)
+
+    config = commands.add_parser("config", help="settings kept for later commands")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    set_node = config_commands.add_parser(
+        "set-node", help="the node commands use without --node (unless $RESONATE_NODE is set)")
+    set_node.add_argument("url", type=node_url, help="its HTTP API URL, e.g. http://127.0.0.1:9984")
+    set_node.set_defaults(func=_config_set_node)
+    config_commands.add_parser("show", help="the node commands use without --node, and why"
+                               ).set_defaults(func=_config_show)
 
     demo = commands.add_parser("demo", help="run the main job against the local testnet")
     demo.add_argument("--dir", type=Path, default=None,

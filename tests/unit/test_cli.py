@@ -191,6 +191,7 @@ def isolated(monkeypatch, tmp_path):
     from bigchaindb_resonate.testnet import Testnet
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setattr(Testnet, "_start_supervisor",
                         lambda *args: pytest.fail("a hostile argument started a network"))
     monkeypatch.delenv(cli.NODE_VARIABLE, raising=False)
@@ -226,7 +227,7 @@ def test_every_command_with_hostile_arguments_says_what_to_do_and_never_crashes(
 def test_the_tree_has_every_command_group():
     groups = {words[0] for words, _ in LEAVES}
     assert {"testnet", "network", "keys", "party", "work", "recording", "copyright", "right",
-            "show", "credits", "split", "play", "tx", "report", "audit", "demo"} <= groups
+            "show", "credits", "split", "play", "tx", "report", "audit", "config", "demo"} <= groups
     assert len(LEAVES) >= 30
 
 
@@ -359,6 +360,20 @@ def test_the_default_node_comes_from_the_environment(monkeypatch):
 
 def test_the_default_node_without_a_setting_or_testnet():
     assert cli._default_node() == cli.FALLBACK_NODE
+
+
+def test_the_default_node_set_once_in_the_config_file(monkeypatch, tmp_path):
+    status, out, _ = run_in_process(["config", "set-node", "10.0.0.7:9984"], monkeypatch, tmp_path)
+    assert status == 0 and "http://10.0.0.7:9984" in out
+    assert cli._default_node() == "http://10.0.0.7:9984"
+    assert "from " + str(cli.config_path()) in run_in_process(["config", "show"], monkeypatch,
+                                                               tmp_path)[1]
+    monkeypatch.setenv(cli.NODE_VARIABLE, "http://10.0.0.8:9984")  # the environment wins
+    assert cli._default_node() == "http://10.0.0.8:9984"
+    monkeypatch.delenv(cli.NODE_VARIABLE)
+    cli.config_path().write_text("{")
+    status, _, err = run_in_process(["show", "record", UNKNOWN_ID], monkeypatch, tmp_path)
+    assert status == 1 and "`resonate config set-node URL`" in err
 
 
 # -- values normalised as people type them
