@@ -75,7 +75,8 @@ class Client:
             self._json(response)
             return None
         if response.status_code == 400:
-            raise ClientError(f"bad query: {self._json(response).get('message')}")
+            raise ClientError(f"the node refused the query: {self._json(response).get('message')}; "
+                              f"check the values given")
         if response.status_code != 200:
             message = self._json(response).get("message")
             raise ClientError(f"the node at {self.api_url} failed with HTTP "
@@ -102,14 +103,10 @@ class Client:
         if tx is None:
             raise ClientError(f"{self.api_url} has no committed transaction {txid}; ask a node "
                               f"that has caught up")
-        self._fields(tx, "id")
-        if tx["id"] != txid:
-            raise self._not_a_node_answer(txid)
+        if tx.get("id") != txid:
+            raise ClientError(f"{self.api_url} answered something other than transaction "
+                              f"{txid}; check that it is a bigchaindb-resonate node's HTTP API")
         return Transaction.from_dict(tx)
-
-    def _not_a_node_answer(self, what):
-        return ClientError(f"{self.api_url} answered something other than {what}; check that "
-                           f"it is a bigchaindb-resonate node's HTTP API, of this version")
 
     def submit(self, tx, mode="commit"):
         """Post a signed transaction dict; with mode=commit, return once it is in a block."""
@@ -292,8 +289,8 @@ class Client:
 
         standing = self.owns(keypair.public_key, track_id)
         if standing is None:
-            raise ClientError(f"no track {track_id} on {self.api_url}: give a MANIFESTATION id "
-                              f"(`resonate show record ID` shows what an id is)")
+            raise ClientError(f"no track {track_id} on {self.api_url}; check that it is a "
+                              f"MANIFESTATION id, or ask a node that has caught up")
         number, = self._fields(standing, "plays")
         splits, in_force_id = self._fields(self.splits_of(track_id), "splits", "in_force")
         in_force = next((split for split in splits if split["id"] == in_force_id), None)
