@@ -36,7 +36,7 @@ FALLBACK_NODE = "http://127.0.0.1:9984"
 PROGRESS_SECONDS = 3
 # `resonate` exits like a Unix tool killed by SIGPIPE when its reader goes away (`| head`).
 BROKEN_PIPE_STATUS = 128 + 13
-BUG_STATUS = 70
+BUG_STATUS = 70  # EX_SOFTWARE (sysexits.h): an internal error, not the user's
 
 
 class CommandError(Exception):
@@ -48,12 +48,14 @@ def node_url(text):
     url = text.strip()
     if "://" not in url:
         url = f"http://{url}"
-    parts = urllib.parse.urlsplit(url)
     try:
-        parts.port  # noqa: B018 (raises on a port that is not a number)
+        parts = urllib.parse.urlsplit(url)
+        # `port` raises ValueError for a port that is not a number from 0 to 65535.
+        valid = (parts.scheme in ("http", "https") and bool(parts.hostname)
+                 and parts.port != 0)
     except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        valid = False
+    if not valid:
         raise argparse.ArgumentTypeError(f"`{text}` is not a node URL: give http://HOST:PORT, "
                                          f"e.g. {FALLBACK_NODE}")
     return url.rstrip("/")
