@@ -214,12 +214,15 @@ def test_every_report_format_answers_with_its_documented_media_type(catalogue, t
         assert response.headers["Content-Type"].split(";")[0] in documented
 
 
-@pytest.mark.parametrize("reader, status", [("head -c 100", (0, 141)), ("true", (141,))])
-def test_a_report_piped_into_a_reader_that_stops_ends_quietly(catalogue, testnet, reader, status):
-    """`resonate report | head`; `| true` goes away before the first byte."""
+@pytest.mark.parametrize("node, reader, status", [(3, "head -c 100", (0, 141)),
+                                                  (2, "true", (141,))])
+def test_a_report_piped_into_a_reader_that_stops_ends_quietly(catalogue, testnet, node, reader,
+                                                              status):
+    """`resonate report | head`; `| true` goes away before the first byte. (One node each:
+    a node that a client left mid-report is issue 8's item 1, not the command line's.)"""
     resonate = Path(sys.executable).parent / "resonate"
     pipeline = subprocess.run(
-        f"set -o pipefail; {resonate} report --node {testnet.nodes[3].api_url} --format csv "
+        f"set -o pipefail; {resonate} report --node {testnet.nodes[node].api_url} --format csv "
         f"| {reader}", shell=True, executable="/bin/bash", capture_output=True, text=True,
         timeout=120)
     assert "Traceback" not in pipeline.stderr and "bug in resonate" not in pipeline.stderr
