@@ -3,6 +3,7 @@ would: registration, licence, split, credits, ten plays with every balance read 
 another node after each commit, a split change between plays, a play without a streaming
 licence or without a split, the same play sent to two nodes at once; then every route of
 docs/openapi.yaml answers, on that ledger, in its documented shape."""
+import json
 import re
 import subprocess
 import sys
@@ -228,3 +229,27 @@ def test_a_report_piped_into_a_reader_that_stops_ends_quietly(catalogue, testnet
     assert "Traceback" not in pipeline.stderr and "bug in resonate" not in pipeline.stderr
     assert pipeline.returncode in status, pipeline.stderr
     assert len(pipeline.stdout) == (100 if reader.startswith("head") else 0)
+
+
+def test_every_command_that_asks_a_node_answers_unknown_ids_with_what_to_do(
+        catalogue, testnet, tmp_path, monkeypatch):
+    """The walk of tests/unit/test_cli.py, against a real node: well-formed ids and keys
+    nobody registered, a key pair that holds nothing."""
+    from unit import test_cli as walk
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    keypair = generate_key_pair()
+    (tmp_path / "key.json").write_text(json.dumps({"public_key": keypair.public_key,
+                                                   "private_key": keypair.private_key}))
+    (tmp_path / "junk.json").write_text("not json at all {")
+    asked = 0
+    for words, parser in walk.LEAVES:
+        if not any(action.dest == "node" for action in parser._actions):
+            continue
+        argv = walk.argv_for(words, parser, "real node", {"real node": testnet.nodes[0].api_url},
+                             tmp_path)
+        status, out, err = walk.run_in_process(argv, monkeypatch, tmp_path)
+        walk.assert_says_what_to_do(argv, status, out, err)
+        asked += 1
+    assert asked >= 20
