@@ -118,7 +118,7 @@ def value(action, scenario, urls, files):
     """The hostile value `scenario` gives `action`, or None to leave it out."""
     kind = action.type
     if kind is cli.node_url:
-        return urls.get(scenario, urls["nothing listening"])
+        return urls[scenario] if scenario in urls else urls["nothing listening"]
     if scenario == "junk":
         return "%%junk%%"
     if action.dest == "key":
