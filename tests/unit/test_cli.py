@@ -115,7 +115,7 @@ def files(tmp_path_factory):
 # -- hostile values, chosen by what each argument is
 
 def value(action, scenario, urls, files):
-    """The hostile value `scenario` gives `action`, or None to leave it out."""
+    """The hostile value `scenario` gives `action`."""
     kind = action.type
     if kind is cli.node_url:
         return urls[scenario] if scenario in urls else urls["nothing listening"]
@@ -143,7 +143,7 @@ def value(action, scenario, urls, files):
         return " zz "
     if getattr(kind, "__name__", "").startswith("PUBLIC_KEY="):
         return f"{UNKNOWN_KEY}=100"
-    if kind is not None and kind.__name__ == "_consensus_seconds":
+    if kind is cli._consensus_seconds:
         return "2020-01-01"
     return {"peer": f"{'ab' * 20}@127.0.0.1:26656", "name": "nosuchnode", "scope": f"track:{UNKNOWN_ID}"
             }.get(action.dest, "nosuch")
@@ -167,7 +167,7 @@ def argv_for(words, parser, scenario, urls, files):
                 argv.append(action.option_strings[0])
             continue
         given = value(action, scenario, urls, files)
-        if (tuple(words) in STARTS_PROCESSES and action.dest == "nodes"):
+        if tuple(words) in STARTS_PROCESSES and action.dest == "nodes":
             given = "0"  # the only well-formed value `up` refuses before starting anything
         argv += [action.option_strings[0], given] if action.option_strings else [given]
     return argv
