@@ -152,14 +152,14 @@ def _writing_client(args):
 
 
 @contextlib.contextmanager
-def _ticking(status, every=PROGRESS_SECONDS):
-    """Print `status()` and the time so far on standard error every `every` seconds, until
-    the block ends."""
+def _ticking(status):
+    """Print `status()` and the time so far on standard error every PROGRESS_SECONDS,
+    until the block ends."""
     started = time.monotonic()
     done = threading.Event()
 
     def tick():
-        while not done.wait(every):
+        while not done.wait(PROGRESS_SECONDS):
             print(f"  {status()} ({time.monotonic() - started:.0f}s)", file=sys.stderr, flush=True)
 
     thread = threading.Thread(target=tick, daemon=True)

@@ -416,3 +416,38 @@ def test_the_client_stores_territories_as_records_do():
     assert _normalised_territory({"territory": {"include": [" gb", "worldwide"], "exclude": ["us "]},
                                   "validFrom": "2020-01-01"}) == {
         "territory": {"include": ["GB", "Worldwide"], "exclude": ["US"]}, "validFrom": "2020-01-01"}
+
+
+# -- long work says what it is doing
+
+class _SlowCommitHandler(_Handler):
+    """Accepts a transaction after a while, as a node does once a block commits it."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        threading.Event().wait(0.7)
+        self.body, self.status, self.content_type = b"{}", 202, "application/json"
+        self._answer()
+
+
+def test_a_write_says_what_it_waits_for_until_the_commit(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "PROGRESS_SECONDS", 0.2)
+    keypair = generate_key_pair()
+    with serving(_SlowCommitHandler) as url:
+        client = cli._ProgressClient(url)
+        tx = client.register_party(keypair, {"@type": "MusicGroup", "name": "Slow"})
+    err = capsys.readouterr().err
+    assert f"sent {tx['id']} to {url}; waiting until a block commits it" in err
+    assert "still waiting for the commit" in err
+
+
+def test_a_report_says_how_much_has_arrived(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "PROGRESS_SECONDS", 0.05)
+
+    def slow_chunks():
+        for _ in range(3):
+            threading.Event().wait(0.1)
+            yield "line\n" * 1000
+
+    assert "".join(cli._received(slow_chunks())) == "line\n" * 3000
+    assert re.search(r"received [\d,]+ lines \(0\.\d MB\) so far", capsys.readouterr().err)
