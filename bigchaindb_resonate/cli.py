@@ -14,55 +14,255 @@
     resonate tx show ID                                      a committed transaction
     resonate report [--scope S] [--format F] [--charts DIR]  a usage and royalty report
     resonate audit REPORT --node URL [--node URL ...]        recompute a report from nodes
+    resonate config set-node URL | show                      the node used without --node
     resonate demo                                            the main job, on the local network
 """
 import argparse
+import contextlib
 import json
+import os
 import sys
+import threading
+import time
+import urllib.parse
 from pathlib import Path
 
+from bigchaindb_resonate.client import Client, ClientError, NotFoundError, TransactionRefused
 from bigchaindb_resonate.testnet.cli import add_testnet_commands
 from bigchaindb_resonate.testnet.compose import add_network_commands
 
+NODE_VARIABLE = "RESONATE_NODE"
+FALLBACK_NODE = "http://127.0.0.1:9984"
+PROGRESS_SECONDS = 3
+# `resonate` exits like a Unix tool killed by SIGPIPE when its reader goes away (`| head`).
+BROKEN_PIPE_STATUS = 128 + 13
+BUG_STATUS = 70  # EX_SOFTWARE (sysexits.h): an internal error, not the user's
 
-def _default_node():
-    """The first node of the default local testnet, where one exists."""
+
+class CommandError(Exception):
+    """A failure the user can act on; the message says what to do next."""
+
+
+def node_url(text):
+    """A node's HTTP API URL; `HOST:PORT` alone means http://HOST:PORT."""
+    url = text.strip()
+    if "://" not in url:
+        url = f"http://{url}"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        # `port` raises ValueError for a port that is not a number from 0 to 65535.
+        valid = (parts.scheme in ("http", "https") and bool(parts.hostname)
+                 and parts.port != 0)
+    except ValueError:
+        valid = False
+    if not valid:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a node URL: give http://HOST:PORT, "
+                                         f"e.g. {FALLBACK_NODE}")
+    return url.rstrip("/")
+
+
+def config_path():
+    """Where `resonate config set-node` keeps the default node."""
+    home = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(home) / "resonate" / "config.json"
+
+
+def _configured_node():
+    """The node in the config file, if one is set there."""
+    path = config_path()
+    if not path.exists():
+        return None
+    try:
+        return node_url(json.loads(path.read_text())["node"])
+    except (OSError, ValueError, KeyError, TypeError, argparse.ArgumentTypeError) as exc:
+        raise CommandError(f"cannot read the default node from {path} ({exc}); set it again "
+                           f"with `resonate config set-node URL`") from None
+
+
+def _default_node_and_source():
+    """--node's default and where it comes from: $RESONATE_NODE, else the config file, else
+    the first node of the default local testnet where one exists, else BigchainDB's usual
+    port on this machine."""
     from bigchaindb_resonate.testnet import Testnet
 
+    if os.environ.get(NODE_VARIABLE):
+        try:
+            return node_url(os.environ[NODE_VARIABLE]), f"${NODE_VARIABLE}"
+        except argparse.ArgumentTypeError as exc:
+            raise CommandError(f"{NODE_VARIABLE}: {exc}, or unset it") from None
+    configured = _configured_node()
+    if configured:
+        return configured, str(config_path())
     testnet = Testnet()
-    return testnet.nodes[0].api_url if testnet.exists else "http://127.0.0.1:9984"
+    try:
+        if testnet.exists:
+            return testnet.nodes[0].api_url, f"the local testnet in {testnet.directory}"
+    except (OSError, ValueError, KeyError) as exc:
+        raise CommandError(f"cannot read the local testnet in {testnet.directory} ({exc}); "
+                           f"give --node URL or set {NODE_VARIABLE}") from None
+    return FALLBACK_NODE, "the usual port of a node on this machine"
+
+
+def _default_node():
+    return _default_node_and_source()[0]
+
+
+def _config_set_node(args):
+    path = config_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"node": args.url}, indent=2) + "\n")
+    except OSError as exc:
+        raise CommandError(f"cannot write {path} ({exc.strerror}); set XDG_CONFIG_HOME to a "
+                           f"directory you can write, or use ${NODE_VARIABLE}") from None
+    print(f"commands without --node now use {args.url} (kept in {path})")
+    return 0
+
+
+def _config_show(args):
+    url, source = _default_node_and_source()
+    print(f"node: {url} (from {source})")
+    return 0
+
+
+def _node(args):
+    return args.node or _default_node()
+
+
+class _ProgressClient(Client):
+    """A client that says on standard error what each write waits for."""
+
+    def submit(self, tx, mode="commit"):
+        tx_id = tx["id"] if isinstance(tx, dict) else tx.id
+        print(f"sent {tx_id} to {self.api_url}; waiting until a block commits it",
+              file=sys.stderr, flush=True)
+        with _ticking(lambda: "still waiting for the commit"):
+            return super().submit(tx, mode)
 
 
 def _client(args):
-    from bigchaindb_resonate.client import Client
+    return Client(_node(args))
 
-    return Client(args.node or _default_node())
+
+def _writing_client(args):
+    return _ProgressClient(_node(args))
+
+
+@contextlib.contextmanager
+def _ticking(status):
+    """Print `status()` and the time so far on standard error every PROGRESS_SECONDS,
+    until the block ends."""
+    started = time.monotonic()
+    done = threading.Event()
+
+    def tick():
+        while not done.wait(PROGRESS_SECONDS):
+            print(f"  {status()} ({time.monotonic() - started:.0f}s)", file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def _is_key(text):
+    import base58
+
+    try:
+        return len(base58.b58decode(text)) == 32
+    except (ValueError, TypeError):
+        return False
+
+
+def public_key(text):
+    """An Ed25519 public key, base58, as `resonate keys new` prints it."""
+    if not _is_key(text.strip()):
+        raise argparse.ArgumentTypeError(f"`{text}` is not a public key: give the base58 key "
+                                         f"`resonate keys new` printed")
+    return text.strip()
+
+
+def record_id(text):
+    """A record's or transaction's id: 64 hex digits, as each write prints it."""
+    value = text.strip().lower()
+    if len(value) != 64 or value.strip("0123456789abcdef"):
+        raise argparse.ArgumentTypeError(f"`{text}` is not an id: give the 64 hex digits "
+                                         f"that the write which made it printed")
+    return value
+
+
+def country(text):
+    """An ISO 3166-1 alpha-2 code or Worldwide, as records store it (` gb ` is GB)."""
+    from bigchaindb_resonate.validators.terms import normalise_country
+
+    return normalise_country(text)
 
 
 def _load_keypair(path):
-    from bigchaindb.common.crypto import CryptoKeypair
+    from bigchaindb_resonate.conditions import KeyPair, public_key_of
 
+    path = Path(path)
+    if not path.is_file():
+        raise CommandError(f"no key file {path}; make one with `resonate keys new --out {path}`"
+                           if not path.exists() else f"{path} is not a file; give a key pair "
+                           f"file that `resonate keys new --out FILE` wrote")
     try:
-        document = json.loads(Path(path).read_text())
-        return CryptoKeypair(document["private_key"], document["public_key"])
-    except (OSError, ValueError, KeyError) as exc:
-        raise SystemExit(f"error: cannot read a key pair from {path} ({exc}); "
-                         f"make one with `resonate keys new --out {path}`")
+        document = json.loads(path.read_text())
+        keypair = KeyPair(document["private_key"], document["public_key"])
+        matching = _is_key(keypair.private_key) and public_key_of(keypair.private_key) == keypair.public_key
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        matching = False
+    if not matching:
+        raise CommandError(f"{path} does not hold a key pair; give the file "
+                           f"`resonate keys new --out FILE` wrote (it never overwrites one)")
+    return keypair
 
 
 def _keys_new(args):
-    from bigchaindb.common.crypto import generate_key_pair
+    from bigchaindb_resonate.conditions import generate_key_pair
 
     keypair = generate_key_pair()
     document = json.dumps({"public_key": keypair.public_key,
-                           "private_key": keypair.private_key}, indent=2)
-    if args.out:
-        args.out.write_text(document + "\n")
-        args.out.chmod(0o600)
-        print(f"wrote a new key pair to {args.out}; public key {keypair.public_key}")
-    else:
-        print(document)
+                           "private_key": keypair.private_key}, indent=2) + "\n"
+    if not args.out:
+        print(document, end="")
+        return 0
+    _write_private(args.out, document, replace=args.force)
+    print(f"wrote a new key pair to {args.out} (readable by you only); public key "
+          f"{keypair.public_key}")
     return 0
+
+
+def _write_private(path, text, replace):
+    """Write `text` to a file readable by its owner only from the moment it exists; an
+    existing file is kept unless `replace`, and then swapped whole, never half-written."""
+    import tempfile
+
+    if path.is_dir():
+        raise CommandError(f"{path} is a directory; give a file name for --out")
+    if path.exists() and not replace:
+        raise CommandError(f"{path} exists and may hold a private key: keep it and pick another "
+                           f"--out, or give --force to replace it")
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as exc:
+        raise CommandError(f"cannot write in {path.parent} ({exc.strerror}); pick an --out in "
+                           f"a directory you can write") from None
+    try:
+        with os.fdopen(descriptor, "w") as out:  # mkstemp made it mode 600
+            out.write(text)
+        if replace:
+            os.replace(temporary, path)
+        else:
+            os.link(temporary, path)  # fails, rather than replaces, if it appeared meanwhile
+    except FileExistsError:
+        raise CommandError(f"{path} appeared meanwhile; pick another --out, or give --force") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
 
 
 def _refused(exc, operation):
@@ -79,17 +279,15 @@ def _refused(exc, operation):
 
 def _write(args, operation, send):
     """Run `send(client)` and print the committed transaction's id, or why it failed."""
-    from bigchaindb_resonate.client import ClientError, TransactionRefused
     from bigchaindb_resonate.errors import ResonateValidationError
 
-    client = _client(args)
+    client = _writing_client(args)
     try:
         tx = send(client)
     except (TransactionRefused, ResonateValidationError) as exc:
         return _refused(exc, operation)
-    except (ClientError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except ValueError as exc:
+        raise CommandError(f"{exc}; see `{args.prog} --help`") from None
     print(tx["id"])
     return 0
 
@@ -99,13 +297,16 @@ def _fields(pairs):
     return {key: value for key, value in pairs if value not in (None, [], False)}
 
 
-def _share(text):
-    """KEY=SHARES, as a (public key, integer shares) pair."""
-    key, _, shares = text.partition("=")
-    try:
-        return key, int(shares)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"`{text}` is not PUBLIC_KEY=SHARES") from None
+def _pair(unit):
+    """The argument type PUBLIC_KEY=<unit>, as a (public key, integer) pair."""
+    def parse(text):
+        key, _, amount = text.partition("=")
+        try:
+            return public_key(key), int(amount)
+        except (ValueError, argparse.ArgumentTypeError):
+            raise argparse.ArgumentTypeError(f"`{text}` is not PUBLIC_KEY={unit}") from None
+    parse.__name__ = f"PUBLIC_KEY={unit}"  # how argparse names the type in its messages
+    return parse
 
 
 def _keys(args):
@@ -158,12 +359,11 @@ def _right_derive(args):
 
 
 def _right_assign(args):
-    if len(args.key) != 1:
-        raise SystemExit("error: an assignment is signed by one holder: give one --key")
+    holder = _one_key(args, "an assignment's holder")
     contract = _fields([("uri", args.contract_uri), ("hash", args.contract_hash)])
     action = _fields([("transferContract", contract)])
     return _write(args, "RIGHTS_ASSIGNMENT", lambda client: client.assign(
-        _keys(args)[0], args.asset, args.to, shares=args.shares, action=action))
+        holder, args.asset, args.to, shares=args.shares, action=action))
 
 
 def _holders_text(holders):
@@ -221,43 +421,74 @@ def _lookup_rows(answer):
         (entry["id"], entry["operation"], _name(entry["data"])) for entry in answer["records"]]
 
 
-# `resonate show VIEW`: (what it needs, how the client reads it, its table)
+# `resonate show VIEW`: (what it shows, its argument, how the client reads it, its table)
 SHOW = {
-    "record": ("id", lambda client, args: client.record(args.id), _record_rows),
-    "history": ("id", lambda client, args: client.history(args.id), _history_rows),
-    "holders": ("id", lambda client, args: client.holders_of(args.id), _holder_rows),
-    "rights": ("id", lambda client, args: client.rights_of(args.id, whole_tree=args.all),
+    "record": ("a record (any registry type): its data and current holders", "id",
+               lambda client, args: client.record(args.id), _record_rows),
+    "history": ("a record's creation and every transfer, in commit order", "id",
+                lambda client, args: client.history(args.id), _history_rows),
+    "holders": ("who holds a record now, and how many shares", "id",
+                lambda client, args: client.holders_of(args.id), _holder_rows),
+    "rights": ("the Rights derived from a Copyright or Right", "id",
+               lambda client, args: client.rights_of(args.id, whole_tree=args.all),
                _rights_rows),
-    "holdings": ("public_key", lambda client, args: client.holdings(args.public_key),
-                 _holdings_rows),
-    "recordings": ("id", lambda client, args: client.recordings_of(args.id), _recordings_rows),
-    "lookup": (None, lambda client, args: (client.lookup_iswc(args.iswc) if args.iswc
-                                           else client.lookup_isrc(args.isrc)), _lookup_rows),
+    "holdings": ("every record a public key holds shares of", "public_key",
+                 lambda client, args: client.holdings(args.public_key), _holdings_rows),
+    "recordings": ("the recordings (Manifestations) of a Work", "id",
+                   lambda client, args: client.recordings_of(args.id), _recordings_rows),
+    "lookup": ("the Work with an ISWC or the recording with an ISRC", None,
+               lambda client, args: (client.lookup_iswc(args.iswc) if args.iswc
+                                     else client.lookup_isrc(args.isrc)), _lookup_rows),
 }
 
 
-def _show(args):
-    from bigchaindb_resonate.client import ClientError, NotFoundError
+def _nothing(what, client):
+    return CommandError(f"no {what} on {client.api_url}; check it (each write prints its id), "
+                        f"or ask a node that has caught up (`resonate testnet status`)")
 
-    _, read, rows = SHOW[args.view]
+
+def _found(client, what, read):
+    """`read()`, or the CommandError saying what the node does not have."""
     try:
-        answer = read(_client(args), args)
+        return read()
     except NotFoundError:
-        print(f"nothing found on {args.node or _default_node()}", file=sys.stderr)
-        return 1
-    except ClientError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        raise _nothing(what, client) from None
+
+
+def _print_json(answer):
+    print(json.dumps(answer, indent=2, sort_keys=True))
+
+
+def _show(args):
+    _, argument, read, rows = SHOW[args.view]
+    client = _client(args)
+    asked = getattr(args, argument) if argument else (args.iswc or args.isrc)
+    answer = _found(client, f"{args.view} for {asked}", lambda: read(client, args))
     if args.json:
-        print(json.dumps(answer, indent=2, sort_keys=True))
+        _print_json(answer)
     else:
-        _print_table(*rows(answer))
+        _print_table(*_node_answer(client, rows, answer))
     return 0
+
+
+def _node_answer(client, render, answer):
+    """`render(answer)`; an answer without the fields a node sends comes from something
+    else listening at the node's URL."""
+    try:
+        return render(answer)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise _not_a_node(client, exc) from None
+
+
+def _not_a_node(client, missing):
+    return CommandError(f"{client.api_url} answered without {missing}; check that --node is a "
+                        f"bigchaindb-resonate node's HTTP API, of this version "
+                        f"(`resonate testnet status` lists the local nodes)")
 
 
 def _one_key(args, role):
     if len(args.key) != 1:
-        raise SystemExit(f"error: {role} signs alone: give one --key")
+        raise CommandError(f"{role} signs alone: give one --key")
     return _keys(args)[0]
 
 
@@ -270,46 +501,52 @@ def _credits_buy(args):
         _one_key(args, "the treasury"), args.to, args.tokens))
 
 
-def _credits_balance(args):
-    from bigchaindb_resonate.client import NotFoundError
+def _no_credit_token(client):
+    return CommandError(f"no credit token on {client.api_url} yet; a treasury key creates it "
+                        f"with `resonate credits issue --key TREASURY_KEY_FILE`")
 
+
+def _credits_balance(args):
     client = _client(args)
+    read = client.credit_history if args.history else client.balance
     try:
-        answer = client.credit_history(args.public_key) if args.history else client.balance(args.public_key)
+        answer = read(args.public_key)
     except NotFoundError:
-        print(f"no credit token on {client.api_url} yet", file=sys.stderr)
-        return 1
+        raise _no_credit_token(client) from None
     if args.json:
-        print(json.dumps(answer, indent=2, sort_keys=True))
+        _print_json(answer)
     elif args.history:
-        _print_table(("height", "operation", "transaction", "received", "spent", "balance"), [
-            (step["height"], step["operation"], step["transaction_id"], step["received"],
-             step["spent"], step["balance"]) for step in answer["steps"]])
+        _print_table(*_node_answer(client, _credit_rows, answer))
     else:
-        tokens = answer["balance"]
+        tokens = _node_answer(client, lambda answer: int(answer["balance"]), answer)
         print(f"{tokens} tokens ({tokens // 1000}.{tokens % 1000:03d} credits)")
     return 0
+
+
+def _credit_rows(answer):
+    return ("height", "operation", "transaction", "received", "spent", "balance"), [
+        (step["height"], step["operation"], step["transaction_id"], step["received"],
+         step["spent"], step["balance"]) for step in answer["steps"]]
 
 
 def _split_set(args):
     return _write(args, "SPLIT", lambda client: client.set_split(_keys(args), args.subject, args.payee))
 
 
-def _split_show(args):
-    from bigchaindb_resonate.client import NotFoundError
-
-    try:
-        answer = _client(args).splits_of(args.track)
-    except NotFoundError:
-        print(f"no track {args.track} on {args.node or _default_node()}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(answer, indent=2, sort_keys=True))
-        return 0
-    _print_table(("height", "split", "subject", "payees", "in force"), [
+def _split_rows(answer):
+    return ("height", "split", "subject", "payees", "in force"), [
         (entry["height"], entry["id"], entry["subject"],
          ", ".join(f"{payee['publicKey']}:{payee['shareBp']}bp" for payee in entry["payees"]),
-         "yes" if entry["id"] == answer["in_force"] else "") for entry in answer["splits"]])
+         "yes" if entry["id"] == answer["in_force"] else "") for entry in answer["splits"]]
+
+
+def _split_show(args):
+    client = _client(args)
+    answer = _found(client, f"track {args.track}", lambda: client.splits_of(args.track))
+    if args.json:
+        _print_json(answer)
+    else:
+        _print_table(*_node_answer(client, _split_rows, answer))
     return 0
 
 
@@ -318,21 +555,21 @@ def _play(args):
     status = _write(args, "PLAY", lambda client: client.play(listener, args.track, args.right,
                                                              args.territory))
     if status == 0:
-        standing = _client(args).owns(listener.public_key, args.track)
-        print(f"plays: {standing['plays']}, tokens paid: {standing['tokens_paid']}, "
-              f"owned: {'yes' if standing['owned'] else 'no'}, next play: {standing['next_price']} tokens")
+        client = _client(args)
+        standing = client.owns(listener.public_key, args.track)
+        print(_node_answer(client, lambda standing: (
+            f"plays: {standing['plays']}, tokens paid: {standing['tokens_paid']}, "
+            f"owned: {'yes' if standing['owned'] else 'no'}, next play: "
+            f"{standing['next_price']} tokens"), standing))
     return status
 
 
 def _tx_show(args):
-    from bigchaindb_resonate.client import NotFoundError
-
-    try:
-        tx = _client(args).get_transaction(args.id)
-    except NotFoundError:
-        print(f"no committed transaction {args.id} on {args.node or _default_node()}", file=sys.stderr)
-        return 1
-    print(json.dumps(tx, indent=2, sort_keys=True))
+    client = _client(args)
+    tx = _found(client, f"committed transaction {args.id}", lambda: client.get_transaction(args.id))
+    if tx.get("id") != args.id:
+        raise _not_a_node(client, f"transaction {args.id}")
+    _print_json(tx)
     return 0
 
 
@@ -353,44 +590,64 @@ def _consensus_seconds(text):
 
 
 def _report(args):
-    from bigchaindb_resonate.client import ClientError, NotFoundError
     from bigchaindb_resonate.reports.charts import write_charts
     from bigchaindb_resonate.reports.formats import read_lines
 
     client = _client(args)
     period = _fields([("from_height", args.from_height), ("to_height", args.to_height),
                       ("from_time", args.from_time), ("to_time", args.to_time)])
-    try:
-        context = client.report_context(args.scope, args.at_height)
-        # Every request below reads the same block, however far the chain moves meanwhile.
-        at_height = context["at_height"]
-        chunks = client.report(args.scope, args.format, at_height, **period)
-        with (args.out.open("w") if args.out else _stdout()) as out:
-            out.writelines(chunks)
-        if args.charts:
-            text = "".join(client.report(args.scope, "json", at_height, **period))
-            files = write_charts(read_lines(text.splitlines(True), "json"), args.charts)
-            print("charts: " + ", ".join(map(str, files)), file=sys.stderr)
-    except NotFoundError:
-        print(f"error: {args.scope} is not on {client.api_url}", file=sys.stderr)
-        return 1
-    except ClientError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    context = _found(client, f"{args.scope} (the report's --scope)",
+                     lambda: client.report_context(args.scope, args.at_height))
+    # Every request below reads the same block, however far the chain moves meanwhile.
+    at_height = _node_answer(client, lambda context: int(context["at_height"]), context)
+    print(f"computing the {args.scope} report at height {at_height} on {client.api_url}",
+          file=sys.stderr, flush=True)
+    with _output(args.out) as out:
+        out.writelines(_received(client.report(args.scope, args.format, at_height, **period)))
     if args.out:
         print(f"wrote the report at height {at_height} to {args.out}", file=sys.stderr)
+    if args.charts:
+        text = "".join(client.report(args.scope, "json", at_height, **period))
+        try:
+            files = write_charts(read_lines(text.splitlines(True), "json"), args.charts)
+        except OSError as exc:
+            raise CommandError(f"cannot draw charts into {args.charts} ({exc.strerror}); pick "
+                               f"a --charts directory you can write") from None
+        print("charts: " + ", ".join(map(str, files)), file=sys.stderr)
     return 0
 
 
-def _stdout():
-    import contextlib
+def _received(chunks):
+    """The report's chunks as they arrive, saying on standard error how much has come."""
+    lines = size = 0
 
-    return contextlib.nullcontext(sys.stdout)
+    def status():
+        return f"received {lines:,} lines ({size / 1e6:.1f} MB) so far"
+
+    with _ticking(status):
+        for chunk in chunks:
+            lines += chunk.count("\n")
+            size += len(chunk)
+            yield chunk
+
+
+@contextlib.contextmanager
+def _output(path):
+    """The file at `path`, or standard output."""
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        out = path.open("w")
+    except OSError as exc:
+        raise CommandError(f"cannot write {path} ({exc.strerror}); pick an --out you can "
+                           f"write") from None
+    with out:
+        yield out
 
 
 def _audit(args):
     from bigchaindb_resonate import host
-    from bigchaindb_resonate.client import ClientError
     from bigchaindb_resonate.reports.audit import AuditError, audit
     from bigchaindb_resonate.reports.formats import ReportFormatError
 
@@ -398,9 +655,12 @@ def _audit(args):
     try:
         with args.report.open() as text:
             result = audit(text, args.node)
-    except (OSError, AuditError, ClientError, ReportFormatError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.report} ({exc.strerror}); give a report file "
+                           f"`resonate report --out FILE` wrote") from None
+    except (AuditError, ReportFormatError, UnicodeDecodeError) as exc:
+        raise CommandError(f"{exc}; give a report file `resonate report --out FILE` wrote, "
+                           f"and nodes of the network it came from") from None
     for finding in result.findings:
         print(finding)
     verdict = "matches" if result.ok else f"does NOT match ({len(result.findings)} findings)"
@@ -416,41 +676,78 @@ def _demo(args):
     return run(args.dir)
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, with each option's default where it has one and its help does not
+    already say."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default not in (None, False, [], argparse.SUPPRESS) and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+def command_tree(parser, path=()):
+    """(command words, parser) of `parser` and every sub-command below it."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield from command_tree(child, (*path, name))
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="resonate", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="resonate", description=__doc__.splitlines()[0],
+        epilog=f"Commands that talk to a node use --node URL, else ${NODE_VARIABLE}, else the "
+               f"node `resonate config set-node` kept, else the local testnet's first node, "
+               f"else {FALLBACK_NODE}. `resonate COMMAND --help` documents each command.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_testnet_commands(commands)
     add_network_commands(commands)
 
     node = argparse.ArgumentParser(add_help=False)
-    node.add_argument("--node", help="a node's HTTP API URL (default: the local testnet's first node)")
+    node.add_argument("--node", type=node_url,
+                      help=f"a node's HTTP API URL, e.g. http://127.0.0.1:9984 (default: "
+                           f"${NODE_VARIABLE}, else `resonate config set-node`'s, else the "
+                           f"local testnet's first node: `resonate config show` says which)")
 
     keys = commands.add_parser("keys", help="key pairs").add_subparsers(dest="keys_command", required=True)
     new = keys.add_parser("new", help="make a new Ed25519 key pair")
-    new.add_argument("--out", type=Path, help="write it to this file (mode 600) instead of printing it")
+    new.add_argument("--out", type=Path, help="write it to this new file, readable by you only, "
+                                              "instead of printing it")
+    new.add_argument("--force", action="store_true",
+                     help="replace --out if it exists (its private key is lost)")
     new.set_defaults(func=_keys_new)
 
     signer = argparse.ArgumentParser(add_help=False, parents=[node])
-    signer.add_argument("--key", required=True, action="append",
+    signer.add_argument("--key", required=True, action="append", metavar="KEY_FILE",
                         help="key pair file from `resonate keys new` (repeat for several signers)")
 
     terms = argparse.ArgumentParser(add_help=False)
-    terms.add_argument("--territory", required=True, action="append",
-                       help="ISO 3166-1 alpha-2 code or Worldwide (repeatable)")
-    terms.add_argument("--exclude", action="append", help="a code excluded (repeatable)")
-    terms.add_argument("--valid-from", required=True, help="YYYY-MM-DD")
-    terms.add_argument("--valid-through", help="YYYY-MM-DD (default: open-ended)")
+    terms.add_argument("--territory", required=True, action="append", type=country,
+                       help="where it applies: an ISO 3166-1 alpha-2 code (any case) or "
+                            "Worldwide (repeatable)")
+    terms.add_argument("--exclude", action="append", type=country,
+                       help="a country code left out of --territory (repeatable)")
+    terms.add_argument("--valid-from", required=True, metavar="YYYY-MM-DD",
+                       help="first day it applies")
+    terms.add_argument("--valid-through", metavar="YYYY-MM-DD",
+                       help="last day it applies (default: open-ended)")
 
     def register_command(noun, help_text, *parents):
         parent = commands.add_parser(noun, help=help_text)
         return parent.add_subparsers(dest=f"{noun}_command", required=True).add_parser(
             "register", parents=[signer, *parents], help=f"register a {noun} held by your key")
 
-    register = register_command("party", "parties: artists, bands, labels, publishers, members")
-    register.add_argument("--type", required=True, choices=["Person", "Organization", "MusicGroup"])
-    register.add_argument("--name")
-    register.add_argument("--given-name")
-    register.add_argument("--family-name")
+    register = register_command("party", "parties: artists, bands, labels, publishers, members "
+                                         "(docs/spec/party.md)")
+    register.add_argument("--type", required=True, choices=["Person", "Organization", "MusicGroup"],
+                          help="its schema.org type: Person, Organization or MusicGroup")
+    register.add_argument("--name", help="its name (a Person may give --given-name and "
+                                         "--family-name instead)")
+    register.add_argument("--given-name", help="a Person's given name")
+    register.add_argument("--family-name", help="a Person's family name")
     register.add_argument("--isni", help="display forms accepted, e.g. 'ISNI 0000 0001 2103 2683'")
     register.add_argument("--ipi", help="IPI name number, display forms accepted")
     register.add_argument("--role", action="append",
@@ -459,73 +756,85 @@ def build_parser():
     register.set_defaults(func=_party_register)
 
     register = register_command("work", "works: compositions (docs/spec/work.md)")
-    register.add_argument("--name", required=True)
-    register.add_argument("--composer", required=True, action="append", help="PARTY id (repeatable)")
-    register.add_argument("--lyricist", action="append", help="PARTY id (repeatable)")
+    register.add_argument("--name", required=True, help="the composition's title")
+    register.add_argument("--composer", required=True, action="append", type=record_id,
+                          help="PARTY id (repeatable)")
+    register.add_argument("--lyricist", action="append", type=record_id, help="PARTY id (repeatable)")
     register.add_argument("--iswc", help="display forms accepted, e.g. T-034.524.680-1")
     register.add_argument("--language", help="e.g. en")
-    register.add_argument("--date-published", help="YYYY-MM-DD")
+    register.add_argument("--date-published", metavar="YYYY-MM-DD", help="when it was published")
     register.set_defaults(func=_work_register)
 
     register = register_command("recording", "manifestations: recordings, albums, releases "
                                              "(docs/spec/manifestation.md)")
     register.add_argument("--type", default="MusicRecording",
-                          choices=["MusicRecording", "MusicAlbum", "MusicRelease"])
-    register.add_argument("--name", required=True)
-    register.add_argument("--work", required=True, help="the WORK id")
+                          choices=["MusicRecording", "MusicAlbum", "MusicRelease"],
+                          help="its schema.org type")
+    register.add_argument("--name", required=True, help="its title")
+    register.add_argument("--work", required=True, type=record_id, help="the WORK id")
     register.add_argument("--link", choices=["recordingOf", "manifestationOf", "manifestationOfWork"],
-                          help="how it names the work (default: recordingOf for a recording)")
-    register.add_argument("--artist", required=True, action="append", help="PARTY id (repeatable)")
+                          help="how it names the work (default: recordingOf for a recording, "
+                               "else manifestationOf)")
+    register.add_argument("--artist", required=True, action="append", type=record_id,
+                          help="PARTY id (repeatable)")
     register.add_argument("--isrc", help="display forms accepted, e.g. GB-AYE-69-00531")
-    register.add_argument("--date-published", help="YYYY-MM-DD")
-    register.add_argument("--url")
+    register.add_argument("--date-published", metavar="YYYY-MM-DD", help="when it was published")
+    register.add_argument("--url", help="where it can be found")
     register.set_defaults(func=_recording_register)
 
     register = register_command("copyright", "copyrights in works and recordings "
                                              "(docs/spec/copyright.md)", terms)
-    register.add_argument("--of", required=True, help="the MANIFESTATION or WORK id")
-    register.add_argument("--holder", type=_share, action="append",
-                          help="PUBLIC_KEY=SHARES, summing to 100 (default: you hold all)")
+    register.add_argument("--of", required=True, type=record_id,
+                          help="the MANIFESTATION or WORK id")
+    register.add_argument("--holder", type=_pair("SHARES"), action="append",
+                          metavar="PUBLIC_KEY=SHARES",
+                          help="a holder and their shares, all summing to 100 (repeatable; "
+                               "default: you hold all)")
     register.set_defaults(func=_copyright_register)
 
     right = commands.add_parser("right", help="licences: derive and assign (docs/spec/right.md)")
     right_commands = right.add_subparsers(dest="right_command", required=True)
     derive = right_commands.add_parser("derive", parents=[signer, terms],
                                        help="derive a Right from a Copyright or Right you hold")
-    derive.add_argument("--source", required=True, help="the COPYRIGHT or RIGHT id")
+    derive.add_argument("--source", required=True, type=record_id, help="the COPYRIGHT or RIGHT id")
     derive.add_argument("--usage", required=True, action="append",
                         help="on_demand_stream, non_interactive_stream, download, sync, "
                              "performance, mechanical, print (repeatable)")
-    derive.add_argument("--exclusive", action="store_true")
+    derive.add_argument("--exclusive", action="store_true", help="an exclusive licence")
     derive.add_argument("--uses", type=int, help="number of uses (default: unlimited)")
-    derive.add_argument("--license-uri", required=True)
+    derive.add_argument("--license-uri", required=True, help="where the licence text is")
     derive.add_argument("--license-hash", required=True, help="sha256 of the licence, hex")
-    derive.add_argument("--licensee", type=_share, action="append",
-                        help="PUBLIC_KEY=SHARES, summing to 100 (default: you hold all)")
+    derive.add_argument("--licensee", type=_pair("SHARES"), action="append",
+                        metavar="PUBLIC_KEY=SHARES",
+                        help="a licensee and their shares, all summing to 100 (repeatable; "
+                             "default: you hold all)")
     derive.set_defaults(func=_right_derive)
     assign = right_commands.add_parser("assign", parents=[signer],
                                        help="move your shares of a Copyright or Right")
-    assign.add_argument("--asset", required=True, help="the COPYRIGHT or RIGHT id")
-    assign.add_argument("--to", required=True, help="the recipient's public key")
+    assign.add_argument("--asset", required=True, type=record_id, help="the COPYRIGHT or RIGHT id")
+    assign.add_argument("--to", required=True, type=public_key, help="the recipient's public key")
     assign.add_argument("--shares", type=int, help="how many (default: all you hold)")
-    assign.add_argument("--contract-uri")
+    assign.add_argument("--contract-uri", help="where the assignment contract is")
     assign.add_argument("--contract-hash", help="sha256 of the contract, hex")
     assign.set_defaults(func=_right_assign)
 
-    show = commands.add_parser("show", help="read the registry from a node")
+    show = commands.add_parser("show", help="read the registry from a node (records, history, "
+                                            "holders, rights, holdings, recordings, lookup)")
     views = show.add_subparsers(dest="view", required=True)
     output = argparse.ArgumentParser(add_help=False, parents=[node])
-    output.add_argument("--json", action="store_true", help="the node's JSON answer")
-    for view, (argument, _, _) in SHOW.items():
-        parser_ = views.add_parser(view, parents=[output], help=f"GET .../{view}")
-        if argument:
-            parser_.add_argument(argument)
-        parser_.set_defaults(func=_show)
+    output.add_argument("--json", action="store_true", help="print the node's JSON answer")
+    for view, (help_text, argument, _, _) in SHOW.items():
+        view_parser = views.add_parser(view, parents=[output], help=help_text)
+        if argument == "id":
+            view_parser.add_argument("id", type=record_id, help="the record's id")
+        elif argument == "public_key":
+            view_parser.add_argument("public_key", type=public_key, help="the holder's public key")
+        view_parser.set_defaults(func=_show)
     views.choices["rights"].add_argument("--all", action="store_true",
                                          help="the whole tree, not only direct children")
     lookup = views.choices["lookup"].add_mutually_exclusive_group(required=True)
-    lookup.add_argument("--iswc", help="display forms accepted")
-    lookup.add_argument("--isrc", help="display forms accepted")
+    lookup.add_argument("--iswc", help="a Work's ISWC; display forms accepted")
+    lookup.add_argument("--isrc", help="a recording's ISRC; display forms accepted")
 
     credits = commands.add_parser("credits", help="the credit token (docs/spec/credit.md)")
     credit_commands = credits.add_subparsers(dest="credits_command", required=True)
@@ -534,11 +843,11 @@ def build_parser():
     issue.set_defaults(func=_credits_issue)
     buy = credit_commands.add_parser("buy", parents=[signer],
                                      help="a treasury TRANSFER of credits to a listener")
-    buy.add_argument("--to", required=True, help="the listener's public key")
+    buy.add_argument("--to", required=True, type=public_key, help="the listener's public key")
     buy.add_argument("--tokens", required=True, type=int, help="how many (1 token = 0.001 credit)")
     buy.set_defaults(func=_credits_buy)
     balance = credit_commands.add_parser("balance", parents=[output], help="a key's credit tokens")
-    balance.add_argument("public_key")
+    balance.add_argument("public_key", type=public_key, help="whose balance")
     balance.add_argument("--history", action="store_true", help="the transactions behind it")
     balance.set_defaults(func=_credits_balance)
 
@@ -546,31 +855,36 @@ def build_parser():
     split_commands = split.add_subparsers(dest="split_command", required=True)
     set_split = split_commands.add_parser("set", parents=[signer],
                                           help="set a recording's split (all Copyright holders sign)")
-    set_split.add_argument("--subject", required=True, help="the MANIFESTATION or COPYRIGHT id")
-    set_split.add_argument("--payee", required=True, type=_share, action="append",
-                           help="PUBLIC_KEY=BASIS_POINTS (repeatable), summing to 10000")
+    set_split.add_argument("--subject", required=True, type=record_id,
+                           help="the MANIFESTATION or COPYRIGHT id")
+    set_split.add_argument("--payee", required=True, type=_pair("BASIS_POINTS"), action="append",
+                           metavar="PUBLIC_KEY=BASIS_POINTS",
+                           help="a payee and their share in basis points, all summing to 10000 "
+                                "(repeatable)")
     set_split.set_defaults(func=_split_set)
     show_split = split_commands.add_parser("show", parents=[output],
                                            help="a track's splits and the one in force")
-    show_split.add_argument("track", help="the MANIFESTATION id")
+    show_split.add_argument("track", type=record_id, help="the MANIFESTATION id")
     show_split.set_defaults(func=_split_show)
 
     play = commands.add_parser("play", parents=[signer],
                                help="play a track, paying by the stream-to-own curve (docs/spec/play.md)")
-    play.add_argument("--track", required=True, help="the MANIFESTATION id")
-    play.add_argument("--right", required=True, help="the RIGHT the co-op streams it under")
-    play.add_argument("--territory", required=True, help="where you are: ISO 3166-1 alpha-2, e.g. GB")
+    play.add_argument("--track", required=True, type=record_id, help="the MANIFESTATION id")
+    play.add_argument("--right", required=True, type=record_id,
+                      help="the RIGHT the co-op streams it under")
+    play.add_argument("--territory", required=True, type=country,
+                      help="where you are: ISO 3166-1 alpha-2, any case, e.g. GB")
     play.set_defaults(func=_play)
 
     tx = commands.add_parser("tx", help="transactions").add_subparsers(dest="tx_command", required=True)
     show = tx.add_parser("show", parents=[node], help="print a committed transaction")
-    show.add_argument("id")
+    show.add_argument("id", type=record_id, help="the transaction's id")
     show.set_defaults(func=_tx_show)
 
     report = commands.add_parser("report", parents=[node],
                                  help="a usage and royalty report computed by a node")
     report.add_argument("--scope", default="network",
-                        help="network (default), track:<MANIFESTATION id> or party:<PARTY id>")
+                        help="network, track:<MANIFESTATION id> or party:<PARTY id>")
     report.add_argument("--from-height", type=int, help="first block height (inclusive)")
     report.add_argument("--to-height", type=int, help="last block height (inclusive)")
     report.add_argument("--from-time", type=_consensus_seconds,
@@ -578,7 +892,8 @@ def build_parser():
     report.add_argument("--to-time", type=_consensus_seconds,
                         help="consensus time to (exclusive): seconds or ISO 8601, UTC")
     report.add_argument("--at-height", type=int, help="compute at this block (default: latest)")
-    report.add_argument("--format", default="json", choices=["json", "csv", "dsr"])
+    report.add_argument("--format", default="json", choices=["json", "csv", "dsr"],
+                        help="json or csv (every line), or dsr (a DDEX DSR-shaped flat file)")
     report.add_argument("--out", type=Path, help="write it here (default: standard output)")
     report.add_argument("--charts", type=Path, help="also draw PNG charts into this directory")
     report.set_defaults(func=_report)
@@ -586,19 +901,53 @@ def build_parser():
     audit = commands.add_parser("audit", help="recompute a report from nodes and name every "
                                               "line that differs")
     audit.add_argument("report", type=Path, help="a report file (JSON, CSV or DSR)")
-    audit.add_argument("--node", required=True, action="append",
+    audit.add_argument("--node", required=True, action="append", type=node_url,
                        help="a node's HTTP API URL (repeat to compare several)")
     audit.set_defaults(func=_audit)
 
+    config = commands.add_parser("config", help="settings kept for later commands")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    set_node = config_commands.add_parser(
+        "set-node", help="the node commands use without --node (unless $RESONATE_NODE is set)")
+    set_node.add_argument("url", type=node_url, help="its HTTP API URL, e.g. http://127.0.0.1:9984")
+    set_node.set_defaults(func=_config_set_node)
+    config_commands.add_parser("show", help="the node commands use without --node, and why"
+                               ).set_defaults(func=_config_show)
+
     demo = commands.add_parser("demo", help="run the main job against the local testnet")
-    demo.add_argument("--dir", type=Path, default=None, help="the testnet's directory")
+    demo.add_argument("--dir", type=Path, default=None,
+                      help="the testnet's directory (default: the local testnet's)")
     demo.set_defaults(func=_demo)
+
+    for words, command in command_tree(parser):
+        command.formatter_class = HelpFormatter
+        command.set_defaults(prog=command.prog)
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        args = build_parser().parse_args(argv)
+        status = args.func(args)
+        sys.stdout.flush()  # a reader that went away shows here, not at exit
+        return status
+    except BrokenPipeError:
+        # Nobody reads the rest: stop quietly, as `| head` expects.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE_STATUS
+    except (CommandError, ClientError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last resort; tests/unit/test_cli.py fails on this message
+        if os.environ.get("RESONATE_DEBUG"):
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc}\n"
+              f"  this is a bug in resonate: please report it with the command you ran "
+              f"(RESONATE_DEBUG=1 shows where it happened)", file=sys.stderr)
+        return BUG_STATUS
 
 
 if __name__ == "__main__":

@@ -46,6 +46,10 @@ class NodeUnreachable(ClientError):
     pass
 
 
+class NotANode(ClientError):
+    """Something answered at the URL, but not as a bigchaindb-resonate node does."""
+
+
 class TransportError(ClientError):
     """The node answered with an error: its HTTP `status` and JSON `body`, and the body's
     `code`, `field`, `expected` and `detail` where it names them."""
@@ -97,8 +101,11 @@ class Client:
                                             timeout=self.timeout, **options)
         except (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
                 requests.exceptions.InvalidURL) as exc:
-            raise ClientError(f"`{self.api_url}` is not a node's API URL: write it as "
-                              f"http://HOST:PORT") from exc
+            raise ClientError(f"`{self.api_url}` is not a node's HTTP API URL: give one like "
+                              f"http://127.0.0.1:9984") from exc
+        except requests.Timeout as exc:
+            raise NodeUnreachable(f"the node at {self.api_url} did not answer within "
+                                  f"{self.timeout}s; try again, or ask another node") from exc
         except requests.RequestException as exc:
             raise NodeUnreachable(f"cannot reach the node at {self.api_url} ({type(exc).__name__}): "
                                   f"is it running? (`resonate testnet status` lists the nodes)") from exc
@@ -107,9 +114,13 @@ class Client:
         try:
             body = response.json()
         except ValueError:
-            body = {"message": response.text.strip() or response.reason}
+            body = None
+        if not isinstance(body, dict) and response.status_code >= 500:
+            raise ServerError(response.status_code, {"message": response.text.strip() or response.reason})
         if not isinstance(body, dict):
-            body = {"message": body}
+            # Every refusal a node answers is a JSON object; this is another service.
+            raise self._not_a_node(f"HTTP {response.status_code} "
+                                   f"({response.headers.get('Content-Type') or 'no content type'})")
         if response.status_code == 404:
             raise NotFoundError(404, {**body, "message": f"{body.get('message') or 'not found'} "
                                                         f"({self.api_url}/api/v1/{path})"})
@@ -120,7 +131,30 @@ class Client:
         raise TransportError(response.status_code, body)
 
     def _get(self, path, **params):
-        return self._request("GET", path, params=params).json()
+        response = self._request("GET", path, params=params)
+        try:
+            return response.json()
+        except ValueError:
+            raise self._not_a_node(f"a {response.headers.get('Content-Type') or 'typeless'} "
+                                   f"answer to GET /api/v1/{path}") from None
+
+    def _not_a_node(self, what):
+        return NotANode(f"{self.api_url} answered {what}, not as a node does; check that it is "
+                        f"a bigchaindb-resonate node's HTTP API (port 9984 by default, not "
+                        f"Tendermint's RPC port): `resonate testnet status` lists the local nodes")
+
+    def _fields(self, answer, *names):
+        """The values of `names` in a node's answer that a builder goes on with."""
+        if not isinstance(answer, dict) or not all(name in answer for name in names):
+            raise self._not_a_node(f"without {', '.join(names)}")
+        return [answer[name] for name in names]
+
+    def _committed(self, txid):
+        """A committed transaction whose outputs a builder spends."""
+        tx = self.get_transaction(txid)
+        if not isinstance(tx, dict) or tx.get("id") != txid:
+            raise self._not_a_node(f"something other than transaction {txid}")
+        return tx
 
     # -- build, sign, send
 
@@ -138,37 +172,40 @@ class Client:
         """RIGHTS_ASSIGNMENT, unsigned: move `shares` (all, by default) of what the public key
         `holder` holds in a Copyright or Right to the public key `recipient`; the rest stays
         with the holder. `action` adds to the RightsTransferAction (e.g. `transferContract`)."""
-        held = [entry for entry in self.holders_of(asset_id)["holders"]
-                if entry["public_keys"] == [holder]]
+        holders, = self._fields(self.holders_of(asset_id), "holders")
+        held = [entry for entry in holders if entry["public_keys"] == [holder]]
         if not held:
-            raise ClientError(f"{holder} holds no shares of {asset_id}")
+            raise ClientError(f"{holder} holds no shares of {asset_id}; check the id, and "
+                              f"sign with a holder's key")
         # One assignment spends one holding output.
         usable = [entry for entry in held if shares is None or entry["amount"] >= shares]
         if not usable or (shares is None and len(held) > 1):
             raise ClientError(f"{holder} holds {[entry['amount'] for entry in held]} shares "
                               f"of {asset_id} in separate outputs; assign from one at a time")
-        holding = self.get_transaction(usable[0]["transaction_id"])
+        holding = self._committed(usable[0]["transaction_id"])
         return rights_assignment.assign(holding, holder, recipient, shares, action).to_dict()
 
     def prepare_purchase(self, treasury, listener, amount):
         """A plain TRANSFER, unsigned, of `amount` credit tokens (1 token = 0.001 credit)
         from the public key `treasury` to the public key `listener`; the rest returns to
         the treasury."""
+        token, = self._fields(self.network(), "credit")
         return credit.sell(self._credits(treasury, amount), treasury, listener, amount,
-                           self.network()["credit"]).to_dict()
+                           token).to_dict()
 
     def prepare_play(self, listener, track_id, right_id, territory):
         """The next PLAY of a track by the public key `listener`, unsigned: priced by their
         count of committed plays, paying the split in force, streamed under `right_id`."""
-        number = self.owns(listener, track_id)["plays"]
-        splits = self.splits_of(track_id)
-        in_force = next((entry for entry in splits["splits"] if entry["id"] == splits["in_force"]),
+        number, = self._fields(self.owns(listener, track_id), "plays")
+        splits, in_force_id = self._fields(self.splits_of(track_id), "splits", "in_force")
+        in_force = next((entry for entry in splits if entry["id"] == in_force_id),
                         {"id": None, "payees": []})
+        parameters, = self._fields(self.network(), "parameters")
         payees = [(payee["publicKey"], payee["shareBp"]) for payee in in_force["payees"]]
         return play.pay(self._credits(listener, price(number)), listener,
                         {"track": track_id, "territory": territory, "right": right_id,
                          "playNumber": number, "split": in_force["id"]},
-                        payees, self.network()["parameters"]).to_dict()
+                        payees, parameters).to_dict()
 
     @staticmethod
     def fulfill(tx, private_keys):
@@ -331,8 +368,8 @@ class Client:
     def _credits(self, public_key, amount):
         """(transaction, output index) of the key's own credit outputs, largest first, until
         they hold `amount` tokens (at least one output)."""
-        held = sorted((entry for entry in self.balance(public_key)["outputs"]
-                       if entry["public_keys"] == [public_key]),
+        outputs, = self._fields(self.balance(public_key), "outputs")
+        held = sorted((entry for entry in outputs if entry["public_keys"] == [public_key]),
                       key=lambda entry: (-entry["amount"], entry["transaction_id"], entry["output_index"]))
         chosen, total = [], 0
         for entry in held:
@@ -341,8 +378,9 @@ class Client:
             chosen.append(entry)
             total += entry["amount"]
         if not chosen or total < amount:
-            raise ClientError(f"{public_key} holds {total} credit tokens, needs {max(amount, 1)}")
-        return [(self.get_transaction(entry["transaction_id"]), entry["output_index"])
+            raise ClientError(f"{public_key} holds {total} credit tokens, needs {max(amount, 1)}; "
+                              f"check the key, or buy credits for it first")
+        return [(self._committed(entry["transaction_id"]), entry["output_index"])
                 for entry in chosen]
 
     # -- usage and royalty reports (bigchaindb_resonate/reports/)

@@ -8,6 +8,7 @@ artist and the co-op are paid as each play commits; a node computes the usage re
 every node audits it. Refusals along the way show their codes.
 """
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,13 +35,14 @@ def run(directory=None):
     host.apply()
     testnet = Testnet(directory)
     if not testnet.exists:
-        say("error: no local testnet here; start one with `resonate testnet up`")
+        print(f"error: no local testnet in {testnet.directory}; start one with "
+              f"`resonate testnet up`", file=sys.stderr)
         return 1
     clients = [Client(node.api_url) for node in testnet.nodes]
     if clients[0].network()["parameters"] is None:
-        say(f"error: the testnet in {testnet.directory} was created before networks carried "
-            "their parameters (treasury, platform key) in the genesis; recreate it with "
-            "`resonate testnet down --purge` and `resonate testnet up`")
+        print(f"error: the testnet in {testnet.directory} was created before networks carried "
+              "their parameters (treasury, platform key) in the genesis; recreate it with "
+              "`resonate testnet down --purge` and `resonate testnet up`", file=sys.stderr)
         return 1
 
     def node(step):

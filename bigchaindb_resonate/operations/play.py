@@ -1,6 +1,7 @@
 """PLAY, the client part (rules: types/play.py; spec: docs/spec/play.md)."""
 from bigchaindb_resonate.operations.common import COALAIP_CONTEXT, as_transaction, move
 from bigchaindb_resonate.validators.royalties import play_outputs, price
+from bigchaindb_resonate.validators.terms import normalise_country
 
 OPERATION = "PLAY"
 SCHEMA = "play_v1.0"
@@ -19,7 +20,7 @@ def pay(credits, listener, play, payees, parameters):
         raise ValueError(f"play number {play['playNumber']} costs {amount} tokens; "
                          f"the credits given hold {spent}")
     record = {"@context": COALAIP_CONTEXT, "@type": "Play", "listener": listener,
-              "track": play["track"], "territory": play["territory"], "right": play["right"],
+              "track": play["track"], "territory": normalise_country(play["territory"]), "right": play["right"],
               "playNumber": play["playNumber"], "price": amount}
     if amount and play.get("split") is not None:  # no split in force: the node says PLAY_NO_SPLIT
         record["split"] = play["split"]

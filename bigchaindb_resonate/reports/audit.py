@@ -21,7 +21,7 @@ from bigchaindb.common.transaction import Output, Transaction
 
 from bigchaindb_resonate.client import Client, NotFoundError
 from bigchaindb_resonate.reports.compute import PLAY, Digest, Period, Scope, report_lines
-from bigchaindb_resonate.reports.formats import detect, read_lines, render
+from bigchaindb_resonate.reports.formats import ReportFormatError, detect, read_lines, render
 
 MAX_DIFFERENCES = 20  # after a missing or extra line every later line differs too
 SPENT_CACHE = 10000   # a listener's play usually spends the change of a recent one
@@ -183,14 +183,18 @@ class Audit:
 
 def _header(fmt, items):
     """The scope, period and height the report was computed for, and the items."""
-    first = next(items)
-    if fmt == "dsr":
-        # HEAD: ..., chain id, height, app hash, scope, period (see formats.py)
-        values = first.rstrip("\n").split("\t")
-        scope, period, at_height = values[10], json.loads(values[11]), int(values[8])
-    else:
-        scope, period, at_height = first["scope"], first["period"], first["at_height"]
-    return Scope.parse(scope), Period(**period), at_height, itertools.chain([first], items)
+    first = next(items, None)
+    try:
+        if fmt == "dsr":
+            # HEAD: ..., chain id, height, app hash, scope, period (see formats.py)
+            values = first.rstrip("\n").split("\t")
+            scope, period, at_height = values[10], json.loads(values[11]), int(values[8])
+        else:
+            scope, period, at_height = first["scope"], first["period"], first["at_height"]
+        return Scope.parse(scope), Period(**period), at_height, itertools.chain([first], items)
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+        raise ReportFormatError(f"not a report: its first line states no scope, period and "
+                                f"height ({exc!r})") from None
 
 
 def _report_items(fmt, text_lines):

@@ -44,12 +44,12 @@ def add_testnet_commands(subparsers) -> None:
 
     stop_node = commands.add_parser("stop-node", parents=[directory],
                                     help="stop one node's processes")
-    stop_node.add_argument("name")
+    stop_node.add_argument("name", help="the node, e.g. node2 (`resonate testnet status` lists them)")
     stop_node.set_defaults(func=_stop_node)
 
     start_node = commands.add_parser("start-node", parents=[directory],
                                      help="start a stopped node and wait until it caught up")
-    start_node.add_argument("name")
+    start_node.add_argument("name", help="the node, e.g. node2 (`resonate testnet status` lists them)")
     start_node.set_defaults(func=_start_node)
 
     add_node = commands.add_parser(
@@ -72,7 +72,7 @@ def add_testnet_commands(subparsers) -> None:
                     "to pass 2/3 of the votes; returns once every node lists it as a "
                     "validator and it has signed a block. Its power must be under 1/3 of "
                     "the validators' current total.")
-    join.add_argument("name")
+    join.add_argument("name", help="the node added with `resonate testnet add-node`")
     join.add_argument("--power", type=int, default=None,
                       help="its voting power (default 10, or the largest allowed if less)")
     join.add_argument("--proposer", default=None,

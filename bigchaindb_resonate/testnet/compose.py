@@ -249,7 +249,8 @@ def parse_peer(address: str) -> Node:
         return Node(name=peer_id, power=0, host=host, bind=host,
                     ports=dataclasses.replace(STANDARD_PORTS, p2p=int(port)))
     except ValueError:
-        raise ValueError(f"a peer is <node id>@<host>:<port>, not {address!r}") from None
+        raise ValueError(f"a peer is <node id>@<host>:<port>, not {address!r}; give each "
+                         f"peer as its member shared it") from None
 
 
 def write_member(out_dir: Path, name: str, host: str, genesis_file: Path,
@@ -257,10 +258,11 @@ def write_member(out_dir: Path, name: str, host: str, genesis_file: Path,
     """One member's node: new keys (kept if already there), the shared genesis, config.toml
     with `peers`, bigchaindb.json, and the compose file; returns the paths written."""
     if not NODE_NAME.fullmatch(name):
-        raise ValueError(f"a node name is 1 to 32 letters, digits, '-' or '_'; not {name!r}")
+        raise ValueError(f"a node name is 1 to 32 letters, digits, '-' or '_'; not {name!r}: "
+                         f"pick another")
     out_dir = Path(out_dir)
     genesis_text = Path(genesis_file).read_text()
-    genesis = json.loads(genesis_text)
+    genesis = _genesis(genesis_text, genesis_file)
     node = Node(name=name, power=0, host=host, bind="0.0.0.0", ports=STANDARD_PORTS)
     peer_nodes = [parse_peer(peer) for peer in peers]
     network = Network(chain_id=genesis["chain_id"], genesis_time=genesis["genesis_time"],
@@ -278,6 +280,21 @@ def write_member(out_dir: Path, name: str, host: str, genesis_file: Path,
     compose_file = out_dir / MEMBER_FILE
     compose_file.write_text(member_compose_yaml(build_context_from(out_dir)))
     return [*_node_files(files), compose_file]
+
+
+def _genesis(text: str, path: Path) -> dict:
+    """The Tendermint genesis in `text`, with what a member's files need from it."""
+    try:
+        genesis = json.loads(text)
+    except ValueError:
+        genesis = None
+    missing = ([f"no {key}" for key in ("chain_id", "genesis_time") if key not in genesis]
+               if isinstance(genesis, dict) else ["not a JSON object"])
+    if missing:
+        raise ValueError(f"{path} is not a Tendermint genesis file ({', '.join(missing)}); "
+                         f"give the network's genesis.json as its members share it "
+                         f"(tendermint/config/genesis.json on any of their nodes)")
+    return genesis
 
 
 def member_identity(out_dir: Path) -> dict:
@@ -326,10 +343,14 @@ def add_network_commands(subparsers) -> None:
 def _compose(args) -> int:
     try:
         network = _described(args)
+        written = write_compose(network, args.out)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    written = write_compose(network, args.out)
+    except OSError as exc:
+        print(f"error: cannot write {exc.filename or args.out} ({exc.strerror}); pick an --out "
+              f"you can write", file=sys.stderr)
+        return 1
     print(f"wrote {len(network.nodes)} nodes to {args.out}; start them with\n"
           f"  docker compose -f {written[-1]} up --build")
     return 0
@@ -351,8 +372,12 @@ def _described(args) -> Network:
 def _member(args) -> int:
     try:
         written = write_member(args.out, args.name, args.host, args.genesis, args.peer)
-    except (OSError, ValueError, KeyError) as exc:
+    except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: cannot {'read' if exc.filename == str(args.genesis) else 'write'} "
+              f"{exc.filename} ({exc.strerror}); check --genesis and --out", file=sys.stderr)
         return 1
     identity = member_identity(args.out)
     print(f"wrote {args.out}; share these (never the files under {args.out}/node):")

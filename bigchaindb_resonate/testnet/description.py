@@ -124,9 +124,9 @@ class Network:
                         if node_name(i) not in self.names)
         if not NODE_NAME.fullmatch(name):
             raise ValueError(f"a node name is 1 to 32 letters, digits, '-' or '_', "
-                             f"starting with a letter or digit; not {name!r}")
+                             f"starting with a letter or digit; not {name!r}: pick another")
         if name in self.names:
-            raise ValueError(f"this network already has a node named {name!r}")
+            raise ValueError(f"this network already has a node named {name!r}; pick another")
         # Every layout so far is `loopback_ports` from node1's first port.
         base_port = self.nodes[0].ports.p2p
         check_port_range(base_port, len(self.nodes) + 1)
@@ -176,7 +176,8 @@ def now_for_genesis() -> str:
 
 def check_node_count(nodes: int) -> None:
     if not 1 <= nodes <= MAX_NODES:
-        raise ValueError(f"a testnet has 1 to {MAX_NODES} nodes, not {nodes}")
+        raise ValueError(f"a testnet has 1 to {MAX_NODES} nodes, not {nodes}; give a number "
+                         f"in that range")
 
 
 def check_port_range(base_port: int, nodes: int) -> None:

@@ -28,6 +28,13 @@ USAGE_TYPES = ("on_demand_stream", "non_interactive_stream", "download", "sync",
                "mechanical", "print")
 
 
+def normalise_country(value):
+    """The form a record stores for a country code or Worldwide as people type it
+    (` gb ` is GB); whether it names a country stays the validators' check."""
+    text = value.strip()
+    return WORLDWIDE if text.lower() == WORLDWIDE.lower() else text.upper()
+
+
 def territory_codes(territory):
     include = territory["include"]
     codes = COUNTRY_CODES if WORLDWIDE in include else frozenset(include)

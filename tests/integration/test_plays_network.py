@@ -1,13 +1,24 @@
 """Stream to own through a real local network of 4 validators, over HTTP as an integrator
 would: registration, licence, split, credits, ten plays with every balance read back from
 another node after each commit, a split change between plays, a play without a streaming
-licence, and the same play sent to two nodes at once."""
+licence or without a split, the same play sent to two nodes at once; then every route of
+docs/openapi.yaml answers, on that ledger, in its documented shape."""
+import json
+import re
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
+import requests
+import yaml
 from bigchaindb.common.crypto import generate_key_pair
+from jsonschema import RefResolver
+from openapi_schema_validator import OAS30Validator
 
+from bigchaindb_resonate.api import PREFIX
 from bigchaindb_resonate.client import TransactionRefused
 from bigchaindb_resonate.validators.royalties import payouts, price
 
@@ -100,3 +111,145 @@ def test_the_same_play_sent_to_two_nodes_at_once_commits_once(catalogue, clients
         assert client.balance(listener.public_key)["balance"] == 98
         history = client.credit_history(listener.public_key)
         assert [step["transaction_id"] for step in history["steps"]] == [bought["id"], play["id"]]
+
+
+def test_a_paid_play_of_a_track_without_a_split_is_refused_as_play_no_split(catalogue, clients):
+    artist, platform, listener = generate_key_pair(), catalogue["platform"], generate_key_pair()
+    band = clients[0].register_party(artist, {"@type": "MusicGroup", "name": "Unsplit"})
+    work = clients[0].register_work(artist, {"@type": "MusicComposition", "name": "Unsplit",
+                                             "composer": [band["id"]]})
+    track = clients[0].register_manifestation(artist, {
+        "@type": "MusicRecording", "name": "Unsplit", "recordingOf": work["id"],
+        "byArtist": [band["id"]]})
+    copyright = clients[0].register_copyright(artist, {
+        "rightsOf": track["id"], "territory": {"include": ["Worldwide"]}, "validFrom": "2020-01-01"})
+    licence = clients[0].derive_right(artist, {"source": copyright["id"], **LICENCE},
+                                      licensees=[(platform.public_key, 100)])
+    bought = clients[0].buy_credits(catalogue["treasury"], listener.public_key, 100)
+    wait_everywhere(clients, licence["id"])
+    wait_everywhere(clients, bought["id"])
+    with pytest.raises(TransactionRefused) as refused:
+        clients[2].play(listener, track["id"], licence["id"], "GB")
+    assert refused.value.code == "PLAY_NO_SPLIT"
+
+
+def test_a_play_names_its_territory_as_records_store_it(catalogue, clients):
+    listener = generate_key_pair()
+    bought = clients[0].buy_credits(catalogue["treasury"], listener.public_key, 100)
+    wait_everywhere(clients, bought["id"])
+    play = clients[1].build_play(listener, catalogue["track"]["id"], catalogue["licence"]["id"],
+                                 " gb ")
+    assert play["metadata"]["territory"] == "GB"
+
+
+# -- every documented route, on this ledger, in its documented shape
+
+OPENAPI = yaml.safe_load((Path(__file__).parents[2] / "docs" / "openapi.yaml").read_text())
+
+
+def documented_schema(response):
+    """A response's JSON schema, its references resolved within the document."""
+    while "$ref" in response:
+        response = OPENAPI["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    return response["content"]
+
+
+@pytest.fixture(scope="module")
+def samples(catalogue, clients):
+    """A value for each path parameter a route may have, naming what this ledger holds,
+    and the query a route needs to find something."""
+    track = catalogue["track"]
+    recording = clients[0].register_manifestation(catalogue["artist"], {
+        "@type": "MusicRecording", "name": "Abusey Junction (live)",
+        "recordingOf": track["asset"]["data"]["recordingOf"],
+        "byArtist": track["asset"]["data"]["byArtist"], "isrcCode": "GB-AYE-26-00531"})
+    wait_everywhere(clients, recording["id"])
+    listener = clients[3].credit_history(catalogue["treasury"].public_key)["steps"][-1]
+    paths = {"record_id": catalogue["copyright"]["id"], "track_id": track["id"],
+             "work_id": track["asset"]["data"]["recordingOf"],
+             "public_key": catalogue["artist"].public_key,
+             "transaction_id": listener["transaction_id"], "tx_id": listener["transaction_id"],
+             "txid": listener["transaction_id"]}
+    queries = {"/lookup": {"isrc": "GBAYE2600531"}, "/records/{record_id}/rights": {"depth": "all"}}
+    return paths, queries
+
+
+def documented_routes():
+    return [(path, method) for path, item in OPENAPI["paths"].items()
+            for method in item if method == "get"]
+
+
+@pytest.mark.parametrize("route, method", documented_routes())
+def test_every_documented_route_answers_in_its_documented_shape(route, method, samples, testnet):
+    paths, queries = samples
+    names = re.findall(r"{([^}]+)}", route)
+    missing = [name for name in names if name not in paths]
+    assert not missing, f"{route}: give this test a value for {missing} in `samples`"
+    url = testnet.nodes[1].api_url + PREFIX + route.format(**paths)
+    operation = OPENAPI["paths"][route][method]
+    response = requests.get(url, params=queries.get(route, {}), timeout=30)
+    assert str(response.status_code) in operation["responses"], (url, response.text[:300])
+    assert response.status_code == 200, (url, response.text[:300])
+    content = documented_schema(operation["responses"]["200"])
+    media = response.headers["Content-Type"].split(";")[0]
+    assert media in content, f"{route} answered {media}, documented {sorted(content)}"
+    if media == "application/json":
+        OAS30Validator(content[media]["schema"], resolver=RefResolver.from_schema(OPENAPI)).validate(
+            response.json())
+    # Where a route documents 404, an id nobody registered gets it, in the Error shape.
+    ids = [name for name in names if name != "public_key"]
+    if ids and "404" in operation["responses"]:
+        unknown = route.format(**{**paths, **{name: "0" * 64 for name in ids}})
+        response = requests.get(testnet.nodes[2].api_url + PREFIX + unknown, timeout=30)
+        assert response.status_code == 404, (unknown, response.text[:300])
+        OAS30Validator(documented_schema(operation["responses"]["404"])["application/json"]["schema"],
+                       resolver=RefResolver.from_schema(OPENAPI)).validate(response.json())
+
+
+def test_every_report_format_answers_with_its_documented_media_type(catalogue, testnet):
+    documented = documented_schema(OPENAPI["paths"]["/reports"]["get"]["responses"]["200"])
+    for fmt in ("json", "csv", "dsr"):
+        response = requests.get(testnet.nodes[0].api_url + PREFIX + "/reports",
+                                params={"format": fmt}, timeout=60)
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].split(";")[0] in documented
+
+
+@pytest.mark.parametrize("node, reader, status", [(3, "head -c 100", (0, 141)),
+                                                  (2, "true", (141,))])
+def test_a_report_piped_into_a_reader_that_stops_ends_quietly(catalogue, testnet, node, reader,
+                                                              status):
+    """`resonate report | head`; `| true` goes away before the first byte. (One node each:
+    a node that a client left mid-report is issue 8's item 1, not the command line's.)"""
+    resonate = Path(sys.executable).parent / "resonate"
+    pipeline = subprocess.run(
+        f"set -o pipefail; {resonate} report --node {testnet.nodes[node].api_url} --format csv "
+        f"| {reader}", shell=True, executable="/bin/bash", capture_output=True, text=True,
+        timeout=120)
+    assert "Traceback" not in pipeline.stderr and "bug in resonate" not in pipeline.stderr
+    assert pipeline.returncode in status, pipeline.stderr
+    assert len(pipeline.stdout) == (100 if reader.startswith("head") else 0)
+
+
+def test_every_command_that_asks_a_node_answers_unknown_ids_with_what_to_do(
+        catalogue, testnet, tmp_path, monkeypatch):
+    """The walk of tests/unit/test_cli.py, against a real node: well-formed ids and keys
+    nobody registered, a key pair that holds nothing."""
+    from unit import test_cli as walk
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    keypair = generate_key_pair()
+    (tmp_path / "key.json").write_text(json.dumps({"public_key": keypair.public_key,
+                                                   "private_key": keypair.private_key}))
+    (tmp_path / "junk.json").write_text("not json at all {")
+    asked = 0
+    for words, parser in walk.LEAVES:
+        if not any(action.dest == "node" for action in parser._actions):
+            continue
+        argv = walk.argv_for(words, parser, "real node", {"real node": testnet.nodes[0].api_url},
+                             tmp_path)
+        status, out, err = walk.run_in_process(argv, monkeypatch, tmp_path)
+        walk.assert_says_what_to_do(argv, status, out, err)
+        asked += 1
+    assert asked >= 20

@@ -145,6 +145,17 @@ def test_stateful_rules(play, ledger, error):
             tx.check_stateful(ledger())
 
 
+def test_a_paid_play_built_without_a_split_in_force_is_refused_as_play_no_split():
+    """What the client builds when no split is in force: no `split` at all, which the schema
+    accepts, so that the rule answers with its own code."""
+    tx = parsed(Play.pay([(PURCHASE, 0)], CAROL.public_key, {
+        "track": TRACK.id, "territory": "GB", "right": LICENCE.id, "playNumber": 0}, [], PARAMETERS))
+    assert "split" not in tx.metadata and tx.metadata["price"] > 0
+    with pytest.raises(PlayNoSplit):
+        tx.check_stateful(MarketLedger([WORK, TRACK, COPYRIGHT, LICENCE, CREDIT, PURCHASE],
+                                       parameters=PARAMETERS))
+
+
 def test_a_free_play_names_no_split():
     done, wallet = plays(9)
     free = a_play(9, credits=(wallet,))
