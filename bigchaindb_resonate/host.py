@@ -20,7 +20,9 @@ from bigchaindb.backend.exceptions import BackendError
 from bigchaindb.common.exceptions import InputDoesNotExist, ValidationError
 
 from bigchaindb_resonate import admission, registry
-from bigchaindb_resonate.ledger import BLOCK_TIMES, NETWORK_PARAMETERS, RULE_INDEX, LedgerView
+from bigchaindb_resonate.ledger import (
+    BLOCK_TIMES, NETWORK_PARAMETERS, RULE_INDEX, LedgerView, file_block, unfile,
+)
 from bigchaindb_resonate.parameters import GenesisParametersError, read_genesis_parameters
 from bigchaindb_resonate.errors import LinkNotFound, TransactionTooLarge, ValidationCrashed, error_body
 
@@ -556,8 +558,7 @@ def _lookups_by_primary_key():
     def delete_transactions(conn, txn_ids):
         # Crash recovery only: the derived collections go with the transactions.
         conn.run(conn.collection(SPENDS).delete_many({"spender": {"$in": txn_ids}}))
-        conn.run(conn.collection(RULE_INDEX).update_many(
-            {"ids": {"$in": txn_ids}}, {"$pull": {"ids": {"$in": txn_ids}}}))
+        unfile_rule_index(conn, txn_ids)
         conn.run(conn.collection(TEXT_TERMS).delete_many({"id": {"$in": txn_ids}}))
         upstream_query.delete_transactions(conn, txn_ids)
 
@@ -574,10 +575,11 @@ def output_key(transaction_id, output_index):
 def _rule_index():
     """`lib.py:130-149` BigchainDB.store_bulk_transactions stores a block's transactions
     in commit order. Ours then files each under the keys the rules look it up by
-    (registry.index_keys: an asset's transfers, a type's indexed fields), appending to a
-    list under `_id = key`: the one kind of lookup FerretDB answers without decoding every
-    document, and a list that is in commit order by construction. Crash recovery removes
-    rolled-back ids again (delete_transactions in _lookups_by_primary_key)."""
+    (registry.index_keys: a record's own transfers, a type's indexed fields and metadata),
+    as one small document per entry and a head per key (ledger.file_block): found by `_id`
+    only, the one filter FerretDB pushes down, and no document grows with the ledger.
+    Crash recovery removes a rolled-back block's entries again (unfile_rule_index, called
+    from delete_transactions in _lookups_by_primary_key)."""
     from bigchaindb.lib import BigchainDB
 
     upstream = getattr(BigchainDB.store_bulk_transactions, "resonate_upstream",
@@ -585,15 +587,26 @@ def _rule_index():
 
     def store_bulk_transactions(self, transactions):
         result = upstream(self, transactions)
-        for tx in transactions:
-            for key in registry.index_keys(tx):
-                # collection() records the calls made on it: a fresh one per query
-                self.connection.run(self.connection.collection(RULE_INDEX).update_one(
-                    {"_id": key}, {"$push": {"ids": tx.id}}, upsert=True))
+        file_block(self.connection, [(tx.id, registry.keys_of(tx)) for tx in transactions])
         return result
 
     store_bulk_transactions.resonate_upstream = upstream
     BigchainDB.store_bulk_transactions = store_bulk_transactions
+
+
+def unfile_rule_index(conn, txn_ids):
+    """Before crash recovery deletes an uncommitted block's transactions: their rule index
+    entries go, and the heads count what is left. Read from the stored documents, since
+    they are about to go; a transaction never stored was never filed."""
+    keyed = []
+    for txid in txn_ids:
+        tx = conn.run(conn.collection("transactions").find_one({"_id": txid}))
+        if tx is None:
+            continue
+        asset = tx.get("asset") or conn.run(conn.collection("assets").find_one({"_id": txid}))
+        metadata = conn.run(conn.collection("metadata").find_one({"_id": txid})) or {}
+        keyed.append((txid, registry.index_keys(tx["operation"], asset, metadata.get("metadata"))))
+    unfile(conn, keyed)
 
 
 # Committed transactions kept per process (see _committed_transactions_cached).

@@ -64,19 +64,30 @@ def check_plain_transfer(tx, ledger):
             expected=owner_type.TRANSFERRED_BY)
 
 
-def index_keys(tx):
+# Operations that move a type's assets in place of a plain TRANSFER (RIGHTS_ASSIGNMENT):
+# the only transfers the rule index files, so that a record's holders can be found. Other
+# transfers (credit purchases, plays) are never listed by asset.
+TRANSFERRING_OPERATIONS = frozenset(cls.TRANSFERRED_BY for cls in TYPES if cls.TRANSFERRED_BY)
+
+
+def index_keys(operation, asset, metadata):
     """The keys a committed transaction is filed under for the rules' lookups (see
-    ledger.RULE_INDEX): transfers under their asset, our types under their indexed fields."""
+    ledger.RULE_INDEX): a record's own transfers under their asset, our types under their
+    indexed fields and metadata groups."""
     keys = []
-    if tx.operation == Transaction.TRANSFER or moves_assets(tx.operation):
-        keys.append(asset_key(tx.asset["id"]))
-    cls = type_for(tx.operation)
+    if operation in TRANSFERRING_OPERATIONS:
+        keys.append(asset_key(asset["id"]))
+    cls = type_for(operation)
     if cls is None:
         return keys
-    data = (tx.asset or {}).get("data") or {}
-    keys += [record_key(tx.operation, field, data[field])
+    data = (asset or {}).get("data") or {}
+    keys += [record_key(operation, field, data[field])
              for field in cls.INDEXED_FIELDS if field in data]
-    metadata = tx.metadata or {}
-    keys += [metadata_key(tx.operation, {field: metadata[field] for field in group})
+    metadata = metadata or {}
+    keys += [metadata_key(operation, {field: metadata[field] for field in group})
              for group in cls.INDEXED_METADATA if all(field in metadata for field in group)]
     return keys
+
+
+def keys_of(tx):
+    return index_keys(tx.operation, tx.asset, tx.metadata)
