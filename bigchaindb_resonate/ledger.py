@@ -136,6 +136,36 @@ def settled(conn, name, read):
     return _SETTLED[key]
 
 
+# Rule-index documents kept by the process that files blocks, between two filings.
+READS_KEPT = 50_000
+
+
+class ReadsSinceFiling(dict):
+    """Rule-index documents read since the last filing, up to READS_KEPT (then forgotten
+    and read again)."""
+
+    def read(self, conn, document_id):
+        if document_id not in self:
+            if len(self) >= READS_KEPT:
+                self.clear()
+            self[document_id] = conn.run(conn.collection(RULE_INDEX).find_one({"_id": document_id}))
+        return self[document_id]
+
+
+def remember_reads_until_next_filing(bigchain):
+    """Called by the process that files blocks (host._rule_index), right after filing one.
+    Only it writes the rule index, and only when it files the next block (or in crash
+    recovery, at start, before any filing), so until then the documents it reads cannot
+    change: this bigchain's LedgerViews keep them. Other processes (the HTTP API) never
+    file, so they always read the store."""
+    bigchain.rule_index_reads = ReadsSinceFiling()
+
+
+def forget_settled():
+    """Forget every settled value: what a new process starts from (for measurements)."""
+    _SETTLED.clear()
+
+
 class Filed(Sequence):
     """The transactions filed under one key: committed ones in commit order, then those
     earlier in this block. It reads only what is asked of it: its length is the head's
@@ -149,7 +179,7 @@ class Filed(Sequence):
 
     def _committed(self):
         if self._head is None:
-            self._head = _head(self._ledger._bigchain.connection, self.key) or {"count": 0}
+            self._head = self._ledger._read(self.key) or {"count": 0}
         return self._head
 
     def __len__(self):
@@ -165,8 +195,8 @@ class Filed(Sequence):
             raise IndexError(index)
         if index >= count:
             return self._pending[index - count]
-        txid = (self._head["latest"] if index == count - 1
-                else _entry(self._ledger._bigchain.connection, self.key, index))
+        txid = self._head["latest"] if index == count - 1 else self._ledger._read(
+            entry_id(self.key, index))["id"]
         return self._ledger._bigchain.get_transaction(txid)
 
 
@@ -176,6 +206,15 @@ class LedgerView:
         self._pending = list(current_transactions)
         self._pending_by_id = {tx.id: tx for tx in self._pending}
         self._pending_keys = None
+
+    def _read(self, document_id):
+        """A committed rule-index document, or None (kept between filings, see
+        remember_reads_until_next_filing)."""
+        kept = getattr(self._bigchain, "rule_index_reads", None)
+        connection = self._bigchain.connection
+        if kept is None:
+            return connection.run(connection.collection(RULE_INDEX).find_one({"_id": document_id}))
+        return kept.read(connection, document_id)
 
     def _pending_under(self, key):
         """The transactions earlier in this block filed under `key`, by the same rule

@@ -309,7 +309,7 @@ def splits(bigchain, track_id):
     ledger = LedgerView(bigchain)
     if ledger.record(track_id, (Manifestation.OPERATION,)) is None:
         return None
-    found = ledger.in_commit_order(ledger.find_records(Split.OPERATION, "subject", track_id)
+    found = ledger.in_commit_order(list(ledger.find_records(Split.OPERATION, "subject", track_id))
                                    + copyright_splits(ledger, track_id))
     positions = commit_positions(bigchain.connection, [split.id for split in found])
     in_force = split_in_force(ledger, track_id)
