@@ -136,6 +136,23 @@ def settled(conn, name, read):
     return _SETTLED[key]
 
 
+def rebuild_rule_index(bigchain, progress=lambda blocks: None):
+    """File every committed transaction again, block by block in height order, from the
+    stored transactions: for a store whose rule index an older version wrote (one growing
+    list per key). Run it with the node stopped; `progress` hears every 1,000 blocks."""
+    from bigchaindb_resonate.registry import keys_of
+
+    conn = bigchain.connection
+    conn.run(conn.collection(RULE_INDEX).delete_many({}))
+    blocks = conn.run(conn.collection("blocks").find(
+        {}, projection={"_id": False, "height": True, "transactions": True}).sort("height", 1))
+    for done, block in enumerate(blocks, start=1):
+        file_block(conn, [(txid, keys_of(bigchain.get_transaction(txid)))
+                          for txid in block["transactions"]])
+        if done % 1000 == 0:
+            progress(done)
+
+
 # Rule-index documents kept by the process that files blocks, between two filings.
 READS_KEPT = 50_000
 

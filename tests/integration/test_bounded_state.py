@@ -13,7 +13,7 @@ from bigchaindb.models import Transaction
 
 from bigchaindb_resonate import host
 from bigchaindb_resonate.ledger import (
-    RULE_INDEX, forget_settled, metadata_key, remember_reads_until_next_filing,
+    RULE_INDEX, forget_settled, metadata_key, rebuild_rule_index, remember_reads_until_next_filing,
 )
 from bigchaindb_resonate.types.play import Play
 
@@ -150,3 +150,21 @@ def test_a_play_costs_the_store_no_more_round_trips_than_a_plain_transfer(market
     assert play_warm["rule_index"] == 1
     assert sum(play_warm.values()) <= sum(transfer_warm.values()) + 1
     assert sum(play_cold.values()) > sum(play_warm.values())  # the measurement measures
+
+
+def test_the_rule_index_rebuilds_from_the_stored_blocks_as_commits_filed_it(market):
+    connection = market.app.bigchaindb.connection
+    assert codes(commit_block(market.app, [raw(tx) for tx in next_plays(market, 3)])) == ["OK"] * 3
+    assert codes(commit_block(market.app, [raw(market.set_split({market.producer: 10000}))])) == ["OK"]
+
+    def index():
+        return sorted(connection.run(connection.collection(RULE_INDEX).find({})),
+                      key=lambda document: document["_id"])
+
+    filed = index()
+    # What an older version left: one growing list per key.
+    connection.run(connection.collection(RULE_INDEX).delete_many({}))
+    connection.run(connection.collection(RULE_INDEX).insert_one({"_id": "PLAY|x", "ids": ["a", "b"]}))
+    rebuild_rule_index(market.app.bigchaindb)
+    assert index() == filed
+    assert any(document["_id"].endswith("#1") for document in filed)  # more than heads
