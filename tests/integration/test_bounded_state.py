@@ -8,6 +8,7 @@ import contextlib
 
 import bson
 import pytest
+from bigchaindb.backend import query
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.models import Transaction
 
@@ -152,14 +153,30 @@ def test_a_play_costs_the_store_no_more_round_trips_than_a_plain_transfer(market
     assert sum(play_cold.values()) > sum(play_warm.values())  # the measurement measures
 
 
+def rule_index(connection):
+    return sorted(connection.run(connection.collection(RULE_INDEX).find({})),
+                  key=lambda document: document["_id"])
+
+
+def test_crash_recovery_unfiles_the_block_it_deletes(market):
+    connection = market.app.bigchaindb.connection
+    assert codes(commit_block(market.app, [raw(tx) for tx in next_plays(market, 2)])) == ["OK"] * 2
+    before = rule_index(connection)
+    block = next_plays(market, 2) + [market.set_split({market.producer: 10000})]
+    assert codes(commit_block(market.app, [raw(tx) for tx in block])) == ["OK"] * 3
+    assert rule_index(connection) != before
+    # What core.rollback does at start for a block stored but not committed.
+    query.delete_transactions(connection, [tx["id"] for tx in block])
+    assert rule_index(connection) == before
+
+
 def test_the_rule_index_rebuilds_from_the_stored_blocks_as_commits_filed_it(market):
     connection = market.app.bigchaindb.connection
     assert codes(commit_block(market.app, [raw(tx) for tx in next_plays(market, 3)])) == ["OK"] * 3
     assert codes(commit_block(market.app, [raw(market.set_split({market.producer: 10000}))])) == ["OK"]
 
     def index():
-        return sorted(connection.run(connection.collection(RULE_INDEX).find({})),
-                      key=lambda document: document["_id"])
+        return rule_index(connection)
 
     filed = index()
     # What an older version left: one growing list per key.
