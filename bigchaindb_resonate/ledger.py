@@ -87,19 +87,18 @@ def unfile(conn, keyed_transactions):
     for txid, keys in keyed_transactions:
         for key in keys:
             rolled_back.setdefault(key, set()).add(txid)
-    collection = RULE_INDEX
     for key, txids in rolled_back.items():
         head = _head(conn, key) or {"_id": key, "count": 0}
         kept = head["count"]
         while kept and _entry(conn, key, kept - 1) in txids:
             kept -= 1
         for number in range(kept, kept + len(txids)):
-            conn.run(conn.collection(collection).delete_one({"_id": entry_id(key, number)}))
+            conn.run(conn.collection(RULE_INDEX).delete_one({"_id": entry_id(key, number)}))
         if kept:
-            conn.run(conn.collection(collection).replace_one(
+            conn.run(conn.collection(RULE_INDEX).replace_one(
                 {"_id": key}, {"_id": key, "count": kept, "latest": _entry(conn, key, kept - 1)}))
         else:
-            conn.run(conn.collection(collection).delete_one({"_id": key}))
+            conn.run(conn.collection(RULE_INDEX).delete_one({"_id": key}))
 
 
 def commit_positions(conn, txids):
@@ -127,7 +126,7 @@ _SETTLED = {}
 
 def settled(conn, name, read):
     """`read()` once per store and `name`, unless it answers None."""
-    key = (getattr(conn, "host", None), getattr(conn, "port", None), conn.dbname, name)
+    key = (conn.host, conn.port, conn.dbname, name)
     if key not in _SETTLED:
         value = read()
         if value is None:
