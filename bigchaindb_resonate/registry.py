@@ -4,6 +4,8 @@ BigchainDB resolves a transaction's class from its operation and silently falls 
 CREATE for an unknown one (common/transaction.py `resolve_class`), so `self_test` checks,
 in every process before it parses a transaction, that each of ours resolves to its class.
 """
+from collections import OrderedDict
+
 from bigchaindb.common.transaction import Transaction
 
 from bigchaindb_resonate.errors import AssetMovesByItsOwnOperation
@@ -89,5 +91,18 @@ def index_keys(operation, asset, metadata):
     return keys
 
 
+# The keys of recently seen transactions, by id: a validated transaction's id is the hash
+# of its content, so its keys never change. Every validation looks through the block being
+# built (or the mempool, in CheckTx), which holds the same transactions each time.
+_KEYS_BY_ID = OrderedDict()
+KEYS_KEPT = 20_000
+
+
 def keys_of(tx):
-    return index_keys(tx.operation, tx.asset, tx.metadata)
+    """index_keys of a validated transaction (one whose id is its content's hash)."""
+    keys = _KEYS_BY_ID.get(tx.id)
+    if keys is None:
+        keys = _KEYS_BY_ID[tx.id] = index_keys(tx.operation, tx.asset, tx.metadata)
+        if len(_KEYS_BY_ID) > KEYS_KEPT:
+            _KEYS_BY_ID.popitem(last=False)
+    return keys
