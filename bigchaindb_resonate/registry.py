@@ -83,8 +83,8 @@ def index_keys(operation, asset, metadata):
     if cls is None:
         return keys
     data = (asset or {}).get("data") or {}
-    keys += [record_key(operation, field, data[field])
-             for field in cls.INDEXED_FIELDS if field in data]
+    keys += [record_key(operation, cls.FIELD_ALIASES.get(field, field), data[field])
+             for field in (*cls.INDEXED_FIELDS, *cls.FIELD_ALIASES) if field in data]
     metadata = metadata or {}
     keys += [metadata_key(operation, {field: metadata[field] for field in group})
              for group in cls.INDEXED_METADATA if all(field in metadata for field in group)]

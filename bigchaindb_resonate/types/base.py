@@ -51,6 +51,9 @@ class ResonateTransaction(Transaction):
     # What LedgerView.find_records / find_by_metadata may look this type up by: the node
     # files each committed transaction under these keys (registry.index_keys).
     INDEXED_FIELDS = ()    # asset.data fields
+    # Older names of an indexed field (older name: indexed field): a record using the older
+    # name is filed and found under the indexed one.
+    FIELD_ALIASES = {}
     INDEXED_METADATA = ()  # groups of metadata fields, e.g. (("listener", "track"),)
 
     def __init_subclass__(cls, **kwargs):

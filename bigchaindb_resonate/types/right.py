@@ -65,8 +65,9 @@ def usages(data):
 
 
 def derived_rights(ledger, record_id):
-    """The Rights derived from a record (by either link name), committed then same-block."""
-    return [tx for field in SOURCE_FIELDS for tx in ledger.find_records("RIGHT", field, record_id)]
+    """The Rights derived from a record (by either link name), in commit order, then those
+    earlier in the block."""
+    return list(ledger.find_records("RIGHT", "source", record_id))
 
 
 def remaining_uses(source_data, siblings):
@@ -85,7 +86,8 @@ def exclusivity_conflicts(first, second):
 class Right(SharedRecord):
     OPERATION = "RIGHT"
     SCHEMA = "right_v1.0"
-    INDEXED_FIELDS = SOURCE_FIELDS
+    INDEXED_FIELDS = ("source",)
+    FIELD_ALIASES = {"allowedBy": "source"}
     RECORD_TYPE = "Right"
 
     def check_stateful(self, ledger):

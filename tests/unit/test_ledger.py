@@ -33,6 +33,7 @@ def rule_index(store):
 @pytest.mark.parametrize("lookup", [
     lambda ledger: ledger.find_records("COPYRIGHT", "territory", "GB"),
     lambda ledger: ledger.find_records("PARTY", "name", "Kokoroko"),
+    lambda ledger: ledger.find_records("RIGHT", "allowedBy", COPYRIGHT.id),  # filed as `source`
     lambda ledger: ledger.find_records("NOT_A_TYPE", "subject", "x"),
     lambda ledger: ledger.find_by_metadata("PLAY", {"listener": LISTENER}),
     lambda ledger: ledger.asset_transactions(CREDIT.id),
