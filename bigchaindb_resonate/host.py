@@ -593,9 +593,9 @@ def _rule_index():
 
     def store_bulk_transactions(self, transactions):
         result = upstream(self, transactions)
-        file_block(self.connection, [(tx.id, registry.keys_of(tx)) for tx in transactions])
+        written = file_block(self.connection, [(tx.id, registry.keys_of(tx)) for tx in transactions])
         COMMITTED.keep(transactions)
-        remember_reads_until_next_filing(self)
+        remember_reads_until_next_filing(self, written)
         return result
 
     store_bulk_transactions.resonate_upstream = upstream

@@ -60,7 +60,8 @@ def _entry(conn, key, number):
 def file_block(conn, keyed_transactions):
     """File a block's transactions, given in commit order as (txid, keys) pairs, under
     their keys: the entries first, then the heads, so that a reader (who trusts only the
-    heads) never sees a count whose entries are missing. One read per distinct key."""
+    heads) never sees a count whose entries are missing. One read per distinct key. The
+    heads written, by key."""
     from pymongo import ReplaceOne
 
     heads, entries = {}, []
@@ -77,6 +78,7 @@ def file_block(conn, keyed_transactions):
         conn.run(conn.collection(RULE_INDEX).bulk_write(
             [ReplaceOne({"_id": key}, head, upsert=True) for key, head in heads.items()],
             ordered=True))
+    return heads
 
 
 def unfile(conn, keyed_transactions):
@@ -168,13 +170,14 @@ class ReadsSinceFiling(dict):
         return self[document_id]
 
 
-def remember_reads_until_next_filing(bigchain):
-    """Called by the process that files blocks (host._rule_index), right after filing one.
-    Only it writes the rule index, and only when it files the next block (or in crash
-    recovery, at start, before any filing), so until then the documents it reads cannot
-    change: this bigchain's LedgerViews keep them. Other processes (the HTTP API) never
-    file, so they always read the store."""
-    bigchain.rule_index_reads = ReadsSinceFiling()
+def remember_reads_until_next_filing(bigchain, written=None):
+    """Called by the process that files blocks (host._rule_index), right after filing one,
+    with the heads it wrote (`written`: file_block's answer). Only it writes the rule index, and
+    only when it files the next block (or in crash recovery, at start, before any filing),
+    so until then the documents it reads cannot change: this bigchain's LedgerViews keep
+    them, starting from those it wrote. Other processes (the HTTP API) never file, so they
+    always read the store."""
+    bigchain.rule_index_reads = ReadsSinceFiling(written or {})
 
 
 def forget_settled():

@@ -149,6 +149,7 @@ def test_the_filing_process_keeps_what_it_read_until_it_files_the_next_block():
     store.finds.clear()
     assert count() == 1 and count() == 1
     assert store.finds == [RULE_INDEX]
-    file_block(store, [a_play_entry(1)])
-    remember_reads_until_next_filing(store)
+    remember_reads_until_next_filing(store, file_block(store, [a_play_entry(1)]))
+    store.finds.clear()
     assert count() == 2
+    assert store.finds == []  # the head it has just written
