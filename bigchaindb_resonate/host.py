@@ -20,7 +20,10 @@ from bigchaindb.backend.exceptions import BackendError
 from bigchaindb.common.exceptions import InputDoesNotExist, ValidationError
 
 from bigchaindb_resonate import admission, registry
-from bigchaindb_resonate.ledger import BLOCK_TIMES, NETWORK_PARAMETERS, RULE_INDEX, LedgerView
+from bigchaindb_resonate.ledger import (
+    BLOCK_TIMES, NETWORK_PARAMETERS, RULE_INDEX, LedgerView, file_block,
+    remember_reads_until_next_filing, unfile,
+)
 from bigchaindb_resonate.parameters import GenesisParametersError, read_genesis_parameters
 from bigchaindb_resonate.errors import LinkNotFound, TransactionTooLarge, ValidationCrashed, error_body
 
@@ -556,8 +559,7 @@ def _lookups_by_primary_key():
     def delete_transactions(conn, txn_ids):
         # Crash recovery only: the derived collections go with the transactions.
         conn.run(conn.collection(SPENDS).delete_many({"spender": {"$in": txn_ids}}))
-        conn.run(conn.collection(RULE_INDEX).update_many(
-            {"ids": {"$in": txn_ids}}, {"$pull": {"ids": {"$in": txn_ids}}}))
+        unfile_rule_index(conn, txn_ids)
         conn.run(conn.collection(TEXT_TERMS).delete_many({"id": {"$in": txn_ids}}))
         upstream_query.delete_transactions(conn, txn_ids)
 
@@ -574,10 +576,16 @@ def output_key(transaction_id, output_index):
 def _rule_index():
     """`lib.py:130-149` BigchainDB.store_bulk_transactions stores a block's transactions
     in commit order. Ours then files each under the keys the rules look it up by
-    (registry.index_keys: an asset's transfers, a type's indexed fields), appending to a
-    list under `_id = key`: the one kind of lookup FerretDB answers without decoding every
-    document, and a list that is in commit order by construction. Crash recovery removes
-    rolled-back ids again (delete_transactions in _lookups_by_primary_key)."""
+    (registry.index_keys: a record's own transfers, a type's indexed fields and metadata),
+    as one small document per entry and a head per key (ledger.file_block): found by `_id`
+    only, the one filter FerretDB pushes down, and no document grows with the ledger.
+    Crash recovery removes a rolled-back block's entries again (unfile_rule_index, called
+    from delete_transactions in _lookups_by_primary_key).
+
+    Only the process that commits blocks (the ABCI app) calls this: it keeps the block's
+    transactions among the committed ones it has read (COMMITTED), and from here to its
+    next filing its rule-index reads cannot change, so its LedgerViews keep them
+    (ledger.remember_reads_until_next_filing)."""
     from bigchaindb.lib import BigchainDB
 
     upstream = getattr(BigchainDB.store_bulk_transactions, "resonate_upstream",
@@ -585,19 +593,28 @@ def _rule_index():
 
     def store_bulk_transactions(self, transactions):
         result = upstream(self, transactions)
-        for tx in transactions:
-            for key in registry.index_keys(tx):
-                # collection() records the calls made on it: a fresh one per query
-                self.connection.run(self.connection.collection(RULE_INDEX).update_one(
-                    {"_id": key}, {"$push": {"ids": tx.id}}, upsert=True))
+        written = file_block(self.connection, [(tx.id, registry.keys_of(tx)) for tx in transactions])
+        COMMITTED.keep(transactions)
+        remember_reads_until_next_filing(self, written)
         return result
 
     store_bulk_transactions.resonate_upstream = upstream
     BigchainDB.store_bulk_transactions = store_bulk_transactions
 
 
-# Committed transactions kept per process (see _committed_transactions_cached).
-COMMITTED_CACHE_SIZE = 20_000
+def unfile_rule_index(conn, txn_ids):
+    """Before crash recovery deletes an uncommitted block's transactions: their rule index
+    entries go, and the heads count what is left. Read from the stored documents, since
+    they are about to go; a transaction never stored was never filed."""
+    keyed = []
+    for txid in txn_ids:
+        tx = conn.run(conn.collection("transactions").find_one({"_id": txid}))
+        if tx is None:
+            continue
+        asset = tx.get("asset") or conn.run(conn.collection("assets").find_one({"_id": txid}))
+        metadata = conn.run(conn.collection("metadata").find_one({"_id": txid})) or {}
+        keyed.append((txid, registry.index_keys(tx["operation"], asset, metadata.get("metadata"))))
+    unfile(conn, keyed)
 
 
 def _committed_transactions_cached():
@@ -605,35 +622,62 @@ def _committed_transactions_cached():
     play's rules read the same few records (the credit token, the track, its licence and
     split) for every play. A committed transaction never changes (crash recovery only
     deletes the uncommitted block's transactions, at start, before anything is cached), so
-    each process keeps the most recently read ones."""
+    each process keeps the most recently read ones (COMMITTED), and the ABCI app also the
+    ones it has just committed (_rule_index). A miss reads as upstream does, without
+    upstream's asset lookup for a transfer: its stored document keeps its asset (`{id}`),
+    only a creation's asset is stored apart."""
+    from bigchaindb.backend import query
     from bigchaindb.lib import BigchainDB
+    from bigchaindb.models import Transaction
 
     upstream = getattr(BigchainDB.get_transaction, "resonate_upstream", BigchainDB.get_transaction)
-    cache = CommittedTransactions(upstream, COMMITTED_CACHE_SIZE)
+
+    def read(bigchain, transaction_id):
+        transaction = query.get_transaction(bigchain.connection, transaction_id)
+        if not transaction:
+            return None
+        if "asset" not in transaction:
+            asset = query.get_asset(bigchain.connection, transaction_id)
+            if asset:
+                transaction["asset"] = asset
+        metadata = query.get_metadata(bigchain.connection, [transaction_id])
+        transaction["metadata"] = metadata[0].get("metadata") if metadata else None
+        return Transaction.from_dict(transaction)
 
     def get_transaction(self, transaction_id):
-        return cache.get(self, transaction_id)
+        return COMMITTED.get(self, transaction_id, read)
 
     get_transaction.resonate_upstream = upstream
     BigchainDB.get_transaction = get_transaction
 
 
 class CommittedTransactions:
-    """The most recently read committed transactions. Only found ones are kept: an absent
-    one may commit at any moment."""
+    """The most recently read or committed transactions, at most `size`. Only found ones
+    are kept: an absent one may commit at any moment."""
 
-    def __init__(self, read, size):
-        self._read = read
+    def __init__(self, size):
         self._size = size
         self._kept = OrderedDict()
 
-    def get(self, bigchain, transaction_id):
+    def get(self, bigchain, transaction_id, read):
         if transaction_id in self._kept:
             self._kept.move_to_end(transaction_id)
             return self._kept[transaction_id]
-        transaction = self._read(bigchain, transaction_id)
+        transaction = read(bigchain, transaction_id)
         if transaction is not None:
-            self._kept[transaction_id] = transaction
-            if len(self._kept) > self._size:
-                self._kept.popitem(last=False)
+            self.keep([transaction])
         return transaction
+
+    def keep(self, transactions):
+        for transaction in transactions:
+            self._kept[transaction.id] = transaction
+            self._kept.move_to_end(transaction.id)
+        while len(self._kept) > self._size:
+            self._kept.popitem(last=False)
+
+    def clear(self):
+        self._kept.clear()
+
+
+# Committed transactions kept per process (see _committed_transactions_cached).
+COMMITTED = CommittedTransactions(20_000)

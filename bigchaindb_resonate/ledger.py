@@ -9,6 +9,8 @@ being built (Tendermint's BFT time, identical on every node); during CheckTx and
 pre-check it is the time of the latest committed block. Never the local clock.
 """
 
+from collections.abc import Sequence
+
 from bigchaindb_resonate.errors import LinkNotFound, LinkWrongKind
 from bigchaindb_resonate.validators.terms import date_of
 
@@ -17,8 +19,16 @@ from bigchaindb_resonate.validators.terms import date_of
 BLOCK_TIMES = "block_times"
 NETWORK_PARAMETERS = "network_parameters"
 # Where the node files each committed transaction under the keys rules look it up by
-# (host._rule_index): FerretDB answers a lookup by `_id` without decoding every document.
+# (registry.index_keys, file_block below). Every document is found by `_id` equality, the
+# one filter FerretDB pushes down, and none grows with the ledger: a key has one head
+# document, `{_id: key, count, latest}`, and one small document per transaction filed under
+# it, `{_id: "<key>#<n>", id}`, numbered from 0 in commit order.
 RULE_INDEX = "rule_index"
+
+
+class UnindexedLookup(RuntimeError):
+    """A rule asked for a lookup the node does not index: a bug in the rule, never the
+    transaction's fault (committed records would be silently missed)."""
 
 
 def record_key(operation, field, value):
@@ -31,8 +41,66 @@ def metadata_key(operation, values):
 
 
 def asset_key(asset_id):
-    """Transfers of an asset, of any operation."""
+    """Transfers of an asset by the operation its type moves by (TRANSFERRED_BY)."""
     return f"asset|{asset_id}"
+
+
+def entry_id(key, number):
+    return f"{key}#{number}"
+
+
+def _head(conn, key):
+    return conn.run(conn.collection(RULE_INDEX).find_one({"_id": key}))
+
+
+def _entry(conn, key, number):
+    return conn.run(conn.collection(RULE_INDEX).find_one({"_id": entry_id(key, number)}))["id"]
+
+
+def file_block(conn, keyed_transactions):
+    """File a block's transactions, given in commit order as (txid, keys) pairs, under
+    their keys: the entries first, then the heads, so that a reader (who trusts only the
+    heads) never sees a count whose entries are missing. One read per distinct key. The
+    heads written, by key."""
+    from pymongo import ReplaceOne
+
+    heads, entries = {}, []
+    for txid, keys in keyed_transactions:
+        for key in keys:
+            if key not in heads:
+                heads[key] = _head(conn, key) or {"_id": key, "count": 0}
+            head = heads[key]
+            entries.append(ReplaceOne({"_id": entry_id(key, head["count"])},
+                                      {"_id": entry_id(key, head["count"]), "id": txid}, upsert=True))
+            head["count"], head["latest"] = head["count"] + 1, txid
+    if entries:
+        conn.run(conn.collection(RULE_INDEX).bulk_write(entries, ordered=True))
+        conn.run(conn.collection(RULE_INDEX).bulk_write(
+            [ReplaceOne({"_id": key}, head, upsert=True) for key, head in heads.items()],
+            ordered=True))
+    return heads
+
+
+def unfile(conn, keyed_transactions):
+    """Crash recovery: remove the entries of an uncommitted block's transactions, given as
+    (txid, keys) pairs, and make each head count what is left. They are the newest entries
+    of each key; the crash may have come before or after the heads were written."""
+    rolled_back = {}
+    for txid, keys in keyed_transactions:
+        for key in keys:
+            rolled_back.setdefault(key, set()).add(txid)
+    for key, txids in rolled_back.items():
+        head = _head(conn, key) or {"_id": key, "count": 0}
+        kept = head["count"]
+        while kept and _entry(conn, key, kept - 1) in txids:
+            kept -= 1
+        for number in range(kept, kept + len(txids)):
+            conn.run(conn.collection(RULE_INDEX).delete_one({"_id": entry_id(key, number)}))
+        if kept:
+            conn.run(conn.collection(RULE_INDEX).replace_one(
+                {"_id": key}, {"_id": key, "count": kept, "latest": _entry(conn, key, kept - 1)}))
+        else:
+            conn.run(conn.collection(RULE_INDEX).delete_one({"_id": key}))
 
 
 def commit_positions(conn, txids):
@@ -51,11 +119,133 @@ def commit_positions(conn, txids):
     return {txid: positions[txid] for txid in txids if txid in positions}
 
 
+# Values that never change once committed, kept per store for the life of the process:
+# the genesis parameters and the network's credit token. Only found values are kept (an
+# absent one may commit at any moment). When parameters come to change by height (through
+# governance), this is the one place to key them by height as well.
+_SETTLED = {}
+
+
+def settled(conn, name, read):
+    """`read()` once per store and `name`, unless it answers None."""
+    key = (conn.host, conn.port, conn.dbname, name)
+    if key not in _SETTLED:
+        value = read()
+        if value is None:
+            return None
+        _SETTLED[key] = value
+    return _SETTLED[key]
+
+
+def rebuild_rule_index(bigchain, progress=lambda blocks: None):
+    """File every committed transaction again, block by block in height order, from the
+    stored transactions: for a store whose rule index an older version wrote (one growing
+    list per key). Run it with the node stopped; `progress` hears every 1,000 blocks."""
+    from bigchaindb_resonate.registry import keys_of
+
+    conn = bigchain.connection
+    conn.run(conn.collection(RULE_INDEX).delete_many({}))
+    blocks = conn.run(conn.collection("blocks").find(
+        {}, projection={"_id": False, "height": True, "transactions": True}).sort("height", 1))
+    for done, block in enumerate(blocks, start=1):
+        file_block(conn, [(txid, keys_of(bigchain.get_transaction(txid)))
+                          for txid in block["transactions"]])
+        if done % 1000 == 0:
+            progress(done)
+
+
+# Rule-index documents kept by the process that files blocks, between two filings.
+READS_KEPT = 50_000
+
+
+class ReadsSinceFiling(dict):
+    """Rule-index documents read since the last filing, up to READS_KEPT (then forgotten
+    and read again)."""
+
+    def read(self, conn, document_id):
+        if document_id not in self:
+            if len(self) >= READS_KEPT:
+                self.clear()
+            self[document_id] = conn.run(conn.collection(RULE_INDEX).find_one({"_id": document_id}))
+        return self[document_id]
+
+
+def remember_reads_until_next_filing(bigchain, written=None):
+    """Called by the process that files blocks (host._rule_index), right after filing one,
+    with the heads it wrote (`written`: file_block's answer). Only it writes the rule index, and
+    only when it files the next block (or in crash recovery, at start, before any filing),
+    so until then the documents it reads cannot change: this bigchain's LedgerViews keep
+    them, starting from those it wrote. Other processes (the HTTP API) never file, so they
+    always read the store."""
+    bigchain.rule_index_reads = ReadsSinceFiling(written or {})
+
+
+def forget_settled():
+    """Forget every settled value: what a new process starts from (for measurements)."""
+    _SETTLED.clear()
+
+
+class Filed(Sequence):
+    """The transactions filed under one key: committed ones in commit order, then those
+    earlier in this block. It reads only what is asked of it: its length is the head's
+    count (one lookup), its last committed item is named by the head, any other item is
+    one more lookup. Iterating it reads every entry: only for records' own short lists."""
+
+    def __init__(self, ledger, key):
+        self._ledger, self.key = ledger, key
+        self._pending = ledger._pending_under(key)
+        self._head = None
+
+    def _committed(self):
+        if self._head is None:
+            self._head = self._ledger._read(self.key) or {"count": 0}
+        return self._head
+
+    def __len__(self):
+        return self._committed()["count"] + len(self._pending)
+
+    def __getitem__(self, index):
+        if not isinstance(index, int):
+            raise TypeError("Filed takes an integer index")
+        count, total = self._committed()["count"], len(self)
+        if index < 0:
+            index += total
+        if not 0 <= index < total:
+            raise IndexError(index)
+        if index >= count:
+            return self._pending[index - count]
+        txid = self._head["latest"] if index == count - 1 else self._ledger._read(
+            entry_id(self.key, index))["id"]
+        return self._ledger._bigchain.get_transaction(txid)
+
+
 class LedgerView:
     def __init__(self, bigchain, current_transactions=()):
         self._bigchain = bigchain
         self._pending = list(current_transactions)
         self._pending_by_id = {tx.id: tx for tx in self._pending}
+        self._pending_keys = None
+
+    def _read(self, document_id):
+        """A committed rule-index document, or None (kept between filings, see
+        remember_reads_until_next_filing)."""
+        kept = getattr(self._bigchain, "rule_index_reads", None)
+        connection = self._bigchain.connection
+        if kept is None:
+            return connection.run(connection.collection(RULE_INDEX).find_one({"_id": document_id}))
+        return kept.read(connection, document_id)
+
+    def _pending_under(self, key):
+        """The transactions earlier in this block filed under `key`, by the same rule
+        (registry.index_keys) that files committed ones."""
+        from bigchaindb_resonate.registry import keys_of
+
+        if self._pending_keys is None:
+            self._pending_keys = {}
+            for tx in self._pending:
+                for filed_under in keys_of(tx):
+                    self._pending_keys.setdefault(filed_under, []).append(tx)
+        return self._pending_keys.get(key, [])
 
     def contains(self, txid):
         """True when the transaction is committed or earlier in this block."""
@@ -84,28 +274,37 @@ class LedgerView:
         return tx
 
     def find_records(self, operation, field, value):
-        """Records of `operation` whose `asset.data[field]` equals `value`: committed ones in
-        commit order, then those earlier in this block. `field` must be one the type
-        indexes (INDEXED_FIELDS), so that this is a key lookup, never a scan."""
-        committed = self._indexed(record_key(operation, field, value))
-        pending = [tx for tx in self._pending
-                   if tx.operation == operation and tx.asset.get("data", {}).get(field) == value]
-        return committed + pending
+        """Records of `operation` whose `asset.data[field]` equals `value` (Filed: in
+        commit order, then those earlier in this block). `field` must be one the type
+        indexes (INDEXED_FIELDS): anything else is a bug, raised as UnindexedLookup."""
+        from bigchaindb_resonate.registry import type_for
+
+        cls = type_for(operation)
+        if cls is None or field not in cls.INDEXED_FIELDS:
+            raise UnindexedLookup(f"{operation} records are not indexed by `{field}`")
+        return Filed(self, record_key(operation, field, value))
+
+    def first_record(self, operation, field, value):
+        """The first of `find_records`, or None. A committed first never changes (crash
+        recovery only runs at start), so it is read once per process (`settled`)."""
+        found = self.find_records(operation, field, value)
+        connection = self._bigchain.connection
+        committed = settled(connection, ("first", found.key),
+                            lambda: _entry(connection, found.key, 0) if _head(connection, found.key) else None)
+        if committed is not None:
+            return self._bigchain.get_transaction(committed)
+        return found[0] if found else None
 
     def find_by_metadata(self, operation, values):
-        """Ids of transactions of `operation` whose `metadata` has each field of `values`
-        with its value: committed ones in commit order, then those earlier in this block.
-        The fields must be a group the type indexes (INDEXED_METADATA)."""
-        committed = [tx.id for tx in self._indexed(metadata_key(operation, values))]
-        pending = [tx.id for tx in self._pending if tx.operation == operation
-                   and all((tx.metadata or {}).get(field) == value for field, value in values.items())]
-        return committed + pending
+        """Transactions of `operation` whose `metadata` has each field of `values` with
+        its value (Filed: in commit order, then those earlier in this block; its length is
+        one lookup). The fields must be a group the type indexes (INDEXED_METADATA)."""
+        from bigchaindb_resonate.registry import type_for
 
-    def _indexed(self, key):
-        """The committed transactions filed under `key`, in commit order."""
-        connection = self._bigchain.connection
-        entry = connection.run(connection.collection(RULE_INDEX).find_one({"_id": key}))
-        return [self._bigchain.get_transaction(txid) for txid in (entry or {}).get("ids", [])]
+        cls = type_for(operation)
+        if cls is None or sorted(values) not in [sorted(group) for group in cls.INDEXED_METADATA]:
+            raise UnindexedLookup(f"{operation} is not indexed by metadata {sorted(values)}")
+        return Filed(self, metadata_key(operation, values))
 
     def in_commit_order(self, transactions):
         """`transactions` (committed or earlier in this block) in the order they commit:
@@ -117,17 +316,23 @@ class LedgerView:
                       else (0, committed[tx.id]))
 
     def asset_transactions(self, asset_id):
-        """Every transaction of an asset: its creation and every transfer (commit order),
-        committed or earlier in this block."""
+        """A record's creation and every transfer of it (commit order), committed or earlier
+        in this block. Only for records that move by their own operation (TRANSFERRED_BY),
+        whose histories the node files; any other asset (the credit token) raises
+        UnindexedLookup: its transfers are never enumerated."""
+        from bigchaindb_resonate.registry import type_for
+
         creation = self.get_transaction(asset_id)
-        committed = ([creation] if creation is not None and creation.id not in self._pending_by_id
-                     else []) + self._indexed(asset_key(asset_id))
-        pending = [tx for tx in self._pending
-                   if tx.id == asset_id or (tx.asset or {}).get("id") == asset_id]
-        return committed + pending
+        if creation is None:
+            return []
+        owner = type_for(creation.operation)
+        if owner is None or owner.TRANSFERRED_BY is None:
+            raise UnindexedLookup(f"transfers of a {creation.operation} asset are not indexed")
+        return [creation, *Filed(self, asset_key(asset_id))]
 
     def current_holders(self, asset_id):
-        """The unspent outputs of an asset as (sorted public keys, amount), in a fixed order."""
+        """The unspent outputs of a record (see asset_transactions) as (sorted public keys,
+        amount), in a fixed order."""
         transactions = self.asset_transactions(asset_id)
         spent = {(input_.fulfills.txid, input_.fulfills.output)
                  for tx in transactions for input_ in tx.inputs if input_.fulfills}
@@ -148,11 +353,11 @@ class LedgerView:
 
     def network_parameters(self):
         """The genesis parameters (treasury_keys, platform_key, coop_share_bp), or None on
-        a chain whose genesis carried none."""
+        a chain whose genesis carried none. Fixed at genesis: read once per process."""
         connection = self._bigchain.connection
-        document = connection.run(connection.collection(NETWORK_PARAMETERS).find_one(
-            {}, projection={"_id": False, "chain_id": False}))
-        return document or None
+        return settled(connection, "network parameters", lambda: connection.run(
+            connection.collection(NETWORK_PARAMETERS).find_one(
+                {}, projection={"_id": False, "chain_id": False})) or None)
 
     def consensus_date(self):
         seconds = self.consensus_time()

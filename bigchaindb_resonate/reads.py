@@ -18,7 +18,7 @@ from bigchaindb_resonate.ledger import LedgerView, commit_positions
 from bigchaindb_resonate.types.base import ResonateRecord
 from bigchaindb_resonate.types.credit import credit_token
 from bigchaindb_resonate.types.manifestation import WORK_LINKS, Manifestation, work_link
-from bigchaindb_resonate.types.play import earlier_plays
+from bigchaindb_resonate.types.play import count_earlier_plays
 from bigchaindb_resonate.types.right import SOURCE_FIELDS, SOURCES, Right, source_id
 from bigchaindb_resonate.types.split import Split, copyright_splits, split_in_force
 from bigchaindb_resonate.types.work import Work
@@ -309,7 +309,7 @@ def splits(bigchain, track_id):
     ledger = LedgerView(bigchain)
     if ledger.record(track_id, (Manifestation.OPERATION,)) is None:
         return None
-    found = ledger.in_commit_order(ledger.find_records(Split.OPERATION, "subject", track_id)
+    found = ledger.in_commit_order(list(ledger.find_records(Split.OPERATION, "subject", track_id))
                                    + copyright_splits(ledger, track_id))
     positions = commit_positions(bigchain.connection, [split.id for split in found])
     in_force = split_in_force(ledger, track_id)
@@ -326,7 +326,7 @@ def ownership(bigchain, track_id, listener):
     ledger = LedgerView(bigchain)
     if ledger.record(track_id, (Manifestation.OPERATION,)) is None:
         return None
-    plays = len(earlier_plays(ledger, listener, track_id))
+    plays = count_earlier_plays(ledger, listener, track_id)
     return {"track": track_id, "listener": listener, "plays": plays,
             "tokens_paid": sum(price(number) for number in range(plays)),
             "owned": owns(plays), "next_price": price(plays)}

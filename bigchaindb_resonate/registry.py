@@ -4,6 +4,8 @@ BigchainDB resolves a transaction's class from its operation and silently falls 
 CREATE for an unknown one (common/transaction.py `resolve_class`), so `self_test` checks,
 in every process before it parses a transaction, that each of ours resolves to its class.
 """
+from collections import OrderedDict
+
 from bigchaindb.common.transaction import Transaction
 
 from bigchaindb_resonate.errors import AssetMovesByItsOwnOperation
@@ -64,19 +66,43 @@ def check_plain_transfer(tx, ledger):
             expected=owner_type.TRANSFERRED_BY)
 
 
-def index_keys(tx):
+# Operations that move a type's assets in place of a plain TRANSFER (RIGHTS_ASSIGNMENT):
+# the only transfers the rule index files, so that a record's holders can be found. Other
+# transfers (credit purchases, plays) are never listed by asset.
+TRANSFERRING_OPERATIONS = frozenset(cls.TRANSFERRED_BY for cls in TYPES if cls.TRANSFERRED_BY)
+
+
+def index_keys(operation, asset, metadata):
     """The keys a committed transaction is filed under for the rules' lookups (see
-    ledger.RULE_INDEX): transfers under their asset, our types under their indexed fields."""
+    ledger.RULE_INDEX): a record's own transfers under their asset, our types under their
+    indexed fields and metadata groups."""
     keys = []
-    if tx.operation == Transaction.TRANSFER or moves_assets(tx.operation):
-        keys.append(asset_key(tx.asset["id"]))
-    cls = type_for(tx.operation)
+    if operation in TRANSFERRING_OPERATIONS:
+        keys.append(asset_key(asset["id"]))
+    cls = type_for(operation)
     if cls is None:
         return keys
-    data = (tx.asset or {}).get("data") or {}
-    keys += [record_key(tx.operation, field, data[field])
-             for field in cls.INDEXED_FIELDS if field in data]
-    metadata = tx.metadata or {}
-    keys += [metadata_key(tx.operation, {field: metadata[field] for field in group})
+    data = (asset or {}).get("data") or {}
+    keys += [record_key(operation, cls.FIELD_ALIASES.get(field, field), data[field])
+             for field in (*cls.INDEXED_FIELDS, *cls.FIELD_ALIASES) if field in data]
+    metadata = metadata or {}
+    keys += [metadata_key(operation, {field: metadata[field] for field in group})
              for group in cls.INDEXED_METADATA if all(field in metadata for field in group)]
+    return keys
+
+
+# The keys of recently seen transactions, by id: a validated transaction's id is the hash
+# of its content, so its keys never change. Every validation looks through the block being
+# built (or the mempool, in CheckTx), which holds the same transactions each time.
+_KEYS_BY_ID = OrderedDict()
+KEYS_KEPT = 20_000
+
+
+def keys_of(tx):
+    """index_keys of a validated transaction (one whose id is its content's hash)."""
+    keys = _KEYS_BY_ID.get(tx.id)
+    if keys is None:
+        keys = _KEYS_BY_ID[tx.id] = index_keys(tx.operation, tx.asset, tx.metadata)
+        if len(_KEYS_BY_ID) > KEYS_KEPT:
+            _KEYS_BY_ID.popitem(last=False)
     return keys

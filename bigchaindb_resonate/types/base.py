@@ -22,7 +22,7 @@ are defined here once, so a type module contains only its own rules.
 import copy
 
 import rapidjson
-from bigchaindb.common.exceptions import DuplicateTransaction, InvalidSignature
+from bigchaindb.common.exceptions import DoubleSpend, DuplicateTransaction, InvalidSignature
 from bigchaindb.common.schema import (
     TX_SCHEMA_COMMON, TX_SCHEMA_CREATE, TX_SCHEMA_TRANSFER, _validate_schema,
 )
@@ -56,6 +56,9 @@ class ResonateTransaction(Transaction):
     # What LedgerView.find_records / find_by_metadata may look this type up by: the node
     # files each committed transaction under these keys (registry.index_keys).
     INDEXED_FIELDS = ()    # asset.data fields
+    # Older names of an indexed field (older name: indexed field): a record using the older
+    # name is filed and found under the indexed one.
+    FIELD_ALIASES = {}
     INDEXED_METADATA = ()  # groups of metadata fields, e.g. (("listener", "track"),)
 
     def __init_subclass__(cls, **kwargs):
@@ -92,9 +95,7 @@ class ResonateTransaction(Transaction):
 
     def validate(self, bigchain, current_transactions=()):
         ledger = LedgerView(bigchain, current_transactions)
-        if ledger.contains(self.id):
-            raise DuplicateTransaction(f"transaction `{self.id}` already exists")
-        self._check_inputs(bigchain, list(current_transactions))
+        self._check_not_a_duplicate_then_inputs(ledger, bigchain, list(current_transactions))
         self.check_stateful(ledger)
         return self
 
@@ -120,7 +121,9 @@ class ResonateRecord(ResonateTransaction):
         # the operation with cls.CREATE (lib.py store_bulk_transactions, inputs_valid).
         cls.CREATE = cls.OPERATION
 
-    def _check_inputs(self, bigchain, current_transactions):
+    def _check_not_a_duplicate_then_inputs(self, ledger, bigchain, current_transactions):
+        if ledger.contains(self.id):
+            raise DuplicateTransaction(f"transaction `{self.id}` already exists")
         if not self.inputs_valid():
             raise InvalidSignature("Transaction signature is invalid.")
 
@@ -135,10 +138,16 @@ class ResonateTransfer(ResonateTransaction):
     def _bind_operation(cls):
         cls.TRANSFER = cls.OPERATION
 
-    def _check_inputs(self, bigchain, current_transactions):
+    def _check_not_a_duplicate_then_inputs(self, ledger, bigchain, current_transactions):
         # The host's own transfer rules: inputs exist, are unspent (also within the block),
-        # are signed by their owners, belong to this asset, and amounts balance.
-        self.validate_transfer_inputs(bigchain, current_transactions)
+        # are signed by their owners, belong to this asset, and amounts balance. A copy of a
+        # transfer spends what it spent, so only a double spend costs the duplicate lookup.
+        try:
+            self.validate_transfer_inputs(bigchain, current_transactions)
+        except DoubleSpend:
+            if ledger.contains(self.id):
+                raise DuplicateTransaction(f"transaction `{self.id}` already exists") from None
+            raise
 
     @classmethod
     def build(cls, inputs, recipients, asset_id, metadata):

@@ -58,5 +58,4 @@ class Credit(ResonateRecord):
 
 def credit_token(ledger):
     """The network's credit token (the first CREDIT committed or earlier in the block)."""
-    found = ledger.find_records(Credit.OPERATION, "@type", "ResonateCredit")
-    return found[0] if found else None
+    return ledger.first_record(Credit.OPERATION, "@type", "ResonateCredit")

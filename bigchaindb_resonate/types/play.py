@@ -121,9 +121,10 @@ def check_licence(ledger, play, track, platform_key):
                                   expected="a Right from a Copyright in the track or its work")
 
 
-def earlier_plays(ledger, listener, track_id):
-    """Ids of the listener's PLAYs of the track, committed or earlier in the block."""
-    return ledger.find_by_metadata(Play.OPERATION, {"listener": listener, "track": track_id})
+def count_earlier_plays(ledger, listener, track_id):
+    """How many PLAYs of the track the listener made, committed or earlier in the block:
+    a count the rule index keeps, never a list."""
+    return len(ledger.find_by_metadata(Play.OPERATION, {"listener": listener, "track": track_id}))
 
 
 class Play(ResonateTransfer):
@@ -153,7 +154,7 @@ class Play(ResonateTransfer):
                                 expected=token.id if token else "a credit token on the network")
         spent = self._spent_by(ledger, play["listener"])
         track = ledger.linked(play["track"], (Manifestation.OPERATION,), "metadata.track")
-        count = len(earlier_plays(ledger, play["listener"], track.id))
+        count = count_earlier_plays(ledger, play["listener"], track.id)
         if play["playNumber"] != count:
             raise PlayNumberMismatch(f"play number {play['playNumber']}", field="metadata.playNumber",
                                      expected=str(count))

@@ -67,8 +67,9 @@ def usages(data):
 
 
 def derived_rights(ledger, record_id):
-    """The Rights derived from a record (by either link name), committed then same-block."""
-    return [tx for field in SOURCE_FIELDS for tx in ledger.find_records("RIGHT", field, record_id)]
+    """The Rights derived from a record (by either link name), in commit order, then those
+    earlier in the block."""
+    return list(ledger.find_records("RIGHT", "source", record_id))
 
 
 def remaining_uses(source_data, siblings):
@@ -87,7 +88,8 @@ def exclusivity_conflicts(first, second):
 class Right(SharedRecord):
     OPERATION = client_part.OPERATION
     SCHEMA = client_part.SCHEMA
-    INDEXED_FIELDS = SOURCE_FIELDS
+    INDEXED_FIELDS = ("source",)
+    FIELD_ALIASES = {"allowedBy": "source"}
     build = client_builder(client_part.build)
 
     def check_stateful(self, ledger):

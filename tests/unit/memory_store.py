@@ -1,22 +1,34 @@
-"""An in-memory imitation of a BigchainDB 2.2.2 node's MongoDB store, for unit tests.
+"""The one in-memory ledger of the unit tests: an imitation of a BigchainDB 2.2.2 node's
+MongoDB store, filed by the node's real rule index code, read through the real LedgerView.
 
 It imitates:
 - how `lib.store_bulk_transactions` stores a transaction: a creation's asset in `assets`
   ({id, data}), its metadata in `metadata` ({id, metadata}, also when None) and the rest
-  in `transactions`; `App.commit` then stores a block of ids in `blocks`, and our host
-  writes the block's consensus time to `block_times`;
+  in `transactions`; then, as our host does (host._rule_index), files each block's
+  transactions under `registry.index_keys` with `ledger.file_block`, the functions the
+  node runs; `App.commit` then stores a block of ids in `blocks`, and our host writes the
+  block's consensus time to `block_times`;
 - the window inside `App.commit` after the transactions are stored and before their
   block is, when `pre_commit` names the height being committed;
 - the queries our code issues through BigchainDB's lazy connection: `find` (with sort
   and limit replayed by `connection.run`) and `find_one`, with MongoDB's dotted paths
   that descend into arrays, the operators `$or $eq $in $gte $lte $lt $exists`, and
-  inclusion or top-level exclusion projections.
+  inclusion or top-level exclusion projections; and the writes the rule index makes
+  (`bulk_write` of ReplaceOne, `replace_one`, `delete_one`).
 
 Every query run is recorded in `finds` (its collection's name), so a test can bound how
-many queries a read makes."""
+many queries a read makes. `memory_ledger` gives a LedgerView over committed transactions
+(in commit order, one block) and the earlier transactions of the block being built."""
 import copy
+import datetime
 import hashlib
+import itertools
 import operator
+
+from bigchaindb.models import Transaction
+
+from bigchaindb_resonate import registry
+from bigchaindb_resonate.ledger import NETWORK_PARAMETERS, LedgerView, file_block
 
 _ORDER = {"$gte": operator.ge, "$lte": operator.le, "$lt": operator.lt}
 
@@ -115,13 +127,33 @@ class Collection:
     def find_one(self, match=None, projection=None, sort=None):
         return next(iter(self.find(match, projection).sort(sort).limit(1).run()), None)
 
+    def replace_one(self, match, document, upsert=False):
+        found = [index for index, doc in enumerate(self.documents) if _matches(doc, match)][:1]
+        if found:
+            self.documents[found[0]] = copy.deepcopy(document)
+        elif upsert:
+            self.documents.append(copy.deepcopy(document))
+
+    def delete_one(self, match):
+        found = [index for index, doc in enumerate(self.documents) if _matches(doc, match)][:1]
+        for index in found:
+            del self.documents[index]
+
+    def bulk_write(self, requests, ordered=True):
+        for request in requests:  # pymongo's ReplaceOne keeps its arguments in slots
+            self.replace_one(request._filter, request._doc, request._upsert)
+
 
 class MemoryStore:
     """A bigchain whose `connection` is itself: `collection(name)` and `run(query)`."""
 
+    _stores = itertools.count()
+
     def __init__(self):
         self.collections, self.finds = {}, []
         self.connection = self
+        # What LedgerView's per-store caches (ledger.settled) tell stores apart by.
+        self.host, self.port, self.dbname = "memory", None, f"store-{next(self._stores)}"
 
     def run(self, query):
         # find_one has already run, as pymongo's does when BigchainDB replays it
@@ -131,6 +163,9 @@ class MemoryStore:
         return self.collections.setdefault(name, Collection(self, name))
 
     def store(self, *transactions):
+        transactions = [tx if isinstance(tx, dict) else tx.to_dict() for tx in transactions]
+        file_block(self, [(tx["id"], registry.index_keys(tx["operation"], tx["asset"], tx["metadata"]))
+                          for tx in transactions])
         for tx in copy.deepcopy(transactions):
             if "data" in tx["asset"]:
                 self.collection("assets").documents.append({"id": tx["id"], **tx.pop("asset")})
@@ -143,7 +178,7 @@ class MemoryStore:
         self.store(*transactions)
         self.collection("blocks").documents.append(
             {"height": height, "app_hash": hashlib.sha256(str(height).encode()).hexdigest().upper(),
-             "transactions": [tx["id"] for tx in transactions]})
+             "transactions": [tx["id"] if isinstance(tx, dict) else tx.id for tx in transactions]})
         if time is not None:
             self.collection("block_times").documents.append({"height": height, "time": time})
 
@@ -163,3 +198,31 @@ class MemoryStore:
             tx["asset"] = {"data": next(doc["data"] for doc in self.collection("assets").documents
                                         if doc["id"] == txid)}
         return tx
+
+    def is_committed(self, txid):
+        return any(doc["id"] == txid for doc in self.collection("transactions").documents)
+
+    def get_transaction(self, txid):
+        """What BigchainDB.get_transaction answers: the parsed transaction, or None."""
+        return Transaction.from_dict(self.transaction(txid)) if self.is_committed(txid) else None
+
+
+def seconds_of(day):
+    """The consensus time at the start of an ISO date."""
+    return (datetime.date.fromisoformat(day) - datetime.date(1970, 1, 1)).days * 86400
+
+
+def committed_store(*transactions, parameters=None, day=None):
+    """A store holding `transactions` committed in one block, in the order given, under the
+    genesis `parameters` and with `day` as its consensus date (none when None)."""
+    store = MemoryStore()
+    if parameters is not None:
+        store.collection(NETWORK_PARAMETERS).documents.append({"chain_id": "memory", **parameters})
+    store.commit(1, *transactions, time=None if day is None else seconds_of(day))
+    return store
+
+
+def memory_ledger(committed=(), pending=(), parameters=None, day=None):
+    """The real LedgerView over `committed` (one block, in that order) and `pending` (the
+    earlier transactions of the block being built)."""
+    return LedgerView(committed_store(*committed, parameters=parameters, day=day), pending)

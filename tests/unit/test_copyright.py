@@ -1,7 +1,7 @@
 """Rule tables for COPYRIGHT, and the in-memory ledger the rights tests share.
 
 Every transaction is built and signed for real and parsed as a node parses it; stateful
-rules run through the real LedgerView logic over transactions held in memory.
+rules run through the real LedgerView over the in-memory ledger filed by the real index.
 """
 import copy
 
@@ -13,7 +13,6 @@ from bigchaindb_resonate import host
 from bigchaindb_resonate.errors import (
     EmptyTerritory, InvalidDate, InvalidPeriod, LinkNotFound, LinkWrongKind, SchemaViolation,
 )
-from bigchaindb_resonate.ledger import LedgerView
 from bigchaindb_resonate.schemas import CompiledSchema
 from bigchaindb_resonate.types.copyright import (
     Copyright, CopyrightConflict, CopyrightNotRegistrant, terms_overlap,
@@ -22,6 +21,7 @@ from bigchaindb_resonate.types.party import Party
 from bigchaindb_resonate.types.shares import InvalidShares
 from bigchaindb_resonate.types.work import Work
 from bigchaindb_resonate.validators.terms import COUNTRY_CODES, USAGE_TYPES
+from .memory_store import memory_ledger
 
 # The fixtures below are transactions parsed at import, before the session fixture runs.
 host.apply()
@@ -29,30 +29,9 @@ ALICE, BOB, CAROL = (generate_key_pair() for _ in range(3))
 TODAY = "2026-06-01"
 
 
-class MemoryLedger(LedgerView):
-    """LedgerView's own rules (links, holders, dates) over committed transactions and
-    earlier transactions of the block, both held in memory; a fixed consensus date."""
-
-    def __init__(self, committed=(), pending=(), day=TODAY):
-        super().__init__(None, pending)
-        self._stored = {tx.id: tx for tx in committed}
-        self._day = day
-
-    def get_transaction(self, txid):
-        return self._pending_by_id.get(txid) or self._stored.get(txid)
-
-    def find_records(self, operation, field, value):
-        def matches(tx):
-            return tx.operation == operation and tx.asset.get("data", {}).get(field) == value
-        committed = sorted((tx for tx in self._stored.values() if matches(tx)), key=lambda tx: tx.id)
-        return committed + [tx for tx in self._pending if matches(tx)]
-
-    def asset_transactions(self, asset_id):
-        return [tx for tx in [*self._stored.values(), *self._pending]
-                if tx.id == asset_id or (tx.asset or {}).get("id") == asset_id]
-
-    def consensus_date(self):
-        return self._day
+def a_ledger(committed=(), pending=(), day=TODAY, parameters=None):
+    """The one in-memory ledger (memory_store.py), on a fixed consensus date by default."""
+    return memory_ledger(committed, pending, parameters=parameters, day=day)
 
 
 def parsed(tx):
@@ -171,33 +150,33 @@ def test_terms_overlap_needs_a_shared_country_and_day(first, second, overlap):
 
 def test_the_registrant_registers_a_copyright():
     tx = parsed(a_copyright())
-    tx.check_stateful(MemoryLedger([WORK]))
+    tx.check_stateful(a_ledger([WORK]))
     # the subject may be earlier in the same block
-    tx.check_stateful(MemoryLedger(pending=[WORK]))
+    tx.check_stateful(a_ledger(pending=[WORK]))
 
 
 @pytest.mark.parametrize("signers", [(BOB,), (ALICE, BOB)])
 def test_only_the_registrant_registers_a_copyright(signers):
     tx = parsed(a_copyright(signers=signers, holders=[(ALICE, 100)]))
     with pytest.raises(CopyrightNotRegistrant) as caught:
-        tx.check_stateful(MemoryLedger([WORK]))
+        tx.check_stateful(a_ledger([WORK]))
     assert caught.value.field == "inputs[0].owners_before"
 
 
 def test_joint_registrants_register_together():
     joint = a_work(ALICE, BOB)
     together = a_copyright(signers=(BOB, ALICE), subject=joint, holders=[(ALICE, 50), (BOB, 50)])
-    parsed(together).check_stateful(MemoryLedger([joint]))
+    parsed(together).check_stateful(a_ledger([joint]))
     with pytest.raises(CopyrightNotRegistrant):
-        parsed(a_copyright(subject=joint)).check_stateful(MemoryLedger([joint]))
+        parsed(a_copyright(subject=joint)).check_stateful(a_ledger([joint]))
 
 
 def test_the_subject_is_a_work_or_manifestation():
     party = parsed(Party.build([ALICE.public_key], {"@type": "Person", "name": "Ada"}))
     with pytest.raises(LinkWrongKind):
-        parsed(a_copyright(subject=party)).check_stateful(MemoryLedger([party]))
+        parsed(a_copyright(subject=party)).check_stateful(a_ledger([party]))
     with pytest.raises(LinkNotFound):
-        parsed(a_copyright()).check_stateful(MemoryLedger())
+        parsed(a_copyright()).check_stateful(a_ledger())
 
 
 @pytest.mark.parametrize("existing, new, conflict", [
@@ -209,7 +188,7 @@ def test_the_subject_is_a_work_or_manifestation():
 def test_one_copyright_per_subject_country_and_day(existing, new, conflict):
     first = parsed(a_copyright(holders=[(BOB, 100)], **existing))
     second = parsed(a_copyright(**new))
-    for ledger in (MemoryLedger([WORK, first]), MemoryLedger([WORK], [first])):
+    for ledger in (a_ledger([WORK, first]), a_ledger([WORK], [first])):
         if conflict:
             with pytest.raises(CopyrightConflict):
                 second.check_stateful(ledger)

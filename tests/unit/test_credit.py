@@ -7,17 +7,7 @@ from bigchaindb_resonate.schemas import COALAIP_CONTEXT
 from bigchaindb_resonate.types.credit import (
     MAX_SUPPLY, Credit, CreditAlreadyIssued, CreditNotTreasury, NetworkHasNoParameters,
 )
-
-
-class FakeLedger:
-    def __init__(self, parameters, existing=None):
-        self.parameters, self.existing = parameters, existing
-
-    def network_parameters(self):
-        return self.parameters
-
-    def find_records(self, operation, field, value):
-        return [self.existing] if self.existing is not None else []
+from .memory_store import memory_ledger
 
 
 @pytest.fixture
@@ -33,20 +23,20 @@ def parameters_for(treasury):
 def test_the_treasury_creates_the_whole_supply(treasury):
     tx = Transaction.from_dict(Credit.build([treasury.public_key]).sign([treasury.private_key]).to_dict())
     assert tx.outputs[0].amount == MAX_SUPPLY and tx.outputs[0].public_keys == [treasury.public_key]
-    tx.check_stateful(FakeLedger(parameters_for(treasury)))
+    tx.check_stateful(memory_ledger(parameters=parameters_for(treasury)))
 
 
 def test_no_parameters_no_credit(treasury):
     tx = Credit.build([treasury.public_key]).sign([treasury.private_key])
     with pytest.raises(NetworkHasNoParameters):
-        tx.check_stateful(FakeLedger(None))
+        tx.check_stateful(memory_ledger())
 
 
 def test_a_key_outside_the_treasury_is_refused(treasury):
     other = generate_key_pair()
     tx = Credit.build([other.public_key]).sign([other.private_key])
     with pytest.raises(CreditNotTreasury) as refused:
-        tx.check_stateful(FakeLedger(parameters_for(treasury)))
+        tx.check_stateful(memory_ledger(parameters=parameters_for(treasury)))
     assert refused.value.field == "inputs[0].owners_before"
 
 
@@ -54,7 +44,7 @@ def test_only_one_credit_token_per_network(treasury):
     first = Credit.build([treasury.public_key], supply=10).sign([treasury.private_key])
     second = Credit.build([treasury.public_key], supply=20).sign([treasury.private_key])
     with pytest.raises(CreditAlreadyIssued):
-        second.check_stateful(FakeLedger(parameters_for(treasury), existing=first))
+        second.check_stateful(memory_ledger([first], parameters=parameters_for(treasury)))
 
 
 def test_supply_must_start_with_the_signer(treasury):

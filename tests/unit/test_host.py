@@ -140,19 +140,33 @@ def test_single_lookups_go_by_primary_key_because_ferretdb_pushes_down_only_id()
 
 def test_committed_transactions_are_cached_but_absent_ones_never():
     calls = []
-    found = object()
+
+    class Found:
+        def __init__(self, txid):
+            self.id = txid
 
     def read(bigchain, txid):
         calls.append(txid)
-        return found if txid.startswith("c") else None
+        return Found(txid) if txid.startswith("c") else None
 
-    cache = host.CommittedTransactions(read, size=2)
-    assert cache.get(None, "c1") is found and cache.get(None, "c1") is found
-    assert cache.get(None, "absent") is None and cache.get(None, "absent") is None
+    cache = host.CommittedTransactions(size=2)
+    first = cache.get(None, "c1", read)
+    assert cache.get(None, "c1", read) is first
+    assert cache.get(None, "absent", read) is None and cache.get(None, "absent", read) is None
     assert calls == ["c1", "absent", "absent"]
-    cache.get(None, "c2"), cache.get(None, "c3")  # c1 is the least recently used: dropped
-    cache.get(None, "c1")
+    cache.get(None, "c2", read), cache.get(None, "c3", read)  # c1, least recently used, goes
+    cache.get(None, "c1", read)
     assert calls[-1] == "c1"
+    committed = Found("c4")
+    cache.keep([committed])  # what the ABCI app has just committed
+    assert cache.get(None, "c4", read) is committed and calls[-1] == "c1"
+
+
+def test_a_cached_read_makes_upstreams_queries_but_the_asset_only_for_a_creation():
+    source = upstream_source("bigchaindb.lib", "get_transaction")
+    for lookup in ("query.get_transaction(", "query.get_asset(", "query.get_metadata("):
+        assert lookup in source, lookup
+    assert "if 'metadata' not in transaction" in source
 
 
 def test_rule_index_wraps_where_upstream_stores_a_block():
@@ -160,4 +174,9 @@ def test_rule_index_wraps_where_upstream_stores_a_block():
 
     assert "store_transactions" in upstream_source("bigchaindb.lib", "store_bulk_transactions")
     assert BigchainDB.store_bulk_transactions.__module__ == "bigchaindb_resonate.host"
+    # Crash recovery deletes a block's transactions through delete_transactions, which
+    # must unfile them first.
+    assert "rollback" in upstream_source("bigchaindb.core", "rollback")
+    assert "b.delete_transactions(pre_commit['transactions'])" in upstream_source("bigchaindb.core", "rollback")
+    assert "unfile_rule_index(conn, txn_ids)" in inspect.getsource(host._lookups_by_primary_key)
     assert BigchainDB.get_transaction.__module__ == "bigchaindb_resonate.host"

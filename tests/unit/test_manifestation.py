@@ -10,7 +10,8 @@ from bigchaindb_resonate.errors import (
 from bigchaindb_resonate.types.manifestation import (
     WORK_LINKS, IsrcOnlyOnRecordings, Manifestation, ManifestationWorkLink, work_of,
 )
-from .test_work import MemoryBigchain, a_party, a_work, built, signed
+from .memory_store import committed_store
+from .test_work import a_party, a_work, built, signed
 
 WORK_ID, ARTIST_ID = "a" * 64, "b" * 64
 RECORDING = {"@type": "MusicRecording", "name": "Abusey Junction", "recordingOf": WORK_ID,
@@ -90,7 +91,7 @@ def catalogue(keypair):
     """A committed artist and a work by them."""
     artist = a_party(keypair)
     work = a_work(keypair, [artist.id])
-    return artist, work, MemoryBigchain(artist.to_dict(), work.to_dict())
+    return artist, work, committed_store(artist.to_dict(), work.to_dict())
 
 
 def a_recording(keypair, work_id, artist_id, **extra):
@@ -110,7 +111,7 @@ def test_party_work_and_manifestation_validate_in_one_block(keypair):
     artist = a_party(keypair)
     work = a_work(keypair, [artist.id], iswcCode="T0345246801")
     recording = a_recording(keypair, work.id, artist.id, isrcCode="GBAYE6900531")
-    bigchain, block = MemoryBigchain(), []
+    bigchain, block = committed_store(), []
     for tx in (artist, work, recording):
         assert tx.validate(bigchain, block) is tx
         block.append(tx)
@@ -145,7 +146,7 @@ def test_an_isrc_registered_to_another_manifestation_is_taken(keypair, catalogue
     assert first.validate(bigchain) is first
     with pytest.raises(IdentifierTaken) as in_block:
         second.validate(bigchain, [first])
-    bigchain.transactions[first.id] = first.to_dict()
+    bigchain.commit(2, first)
     with pytest.raises(IdentifierTaken) as committed:
         second.validate(bigchain)
     assert in_block.value.field == committed.value.field == "asset.data.isrcCode"

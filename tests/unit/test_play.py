@@ -14,8 +14,8 @@ from bigchaindb_resonate.types.play import (
 )
 from bigchaindb_resonate.types.right import Right
 from bigchaindb_resonate.types.split import payees_of
-from .test_copyright import ALICE, BOB, CAROL, WORK, a_copyright, parsed
-from .test_split import COPYRIGHT, TRACK, MarketLedger, a_split
+from .test_copyright import ALICE, BOB, CAROL, WORK, a_copyright, a_ledger, parsed
+from .test_split import COPYRIGHT, TRACK, a_split
 
 PARAMETERS = {"treasury_keys": [ALICE.public_key], "platform_key": BOB.public_key,
               "coop_share_bp": 3000}
@@ -54,7 +54,7 @@ def plays(count):
 
 
 def market(*extra, pending=(), parameters=PARAMETERS, day="2026-06-01"):
-    return MarketLedger([*MARKET, *extra], pending, parameters=parameters, day=day)
+    return a_ledger([*MARKET, *extra], pending, parameters=parameters, day=day)
 
 
 def test_the_first_play_pays_2_tokens_to_alice_and_the_coop():
@@ -125,7 +125,7 @@ LICENCES = [OTHER_TRACK, OTHER_COPYRIGHT, WORK_COPYRIGHT, NOT_PLATFORMS, NOT_STR
     (lambda: a_play(listener=BOB), lambda: market(), PlayNotListener),
     (lambda: a_play(1), lambda: market(), PlayNumberMismatch),
     (lambda: a_play(split=a_split([(CAROL, 10000)])), lambda: market(), PlayWrongSplit),
-    (lambda: a_play(), lambda: MarketLedger([WORK, TRACK, COPYRIGHT, LICENCE, CREDIT, PURCHASE],
+    (lambda: a_play(), lambda: a_ledger([WORK, TRACK, COPYRIGHT, LICENCE, CREDIT, PURCHASE],
                                             parameters=PARAMETERS), PlayNoSplit),
     (lambda: a_play(right=TRACK.id), lambda: market(), LinkWrongKind),
     (lambda: a_play(right=NOT_PLATFORMS.id), lambda: market(*LICENCES), PlayRightNotPlatform),
@@ -152,8 +152,8 @@ def test_a_paid_play_built_without_a_split_in_force_is_refused_as_play_no_split(
         "track": TRACK.id, "territory": "GB", "right": LICENCE.id, "playNumber": 0}, [], PARAMETERS))
     assert "split" not in tx.metadata and tx.metadata["price"] > 0
     with pytest.raises(PlayNoSplit):
-        tx.check_stateful(MarketLedger([WORK, TRACK, COPYRIGHT, LICENCE, CREDIT, PURCHASE],
-                                       parameters=PARAMETERS))
+        tx.check_stateful(a_ledger([WORK, TRACK, COPYRIGHT, LICENCE, CREDIT, PURCHASE],
+                                   parameters=PARAMETERS))
 
 
 def test_a_free_play_names_no_split():

@@ -7,7 +7,7 @@ from bigchaindb_resonate.types.right import (
     RightExclusivityConflict, RightNotHolder, RightSourceNotInForce, remaining_uses,
 )
 from bigchaindb_resonate.types.rights_assignment import RightsAssignment
-from .test_copyright import ALICE, BOB, CAROL, WORK, MemoryLedger, a_copyright, parsed
+from .test_copyright import ALICE, BOB, CAROL, WORK, a_ledger, a_copyright, parsed
 
 LICENSE = {"uri": "https://resonate.coop/licences/stream-v1.pdf", "hash": "ab" * 32}
 TERMS = {"usageType": ["on_demand_stream", "download"], "territory": {"include": ["GB", "FR"]},
@@ -32,7 +32,7 @@ def child(**terms):
 
 
 def history(*pending):
-    return MemoryLedger([WORK, COPYRIGHT, PARENT], pending)
+    return a_ledger([WORK, COPYRIGHT, PARENT], pending)
 
 
 @pytest.mark.parametrize("link", ["source", "allowedBy"])
@@ -119,7 +119,7 @@ def test_a_work_is_no_source():
 ])
 def test_the_source_must_be_in_force_on_the_consensus_date(day, in_force):
     tx = child(validFrom="2030-12-31")
-    ledger = MemoryLedger([WORK, COPYRIGHT, PARENT], day=day)
+    ledger = a_ledger([WORK, COPYRIGHT, PARENT], day=day)
     if in_force:
         tx.check_stateful(ledger)
     else:
@@ -131,8 +131,8 @@ def test_uses_already_given_to_siblings_count_committed_or_same_block():
     first = child(numberOfUses=600)
     older = a_right(PARENT, signers=(BOB,), holders=((ALICE, 100),), link="allowedBy",
                     numberOfUses=300)
-    for ledger in (MemoryLedger([WORK, COPYRIGHT, PARENT, first, older]),
-                   MemoryLedger([WORK, COPYRIGHT, PARENT, older], [first])):
+    for ledger in (a_ledger([WORK, COPYRIGHT, PARENT, first, older]),
+                   a_ledger([WORK, COPYRIGHT, PARENT, older], [first])):
         child(numberOfUses=100, territory={"include": ["FR"]}).check_stateful(ledger)
         with pytest.raises(RightExceedsUses) as caught:
             child(numberOfUses=101).check_stateful(ledger)
@@ -170,7 +170,7 @@ def test_an_exclusive_right_overlaps_no_sibling(existing, new, conflict):
     base = {"territory": {"include": ["GB"]}, "numberOfUses": 1}
     sibling = child(**{**base, **existing})
     tx = a_right(PARENT, signers=(BOB,), holders=((ALICE, 100),), **{**base, **new})
-    for ledger in (history(sibling), MemoryLedger([WORK, COPYRIGHT, PARENT, sibling])):
+    for ledger in (history(sibling), a_ledger([WORK, COPYRIGHT, PARENT, sibling])):
         if conflict:
             with pytest.raises(RightExclusivityConflict):
                 tx.check_stateful(ledger)

@@ -8,7 +8,7 @@ from bigchaindb_resonate.types.rights_assignment import (
     AssignmentNotARight, AssignmentNotInForce, RightsAssignment,
 )
 from bigchaindb_resonate.types.shares import InvalidShares
-from .test_copyright import ALICE, BOB, CAROL, WORK, MemoryLedger, a_copyright, parsed
+from .test_copyright import ALICE, BOB, CAROL, WORK, a_ledger, a_copyright, parsed
 from .test_right import a_right
 
 COPYRIGHT = parsed(a_copyright(validThrough="2030-12-31"))  # Alice holds all 100
@@ -35,8 +35,8 @@ def test_a_holder_assigns_all_or_part_and_holders_follow(holding, shares, holder
     tx = parsed(RightsAssignment.assign(holding, holder, CAROL.public_key, shares,
                                         {"transferContract": CONTRACT, "description": "label deal"}))
     assert type(tx) is RightsAssignment and tx.metadata["@type"] == "RightsTransferAction"
-    ledger = MemoryLedger([WORK, COPYRIGHT, RIGHT], [tx])
-    tx.check_stateful(MemoryLedger([WORK, COPYRIGHT, RIGHT]))
+    ledger = a_ledger([WORK, COPYRIGHT, RIGHT], [tx])
+    tx.check_stateful(a_ledger([WORK, COPYRIGHT, RIGHT]))
     assert ledger.current_holders(holding.id) == holders
 
 
@@ -44,8 +44,8 @@ def test_shares_of_an_earlier_assignment_move_on():
     first = parsed(RightsAssignment.assign(RIGHT, BOB.public_key, CAROL.public_key, 30))
     second = parsed(RightsAssignment.assign(first, CAROL.public_key, ALICE.public_key, 10))
     assert second.asset["id"] == RIGHT.id
-    second.check_stateful(MemoryLedger([WORK, COPYRIGHT, RIGHT, first]))
-    assert MemoryLedger([WORK, COPYRIGHT, RIGHT, first, second]).current_holders(RIGHT.id) == sorted(
+    second.check_stateful(a_ledger([WORK, COPYRIGHT, RIGHT, first]))
+    assert a_ledger([WORK, COPYRIGHT, RIGHT, first, second]).current_holders(RIGHT.id) == sorted(
         [((BOB.public_key,), 70), ((CAROL.public_key,), 20), ((ALICE.public_key,), 10)])
 
 
@@ -86,7 +86,7 @@ def test_only_copyrights_and_rights_are_assigned():
     party = parsed(Party.build([ALICE.public_key], {"@type": "Person", "name": "Ada"}))
     tx = parsed(transfer(party, [([CAROL], 1)]))
     with pytest.raises(AssignmentNotARight) as caught:
-        tx.check_stateful(MemoryLedger([party]))
+        tx.check_stateful(a_ledger([party]))
     assert caught.value.expected == "COPYRIGHT or RIGHT"
 
 
@@ -96,7 +96,7 @@ def test_only_copyrights_and_rights_are_assigned():
 ])
 def test_only_what_is_in_force_is_assigned(day, in_force):
     tx = parsed(RightsAssignment.assign(RIGHT, BOB.public_key, CAROL.public_key))
-    ledger = MemoryLedger([WORK, COPYRIGHT, RIGHT], day=day)
+    ledger = a_ledger([WORK, COPYRIGHT, RIGHT], day=day)
     if in_force:
         tx.check_stateful(ledger)
     else:

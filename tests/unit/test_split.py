@@ -1,5 +1,5 @@
-"""Rule tables for SPLIT, and the in-memory market the PLAY tests share: a recording with
-its Copyright, royalty splits, and the split in force."""
+"""Rule tables for SPLIT, and the records the PLAY tests share: a recording with its
+Copyright, royalty splits, and the split in force (latest in commit order)."""
 import pytest
 from bigchaindb.models import Transaction
 
@@ -9,27 +9,7 @@ from bigchaindb_resonate.types.manifestation import Manifestation
 from bigchaindb_resonate.types.split import (
     Split, SplitNoCopyright, SplitNotHolders, SplitPayeesInvalid, SplitTotalInvalid, split_in_force,
 )
-from .test_copyright import ALICE, BOB, CAROL, WORK, MemoryLedger, a_copyright, parsed
-
-
-class MarketLedger(MemoryLedger):
-    """Commit order is the order transactions are given in, committed then pending."""
-
-    def __init__(self, committed=(), pending=(), parameters=None, **options):
-        super().__init__(committed, pending, **options)
-        self._order = [tx.id for tx in [*committed, *pending]]
-        self._parameters = parameters
-
-    def in_commit_order(self, transactions):
-        return sorted(transactions, key=lambda tx: self._order.index(tx.id))
-
-    def find_by_metadata(self, operation, values):
-        return [txid for txid in self._order if self.get_transaction(txid).operation == operation
-                and all((self.get_transaction(txid).metadata or {}).get(field) == value
-                        for field, value in values.items())]
-
-    def network_parameters(self):
-        return self._parameters
+from .test_copyright import ALICE, BOB, CAROL, WORK, a_ledger, a_copyright, parsed
 
 
 TRACK = parsed(Manifestation.build([ALICE.public_key], {
@@ -59,7 +39,7 @@ def test_the_builder_puts_payees_in_canonical_order():
     tx = a_split([(CAROL, 2000), (BOB, 3000), (ALICE, 5000)])
     assert [payee["publicKey"] for payee in tx.asset["data"]["payees"]] == keys_in_order()
     assert tx.asset["data"]["@type"] == "RoyaltySplit"
-    tx.check_stateful(MarketLedger([WORK, TRACK, COPYRIGHT]))
+    tx.check_stateful(a_ledger([WORK, TRACK, COPYRIGHT]))
 
 
 @pytest.mark.parametrize("payees, error", [
@@ -95,10 +75,10 @@ def test_a_split_is_held_by_its_signers():
 def test_only_all_current_holders_of_the_copyright_set_the_split(subject, signers, history, error):
     tx = a_split([(BOB, 10000)], subject=subject, signers=signers)
     if error is None:
-        tx.check_stateful(MarketLedger(history))
+        tx.check_stateful(a_ledger(history))
     else:
         with pytest.raises(error):
-            tx.check_stateful(MarketLedger(history))
+            tx.check_stateful(a_ledger(history))
 
 
 def test_every_holder_of_every_copyright_of_the_track_signs():
@@ -106,19 +86,19 @@ def test_every_holder_of_every_copyright_of_the_track_signs():
                                 territory={"include": ["US"]}))
     history = [WORK, TRACK, COPYRIGHT, shared]
     with pytest.raises(SplitNotHolders) as refused:
-        a_split([(BOB, 10000)]).check_stateful(MarketLedger(history))
+        a_split([(BOB, 10000)]).check_stateful(a_ledger(history))
     assert refused.value.expected == f"exactly {sorted([ALICE.public_key, BOB.public_key])}"
-    a_split([(BOB, 10000)], signers=(ALICE, BOB)).check_stateful(MarketLedger(history))
+    a_split([(BOB, 10000)], signers=(ALICE, BOB)).check_stateful(a_ledger(history))
 
 
 def test_the_latest_split_of_the_track_is_in_force_else_the_copyrights():
     by_copyright = a_split([(CAROL, 10000)], subject=COPYRIGHT)
     first, second = a_split([(ALICE, 10000)]), a_split([(BOB, 10000)])
-    assert split_in_force(MarketLedger([WORK, TRACK, COPYRIGHT]), TRACK.id) is None
-    assert split_in_force(MarketLedger([WORK, TRACK, COPYRIGHT, by_copyright]), TRACK.id) is by_copyright
+    assert split_in_force(a_ledger([WORK, TRACK, COPYRIGHT]), TRACK.id) is None
+    assert split_in_force(a_ledger([WORK, TRACK, COPYRIGHT, by_copyright]), TRACK.id) is by_copyright
     committed = [WORK, TRACK, COPYRIGHT, second, by_copyright]
-    assert split_in_force(MarketLedger(committed), TRACK.id) is second
-    assert split_in_force(MarketLedger(committed, [first]), TRACK.id) is first
+    assert split_in_force(a_ledger(committed), TRACK.id) is second
+    assert split_in_force(a_ledger(committed, [first]), TRACK.id) is first
 
 
 def test_a_split_record_reads_back():

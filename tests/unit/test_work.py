@@ -1,13 +1,8 @@
 """Rule table for WORK, and the stateful rules through the real LedgerView over committed
-state kept in memory (`MemoryBigchain`, shared with test_manifestation.py)."""
-import copy
-
+state kept in memory (memory_store.committed_store, also used by test_manifestation.py)."""
 import pytest
-from bigchaindb.backend.localmongodb.connection import LocalMongoDBConnection
 from bigchaindb.models import Transaction
 
-from bigchaindb_resonate.ledger import RULE_INDEX
-from bigchaindb_resonate.registry import index_keys
 from bigchaindb_resonate.errors import (
     IdentifierNotCanonical, IdentifierTaken, InvalidDate, InvalidIswc, LinkNotFound, LinkWrongKind,
     RecordShape, SchemaViolation,
@@ -15,50 +10,10 @@ from bigchaindb_resonate.errors import (
 from bigchaindb_resonate.schemas import COALAIP_CONTEXT
 from bigchaindb_resonate.types.party import Party
 from bigchaindb_resonate.types.work import Work
+from .memory_store import committed_store
 
 PARTY_ID = "a" * 64   # ids in the stateless cases need not exist
 LYRICIST_ID = "b" * 64
-
-
-class MemoryCollection:
-    """What LedgerView asks the store: the rule index by key, filed from the committed
-    transactions (in commit order) exactly as the node files it."""
-
-    def __init__(self, name, transactions):
-        assert name == RULE_INDEX, name
-        self.transactions = transactions
-
-    def find_one(self, query):
-        ids = [txid for txid, tx in self.transactions.items()
-               if query["_id"] in index_keys(Transaction.from_dict(copy.deepcopy(tx)))]
-        return {"_id": query["_id"], "ids": ids} if ids else None
-
-
-class MemoryConnection(LocalMongoDBConnection):
-    # A subclass so the host's queries (dispatched on the connection's class) accept it.
-    def __init__(self, transactions):
-        self.transactions = transactions
-
-    def collection(self, name):
-        return MemoryCollection(name, self.transactions)
-
-    def run(self, query):
-        return query
-
-
-class MemoryBigchain:
-    """Committed transactions (dicts) in memory, answering what LedgerView asks the host."""
-
-    def __init__(self, *committed):
-        self.transactions = {tx["id"]: tx for tx in committed}
-        self.connection = MemoryConnection(self.transactions)
-
-    def is_committed(self, txid):
-        return txid in self.transactions
-
-    def get_transaction(self, txid):
-        tx = self.transactions.get(txid)
-        return None if tx is None else Transaction.from_dict(copy.deepcopy(tx))
 
 
 def signed(cls, keypair, data):
@@ -157,9 +112,9 @@ def test_a_work_is_one_indivisible_record(keypair):
 def test_composers_and_lyricists_resolve_to_committed_or_same_block_parties(keypair):
     composer, lyricist = a_party(keypair, "Composer"), a_party(keypair, "Lyricist")
     work = a_work(keypair, [composer.id], lyricist=[lyricist.id], iswcCode="T0345246801")
-    assert work.validate(MemoryBigchain(composer.to_dict(), lyricist.to_dict())) is work
-    assert work.validate(MemoryBigchain(composer.to_dict()), [lyricist]) is work
-    assert work.validate(MemoryBigchain(), [composer, lyricist]) is work
+    assert work.validate(committed_store(composer.to_dict(), lyricist.to_dict())) is work
+    assert work.validate(committed_store(composer.to_dict()), [lyricist]) is work
+    assert work.validate(committed_store(), [composer, lyricist]) is work
 
 
 @pytest.mark.parametrize("key", ["composer", "lyricist"])
@@ -168,7 +123,7 @@ def test_a_missing_party_is_refused_naming_the_entry(keypair, key):
     work = built(Work, keypair, {"@type": "MusicComposition", "name": "x", "composer": [party.id],
                                  key: [party.id, "c" * 64]})
     with pytest.raises(LinkNotFound) as caught:
-        work.validate(MemoryBigchain(party.to_dict()))
+        work.validate(committed_store(party.to_dict()))
     assert caught.value.field == f"asset.data.{key}[1]"
 
 
@@ -177,7 +132,7 @@ def test_a_composer_that_is_not_a_party_is_refused(keypair):
     first = a_work(keypair, [composer.id])
     second = built(Work, keypair, {"@type": "MusicComposition", "name": "B", "composer": [first.id]})
     with pytest.raises(LinkWrongKind) as caught:
-        second.validate(MemoryBigchain(composer.to_dict(), first.to_dict()))
+        second.validate(committed_store(composer.to_dict(), first.to_dict()))
     assert caught.value.field == "asset.data.composer[0]"
     assert caught.value.expected == "PARTY"
 
@@ -187,8 +142,8 @@ def test_an_iswc_registered_to_another_work_is_taken(keypair):
     first = a_work(keypair, [composer.id], iswcCode="T0345246801")
     second = built(Work, keypair, {"@type": "MusicComposition", "name": "Another",
                                    "composer": [composer.id], "iswcCode": "T-034.524.680-1"})
-    for bigchain, block in [(MemoryBigchain(composer.to_dict(), first.to_dict()), []),
-                            (MemoryBigchain(composer.to_dict()), [first])]:
+    for bigchain, block in [(committed_store(composer.to_dict(), first.to_dict()), []),
+                            (committed_store(composer.to_dict()), [first])]:
         with pytest.raises(IdentifierTaken) as caught:
             second.validate(bigchain, block)
         assert caught.value.field == "asset.data.iswcCode"
@@ -200,4 +155,4 @@ def test_the_same_iswc_on_a_record_of_another_kind_does_not_count(keypair):
     other = Transaction.create([keypair.public_key], [([keypair.public_key], 1)],
                                asset={"iswcCode": "T0345246801"}).sign([keypair.private_key])
     work = a_work(keypair, [composer.id], iswcCode="T0345246801")
-    assert work.validate(MemoryBigchain(composer.to_dict(), other.to_dict())) is work
+    assert work.validate(committed_store(composer.to_dict(), other.to_dict())) is work
