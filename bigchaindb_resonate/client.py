@@ -123,7 +123,8 @@ class Client:
                                    f"({response.headers.get('Content-Type') or 'no content type'})")
         if response.status_code == 404:
             raise NotFoundError(404, {**body, "message": f"{body.get('message') or 'not found'} "
-                                                        f"({self.api_url}/api/v1/{path})"})
+                                                        f"({self.api_url}/api/v1/{path}); check the "
+                                                        f"id, or ask a node that has caught up"})
         if response.status_code == 400:
             raise (TransactionRefused if method == "POST" else QueryRefused)(400, body)
         if response.status_code >= 500:
