@@ -81,10 +81,15 @@ class ResonateTransaction(Transaction):
     def validate(self, bigchain, current_transactions=()):
         ledger = LedgerView(bigchain, current_transactions)
         if ledger.contains(self.id):
-            raise DuplicateTransaction(f"transaction `{self.id}` already exists")
+            raise self.already_exists()
         self._check_inputs(bigchain, list(current_transactions))
         self.check_stateful(ledger)
         return self
+
+    def already_exists(self):
+        """The refusal of this very transaction once it is committed (or earlier in the
+        block); a type whose repeat has a meaning of its own says so."""
+        return DuplicateTransaction(f"transaction `{self.id}` already exists")
 
     # -- the parts a type module fills in
 
