@@ -13,6 +13,7 @@ import re
 import sys
 import threading
 import unicodedata
+from typing import Callable, NamedTuple
 
 import bigchaindb
 import pymongo.errors
@@ -39,20 +40,9 @@ def apply():
     global _applied
     if _applied:
         return
-    _add_config_defaults()
-    registry.register_all()
-    _configurable_abci_server()
-    _checked_abci_app()
-    _websocket_server_for_python_3_11()
-    _http_post_with_codes()
-    _operation_filter_knows_our_types()
-    _registry_reads_beside_the_api()
-    _txids_filter_knows_our_types()
-    _records_move_only_by_their_own_operation()
-    _text_search_by_term_collection()
-    _lookups_by_primary_key()
-    _rule_index()
-    _committed_transactions_cached()
+    registry.register_all()  # BigchainDB's own API for new types, not an adaptation
+    for adaptation in ADAPTATIONS:
+        adaptation.apply()
     _applied = True
 
 
@@ -477,8 +467,10 @@ def text_terms(document):
 
 def _records_move_only_by_their_own_operation():
     """`models.py:19-44` Transaction.validate lets a plain TRANSFER spend any asset's
-    outputs. A Copyright or Right must move through its own operation (which checks the
-    rights-transfer rules), so a plain TRANSFER of such an asset is refused."""
+    outputs and a plain CREATE register any asset. A Copyright or Right must move through
+    its own operation (which checks the rights-transfer rules), so a plain TRANSFER of such
+    an asset is refused; and a plain CREATE whose asset's `@type` names one of our records
+    is refused, naming the operation that registers it (the registry would never read it)."""
     from bigchaindb.models import Transaction
 
     upstream = getattr(Transaction.validate, "resonate_upstream", Transaction.validate)
@@ -486,6 +478,8 @@ def _records_move_only_by_their_own_operation():
     def validate(self, bigchain, current_transactions=[]):
         if self.operation == Transaction.TRANSFER:
             registry.check_plain_transfer(self, LedgerView(bigchain, current_transactions))
+        elif self.operation == Transaction.CREATE:
+            registry.check_plain_create(self)
         return upstream(self, bigchain, current_transactions)
 
     validate.resonate_upstream = upstream
@@ -637,3 +631,47 @@ class CommittedTransactions:
             if len(self._kept) > self._size:
                 self._kept.popitem(last=False)
         return transaction
+
+
+class Adaptation(NamedTuple):
+    apply: Callable[[], None]
+    upstream: str        # the spot it changes, as its docstring names it
+    guards: tuple        # tests in tests/unit/test_host.py that fail when it stops applying
+
+
+# Every adaptation, in the order apply() runs them (tests/unit/test_host.py checks that
+# each upstream spot is in its docstring and each guard exists).
+ADAPTATIONS = (
+    Adaptation(_add_config_defaults, "`__init__.py` config/_config",
+               ("test_abci_port_and_host_come_from_config",)),
+    Adaptation(_configurable_abci_server, "`start.py:66-82`",
+               ("test_abci_port_and_host_come_from_config",)),
+    Adaptation(_checked_abci_app, "`core.py:130-186`",
+               ("test_checked_app_replaces_the_app_start_uses",
+                "test_checktx_accepts_a_transaction_depending_on_one_it_accepted_since_the_last_commit",
+                "test_a_crash_in_validation_is_a_tx_internal_error_refusal_not_a_halt",
+                "test_a_store_failure_in_validation_stops_the_node_rather_than_refusing")),
+    Adaptation(_websocket_server_for_python_3_11, "`web/websocket_server.py:168-185`",
+               ("test_websocket_start_is_replaced_because_upstream_still_passes_loop_to_queue",)),
+    Adaptation(_http_post_with_codes, "`web/views/transactions.py:60-108`",
+               ("test_http_post_is_ours_and_upstream_still_parses_with_get_json",)),
+    Adaptation(_operation_filter_knows_our_types, "`web/views/parameters.py:35-41`",
+               ("test_operation_filter_accepts_our_operations",)),
+    Adaptation(_registry_reads_beside_the_api, "`web/server.py:63-88`",
+               ("test_registry_reads_are_mounted_where_upstream_mounts_its_routes",)),
+    Adaptation(_txids_filter_knows_our_types, "`backend/localmongodb/query.py:123-137`",
+               ("test_queries_are_ours_where_upstream_uses_operators_ferretdb_lacks",)),
+    Adaptation(_records_move_only_by_their_own_operation, "`models.py:19-44`",
+               ("test_a_plain_transfer_of_a_copyright_is_refused",
+                "test_a_plain_create_of_one_of_our_records_is_refused_naming_its_operation")),
+    Adaptation(_text_search_by_term_collection, "`backend/localmongodb/schema.py:17-58`",
+               ("test_no_text_index_is_created_and_terms_have_their_collection",
+                "test_queries_are_ours_where_upstream_uses_operators_ferretdb_lacks")),
+    Adaptation(_lookups_by_primary_key, "`backend/localmongodb/query.py:19-30,75-82,50-55`",
+               ("test_single_lookups_go_by_primary_key_because_ferretdb_pushes_down_only_id",)),
+    Adaptation(_rule_index, "`lib.py:130-149`",
+               ("test_rule_index_wraps_where_upstream_stores_a_block",)),
+    Adaptation(_committed_transactions_cached, "`lib.py:242-260`",
+               ("test_committed_transactions_are_cached_but_absent_ones_never",
+                "test_rule_index_wraps_where_upstream_stores_a_block")),
+)
