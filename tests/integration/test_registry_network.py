@@ -270,6 +270,16 @@ def plain_transfer_of_the_copyright(c):
                                        asset_id=held.id), c["artist"])
 
 
+def coalaip_work_as_a_plain_create(c):
+    """A Work as pycoalaip builds one, under a plain CREATE: the registry would never read
+    it, nor check its ISWC against the registered Works'."""
+    key = generate_key_pair()
+    return signed(Transaction.create([key.public_key], [([key.public_key], 1)], asset={
+        "@context": ["https://coalaip.org/context/v1", "http://schema.org/"],
+        "@type": "AbstractWork", "@id": "", "name": c["track"]["asset"]["data"]["name"],
+        "iswcCode": "T0345246801"}), key)
+
+
 def forged_signature(c):
     """A party whose fulfillment signs another transaction, its id recomputed to match."""
     key = generate_key_pair()
@@ -319,8 +329,9 @@ REFUSALS = [
         validThrough="2090-12-31")),
     ("RIGHT_EXCEEDS_TERRITORY", "asset.data.territory",
      lambda c: a_right(c, territory={"include": ["US"]})),
-    ("RIGHT_EXCEEDS_PERIOD", "asset.data.validFrom",
+    ("RIGHT_EXCEEDS_PERIOD", "asset.data.validThrough",
      lambda c: a_right(c, validThrough="2100-01-01")),
+    ("RIGHT_EXCEEDS_PERIOD", "asset.data.validFrom", lambda c: a_right(c, validFrom="2019-12-31")),
     ("RIGHT_EXCEEDS_USAGE", "asset.data.usageType", lambda c: a_right(c, usageType=["sync"])),
     # 1,000 uses less the 10 and 5 given to the two sub-licences leaves 985.
     ("RIGHT_EXCEEDS_USES", "asset.data.numberOfUses", lambda c: a_right(c, numberOfUses=986)),
@@ -329,6 +340,7 @@ REFUSALS = [
     ("ASSIGNMENT_NOT_A_RIGHT", "asset.id", assignment_of_a_party),
     ("ASSIGNMENT_NOT_IN_FORCE", "asset.id", assignment_not_in_force),
     ("ASSET_NEEDS_OWN_OPERATION", "operation", plain_transfer_of_the_copyright),
+    ("RECORD_NEEDS_OWN_OPERATION", "asset.data.@type", coalaip_work_as_a_plain_create),
     ("SPLIT_PAYEES_INVALID", "asset.data.payees[1].publicKey", payees_out_of_order),
     ("SPLIT_TOTAL_INVALID", "asset.data.payees",
      lambda c: a_split(c, payees=[(c["artist"].public_key, 9999)])),
