@@ -30,6 +30,17 @@ class TransactionRefused(ClientError):
                          + (f"; expected {self.expected}" if self.expected else ""))
 
 
+class TransactionPending(ClientError):
+    """Accepted by the node, not committed when it stopped waiting (mode=commit): read
+    `status_url` (Client.status) to learn whether it commits or is refused."""
+
+    def __init__(self, body):
+        self.body = body
+        self.txid = body.get("id")
+        self.status_url = body.get("status_url")
+        super().__init__(f"{self.txid}: {body.get('message', 'accepted, not committed yet')}")
+
+
 class Client:
     def __init__(self, api_url, timeout=30):
         self.api_url = api_url.rstrip("/")
@@ -64,7 +75,14 @@ class Client:
             except ValueError:
                 body = {"message": response.text}
             raise TransactionRefused(response.status_code, body)
+        if mode == "commit" and response.json().get("status") == "pending":
+            raise TransactionPending(response.json())
         return tx_dict
+
+    def status(self, txid):
+        """committed (with its height), pending, or refused (with its code), as the node
+        it was posted to knows it; None when this node knows nothing of it."""
+        return self._get(f"resonate/transactions/{txid}/status")
 
     def get_transaction(self, txid):
         return self._get(f"transactions/{txid}")
