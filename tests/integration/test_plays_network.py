@@ -12,7 +12,7 @@ from bigchaindb_resonate.client import TransactionRefused
 from bigchaindb_resonate.validators.royalties import payouts, price
 
 from . import story
-from .conftest import local_testnet, wait_everywhere
+from .conftest import at_once, local_testnet, wait_everywhere
 from .story import LICENCE
 
 pytestmark = pytest.mark.integration
@@ -100,3 +100,21 @@ def test_the_same_play_sent_to_two_nodes_at_once_commits_once(catalogue, clients
         assert client.balance(listener.public_key)["balance"] == 98
         history = client.credit_history(listener.public_key)
         assert [step["transaction_id"] for step in history["steps"]] == [bought["id"], play["id"]]
+
+
+def test_two_different_plays_with_one_number_at_once_one_commits_the_other_is_told_why(
+        catalogue, clients):
+    """Both are the listener's play 0 (in two territories) and pass CheckTx on their own
+    nodes; the loser is dropped when the winner commits, and its sender hears why then
+    (mode=commit), not a timeout."""
+    listener = generate_key_pair()
+    bought = clients[0].buy_credits(catalogue["treasury"], listener.public_key, 100)
+    wait_everywhere(clients, bought["id"])
+    plays = [clients[1].build_play(listener, catalogue["track"]["id"], catalogue["licence"]["id"],
+                                   territory) for territory in ("GB", "FR")]
+    answers = at_once([(clients[2].submit, plays[0]), (clients[3].submit, plays[1])])
+    refusals = [answer for answer in answers if isinstance(answer, TransactionRefused)]
+    assert len(refusals) == 1 and refusals[0].status == 400
+    # It spends the credits the winner spent, and repeats the winner's play number.
+    assert refusals[0].code in ("HOST_DOUBLE_SPEND", "PLAY_NUMBER_MISMATCH")
+    assert clients[0].owns(listener.public_key, catalogue["track"]["id"])["plays"] == 1

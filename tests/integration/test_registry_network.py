@@ -19,9 +19,10 @@ from bigchaindb_resonate.types.right import Right
 from bigchaindb_resonate.types.rights_assignment import RightsAssignment
 from bigchaindb_resonate.types.split import Split
 from bigchaindb_resonate.types.work import Work
+from bigchaindb_resonate.validators.identifiers import iswc_check_digit
 
 from . import story
-from .conftest import committed, local_testnet, wait_everywhere
+from .conftest import at_once, committed, local_testnet, wait_everywhere
 from .test_network import all_agree, block_of, wait_until
 
 pytestmark = pytest.mark.integration
@@ -138,6 +139,26 @@ def right_and_sub_right(client, released):
     sub = client.derive_right(label, {"source": right["id"], **story.LICENCE},
                               licensees=[(shop.public_key, 100)], mode="sync")
     return right, sub
+
+
+def test_two_parties_claiming_one_new_iswc_at_once_one_commits_the_other_is_told_why(clients):
+    """Each claim passes CheckTx on its own node; the loser is dropped when the winner commits.
+    Its sender hears IDENTIFIER_TAKEN then, not a timeout."""
+    bands = [(key, committed(clients, clients[number].register_party(
+        key, {"@type": "MusicGroup", "name": f"Claimant {number}"})))
+        for number, key in enumerate((generate_key_pair(), generate_key_pair()))]
+    digits = f"{time.time_ns() % 10 ** 9:09d}"
+    iswc = f"T{digits}{iswc_check_digit(digits)}"
+    answers = at_once([(clients[number + 1].register_work, key, {
+        "@type": "MusicComposition", "name": "Contested", "composer": [band["id"]],
+        "iswcCode": iswc}) for number, (key, band) in enumerate(bands)])
+    refusals = [answer for answer in answers if isinstance(answer, TransactionRefused)]
+    works = [answer for answer in answers if isinstance(answer, dict)]
+    assert len(works) == 1 and len(refusals) == 1
+    assert (refusals[0].status, refusals[0].code, refusals[0].field) == (
+        400, "IDENTIFIER_TAKEN", "asset.data.iswcCode")
+    committed(clients, works[0])
+    assert clients[0].lookup_iswc(iswc)["records"][0]["id"] == works[0]["id"]
 
 
 @pytest.mark.parametrize("post_pair", [party_and_work, right_and_sub_right])
