@@ -8,7 +8,7 @@ query, 404 when nothing matches.
 import base58
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from bigchaindb_resonate import outcome, reads
+from bigchaindb_resonate import outcome, reads, rules
 from bigchaindb_resonate.errors import ResonateValidationError
 from bigchaindb_resonate.reports import compute, formats
 from bigchaindb_resonate.validators.identifiers import normalise_isrc, normalise_iswc
@@ -48,6 +48,12 @@ def _record_id(value):
     if not reads.is_record_id(value):
         raise Refusal(400, f"`{value}` is not a record id (64 lowercase hex digits)")
     return value
+
+
+@blueprint.route("/")
+def index():
+    """The plugin's version and the digest of the rules this node enforces (rules.py)."""
+    return jsonify(rules.summary())
 
 
 @blueprint.route("/records/<record_id>")

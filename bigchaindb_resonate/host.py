@@ -325,6 +325,25 @@ def _registry_reads_beside_the_api():
     server.add_routes = add_routes
 
 
+def _root_names_the_plugin():
+    """`web/views/info.py:16-29` RootIndex.get answers only BigchainDB's name and version.
+    Ours adds the plugin's version and rule digest (rules.summary) under `resonate`, so
+    anyone can see which rules a node enforces where they first look."""
+    from flask import jsonify
+    from bigchaindb.web.views.info import RootIndex
+
+    from bigchaindb_resonate import rules
+
+    upstream = getattr(RootIndex.get, "resonate_upstream", RootIndex.get)
+
+    def get(self):
+        return jsonify({**upstream(self).get_json(), "resonate": {
+            **rules.summary(), "api": "/api/v1/resonate/"}})
+
+    get.resonate_upstream = upstream
+    RootIndex.get = get
+
+
 def _operation_filter_knows_our_types():
     """`web/views/parameters.py:35-41` valid_operation accepts only CREATE and TRANSFER,
     so `GET /api/v1/transactions?operation=PARTY` was a 400."""
@@ -680,6 +699,8 @@ ADAPTATIONS = (
                ("test_websocket_start_is_replaced_because_upstream_still_passes_loop_to_queue",)),
     Adaptation(_http_post_with_codes, "`web/views/transactions.py:60-108`",
                ("test_http_post_is_ours_and_upstream_still_parses_with_get_json",)),
+    Adaptation(_root_names_the_plugin, "`web/views/info.py:16-29`",
+               ("test_the_root_endpoint_names_the_plugin_and_its_rules",)),
     Adaptation(_operation_filter_knows_our_types, "`web/views/parameters.py:35-41`",
                ("test_operation_filter_accepts_our_operations",)),
     Adaptation(_registry_reads_beside_the_api, "`web/server.py:63-88`",

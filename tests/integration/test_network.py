@@ -69,6 +69,19 @@ def test_create_and_transfer_posted_to_one_node_are_read_back_from_another(testn
     wait_until(lambda: all_agree(testnet), what="every node at the same height and app hash")
 
 
+def test_every_node_reports_the_plugin_and_the_rules_it_enforces(testnet):
+    from bigchaindb_resonate import rules
+    from bigchaindb_resonate.testnet import differing_rules
+
+    expected = rules.digest(rules.rule_set())
+    report = testnet.status()
+    assert [node["rules"] for node in report] == [expected] * len(testnet.nodes)
+    assert differing_rules(report) is None
+    node = testnet.nodes[2]
+    assert requests.get(f"{node.api_url}/", timeout=5).json()["resonate"]["rules"] == expected
+    assert requests.get(f"{node.api_url}/api/v1/resonate/", timeout=5).json() == rules.summary()
+
+
 def test_party_round_trip_with_operation_filter_and_search(testnet, clients):
     keypair = generate_key_pair()
     tx = clients[1].register_party(keypair, {"@type": "MusicGroup", "name": "Ezra Collective Quartet"})

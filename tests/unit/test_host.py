@@ -329,3 +329,47 @@ def test_the_spec_lists_every_type_a_plain_create_may_not_carry():
     row = next(line for line in common.splitlines() if "`RECORD_NEEDS_OWN_OPERATION`" in line)
     for name in registry.RECORD_OPERATIONS:
         assert f"`{name}`" in row, name
+
+
+def test_the_root_endpoint_names_the_plugin_and_its_rules():
+    from bigchaindb.web import server
+
+    from bigchaindb_resonate import rules
+
+    from bigchaindb.web.views.info import RootIndex
+
+    assert "'version': version.__version__" in inspect.getsource(RootIndex.get.resonate_upstream)
+    root = server.create_app().test_client().get("/").get_json()
+    assert root["version"] == "2.2.2" and root["software"] == "BigchainDB"
+    assert root["resonate"]["rules"] == rules.digest(rules.rule_set())
+    assert root["resonate"]["version"] == rules.summary()["version"]
+
+
+def test_the_rule_digest_changes_with_any_rule_and_only_with_rules():
+    import copy
+
+    from bigchaindb_resonate import rules
+
+    rule_set = rules.rule_set()
+    assert rules.digest(copy.deepcopy(rule_set)) == rules.digest(rule_set)
+    assert {"admission.py", "host.py", "types/play.py", "validators/royalties.py",
+            "schemas/play_v1.0.yaml"} <= set(rule_set["sources"])
+    for change in (lambda r: r["error_codes"].append("NEW_CODE"),
+                   lambda r: r["schemas"]["play_v1.0"]["properties"].pop("territory"),
+                   lambda r: r["sources"].update({"types/play.py": "0" * 64}),
+                   lambda r: r["admission"].update(max_nesting_depth=33)):
+        changed = copy.deepcopy(rule_set)
+        change(changed)
+        assert rules.digest(changed) != rules.digest(rule_set)
+
+
+def test_the_node_command_reports_the_plugin_and_its_rules(capsys, monkeypatch):
+    import sys
+
+    from bigchaindb_resonate import __version__, node, rules
+
+    monkeypatch.setattr(sys, "argv", list(sys.argv))  # main() sets it, as a console script
+    node.main(["--version"])
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"bigchaindb-resonate {__version__} (rules sha256:")
+    assert rules.digest(rules.rule_set()) in printed and "BigchainDB 2.2.2" in printed
