@@ -60,6 +60,10 @@ def test_http_post_is_ours_and_upstream_still_parses_with_get_json():
     assert TransactionListApi.post.__module__ == "bigchaindb_resonate.host"
     assert "request.get_json(force=True)" in upstream_source(
         "bigchaindb.web.views.transactions", "post").replace("    ", "")
+    # Upstream still answers a commit that does not come (lost race, absent validators) as
+    # a 500, and knows no status of a transaction.
+    assert "return (500, 'Transaction validation failed')" in upstream_source(
+        "bigchaindb.lib", "_process_post_response")
 
 
 def test_operation_filter_accepts_our_operations():
