@@ -118,3 +118,10 @@ def test_two_different_plays_with_one_number_at_once_one_commits_the_other_is_to
     # It spends the credits the winner spent, and repeats the winner's play number.
     assert refusals[0].code in ("HOST_DOUBLE_SPEND", "PLAY_NUMBER_MISMATCH")
     assert clients[0].owns(listener.public_key, catalogue["track"]["id"])["plays"] == 1
+
+
+def test_issuing_the_credit_token_again_says_it_exists(catalogue, clients):
+    """The same treasury key builds the very same transaction again."""
+    with pytest.raises(TransactionRefused) as refused:
+        clients[1].issue_credit_token(catalogue["treasury"])
+    assert (refused.value.status, refused.value.code) == (400, "CREDIT_ALREADY_ISSUED")
