@@ -60,6 +60,11 @@ def decode(raw, limit=MAX_TRANSACTION_BYTES):
         if isinstance(exc, MalformedTransaction | NonFiniteNumber):
             raise
         raise MalformedTransaction(f"not valid UTF-8 JSON ({exc})") from None
+    except RecursionError:
+        # The parser recurses per level and stops at the interpreter's limit (about a
+        # thousand levels), far beyond ours: the same refusal as any depth over ours.
+        raise TooDeeplyNested("nested deeper than the parser follows", field="(root)",
+                              expected=f"at most {MAX_NESTING_DEPTH} levels") from None
     if not isinstance(value, dict):
         raise MalformedTransaction(f"the transaction is a JSON {type(value).__name__}",
                                    expected="a JSON object")

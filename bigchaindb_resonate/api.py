@@ -8,7 +8,7 @@ query, 404 when nothing matches.
 import base58
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from bigchaindb_resonate import reads
+from bigchaindb_resonate import outcome, reads, rules
 from bigchaindb_resonate.errors import ResonateValidationError
 from bigchaindb_resonate.reports import compute, formats
 from bigchaindb_resonate.validators.identifiers import normalise_isrc, normalise_iswc
@@ -48,6 +48,12 @@ def _record_id(value):
     if not reads.is_record_id(value):
         raise Refusal(400, f"`{value}` is not a record id (64 lowercase hex digits)")
     return value
+
+
+@blueprint.route("/")
+def index():
+    """The plugin's version and the digest of the rules this node enforces (rules.py)."""
+    return jsonify(rules.summary())
 
 
 @blueprint.route("/records/<record_id>")
@@ -121,6 +127,20 @@ def ownership(track_id, public_key):
 @blueprint.route("/works/<work_id>/recordings")
 def recordings(work_id):
     return jsonify(_read(reads.recordings, _record_id(work_id), missing=f"work {work_id}"))
+
+
+@blueprint.route("/transactions/<transaction_id>/status")
+def transaction_status(transaction_id):
+    """What became of a transaction: committed (its height), refused (the code it will
+    always meet now) or pending; outcome.py."""
+    if not reads.is_record_id(transaction_id):
+        raise Refusal(400, f"`{transaction_id}` is not a transaction id (64 lowercase hex digits)")
+    found = _on_ledger(outcome.status, transaction_id)
+    if found is None:
+        raise Refusal(404, f"transaction {transaction_id} is not committed and was not posted to this node "
+                           f"in the last {outcome.SUBMISSIONS_KEPT_SECONDS // 60} minutes: ask "
+                           f"the node it was posted to, or post it again")
+    return jsonify(found)
 
 
 @blueprint.route("/lookup")

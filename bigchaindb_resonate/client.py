@@ -86,6 +86,17 @@ class ServerError(TransportError):
     """5xx: the node failed to answer."""
 
 
+class TransactionPending(ClientError):
+    """Accepted by the node, not committed when it stopped waiting (mode=commit): read
+    `status_url` (Client.status) to learn whether it commits or is refused."""
+
+    def __init__(self, body):
+        self.body = body
+        self.txid = body.get("id")
+        self.status_url = body.get("status_url")
+        super().__init__(f"{self.txid}: {body.get('message', 'accepted, not committed yet')}")
+
+
 class Client:
     def __init__(self, api_url, headers=None, timeout=30):
         """`headers` are sent with every request, e.g. {"app_id": …, "app_key": …} for a
@@ -231,8 +242,15 @@ class Client:
         """Post a signed transaction (a dict or any object with `to_dict`) in `mode`
         (async, sync or commit) and return it as a dict."""
         tx_dict = tx if isinstance(tx, dict) else tx.to_dict()
-        self._request("POST", "transactions", params={"mode": mode}, json=tx_dict)
+        response = self._request("POST", "transactions", params={"mode": mode}, json=tx_dict)
+        if mode == "commit" and response.json().get("status") == "pending":
+            raise TransactionPending(response.json())
         return tx_dict
+
+    def status(self, txid):
+        """committed (with its height), pending, or refused (with its code), as the node
+        it was posted to knows it; NotFoundError when this node knows nothing of it."""
+        return self._get(f"resonate/transactions/{txid}/status")
 
     # -- all three steps at once; `keypairs` is one key pair or several (every one signs)
 

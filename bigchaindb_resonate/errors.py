@@ -101,6 +101,11 @@ class AssetMovesByItsOwnOperation(ResonateValidationError):
     meaning = "this asset can only be transferred by the operation its type names"
 
 
+class RecordNeedsOwnOperation(ResonateValidationError):
+    code = "RECORD_NEEDS_OWN_OPERATION"
+    meaning = "a registry record is registered by its own operation, never by a plain CREATE"
+
+
 class SchemaViolation(ResonateValidationError):
     code = "SCHEMA_VIOLATION"
     meaning = "the transaction does not match its operation's schema"

@@ -13,28 +13,27 @@ import re
 import sys
 import threading
 import unicodedata
+from typing import Callable, NamedTuple
 
 import bigchaindb
-import pymongo.errors
-from bigchaindb.backend.exceptions import BackendError
-from bigchaindb.common.exceptions import InputDoesNotExist, ValidationError
+from bigchaindb.common.exceptions import ValidationError
 
-from bigchaindb_resonate import admission, registry
+from bigchaindb_resonate import admission, outcome, registry
 from bigchaindb_resonate.ledger import (
     BLOCK_TIMES, NETWORK_PARAMETERS, RULE_INDEX, LedgerView, file_block,
     remember_reads_until_next_filing, unfile,
 )
 from bigchaindb_resonate.parameters import GenesisParametersError, read_genesis_parameters
-from bigchaindb_resonate.errors import LinkNotFound, TransactionTooLarge, ValidationCrashed, error_body
+from bigchaindb_resonate.errors import TransactionTooLarge, ValidationCrashed, error_body
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_ABCI_PORT = 26658
 DEFAULT_ABCI_HOST = "127.0.0.1"
 # Failures of the node's own store: never the transaction's fault (see _checked_abci_app).
-STORE_ERRORS = (pymongo.errors.PyMongoError, BackendError)
+STORE_ERRORS = outcome.STORE_ERRORS
 # Refusals that only mean "what it depends on is not committed (yet)".
-DEPENDENCY_NOT_COMMITTED = (InputDoesNotExist, LinkNotFound)
+DEPENDENCY_NOT_COMMITTED = outcome.DEPENDENCY_NOT_COMMITTED
 _applied = False
 
 
@@ -42,20 +41,9 @@ def apply():
     global _applied
     if _applied:
         return
-    _add_config_defaults()
-    registry.register_all()
-    _configurable_abci_server()
-    _checked_abci_app()
-    _websocket_server_for_python_3_11()
-    _http_post_with_codes()
-    _operation_filter_knows_our_types()
-    _registry_reads_beside_the_api()
-    _txids_filter_knows_our_types()
-    _records_move_only_by_their_own_operation()
-    _text_search_by_term_collection()
-    _lookups_by_primary_key()
-    _rule_index()
-    _committed_transactions_cached()
+    registry.register_all()  # BigchainDB's own API for new types, not an adaptation
+    for adaptation in ADAPTATIONS:
+        adaptation.apply()
     _applied = True
 
 
@@ -211,20 +199,39 @@ def _http_post_with_codes():
     """`web/views/transactions.py:60-108` TransactionListApi.post: parses with NaN allowed,
     answers 500 for a body that is not an object, has no size limit, and reports a refusal
     only as free text, answering 500 when CheckTx or DeliverTx refuses in sync or commit
-    mode. Ours applies the same admission as CheckTx, adds the stable code, field and
-    expectation to the 400 body, and reports consensus refusals with their codes too."""
+    mode. With `mode=commit` it waits on Tendermint's broadcast_tx_commit
+    (`lib.py:80-123` post_transaction/write_transaction), so a transaction that loses a race
+    after passing CheckTx, or that waits for absent validators, got 500 "Internal error"
+    after 10 s. Ours applies the same admission as CheckTx, adds the stable code, field
+    and expectation to the 400 body, and reports consensus refusals with their codes too.
+    It keeps what it accepts for status reads (outcome.remember), and for `mode=commit`
+    broadcasts in sync mode, then follows the ledger (outcome.await_outcome): 400 with the
+    code once a conflicting transaction commits, 202 with the transaction once it commits,
+    or 202 `pending` with the URL of its status after COMMIT_WAIT_SECONDS."""
+    import requests
     from flask import current_app, jsonify, request
-    from bigchaindb.common.transaction_mode_types import BROADCAST_TX_ASYNC, BROADCAST_TX_SYNC
+    from bigchaindb.common.transaction_mode_types import (
+        BROADCAST_TX_ASYNC, BROADCAST_TX_COMMIT, BROADCAST_TX_SYNC,
+    )
     from bigchaindb.models import Transaction
     from bigchaindb.web.views import parameters
     from bigchaindb.web.views.transactions import TransactionListApi
 
+    def answer_with(status, body, location=None):
+        response = jsonify(body)
+        response.status_code = status
+        if location:
+            response.headers["Location"] = location
+        return response
+
     def refuse(exc):
         body = error_body(exc)
-        response = jsonify({"status": 400, **body,
-                            "message": f"Invalid transaction ({body['error']}): {exc}"})
-        response.status_code = 400
-        return response
+        return answer_with(400, {"status": 400, **body,
+                                 "message": f"Invalid transaction ({body['error']}): {exc}"})
+
+    def refused(body):
+        message = f"Invalid transaction ({body['error']}): {body['code']}: {body['detail']}"
+        return answer_with(400, {"status": 400, **body, "message": message})
 
     def post(self):
         # The mode comes from the query string only: upstream's reqparse also looks into
@@ -232,51 +239,57 @@ def _http_post_with_codes():
         try:
             mode = str(parameters.valid_mode(request.args.get("mode", "async")))
         except ValueError as exc:
-            response = jsonify({"status": 400, "message": {"mode": str(exc)}})
-            response.status_code = 400
-            return response
+            return answer_with(400, {"status": 400, "message": {"mode": str(exc)}})
         # Pretty-printed bodies are larger than the encoded transaction; the exact limit
         # is applied to the encoding Tendermint will carry.
         if (request.content_length or 0) > admission.HTTP_BODY_LIMIT:
             return refuse(TransactionTooLarge(
                 f"the request body has {request.content_length} bytes",
                 expected=f"at most {admission.MAX_TRANSACTION_BYTES} bytes once encoded"))
-        with current_app.config["bigchain_pool"]() as bigchain:
+        pool = current_app.config["bigchain_pool"]
+        with pool() as bigchain:
             try:
                 tx = admission.decode(request.get_data(), limit=admission.HTTP_BODY_LIMIT)
                 admission.check_size(admission.encoded_size(tx))
                 tx_obj = Transaction.from_dict(tx)
-                try:
-                    bigchain.validate_transaction(tx_obj)
-                except DEPENDENCY_NOT_COMMITTED:
-                    # It may depend on a transaction still in the mempool, which only
-                    # CheckTx sees: let CheckTx decide, and wait for its answer.
-                    mode = BROADCAST_TX_SYNC if mode == BROADCAST_TX_ASYNC else mode
             except ValidationError as exc:
                 return refuse(exc)
-            except STORE_ERRORS:
-                raise
             except Exception as exc:
-                logger.exception("unexpected error while validating a posted transaction")
+                logger.exception("unexpected error while parsing a posted transaction")
                 return refuse(ValidationCrashed(f"{type(exc).__name__} during validation"))
-            answer = bigchain.post_transaction(tx_obj, mode).json()
-        refusal = _consensus_refusal(answer)
-        if refusal is not None:
-            message = f"Invalid transaction ({refusal['error']}): {refusal['code']}: {refusal['detail']}"
-            response = jsonify({"status": 400, **refusal, "message": message})
-            response.status_code = 400
-            return response
-        if "error" in answer:
+            refusal = outcome.refusal_of(bigchain, tx_obj)
+            if refusal is not None and not isinstance(refusal, DEPENDENCY_NOT_COMMITTED):
+                return refuse(refusal)
+            outcome.remember(bigchain, tx)
+            # What it depends on may be in a mempool, which only CheckTx sees: then even
+            # async waits for CheckTx. Commit mode waits below, on the ledger.
+            broadcast = mode if mode == BROADCAST_TX_ASYNC and refusal is None else BROADCAST_TX_SYNC
+            try:
+                answer = bigchain.post_transaction(tx_obj, broadcast).json()
+            except requests.RequestException:
+                logger.exception("Tendermint did not take a transaction")
+                return answer_with(503, {"status": 503, "message": (
+                    "this node's Tendermint is not answering; try again, or post to another node")})
+        consensus_refusal = _consensus_refusal(answer)
+        if consensus_refusal is not None:
+            return refused(consensus_refusal)
+        error = answer.get("error")
+        known = error is not None and "already exists in cache" in error.get("data", "")
+        if error is not None and not (known and mode == BROADCAST_TX_COMMIT):
             # Tendermint refused to take it at all (mempool full, already in its cache, …).
-            error = answer["error"]
-            status = 400 if "already exists in cache" in error.get("data", "") else 500
-            response = jsonify({"status": status,
-                                "message": f"{error.get('message', 'Internal error')} - {error.get('data', '')}"})
-            response.status_code = status
-            return response
-        response = jsonify(tx)
-        response.status_code = 202
-        return response
+            status = 400 if known else 500
+            return answer_with(status, {"status": status, "message": (
+                f"{error.get('message', 'Internal error')} - {error.get('data', '')}")})
+        location = outcome.status_url(tx["id"])
+        if mode == BROADCAST_TX_COMMIT:
+            found = outcome.await_outcome(pool, tx_obj)
+            if found["status"] == outcome.REFUSED:
+                return refused({key: found[key] for key in ("code", "error", "detail", "field", "expected")})
+            if found["status"] == outcome.PENDING:
+                return answer_with(202, {**found, "status_url": location, "message": (
+                    f"accepted, not committed after {outcome.COMMIT_WAIT_SECONDS} s: "
+                    f"follow status_url")}, location)
+        return answer_with(202, tx, location)
 
     TransactionListApi.post = post
 
@@ -313,6 +326,25 @@ def _registry_reads_beside_the_api():
 
     add_routes.resonate_upstream = upstream
     server.add_routes = add_routes
+
+
+def _root_names_the_plugin():
+    """`web/views/info.py:16-29` RootIndex.get answers only BigchainDB's name and version.
+    Ours adds the plugin's version and rule digest (rules.summary) under `resonate`, so
+    anyone can see which rules a node enforces where they first look."""
+    from flask import jsonify
+    from bigchaindb.web.views.info import RootIndex
+
+    from bigchaindb_resonate import rules
+
+    upstream = getattr(RootIndex.get, "resonate_upstream", RootIndex.get)
+
+    def get(self):
+        return jsonify({**upstream(self).get_json(), "resonate": {
+            **rules.summary(), "api": "/api/v1/resonate/"}})
+
+    get.resonate_upstream = upstream
+    RootIndex.get = get
 
 
 def _operation_filter_knows_our_types():
@@ -392,8 +424,8 @@ def _text_search_by_term_collection():
     the same way on every store: any of the words, case- and accent-insensitive, best
     matches first. Unlike MongoDB's `$text` it does no stemming and ignores `language`.
     Also declares the collections the other adaptations write: `block_times` and
-    `network_parameters` (_checked_abci_app), `spends` (_lookups_by_primary_key) and
-    `rule_index` (_rule_index)."""
+    `network_parameters` (_checked_abci_app), `spends` (_lookups_by_primary_key),
+    `rule_index` (_rule_index) and `submitted` (_http_post_with_codes)."""
     from bigchaindb.backend import schema as backend_schema
     from bigchaindb.backend.localmongodb import query as upstream_query, schema as mongo_schema
     from bigchaindb.backend.localmongodb.connection import LocalMongoDBConnection
@@ -411,8 +443,10 @@ def _text_search_by_term_collection():
     ]
     mongo_schema.INDEXES[SPENDS] = [([("spender", ASCENDING)], dict(name="spender"))]
     mongo_schema.INDEXES[RULE_INDEX] = []  # found by _id only
+    mongo_schema.INDEXES[outcome.SUBMITTED] = [([("at", ASCENDING)], dict(name="at"))]
     backend_schema.TABLES = backend_schema.TABLES + tuple(
-        table for table in (TEXT_TERMS, BLOCK_TIMES, NETWORK_PARAMETERS, SPENDS, RULE_INDEX)
+        table for table in (TEXT_TERMS, BLOCK_TIMES, NETWORK_PARAMETERS, SPENDS, RULE_INDEX,
+                            outcome.SUBMITTED)
         if table not in backend_schema.TABLES)
 
     def store_terms(conn, table, documents):
@@ -480,8 +514,10 @@ def text_terms(document):
 
 def _records_move_only_by_their_own_operation():
     """`models.py:19-44` Transaction.validate lets a plain TRANSFER spend any asset's
-    outputs. A Copyright or Right must move through its own operation (which checks the
-    rights-transfer rules), so a plain TRANSFER of such an asset is refused."""
+    outputs and a plain CREATE register any asset. A Copyright or Right must move through
+    its own operation (which checks the rights-transfer rules), so a plain TRANSFER of such
+    an asset is refused; and a plain CREATE whose asset's `@type` names one of our records
+    is refused, naming the operation that registers it (the registry would never read it)."""
     from bigchaindb.models import Transaction
 
     upstream = getattr(Transaction.validate, "resonate_upstream", Transaction.validate)
@@ -489,6 +525,8 @@ def _records_move_only_by_their_own_operation():
     def validate(self, bigchain, current_transactions=[]):
         if self.operation == Transaction.TRANSFER:
             registry.check_plain_transfer(self, LedgerView(bigchain, current_transactions))
+        elif self.operation == Transaction.CREATE:
+            registry.check_plain_create(self)
         return upstream(self, bigchain, current_transactions)
 
     validate.resonate_upstream = upstream
@@ -681,3 +719,48 @@ class CommittedTransactions:
 
 # Committed transactions kept per process (see _committed_transactions_cached).
 COMMITTED = CommittedTransactions(20_000)
+
+class Adaptation(NamedTuple):
+    apply: Callable[[], None]
+    upstream: str        # the spot it changes, as its docstring names it
+    guards: tuple        # tests in tests/unit/test_host.py that fail when it stops applying
+
+
+# Every adaptation, in the order apply() runs them (tests/unit/test_host.py checks that
+# each upstream spot is in its docstring and each guard exists).
+ADAPTATIONS = (
+    Adaptation(_add_config_defaults, "`__init__.py` config/_config",
+               ("test_abci_port_and_host_come_from_config",)),
+    Adaptation(_configurable_abci_server, "`start.py:66-82`",
+               ("test_abci_port_and_host_come_from_config",)),
+    Adaptation(_checked_abci_app, "`core.py:130-186`",
+               ("test_checked_app_replaces_the_app_start_uses",
+                "test_checktx_accepts_a_transaction_depending_on_one_it_accepted_since_the_last_commit",
+                "test_a_crash_in_validation_is_a_tx_internal_error_refusal_not_a_halt",
+                "test_a_store_failure_in_validation_stops_the_node_rather_than_refusing")),
+    Adaptation(_websocket_server_for_python_3_11, "`web/websocket_server.py:168-185`",
+               ("test_websocket_start_is_replaced_because_upstream_still_passes_loop_to_queue",)),
+    Adaptation(_http_post_with_codes, "`web/views/transactions.py:60-108`",
+               ("test_http_post_is_ours_and_upstream_still_parses_with_get_json",)),
+    Adaptation(_root_names_the_plugin, "`web/views/info.py:16-29`",
+               ("test_the_root_endpoint_names_the_plugin_and_its_rules",)),
+    Adaptation(_operation_filter_knows_our_types, "`web/views/parameters.py:35-41`",
+               ("test_operation_filter_accepts_our_operations",)),
+    Adaptation(_registry_reads_beside_the_api, "`web/server.py:63-88`",
+               ("test_registry_reads_are_mounted_where_upstream_mounts_its_routes",)),
+    Adaptation(_txids_filter_knows_our_types, "`backend/localmongodb/query.py:123-137`",
+               ("test_queries_are_ours_where_upstream_uses_operators_ferretdb_lacks",)),
+    Adaptation(_records_move_only_by_their_own_operation, "`models.py:19-44`",
+               ("test_a_plain_transfer_of_a_copyright_is_refused",
+                "test_a_plain_create_of_one_of_our_records_is_refused_naming_its_operation")),
+    Adaptation(_text_search_by_term_collection, "`backend/localmongodb/schema.py:17-58`",
+               ("test_no_text_index_is_created_and_terms_have_their_collection",
+                "test_queries_are_ours_where_upstream_uses_operators_ferretdb_lacks")),
+    Adaptation(_lookups_by_primary_key, "`backend/localmongodb/query.py:19-30,75-82,50-55`",
+               ("test_single_lookups_go_by_primary_key_because_ferretdb_pushes_down_only_id",)),
+    Adaptation(_rule_index, "`lib.py:130-149`",
+               ("test_rule_index_wraps_where_upstream_stores_a_block",)),
+    Adaptation(_committed_transactions_cached, "`lib.py:242-260`",
+               ("test_committed_transactions_are_cached_but_absent_ones_never",
+                "test_rule_index_wraps_where_upstream_stores_a_block")),
+)

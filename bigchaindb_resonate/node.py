@@ -20,6 +20,12 @@ def main(argv=None):
 
     if argv is not None:
         sys.argv = [sys.argv[0], *argv]
+    if {"-v", "--version"} & set(sys.argv[1:]):
+        # BigchainDB's own answer names only itself: validators compare rule digests.
+        from bigchaindb_resonate import rules
+
+        print(rules.version_line())
+        return
     bigchaindb_cli.main()
 
 

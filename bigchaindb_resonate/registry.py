@@ -8,7 +8,7 @@ from collections import OrderedDict
 
 from bigchaindb.common.transaction import Transaction
 
-from bigchaindb_resonate.errors import AssetMovesByItsOwnOperation
+from bigchaindb_resonate.errors import AssetMovesByItsOwnOperation, RecordNeedsOwnOperation
 from bigchaindb_resonate.ledger import asset_key, metadata_key, record_key
 
 from bigchaindb_resonate.types.copyright import Copyright
@@ -23,6 +23,26 @@ from bigchaindb_resonate.types.work import Work
 
 TYPES = (Party, Work, Manifestation, Copyright, Right, RightsAssignment, Credit, Split, Play)
 OPERATIONS = tuple(cls.OPERATION for cls in TYPES)
+
+
+# COALA IP's generic names for what our record types register: pycoalaip builds a Work as
+# `AbstractWork` and a Manifestation as `CreativeWork` unless given a music type.
+COALAIP_RECORD_TYPES = {"AbstractWork": "WORK", "Manifestation": "MANIFESTATION",
+                        "CreativeWork": "MANIFESTATION"}
+
+
+def _record_operations():
+    """Each `@type` a record type's schema accepts, and the COALA IP names, to the
+    operation that registers such a record."""
+    operations = dict(COALAIP_RECORD_TYPES)
+    for cls in TYPES:
+        if cls.CREATE == cls.OPERATION:
+            for name in cls._data_schema.document["properties"]["@type"]["enum"]:
+                operations[name] = cls.OPERATION
+    return operations
+
+
+RECORD_OPERATIONS = _record_operations()
 
 
 class RegistryError(RuntimeError):
@@ -64,6 +84,26 @@ def check_plain_transfer(tx, ledger):
         raise AssetMovesByItsOwnOperation(
             f"a {owner_type.OPERATION} asset cannot move by a plain TRANSFER", field="operation",
             expected=owner_type.TRANSFERRED_BY)
+
+
+def check_plain_create(tx):
+    """Refuse a host CREATE whose asset is one of our records by its `@type` (a JSON-LD
+    name, prefixed name or IRI, or a list of them): the registry reads only records its
+    own operation checked, so such a CREATE would sit on the ledger unseen."""
+    data = (tx.asset or {}).get("data")
+    declared = data.get("@type") if isinstance(data, dict) else None
+    for name in declared if isinstance(declared, list) else [declared]:
+        operation = RECORD_OPERATIONS.get(_local_name(name)) if isinstance(name, str) else None
+        if operation is not None:
+            raise RecordNeedsOwnOperation(f"`{name}` is what a {operation} registers",
+                                          field="asset.data.@type", expected=operation)
+
+
+def _local_name(name):
+    """`MusicComposition` of `schema:MusicComposition` or `http://schema.org/MusicComposition`."""
+    for separator in ("/", "#", ":"):
+        name = name.rsplit(separator, 1)[-1]
+    return name
 
 
 # Operations that move a type's assets in place of a plain TRANSFER (RIGHTS_ASSIGNMENT):

@@ -592,6 +592,8 @@ class Testnet:
 
         report = []
         for node in self.network.nodes:
+            root = _get_json(node.api_url)
+            plugin = (root or {}).get("resonate") or {}
             status = _rpc(node, "status")
             powers = _voting_powers(node)
             sync = status["sync_info"] if status else {}
@@ -604,7 +606,9 @@ class Testnet:
                 "name": node.name,
                 "api_url": node.api_url,
                 "rpc_url": node.rpc_url,
-                "api_up": _get_json(node.api_url) is not None,
+                "api_up": root is not None,
+                "plugin_version": plugin.get("version"),
+                "rules": plugin.get("rules"),
                 "height": int(sync["latest_block_height"]) if sync else None,
                 "app_hash": sync.get("latest_app_hash"),
                 "catching_up": sync.get("catching_up"),
@@ -615,3 +619,14 @@ class Testnet:
                               for name in supervisor.PROCESSES},
             })
         return report
+
+
+def differing_rules(report: list[dict]) -> str | None:
+    """A warning when the nodes that answer run different plugin versions or rules."""
+    running = {(node["plugin_version"], node["rules"]) for node in report if node["rules"]}
+    if len(running) <= 1:
+        return None
+    names = ", ".join(f"{node['name']} {node['plugin_version']} rules {node['rules'][7:19]}"
+                      for node in report if node["rules"])
+    return (f"warning: the nodes enforce different rules ({names}); validators with other "
+            f"rules disagree on blocks: run the same bigchaindb-resonate release on every node")

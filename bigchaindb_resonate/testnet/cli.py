@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from bigchaindb_resonate.binaries import BuildError
-from bigchaindb_resonate.testnet import Testnet, TestnetError, default_directory
+from bigchaindb_resonate.testnet import Testnet, TestnetError, default_directory, differing_rules
 from bigchaindb_resonate.testnet.description import MAX_NODES, PortsBusy
 
 
@@ -112,12 +112,15 @@ def _up(testnet: Testnet, args) -> None:
 @_reported
 def _status(testnet: Testnet, args) -> None:
     report = testnet.status()
+    warning = differing_rules(report)
     if args.json:
         print(json.dumps({"directory": str(testnet.directory), "running": testnet.running,
-                          "nodes": report}, indent=2))
-        return
-    print(f"{testnet.directory}: {'running' if testnet.running else 'not running'}")
-    print(format_table(report))
+                          "nodes": report, "rules_differ": warning is not None}, indent=2))
+    else:
+        print(f"{testnet.directory}: {'running' if testnet.running else 'not running'}")
+        print(format_table(report))
+    if warning:
+        print(warning, file=sys.stderr)
 
 
 def _yes_no(value) -> str:
@@ -126,7 +129,7 @@ def _yes_no(value) -> str:
 
 def format_table(report: list[dict]) -> str:
     header = ["NODE", "API", "RPC", "HEIGHT", "APP HASH", "CATCHING UP", "VALIDATOR",
-              "FERRETDB", "BIGCHAINDB", "TENDERMINT"]
+              "PLUGIN, RULES", "FERRETDB", "BIGCHAINDB", "TENDERMINT"]
     rows = [header]
     for node in report:
         processes = node["processes"]
@@ -139,6 +142,7 @@ def format_table(report: list[dict]) -> str:
             _yes_no(node["catching_up"]),
             _yes_no(node["validator"]) + (f", power {node['power']}" if node["validator"]
                                           else ""),
+            f"{node['plugin_version']}, {node['rules'][7:19]}" if node["rules"] else "-",
             processes["ferretdb"], processes["bigchaindb"], processes["tendermint"],
         ])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]

@@ -99,6 +99,11 @@ class ResonateTransaction(Transaction):
         self.check_stateful(ledger)
         return self
 
+    def already_exists(self):
+        """The refusal of this very transaction once it is committed (or earlier in the
+        block); a type whose repeat has a meaning of its own says so."""
+        return DuplicateTransaction(f"transaction `{self.id}` already exists")
+
     # -- the parts a type module fills in
 
     @classmethod
@@ -123,7 +128,7 @@ class ResonateRecord(ResonateTransaction):
 
     def _check_not_a_duplicate_then_inputs(self, ledger, bigchain, current_transactions):
         if ledger.contains(self.id):
-            raise DuplicateTransaction(f"transaction `{self.id}` already exists")
+            raise self.already_exists()
         if not self.inputs_valid():
             raise InvalidSignature("Transaction signature is invalid.")
 
@@ -146,7 +151,7 @@ class ResonateTransfer(ResonateTransaction):
             self.validate_transfer_inputs(bigchain, current_transactions)
         except DoubleSpend:
             if ledger.contains(self.id):
-                raise DuplicateTransaction(f"transaction `{self.id}` already exists") from None
+                raise self.already_exists() from None
             raise
 
     @classmethod

@@ -53,6 +53,12 @@ class Credit(ResonateRecord):
             raise CreditAlreadyIssued(f"the credit token is `{existing.id}`", field="operation",
                                       expected="a TRANSFER of that asset")
 
+    def already_exists(self):
+        # The same treasury key builds the same token again, byte for byte: the integrator
+        # needs to hear that the token exists, not that a transaction repeats.
+        return CreditAlreadyIssued(f"the credit token is `{self.id}`", field="operation",
+                                   expected="a TRANSFER of that asset")
+
     build = client_builder(client_part.build)
 
 

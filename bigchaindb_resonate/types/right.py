@@ -106,7 +106,9 @@ class Right(SharedRecord):
             raise RightExceedsTerritory(field="asset.data.territory",
                                         expected=f"within {source['territory']}")
         if not period_within(data, source):
-            raise RightExceedsPeriod(field="asset.data.validFrom",
+            starts_too_early = data["validFrom"] < source["validFrom"]
+            raise RightExceedsPeriod(f"the Right is valid {_period_text(data)}",
+                                     field="asset.data." + ("validFrom" if starts_too_early else "validThrough"),
                                      expected=f"within {_period_text(source)}")
         extra = sorted(usages(data) - usages(source))
         if extra:

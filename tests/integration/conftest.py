@@ -117,3 +117,21 @@ def committed(clients, tx):
     """`tx` once every node has stored it."""
     wait_everywhere(clients, tx["id"])
     return tx
+
+
+def at_once(posts):
+    """Run each (client method, arguments) of `posts` at the same time with mode=commit;
+    each one's transaction, or its TransactionRefused."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bigchaindb_resonate.client import TransactionRefused
+
+    def run(post):
+        method, *args = post
+        try:
+            return method(*args, mode="commit")
+        except TransactionRefused as refused:
+            return refused
+
+    with ThreadPoolExecutor(len(posts)) as pool:
+        return list(pool.map(run, posts))

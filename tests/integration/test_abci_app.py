@@ -57,6 +57,7 @@ def test_transfer_of_an_output_spent_earlier_in_the_same_block_is_refused(app):
     (b'{"pad": "' + b"x" * 70000 + b'"}', "TX_TOO_LARGE"),
     (b'{"id": "zz"}', "TX_MALFORMED"),
     (b'{"asset": {"data": {"gain": -0.0}}}', "TX_NEGATIVE_ZERO"),
+    (b"[" * 30_000 + b"]" * 30_000, "TX_TOO_DEEP"),
 ])
 def test_hostile_bytes_are_refused_in_check_and_deliver_and_the_app_keeps_working(app, payload, code):
     checked = app.check_tx(payload)

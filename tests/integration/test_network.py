@@ -12,7 +12,7 @@ import requests
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.models import Transaction
 
-from bigchaindb_resonate.client import TransactionRefused
+from bigchaindb_resonate.client import TransactionPending, TransactionRefused
 from bigchaindb_resonate.schemas import COALAIP_CONTEXT
 from bigchaindb_resonate.types.party import Party
 
@@ -67,6 +67,19 @@ def test_create_and_transfer_posted_to_one_node_are_read_back_from_another(testn
                            params={"public_key": bob.public_key, "spent": "false"}).json()
     assert outputs == [{"transaction_id": transfer.id, "output_index": 0}]
     wait_until(lambda: all_agree(testnet), what="every node at the same height and app hash")
+
+
+def test_every_node_reports_the_plugin_and_the_rules_it_enforces(testnet):
+    from bigchaindb_resonate import rules
+    from bigchaindb_resonate.testnet import differing_rules
+
+    expected = rules.digest(rules.rule_set())
+    report = testnet.status()
+    assert [node["rules"] for node in report] == [expected] * len(testnet.nodes)
+    assert differing_rules(report) is None
+    node = testnet.nodes[2]
+    assert requests.get(f"{node.api_url}/", timeout=5).json()["resonate"]["rules"] == expected
+    assert requests.get(f"{node.api_url}/api/v1/resonate/", timeout=5).json() == rules.summary()
 
 
 def test_party_round_trip_with_operation_filter_and_search(testnet, clients):
@@ -140,8 +153,9 @@ def test_a_double_spend_sent_to_two_nodes_at_once_commits_exactly_once(testnet, 
         except TransactionRefused:
             return False
 
+    posted = [(clients[1], spends[0]), (clients[2], spends[1])]
     with ThreadPoolExecutor(2) as pool:
-        list(pool.map(submit, [(clients[1], spends[0]), (clients[2], spends[1])]))
+        list(pool.map(submit, posted))
     wait_until(lambda: any(clients[0].is_committed(tx["id"]) for tx in spends), what="one spend")
     time.sleep(3)  # several more blocks' time for the other to (wrongly) land
     wait_until(lambda: all_agree(testnet), what="agreement")
@@ -151,6 +165,11 @@ def test_a_double_spend_sent_to_two_nodes_at_once_commits_exactly_once(testnet, 
     spent = requests.get(f"{testnet.nodes[3].api_url}/api/v1/outputs",
                          params={"public_key": alice.public_key, "spent": "true"}).json()
     assert spent == [{"transaction_id": create.id, "output_index": 0}]
+    # Each sender learns from the node it posted to which one won, and why the other never will.
+    statuses = sorted((client.status(tx["id"]) for client, tx in posted), key=lambda s: s["status"])
+    assert [status["status"] for status in statuses] == ["committed", "refused"]
+    assert statuses[0]["height"] == block_of(testnet, statuses[0]["id"])
+    assert statuses[1]["code"] == "HOST_DOUBLE_SPEND"
 
 
 def test_the_event_stream_reports_committed_transactions(testnet, clients):
@@ -189,6 +208,33 @@ def test_with_one_validator_stopped_the_others_commit_and_it_catches_up(testnet,
         testnet.start_node("node4", progress=quiet)
     wait_everywhere(clients, transfer.id, timeout=60)
     wait_until(lambda: all_agree(testnet), timeout=60, what="node4 at the others' app hash")
+
+
+def test_with_half_the_validators_down_commit_mode_answers_pending_then_the_status_follows(
+        testnet, clients):
+    alice = generate_key_pair()
+    create, _ = create_and_transfer(alice, alice)
+    for name in ("node3", "node4"):
+        testnet.stop_node(name)
+    try:
+        answer = requests.post(f"{testnet.nodes[0].api_url}/api/v1/transactions",
+                               params={"mode": "commit"}, json=create.to_dict(), timeout=30)
+        assert answer.status_code == 202
+        body = answer.json()
+        assert (body["status"], body["id"]) == ("pending", create.id)
+        assert answer.headers["Location"] == body["status_url"] == (
+            f"/api/v1/resonate/transactions/{create.id}/status")
+        assert clients[0].status(create.id)["status"] == "pending"
+        with pytest.raises(TransactionPending) as pending:  # posting it again follows it
+            clients[0].submit(create, mode="commit")
+        assert pending.value.status_url == body["status_url"]
+    finally:
+        for name in ("node3", "node4"):
+            testnet.start_node(name, progress=quiet)
+    wait_until(lambda: clients[0].status(create.id)["status"] == "committed", timeout=60,
+               what="the pending transaction to commit once the validators are back")
+    assert clients[0].status(create.id)["height"] == block_of(testnet, create.id)
+    assert clients[3].status(create.id)["status"] == "committed"  # any node knows a committed one
 
 
 def block_of(testnet, txid):

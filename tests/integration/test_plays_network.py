@@ -23,7 +23,7 @@ from bigchaindb_resonate.client import TransactionRefused
 from bigchaindb_resonate.validators.royalties import payouts, price
 
 from . import story
-from .conftest import local_testnet, wait_everywhere
+from .conftest import at_once, local_testnet, wait_everywhere
 from .story import LICENCE
 
 pytestmark = pytest.mark.integration
@@ -253,3 +253,28 @@ def test_every_command_that_asks_a_node_answers_unknown_ids_with_what_to_do(
         walk.assert_says_what_to_do(argv, status, out, err)
         asked += 1
     assert asked >= 20
+
+
+def test_two_different_plays_with_one_number_at_once_one_commits_the_other_is_told_why(
+        catalogue, clients):
+    """Both are the listener's play 0 (in two territories) and pass CheckTx on their own
+    nodes; the loser is dropped when the winner commits, and its sender hears why then
+    (mode=commit), not a timeout."""
+    listener = generate_key_pair()
+    bought = clients[0].buy_credits(catalogue["treasury"], listener.public_key, 100)
+    wait_everywhere(clients, bought["id"])
+    plays = [clients[1].build_play(listener, catalogue["track"]["id"], catalogue["licence"]["id"],
+                                   territory) for territory in ("GB", "FR")]
+    answers = at_once([(clients[2].submit, plays[0]), (clients[3].submit, plays[1])])
+    refusals = [answer for answer in answers if isinstance(answer, TransactionRefused)]
+    assert len(refusals) == 1 and refusals[0].status == 400
+    # It spends the credits the winner spent, and repeats the winner's play number.
+    assert refusals[0].code in ("HOST_DOUBLE_SPEND", "PLAY_NUMBER_MISMATCH")
+    assert clients[0].owns(listener.public_key, catalogue["track"]["id"])["plays"] == 1
+
+
+def test_issuing_the_credit_token_again_says_it_exists(catalogue, clients):
+    """The same treasury key builds the very same transaction again."""
+    with pytest.raises(TransactionRefused) as refused:
+        clients[1].issue_credit_token(catalogue["treasury"])
+    assert (refused.value.status, refused.value.code) == (400, "CREDIT_ALREADY_ISSUED")

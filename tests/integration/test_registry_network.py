@@ -19,9 +19,10 @@ from bigchaindb_resonate.types.right import Right
 from bigchaindb_resonate.types.rights_assignment import RightsAssignment
 from bigchaindb_resonate.types.split import Split
 from bigchaindb_resonate.types.work import Work
+from bigchaindb_resonate.validators.identifiers import iswc_check_digit
 
 from . import story
-from .conftest import committed, local_testnet, wait_everywhere
+from .conftest import at_once, committed, local_testnet, wait_everywhere
 from .test_network import all_agree, block_of, wait_until
 
 pytestmark = pytest.mark.integration
@@ -138,6 +139,26 @@ def right_and_sub_right(client, released):
     sub = client.derive_right(label, {"source": right["id"], **story.LICENCE},
                               licensees=[(shop.public_key, 100)], mode="sync")
     return right, sub
+
+
+def test_two_parties_claiming_one_new_iswc_at_once_one_commits_the_other_is_told_why(clients):
+    """Each claim passes CheckTx on its own node; the loser is dropped when the winner commits.
+    Its sender hears IDENTIFIER_TAKEN then, not a timeout."""
+    bands = [(key, committed(clients, clients[number].register_party(
+        key, {"@type": "MusicGroup", "name": f"Claimant {number}"})))
+        for number, key in enumerate((generate_key_pair(), generate_key_pair()))]
+    digits = f"{time.time_ns() % 10 ** 9:09d}"
+    iswc = f"T{digits}{iswc_check_digit(digits)}"
+    answers = at_once([(clients[number + 1].register_work, key, {
+        "@type": "MusicComposition", "name": "Contested", "composer": [band["id"]],
+        "iswcCode": iswc}) for number, (key, band) in enumerate(bands)])
+    refusals = [answer for answer in answers if isinstance(answer, TransactionRefused)]
+    works = [answer for answer in answers if isinstance(answer, dict)]
+    assert len(works) == 1 and len(refusals) == 1
+    assert (refusals[0].status, refusals[0].code, refusals[0].field) == (
+        400, "IDENTIFIER_TAKEN", "asset.data.iswcCode")
+    committed(clients, works[0])
+    assert clients[0].lookup_iswc(iswc)["records"][0]["id"] == works[0]["id"]
 
 
 @pytest.mark.parametrize("post_pair", [party_and_work, right_and_sub_right])
@@ -270,6 +291,16 @@ def plain_transfer_of_the_copyright(c):
                                        asset_id=held.id), c["artist"])
 
 
+def coalaip_work_as_a_plain_create(c):
+    """A Work as pycoalaip builds one, under a plain CREATE: the registry would never read
+    it, nor check its ISWC against the registered Works'."""
+    key = generate_key_pair()
+    return signed(Transaction.create([key.public_key], [([key.public_key], 1)], asset={
+        "@context": ["https://coalaip.org/context/v1", "http://schema.org/"],
+        "@type": "AbstractWork", "@id": "", "name": c["track"]["asset"]["data"]["name"],
+        "iswcCode": "T0345246801"}), key)
+
+
 def forged_signature(c):
     """A party whose fulfillment signs another transaction, its id recomputed to match."""
     key = generate_key_pair()
@@ -319,8 +350,9 @@ REFUSALS = [
         validThrough="2090-12-31")),
     ("RIGHT_EXCEEDS_TERRITORY", "asset.data.territory",
      lambda c: a_right(c, territory={"include": ["US"]})),
-    ("RIGHT_EXCEEDS_PERIOD", "asset.data.validFrom",
+    ("RIGHT_EXCEEDS_PERIOD", "asset.data.validThrough",
      lambda c: a_right(c, validThrough="2100-01-01")),
+    ("RIGHT_EXCEEDS_PERIOD", "asset.data.validFrom", lambda c: a_right(c, validFrom="2019-12-31")),
     ("RIGHT_EXCEEDS_USAGE", "asset.data.usageType", lambda c: a_right(c, usageType=["sync"])),
     # 1,000 uses less the 10 and 5 given to the two sub-licences leaves 985.
     ("RIGHT_EXCEEDS_USES", "asset.data.numberOfUses", lambda c: a_right(c, numberOfUses=986)),
@@ -329,6 +361,7 @@ REFUSALS = [
     ("ASSIGNMENT_NOT_A_RIGHT", "asset.id", assignment_of_a_party),
     ("ASSIGNMENT_NOT_IN_FORCE", "asset.id", assignment_not_in_force),
     ("ASSET_NEEDS_OWN_OPERATION", "operation", plain_transfer_of_the_copyright),
+    ("RECORD_NEEDS_OWN_OPERATION", "asset.data.@type", coalaip_work_as_a_plain_create),
     ("SPLIT_PAYEES_INVALID", "asset.data.payees[1].publicKey", payees_out_of_order),
     ("SPLIT_TOTAL_INVALID", "asset.data.payees",
      lambda c: a_split(c, payees=[(c["artist"].public_key, 9999)])),

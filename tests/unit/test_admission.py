@@ -65,6 +65,13 @@ def test_depth_limit():
     admission.check_storable(shallow)
 
 
+@pytest.mark.parametrize("opening, closing", [(b"[", b"]"), (b'{"a":', b"}")])
+def test_nesting_too_deep_for_the_parser_is_refused_as_too_deep(opening, closing):
+    with pytest.raises(TooDeeplyNested) as caught:
+        admission.decode(opening * 10_000 + b"1" + closing * 10_000)
+    assert caught.value.field == "(root)"
+
+
 def test_size_limit_is_exact():
     filler = "x" * (admission.MAX_TRANSACTION_BYTES - len(json.dumps({"a": ""})))
     at_limit = json.dumps({"a": filler}).encode()

@@ -61,3 +61,14 @@ def test_the_token_unit_is_frozen(treasury):
     with pytest.raises(SchemaViolation) as refused:
         Transaction.from_dict(tx.to_dict())
     assert refused.value.field == "asset.data.tokensPerCredit"
+
+
+def test_issuing_the_same_token_again_says_the_token_exists(treasury):
+    """The same treasury key builds the same transaction again: the host's duplicate check
+    would answer first, with a code that does not tell the integrator what to do."""
+    token = Transaction.from_dict(Credit.build([treasury.public_key]).sign([treasury.private_key]).to_dict())
+    again = Transaction.from_dict(Credit.build([treasury.public_key]).sign([treasury.private_key]).to_dict())
+    assert again.id == token.id
+    with pytest.raises(CreditAlreadyIssued) as refused:
+        again.validate(None, [token])  # committed earlier in the block; the store is not reached
+    assert refused.value.expected == "a TRANSFER of that asset"

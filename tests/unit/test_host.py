@@ -2,6 +2,8 @@
 spot it changes no longer looks the way the adaptation assumes, or if it stopped applying."""
 import inspect
 
+import pytest
+
 import abci.server
 import bigchaindb
 import bigchaindb.start
@@ -58,6 +60,10 @@ def test_http_post_is_ours_and_upstream_still_parses_with_get_json():
     assert TransactionListApi.post.__module__ == "bigchaindb_resonate.host"
     assert "request.get_json(force=True)" in upstream_source(
         "bigchaindb.web.views.transactions", "post").replace("    ", "")
+    # Upstream still answers a commit that does not come (lost race, absent validators) as
+    # a 500, and knows no status of a transaction.
+    assert "return (500, 'Transaction validation failed')" in upstream_source(
+        "bigchaindb.lib", "_process_post_response")
 
 
 def test_operation_filter_accepts_our_operations():
@@ -180,3 +186,213 @@ def test_rule_index_wraps_where_upstream_stores_a_block():
     assert "b.delete_transactions(pre_commit['transactions'])" in upstream_source("bigchaindb.core", "rollback")
     assert "unfile_rule_index(conn, txn_ids)" in inspect.getsource(host._lookups_by_primary_key)
     assert BigchainDB.get_transaction.__module__ == "bigchaindb_resonate.host"
+
+
+# -- the table of adaptations
+
+def test_every_adaptation_is_in_the_table_with_its_upstream_spot_and_existing_guards():
+    import sys
+
+    module = sys.modules[__name__]
+    defined = {function for name, function in inspect.getmembers(host, inspect.isfunction)
+               if function.__module__ == host.__name__ and name.startswith("_")
+               and not inspect.signature(function).parameters
+               and (function.__doc__ or "").startswith("`") and ".py" in function.__doc__.split("\n")[0]}
+    tabled = [row.apply for row in host.ADAPTATIONS]
+    assert len(set(tabled)) == len(tabled)
+    assert defined == set(tabled), "every adaptation is applied through host.ADAPTATIONS"
+    for row in host.ADAPTATIONS:
+        assert row.upstream in row.apply.__doc__, row.apply.__name__
+        assert row.guards, row.apply.__name__
+        for guard in row.guards:
+            assert inspect.isfunction(getattr(module, guard, None)), f"{row.apply.__name__}: {guard}"
+
+
+# -- guards of the checked ABCI app: what it adds to CheckTx and DeliverTx
+
+class EmptyChain:
+    """A node with nothing committed: enough for BigchainDB's own CREATE and TRANSFER
+    rules, which ask only these questions. `failure`, when set, is raised by every query."""
+
+    def __init__(self, failure=None):
+        self.failure = failure
+
+    def _answer(self, value):
+        if self.failure is not None:
+            raise self.failure
+        return value
+
+    def get_latest_abci_chain(self):
+        return None
+
+    def is_committed(self, txid):
+        return self._answer(False)
+
+    def get_transaction(self, txid):
+        return self._answer(None)
+
+    def get_spent(self, txid, output, current_transactions=()):
+        return self._answer(None)
+
+
+def checked_app(chain):
+    from abci import ABCI, TmVersion
+
+    return bigchaindb.start.App(abci=ABCI(TmVersion.v0_31_5).types, bigchaindb=chain)
+
+
+def create_and_transfer():
+    import json
+    from bigchaindb.common.crypto import generate_key_pair
+    from bigchaindb.models import Transaction as HostTransaction
+
+    alice, bob = generate_key_pair(), generate_key_pair()
+    create = HostTransaction.create([alice.public_key], [([alice.public_key], 1)]).sign([alice.private_key])
+    transfer = HostTransaction.transfer(create.to_inputs(), [([bob.public_key], 1)],
+                                        asset_id=create.id).sign([alice.private_key])
+    return json.dumps(create.to_dict()).encode(), json.dumps(transfer.to_dict()).encode()
+
+
+def test_checktx_accepts_a_transaction_depending_on_one_it_accepted_since_the_last_commit():
+    app = checked_app(EmptyChain())
+    create, transfer = create_and_transfer()
+    assert app.check_tx(transfer).log.startswith("HOST_INPUT_DOES_NOT_EXIST")  # nothing before it
+    assert app.check_tx(create).code == 0
+    assert app.check_tx(transfer).code == 0  # its input is in the mempool, not committed
+    assert [tx.id for tx in app.checked_since_commit] == [json_id(create), json_id(transfer)]
+
+
+def json_id(raw):
+    import json
+
+    return json.loads(raw)["id"]
+
+
+def test_a_crash_in_validation_is_a_tx_internal_error_refusal_not_a_halt():
+    app = checked_app(EmptyChain(failure=ZeroDivisionError("a bug in a rule")))
+    create, _ = create_and_transfer()
+    checked = app.check_tx(create)
+    assert checked.code != 0 and checked.log.startswith("TX_INTERNAL_ERROR")
+    delivered = app.deliver_tx(create)
+    assert delivered.code != 0 and delivered.log.startswith("TX_INTERNAL_ERROR")
+    assert app.block_transactions == [] and app.checked_since_commit == []
+
+
+def test_a_store_failure_in_validation_stops_the_node_rather_than_refusing():
+    import pymongo.errors
+    import pytest
+
+    app = checked_app(EmptyChain(failure=pymongo.errors.AutoReconnect("store gone")))
+    create, _ = create_and_transfer()
+    for hook in (app.check_tx, app.deliver_tx):
+        with pytest.raises(pymongo.errors.AutoReconnect):
+            hook(create)
+
+
+# -- guards of _records_move_only_by_their_own_operation
+
+def test_a_plain_transfer_of_a_copyright_is_refused():
+    import pytest
+    from bigchaindb.models import Transaction as HostTransaction
+
+    from bigchaindb_resonate.errors import AssetMovesByItsOwnOperation
+    from .test_copyright import ALICE, BOB, a_copyright, parsed
+
+    copyright = parsed(a_copyright())
+    plain = HostTransaction.transfer(copyright.to_inputs(), [([BOB.public_key], 100)],
+                                     asset_id=copyright.id).sign([ALICE.private_key])
+    with pytest.raises(AssetMovesByItsOwnOperation) as refused:
+        plain.validate(EmptyChain(), [copyright])  # the copyright earlier in the block
+    assert refused.value.expected == "RIGHTS_ASSIGNMENT"
+
+
+@pytest.mark.parametrize("record_type, operation", [
+    ("AbstractWork", "WORK"),  # as pycoalaip builds a Work
+    (["AbstractWork"], "WORK"),
+    ("CreativeWork", "MANIFESTATION"),
+    ("http://schema.org/MusicComposition", "WORK"),
+    ("schema:MusicRecording", "MANIFESTATION"),
+    ("Copyright", "COPYRIGHT"),
+    ("Right", "RIGHT"),
+    ("Person", "PARTY"),
+    ("ResonateCredit", "CREDIT"),
+    ("RoyaltySplit", "SPLIT"),
+])
+def test_a_plain_create_of_one_of_our_records_is_refused_naming_its_operation(record_type, operation):
+    from bigchaindb.common.crypto import generate_key_pair
+    from bigchaindb.models import Transaction as HostTransaction
+
+    from bigchaindb_resonate.errors import RecordNeedsOwnOperation
+
+    alice = generate_key_pair()
+    work = {"@context": ["https://coalaip.org/context/v1", "http://schema.org/"],
+            "@type": record_type, "@id": "", "name": "Abusey Junction", "iswcCode": "T0345246801"}
+    create = HostTransaction.create([alice.public_key], [([alice.public_key], 1)],
+                                    asset=work).sign([alice.private_key])
+    with pytest.raises(RecordNeedsOwnOperation) as refused:
+        create.validate(EmptyChain())
+    assert (refused.value.field, refused.value.expected) == ("asset.data.@type", operation)
+
+
+@pytest.mark.parametrize("asset", [None, {"@type": "Photograph"}, {"@type": ["Event", 3]}, {"kind": "Right"}])
+def test_a_plain_create_of_anything_else_is_still_the_hosts(asset):
+    from bigchaindb.common.crypto import generate_key_pair
+    from bigchaindb.models import Transaction as HostTransaction
+
+    alice = generate_key_pair()
+    create = HostTransaction.create([alice.public_key], [([alice.public_key], 1)],
+                                    asset=asset).sign([alice.private_key])
+    assert create.validate(EmptyChain()) is create
+
+
+def test_the_spec_lists_every_type_a_plain_create_may_not_carry():
+    from pathlib import Path
+
+    common = (Path(__file__).resolve().parents[2] / "docs" / "spec" / "common.md").read_text()
+    row = next(line for line in common.splitlines() if "`RECORD_NEEDS_OWN_OPERATION`" in line)
+    for name in registry.RECORD_OPERATIONS:
+        assert f"`{name}`" in row, name
+
+
+def test_the_root_endpoint_names_the_plugin_and_its_rules():
+    from bigchaindb.web import server
+
+    from bigchaindb_resonate import rules
+
+    from bigchaindb.web.views.info import RootIndex
+
+    assert "'version': version.__version__" in inspect.getsource(RootIndex.get.resonate_upstream)
+    root = server.create_app().test_client().get("/").get_json()
+    assert root["version"] == "2.2.2" and root["software"] == "BigchainDB"
+    assert root["resonate"]["rules"] == rules.digest(rules.rule_set())
+    assert root["resonate"]["version"] == rules.summary()["version"]
+
+
+def test_the_rule_digest_changes_with_any_rule_and_only_with_rules():
+    import copy
+
+    from bigchaindb_resonate import rules
+
+    rule_set = rules.rule_set()
+    assert rules.digest(copy.deepcopy(rule_set)) == rules.digest(rule_set)
+    assert {"admission.py", "host.py", "types/play.py", "validators/royalties.py",
+            "schemas/play_v1.0.yaml"} <= set(rule_set["sources"])
+    for change in (lambda r: r["error_codes"].append("NEW_CODE"),
+                   lambda r: r["schemas"]["play_v1.0"]["properties"].pop("territory"),
+                   lambda r: r["sources"].update({"types/play.py": "0" * 64}),
+                   lambda r: r["admission"].update(max_nesting_depth=33)):
+        changed = copy.deepcopy(rule_set)
+        change(changed)
+        assert rules.digest(changed) != rules.digest(rule_set)
+
+
+def test_the_node_command_reports_the_plugin_and_its_rules(capsys, monkeypatch):
+    import sys
+
+    from bigchaindb_resonate import __version__, node, rules
+
+    monkeypatch.setattr(sys, "argv", list(sys.argv))  # main() sets it, as a console script
+    node.main(["--version"])
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"bigchaindb-resonate {__version__} (rules sha256:")
+    assert rules.digest(rules.rule_set()) in printed and "BigchainDB 2.2.2" in printed

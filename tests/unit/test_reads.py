@@ -314,6 +314,7 @@ def _schema_for(document, path, status=200):
     ("/works/{work_id}/recordings", f"/works/{txid('work')}/recordings", {}),
     ("/lookup", "/lookup", {"isrc": "GB-AYE-69-00531"}),
     ("/lookup", "/lookup", {"iswc": "T0345246801"}),
+    ("/", "/", {}),
 ])
 def test_answers_match_the_documented_schemas(http, ledger, route, path, params):
     document = yaml.safe_load(OPENAPI.read_text())

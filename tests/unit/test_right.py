@@ -72,9 +72,6 @@ def test_the_source_link_is_required():
     ({"validFrom": "2030-12-31"}, None),
     ({"territory": {"include": ["GB", "DE"]}}, RightExceedsTerritory),
     ({"territory": {"include": ["Worldwide"], "exclude": ["DE"]}}, RightExceedsTerritory),
-    ({"validFrom": "2019-12-31"}, RightExceedsPeriod),
-    ({"validThrough": "2031-01-01"}, RightExceedsPeriod),
-    ({"validThrough": None}, RightExceedsPeriod),  # open-ended under a source that ends
     ({"usageType": ["download", "sync"]}, RightExceedsUsage),
     ({"numberOfUses": 1001}, RightExceedsUses),
     ({"numberOfUses": None}, RightExceedsUses),  # unlimited under a limited source
@@ -86,6 +83,17 @@ def test_a_derived_right_stays_within_its_source(terms, error):
     else:
         with pytest.raises(error):
             tx.check_stateful(history())
+
+
+@pytest.mark.parametrize("terms, field", [
+    ({"validFrom": "2019-12-31"}, "asset.data.validFrom"),
+    ({"validThrough": "2031-01-01"}, "asset.data.validThrough"),
+    ({"validThrough": None}, "asset.data.validThrough"),  # open-ended under a source that ends
+])
+def test_a_period_beyond_the_source_names_the_end_that_reaches_beyond(terms, field):
+    with pytest.raises(RightExceedsPeriod) as refused:
+        child(**terms).check_stateful(history())
+    assert refused.value.field == field
 
 
 @pytest.mark.parametrize("terms", [
