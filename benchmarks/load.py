@@ -1,6 +1,10 @@
 """Committed throughput and commit latency on the local testnet, workload against workload.
 
     .venv/bin/python benchmarks/load.py [--dir DIR] [--count 200] [--workers 8] [--workloads create,transfer,party,registry,play]
+                                        [--tendermint timeout_commit=500ms recheck=false …]
+
+Without a testnet in `--dir` (or the default testnet directory), it starts its own 4-node
+network with the given Tendermint settings and deletes it afterwards.
 
 Every transaction is built and signed before the clock starts. Workers post them
 round-robin to all nodes with `mode=sync` (answered once CheckTx accepts); the commit time
@@ -17,11 +21,14 @@ machine and settings, are appended to benchmarks/results/load.jsonl.
 """
 import argparse
 import asyncio
+import contextlib
+import dataclasses
 import json
 import os
 import platform
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -82,37 +89,44 @@ def role_keypair(testnet, role):
     return CryptoKeypair(document["private_key"], document["public_key"])
 
 
+# A purchase pays every listener in one transaction: this many stay within 64 KiB.
+LISTENERS_PER_PURCHASE = 150
+
+
 def plays(count, testnet):
     """Each of `count` listeners' first PLAY of one recording, independent of each other;
-    everything they depend on is committed first through the API."""
+    everything they depend on is committed first through the API (the credit purchases
+    `LISTENERS_PER_PURCHASE` listeners at a time)."""
     client = Client(testnet.nodes[0].api_url)
     treasury, platform = role_keypair(testnet, "treasury"), role_keypair(testnet, "platform")
     network = client.network()
     if network["credit"] is None:
         client.issue_credit_token(treasury)
         network = client.network()
-    listeners = [generate_key_pair() for _ in range(count)]
     catalogue = Catalogue(licensee=platform)
     links = catalogue.chain([*catalogue.records, catalogue.split])
     for tx in links:
         client.submit(tx)
     track, right, split = links[2], links[4], links[5]
     payees = [(payee["publicKey"], payee["shareBp"]) for payee in split.asset["data"]["payees"]]
-    held = [entry for entry in client.balance(treasury.public_key)["outputs"]
-            if entry["public_keys"] == [treasury.public_key]]
-    source = max(held, key=lambda entry: entry["amount"])
-    holding = Transaction.from_dict(client.get_transaction(source["transaction_id"]))
     cost = price(0)
-    purchase = client.submit(Transaction.transfer(
-        holding.to_inputs([source["output_index"]]),
-        [([listener.public_key], cost) for listener in listeners]
-        + [([treasury.public_key], source["amount"] - cost * count)],
-        asset_id=network["credit"]).sign([treasury.private_key]))
-    bought = Transaction.from_dict(purchase)
-    return [Play.pay([(bought, index)], listener.public_key, {
-        "track": track.id, "territory": "GB", "right": right.id, "playNumber": 0,
-        "split": split.id}, payees, network["parameters"]).sign([listener.private_key]).to_dict()
-        for index, listener in enumerate(listeners)]
+    signed = []
+    while len(signed) < count:
+        listeners = [generate_key_pair() for _ in range(min(LISTENERS_PER_PURCHASE, count - len(signed)))]
+        held = [entry for entry in client.balance(treasury.public_key)["outputs"]
+                if entry["public_keys"] == [treasury.public_key]]
+        source = max(held, key=lambda entry: entry["amount"])
+        holding = Transaction.from_dict(client.get_transaction(source["transaction_id"]))
+        bought = Transaction.from_dict(client.submit(Transaction.transfer(
+            holding.to_inputs([source["output_index"]]),
+            [([listener.public_key], cost) for listener in listeners]
+            + [([treasury.public_key], source["amount"] - cost * len(listeners))],
+            asset_id=network["credit"]).sign([treasury.private_key])))
+        signed += [Play.pay([(bought, index)], listener.public_key, {
+            "track": track.id, "territory": "GB", "right": right.id, "playNumber": 0,
+            "split": split.id}, payees, network["parameters"]).sign([listener.private_key]).to_dict()
+            for index, listener in enumerate(listeners)]
+    return signed
 
 
 class CommitWatcher:
@@ -178,6 +192,38 @@ def post_all(sequences, nodes, workers, watcher):
     }
 
 
+@contextlib.contextmanager
+def network_for(directory, settings=(), progress=print):
+    """The testnet in `directory` if one is there; otherwise a fresh 4-node network in a
+    temporary directory with the given Tendermint `settings` (`name=value`), stopped and
+    deleted afterwards. Run the benchmark under /tmp/resonate-network.lock."""
+    from bigchaindb_resonate.testnet.config import TendermintSettings
+    from bigchaindb_resonate.testnet.description import free_base_port
+
+    testnet = Testnet(directory)
+    if directory and testnet.exists:
+        if settings:
+            sys.exit("error: --tendermint applies to a network the benchmark starts; "
+                     "leave out --dir")
+        yield testnet, TendermintSettings.load(testnet.directory)
+        return
+    try:
+        chosen = TendermintSettings.parse(settings)
+    except ValueError as exc:
+        sys.exit(f"error: {exc}")
+    with tempfile.TemporaryDirectory(prefix="resonate-bench-") as home:
+        testnet = Testnet(Path(home) / "net")
+        base_port = free_base_port(4, start=31000)
+        if base_port is None:
+            sys.exit("error: no free block of ports for a 4-node network from 31000")
+        progress(f"starting a 4-node network in {testnet.directory} with {chosen}")
+        testnet.up(nodes=4, base_port=base_port, settings=chosen, progress=lambda line: None)
+        try:
+            yield testnet, chosen
+        finally:
+            testnet.down(purge=True, progress=lambda line: None)
+
+
 def machine():
     return {"cores": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform(),
@@ -190,11 +236,22 @@ def main(argv=None):
     parser.add_argument("--count", type=int, default=200, help="transactions per workload")
     parser.add_argument("--workers", type=int, default=8, help="concurrent posting threads")
     parser.add_argument("--workloads", default="create,transfer,party,registry,play")
+    parser.add_argument("--tendermint", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="Tendermint settings of the network the benchmark starts when "
+                             "--dir holds none (testnet.config.TendermintSettings)")
     args = parser.parse_args(argv)
     host.apply()
-    testnet = Testnet(args.dir)
-    if not testnet.exists:
-        sys.exit("error: no local testnet; start one with `resonate testnet up`")
+    with network_for(args.dir, args.tendermint) as (testnet, settings):
+        report = measure(testnet, args)
+        report["tendermint"] = dataclasses.asdict(settings)
+    record.append(NAME, report, argv)
+    print(json.dumps(report["throughput_vs_create"]))
+    if "throughput_vs_transfer" in report:
+        print(json.dumps(report["throughput_vs_transfer"]))
+    return 0
+
+
+def measure(testnet, args):
     nodes = testnet.nodes
     watcher = CommitWatcher(nodes[0].ws_url)
     wanted = args.workloads.split(",")
@@ -225,9 +282,10 @@ def main(argv=None):
         transfers = report["workloads"]["transfer"]["committed_per_second"]
         report["throughput_vs_transfer"] = {name: round(result["committed_per_second"] / transfers, 3)
                                             for name, result in report["workloads"].items()}
-    record.append(NAME, report, argv)
-    print(json.dumps(report["throughput_vs_create"]))
-    return 0
+        report["p95_latency_vs_transfer"] = {
+            name: round(result["latency_p95_ms"] / report["workloads"]["transfer"]["latency_p95_ms"], 3)
+            for name, result in report["workloads"].items() if result["latency_p95_ms"]}
+    return report
 
 
 if __name__ == "__main__":
