@@ -23,9 +23,11 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import datetime
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import tempfile
@@ -44,6 +46,7 @@ from validation import Catalogue
 
 from bigchaindb_resonate import host
 from bigchaindb_resonate.testnet import Testnet
+from bigchaindb_resonate.testnet.config import node_dir
 from bigchaindb_resonate.client import Client
 from bigchaindb_resonate.types.party import Party
 from bigchaindb_resonate.types.play import Play
@@ -224,6 +227,52 @@ def network_for(directory, settings=(), progress=print):
             testnet.down(purge=True, progress=lambda line: None)
 
 
+# Tendermint 0.31.5's log lines that mark a height's steps (consensus:info, state:info).
+STEP_LINES = re.compile(
+    r"^I\[(?P<when>\d{4}-\d\d-\d\d\|\d\d:\d\d:\d\d\.\d{3})\] (?:"
+    r"enterNewRound\((?P<new_round>\d+)/0\)|enterPropose\((?P<propose>\d+)/0\)|"
+    r"Finalizing commit of block with \d+ txs .*height=(?P<finalize>\d+)|"
+    r"Executed block .*height=(?P<executed>\d+)|Committed state .*height=(?P<committed>\d+))")
+PHASES = (("timeout_commit", "new_round"), ("waiting_for_transactions", "propose"),
+          ("propose_and_vote", "finalize"), ("deliver_txs", "executed"),
+          ("commit_and_recheck", "committed"))
+
+
+def block_phases(log_path, since, until):
+    """Where a node's block time went, from its Tendermint log, over the blocks committed
+    between the wall-clock times `since` and `until`: mean ms per block from the previous
+    commit to the next round (timeout_commit), to proposing (waiting for transactions),
+    to finalising (proposal and votes; a proposer first waits for the mempool's recheck),
+    through DeliverTx to the executed block, and through the app's Commit (which first
+    waits for the mempool's recheck) to the committed state."""
+    marks = {}
+    for line in Path(log_path).read_text(errors="replace").splitlines():
+        found = STEP_LINES.match(line)
+        if not found:
+            continue
+        when = datetime.datetime.strptime(found["when"], "%Y-%m-%d|%H:%M:%S.%f").timestamp()
+        for step in ("new_round", "propose", "finalize", "executed", "committed"):
+            if found[step]:
+                marks.setdefault(int(found[step]), {}).setdefault(step, when)
+    totals = {phase: 0.0 for phase, _ in PHASES}
+    blocks = 0
+    for height, steps in marks.items():
+        previous = marks.get(height - 1, {}).get("committed")
+        if previous is None or not since <= steps.get("committed", 0) <= until:
+            continue
+        times = [previous, *(steps.get(step) for _, step in PHASES)]
+        if None in times:
+            continue
+        blocks += 1
+        for (phase, _), start, end in zip(PHASES, times, times[1:]):
+            totals[phase] += end - start
+    if not blocks:
+        return None
+    block_ms = sum(totals.values()) / blocks * 1000
+    return {"blocks": blocks, "block_ms": round(block_ms, 1),
+            **{f"{phase}_ms": round(total / blocks * 1000, 1) for phase, total in totals.items()}}
+
+
 def machine():
     return {"cores": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform(),
@@ -273,7 +322,10 @@ def measure(testnet, args):
             prepared["play"] = [[tx] for tx in plays(args.count, testnet)]
         count = sum(map(len, prepared[name]))
         print(f"posting {name.upper()} × {count} round-robin to {len(nodes)} nodes…", flush=True)
+        since = time.time()
         report["workloads"][name] = post_all(prepared[name], nodes, args.workers, watcher)
+        report["workloads"][name]["block_phases"] = block_phases(
+            node_dir(testnet.directory, nodes[0]).log("tendermint"), since, time.time())
         print(f"  {report['workloads'][name]}", flush=True)
     base = report["workloads"]["create"]["committed_per_second"]
     report["throughput_vs_create"] = {name: round(result["committed_per_second"] / base, 3)

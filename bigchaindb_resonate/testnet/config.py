@@ -186,6 +186,8 @@ class TendermintSettings:
     recheck: bool = True
     mempool_size: int = 5000
     cache_size: int = 10000
+    # consensus:info adds each step of each round, which benchmarks/load.py times.
+    log_level: str = "main:info,state:info,*:error"
 
     FILE = "tendermint-settings.json"
 
@@ -244,6 +246,7 @@ def render_tendermint_config(network: Network, node: Node, node_ids: dict[str, s
         recheck=toml_bool(settings.recheck),
         mempool_size=settings.mempool_size,
         cache_size=settings.cache_size,
+        log_level=settings.log_level,
     )
 
 
