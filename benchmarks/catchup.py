@@ -36,6 +36,8 @@ from bigchaindb_resonate.testnet import supervisor
 NAME = "catchup"
 WARM_UP_SECONDS = 10
 SAMPLE_SECONDS = 0.5
+# A loaded node may answer its RPC slowly; a sample without an answer is left out.
+RPC_TIMEOUT = 3
 
 
 class PacedLoad(threading.Thread):
@@ -79,7 +81,7 @@ class PacedLoad(threading.Thread):
 
 def rpc(node, method):
     try:
-        return requests.get(f"{node.rpc_url}/{method}", timeout=1).json()["result"]
+        return requests.get(f"{node.rpc_url}/{method}", timeout=RPC_TIMEOUT).json()["result"]
     except (requests.RequestException, ValueError, KeyError):
         return None
 
@@ -131,8 +133,9 @@ def measure(testnet, args):
     last_print = 0
     while time.perf_counter() < deadline:
         now = record_sample("catching up")
-        own = now["nodes"][args.node]
-        top = max(seen[0] for name, seen in now["nodes"].items() if seen and name != args.node)
+        own, top = now["nodes"][args.node], highest_other(now, args.node)
+        if top is None:
+            continue
         if own and top - own[0] <= 1:
             caught_up = now
             break
@@ -152,11 +155,18 @@ def measure(testnet, args):
     return result
 
 
+def highest_other(entry, name):
+    """The highest height the other nodes reported in a sample, or None if none answered."""
+    return max((seen[0] for other, seen in entry["nodes"].items() if seen and other != name),
+               default=None)
+
+
 def figures(samples, name, restarted_at, caught_up):
     """Lag when the node answered again, time to be level, its speed against the chain's."""
     def top(entry):
-        return max(seen[0] for other, seen in entry["nodes"].items() if seen and other != name)
+        return highest_other(entry, name)
 
+    samples = [entry for entry in samples if top(entry) is not None]
     before = [entry for entry in samples if entry["phase"] == "warm-up" and entry["nodes"][name]]
     after = [entry for entry in samples if entry["phase"] == "catching up" and entry["nodes"][name]]
     if not after:
