@@ -20,6 +20,8 @@ the given Tendermint settings and deletes it afterwards; run it under
 import argparse
 import dataclasses
 import json
+import os
+import signal
 import sys
 import threading
 import time
@@ -79,6 +81,40 @@ class PacedLoad(threading.Thread):
         return not self.is_alive() and not self.stopping.is_set()
 
 
+class Restart:
+    """Stop every process of the node through the testnet's supervisor, later start them
+    again: Tendermint then replays the missed blocks in fast-sync mode."""
+
+    def __init__(self, testnet, name):
+        self.testnet, self.name = testnet, name
+
+    def begin(self):
+        self.testnet.stop_node(self.name)
+
+    def end(self):
+        supervisor.stop_request_path(self.testnet.directory, self.name).unlink(missing_ok=True)
+
+
+class Pause:
+    """Freeze the node's Tendermint process (SIGSTOP), later let it run on (SIGCONT): like
+    a validator cut off by the network, it comes back in consensus mode, without fast
+    sync, and its peers may have dropped it meanwhile. Nothing outside the testnet's own
+    processes is touched."""
+
+    def __init__(self, testnet, name):
+        state = supervisor.read_state(testnet.directory)["nodes"][name]["tendermint"]
+        self.pid = state["pid"]
+
+    def begin(self):
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def end(self):
+        os.kill(self.pid, signal.SIGCONT)
+
+
+ISOLATIONS = {"restart": Restart, "pause": Pause}
+
+
 def rpc(node, method):
     try:
         return requests.get(f"{node.rpc_url}/{method}", timeout=RPC_TIMEOUT).json()["result"]
@@ -121,12 +157,15 @@ def measure(testnet, args):
     print(f"posting {args.rate} plays a second to {', '.join(n.name for n in others)}…", flush=True)
     load.start()
     wait(WARM_UP_SECONDS, "warm-up")
-    print(f"stopping {args.node} for {args.isolate}s…", flush=True)
-    testnet.stop_node(args.node)
+    isolation = ISOLATIONS[args.how](testnet, args.node)
+    print(f"isolating {args.node} for {args.isolate}s ({args.how})…", flush=True)
+    isolation.begin()
     stopped_at = time.perf_counter() - started
-    wait(args.isolate, "isolated")
-    print(f"starting {args.node} again; sampling until it is level…", flush=True)
-    supervisor.stop_request_path(testnet.directory, args.node).unlink(missing_ok=True)
+    try:
+        wait(args.isolate, "isolated")
+    finally:
+        print(f"reconnecting {args.node}; sampling until it is level…", flush=True)
+        isolation.end()
     restarted_at = time.perf_counter() - started
     deadline = time.perf_counter() + args.timeout
     caught_up = None
@@ -147,7 +186,7 @@ def measure(testnet, args):
     load.stopping.set()
     load.join()
     result = {"machine": machine(), "rate": args.rate, "isolate_seconds": args.isolate,
-              "node": args.node, "stopped_at": round(stopped_at, 2),
+              "node": args.node, "how": args.how, "stopped_at": round(stopped_at, 2),
               "restarted_at": round(restarted_at, 2),
               "load": {"accepted": load.accepted, "refused": load.refused, "failed": load.failed,
                        "ran_out": load.exhausted},
@@ -202,7 +241,10 @@ def main(argv=None):
     parser.add_argument("--dir", default=None, help="a running testnet's directory")
     parser.add_argument("--rate", type=float, default=5, help="plays posted a second")
     parser.add_argument("--isolate", type=float, default=30, help="seconds the node is stopped")
-    parser.add_argument("--node", default="node4", help="the node to stop and restart")
+    parser.add_argument("--node", default="node4", help="the node to isolate")
+    parser.add_argument("--how", choices=sorted(ISOLATIONS), default="restart",
+                        help="restart: stop its processes and start them again (fast sync); "
+                             "pause: freeze its Tendermint and let it run on (consensus catch-up)")
     parser.add_argument("--timeout", type=float, default=180,
                         help="seconds to wait for it to be level again")
     parser.add_argument("--tendermint", nargs="*", default=[], metavar="NAME=VALUE",
