@@ -184,6 +184,7 @@ class TendermintSettings:
     timeout_commit: str = "1s"
     skip_timeout_commit: bool = False
     flush_throttle_timeout: str = "100ms"
+    peer_gossip_sleep_duration: str = "100ms"
     recheck: bool = True
     mempool_size: int = 5000
     cache_size: int = 10000
@@ -245,6 +246,7 @@ def render_tendermint_config(network: Network, node: Node, node_ids: dict[str, s
         timeout_commit=settings.timeout_commit,
         skip_timeout_commit=toml_bool(settings.skip_timeout_commit),
         flush_throttle_timeout=settings.flush_throttle_timeout,
+        peer_gossip_sleep_duration=settings.peer_gossip_sleep_duration,
         recheck=toml_bool(settings.recheck),
         mempool_size=settings.mempool_size,
         cache_size=settings.cache_size,
