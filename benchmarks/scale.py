@@ -228,6 +228,11 @@ class Seeder:
             self.node.genesis(self.ledger.parameters)
             self.state = {"height": 0, "transactions": 0, "stream": 0, "per_block": per_block}
             self._save()
+        else:
+            # A run stopped inside a commit: undo that block as a node does at start.
+            from bigchaindb.core import rollback
+
+            rollback(self.node.app.bigchaindb)
         self._reconcile()
         self.commit_seconds = 0.0
         self.committed_since = 0
