@@ -25,6 +25,10 @@ network usage report's time and peak memory next to a bare scan of the plays (re
 the commit path's time per block while seeding; and the store's document sizes (the
 largest rule_index document). Results go to benchmarks/results/scale.jsonl (record.py).
 
+Not measured here: committed transactions a second on the 4-node network at these sizes.
+A network cannot start on a seeded store (Tendermint's own block store would have to hold
+the same blocks), so that figure comes from load.py on whatever ledger a testnet holds.
+
 `--store DIR` keeps the store and the seeding state in DIR: a later run with larger sizes
 grows the same ledger instead of starting again, and an interrupted run resumes.
 """
