@@ -2,15 +2,18 @@
 chain while the network keeps committing plays.
 
     .venv/bin/python benchmarks/catchup.py [--dir DIR] [--rate 5] [--isolate 30]
-                                           [--node node4] [--timeout 180]
-                                           [--tendermint recheck=false …]
+                                           [--node node4] [--how restart|pause]
+                                           [--timeout 180] [--tendermint recheck=false …]
 
 Posts PLAYs at a steady `--rate` a second, round-robin to every node but `--node`
 (`mode=sync`; every play built and signed before the clock starts, as in load.py). After
-a warm-up it stops that node's processes through the testnet's own controls (nothing
-touches the host's network), keeps the load going for `--isolate` seconds, starts the node
-again and samples every node's height and mempool size twice a second until it is level
-with the others (at most one block behind), or `--timeout`. The figures: how many blocks
+a warm-up it cuts that node off (nothing touches the host's network): `restart` stops its
+processes through the testnet's supervisor and later starts them again, so Tendermint
+replays what it missed in fast sync; `pause` freezes its Tendermint process and later lets
+it run on, so it catches up through consensus, as a validator behind a broken link does.
+It keeps the load going for `--isolate` seconds, reconnects the node and samples every
+node's height and mempool size twice a second until it is level with the others (at most
+one block behind), or `--timeout`. The figures: how many blocks
 behind it came back, how long it took, its catch-up speed in blocks a second against the
 chain's growth over the same time (it must exceed 1 to ever catch up), and its mempool
 against the others'. Without a testnet in `--dir` it starts its own 4-node network with
