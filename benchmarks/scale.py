@@ -435,7 +435,7 @@ def main(argv=None):
         directory = (args.store or Path(temporary)).resolve()
         directory.mkdir(parents=True, exist_ok=True)
         process, port = start_store(directory)
-        rows = []
+        rows, interrupted = [], False
         try:
             seeder = Seeder(directory, port, args.per_block)
             if seeder.state["per_block"] != args.per_block:
@@ -451,6 +451,8 @@ def main(argv=None):
                 print(f"growing the ledger to {size:,} transactions…", flush=True)
                 seeder.grow_to(size)
                 rows.append(measure_size(seeder, port, directory, args.rounds))
+        except KeyboardInterrupt:
+            interrupted = True
         finally:
             process.terminate()
             process.wait()
@@ -460,6 +462,11 @@ def main(argv=None):
             "seeding": "one node's store through its ABCI commit path, validation skipped; "
                        "not through consensus",
             "per_block": args.per_block, "rounds": args.rounds, "rows": rows}, argv)
+    if interrupted:
+        print("interrupted; " + ("run the same command to go on where it stopped" if args.store
+                                 else "give --store DIR to keep the ledger between runs"),
+              file=sys.stderr)
+        return 130
     return 0
 
 
