@@ -1,6 +1,10 @@
 """Committed throughput and commit latency on the local testnet, workload against workload.
 
     .venv/bin/python benchmarks/load.py [--dir DIR] [--count 200] [--workers 8] [--workloads create,transfer,party,registry,play]
+                                        [--tendermint timeout_commit=500ms recheck=false …]
+
+Without a testnet in `--dir` (or the default testnet directory), it starts its own 4-node
+network with the given Tendermint settings and deletes it afterwards.
 
 Every transaction is built and signed before the clock starts. Workers post them
 round-robin to all nodes with `mode=sync` (answered once CheckTx accepts); the commit time
@@ -17,11 +21,16 @@ machine and settings, are appended to benchmarks/results/load.jsonl.
 """
 import argparse
 import asyncio
+import contextlib
+import dataclasses
+import datetime
 import json
 import os
 import platform
+import re
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +46,7 @@ from validation import Catalogue
 
 from bigchaindb_resonate import host
 from bigchaindb_resonate.testnet import Testnet
+from bigchaindb_resonate.testnet.config import node_dir
 from bigchaindb_resonate.client import Client
 from bigchaindb_resonate.types.party import Party
 from bigchaindb_resonate.types.play import Play
@@ -82,37 +92,44 @@ def role_keypair(testnet, role):
     return CryptoKeypair(document["private_key"], document["public_key"])
 
 
+# A purchase pays every listener in one transaction: this many stay within 64 KiB.
+LISTENERS_PER_PURCHASE = 150
+
+
 def plays(count, testnet):
     """Each of `count` listeners' first PLAY of one recording, independent of each other;
-    everything they depend on is committed first through the API."""
+    everything they depend on is committed first through the API (the credit purchases
+    `LISTENERS_PER_PURCHASE` listeners at a time)."""
     client = Client(testnet.nodes[0].api_url)
     treasury, platform = role_keypair(testnet, "treasury"), role_keypair(testnet, "platform")
     network = client.network()
     if network["credit"] is None:
         client.issue_credit_token(treasury)
         network = client.network()
-    listeners = [generate_key_pair() for _ in range(count)]
     catalogue = Catalogue(licensee=platform)
     links = catalogue.chain([*catalogue.records, catalogue.split])
     for tx in links:
         client.submit(tx)
     track, right, split = links[2], links[4], links[5]
     payees = [(payee["publicKey"], payee["shareBp"]) for payee in split.asset["data"]["payees"]]
-    held = [entry for entry in client.balance(treasury.public_key)["outputs"]
-            if entry["public_keys"] == [treasury.public_key]]
-    source = max(held, key=lambda entry: entry["amount"])
-    holding = Transaction.from_dict(client.get_transaction(source["transaction_id"]))
     cost = price(0)
-    purchase = client.submit(Transaction.transfer(
-        holding.to_inputs([source["output_index"]]),
-        [([listener.public_key], cost) for listener in listeners]
-        + [([treasury.public_key], source["amount"] - cost * count)],
-        asset_id=network["credit"]).sign([treasury.private_key]))
-    bought = Transaction.from_dict(purchase)
-    return [Play.pay([(bought, index)], listener.public_key, {
-        "track": track.id, "territory": "GB", "right": right.id, "playNumber": 0,
-        "split": split.id}, payees, network["parameters"]).sign([listener.private_key]).to_dict()
-        for index, listener in enumerate(listeners)]
+    signed = []
+    while len(signed) < count:
+        listeners = [generate_key_pair() for _ in range(min(LISTENERS_PER_PURCHASE, count - len(signed)))]
+        held = [entry for entry in client.balance(treasury.public_key)["outputs"]
+                if entry["public_keys"] == [treasury.public_key]]
+        source = max(held, key=lambda entry: entry["amount"])
+        holding = Transaction.from_dict(client.get_transaction(source["transaction_id"]))
+        bought = Transaction.from_dict(client.submit(Transaction.transfer(
+            holding.to_inputs([source["output_index"]]),
+            [([listener.public_key], cost) for listener in listeners]
+            + [([treasury.public_key], source["amount"] - cost * len(listeners))],
+            asset_id=network["credit"]).sign([treasury.private_key])))
+        signed += [Play.pay([(bought, index)], listener.public_key, {
+            "track": track.id, "territory": "GB", "right": right.id, "playNumber": 0,
+            "split": split.id}, payees, network["parameters"]).sign([listener.private_key]).to_dict()
+            for index, listener in enumerate(listeners)]
+    return signed
 
 
 class CommitWatcher:
@@ -178,6 +195,84 @@ def post_all(sequences, nodes, workers, watcher):
     }
 
 
+@contextlib.contextmanager
+def network_for(directory, settings=(), progress=print):
+    """The testnet in `directory` if one is there; otherwise a fresh 4-node network in a
+    temporary directory with the given Tendermint `settings` (`name=value`), stopped and
+    deleted afterwards. Run the benchmark under /tmp/resonate-network.lock."""
+    from bigchaindb_resonate.testnet.config import TendermintSettings
+    from bigchaindb_resonate.testnet.description import free_base_port
+
+    testnet = Testnet(directory)
+    if directory and testnet.exists:
+        if settings:
+            sys.exit("error: --tendermint applies to a network the benchmark starts; "
+                     "leave out --dir")
+        yield testnet, TendermintSettings.load(testnet.directory)
+        return
+    try:
+        chosen = TendermintSettings.parse(settings)
+    except ValueError as exc:
+        sys.exit(f"error: {exc}")
+    with tempfile.TemporaryDirectory(prefix="resonate-bench-") as home:
+        testnet = Testnet(Path(home) / "net")
+        base_port = free_base_port(4, start=31000)
+        if base_port is None:
+            sys.exit("error: no free block of ports for a 4-node network from 31000")
+        progress(f"starting a 4-node network in {testnet.directory} with {chosen}")
+        testnet.up(nodes=4, base_port=base_port, settings=chosen, progress=lambda line: None)
+        try:
+            yield testnet, chosen
+        finally:
+            testnet.down(purge=True, progress=lambda line: None)
+
+
+# Tendermint 0.31.5's log lines that mark a height's steps (consensus:info, state:info).
+STEP_LINES = re.compile(
+    r"^I\[(?P<when>\d{4}-\d\d-\d\d\|\d\d:\d\d:\d\d\.\d{3})\] (?:"
+    r"enterNewRound\((?P<new_round>\d+)/0\)|enterPropose\((?P<propose>\d+)/0\)|"
+    r"Finalizing commit of block with \d+ txs .*height=(?P<finalize>\d+)|"
+    r"Executed block .*height=(?P<executed>\d+)|Committed state .*height=(?P<committed>\d+))")
+PHASES = (("timeout_commit", "new_round"), ("waiting_for_transactions", "propose"),
+          ("propose_and_vote", "finalize"), ("deliver_txs", "executed"),
+          ("commit_and_recheck", "committed"))
+
+
+def block_phases(log_path, since, until):
+    """Where a node's block time went, from its Tendermint log, over the blocks committed
+    between the wall-clock times `since` and `until`: mean ms per block from the previous
+    commit to the next round (timeout_commit), to proposing (waiting for transactions),
+    to finalising (proposal and votes; a proposer first waits for the mempool's recheck),
+    through DeliverTx to the executed block, and through the app's Commit (which first
+    waits for the mempool's recheck) to the committed state."""
+    marks = {}
+    for line in Path(log_path).read_text(errors="replace").splitlines():
+        found = STEP_LINES.match(line)
+        if not found:
+            continue
+        when = datetime.datetime.strptime(found["when"], "%Y-%m-%d|%H:%M:%S.%f").timestamp()
+        for step in ("new_round", "propose", "finalize", "executed", "committed"):
+            if found[step]:
+                marks.setdefault(int(found[step]), {}).setdefault(step, when)
+    totals = {phase: 0.0 for phase, _ in PHASES}
+    blocks = 0
+    for height, steps in marks.items():
+        previous = marks.get(height - 1, {}).get("committed")
+        if previous is None or not since <= steps.get("committed", 0) <= until:
+            continue
+        times = [previous, *(steps.get(step) for _, step in PHASES)]
+        if None in times:
+            continue
+        blocks += 1
+        for (phase, _), start, end in zip(PHASES, times, times[1:]):
+            totals[phase] += end - start
+    if not blocks:
+        return None
+    block_ms = sum(totals.values()) / blocks * 1000
+    return {"blocks": blocks, "block_ms": round(block_ms, 1),
+            **{f"{phase}_ms": round(total / blocks * 1000, 1) for phase, total in totals.items()}}
+
+
 def machine():
     return {"cores": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform(),
@@ -190,11 +285,22 @@ def main(argv=None):
     parser.add_argument("--count", type=int, default=200, help="transactions per workload")
     parser.add_argument("--workers", type=int, default=8, help="concurrent posting threads")
     parser.add_argument("--workloads", default="create,transfer,party,registry,play")
+    parser.add_argument("--tendermint", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="Tendermint settings of the network the benchmark starts when "
+                             "--dir holds none (testnet.config.TendermintSettings)")
     args = parser.parse_args(argv)
     host.apply()
-    testnet = Testnet(args.dir)
-    if not testnet.exists:
-        sys.exit("error: no local testnet; start one with `resonate testnet up`")
+    with network_for(args.dir, args.tendermint) as (testnet, settings):
+        report = measure(testnet, args)
+        report["tendermint"] = dataclasses.asdict(settings)
+    record.append(NAME, report, argv)
+    print(json.dumps(report["throughput_vs_create"]))
+    if "throughput_vs_transfer" in report:
+        print(json.dumps(report["throughput_vs_transfer"]))
+    return 0
+
+
+def measure(testnet, args):
     nodes = testnet.nodes
     watcher = CommitWatcher(nodes[0].ws_url)
     wanted = args.workloads.split(",")
@@ -216,7 +322,10 @@ def main(argv=None):
             prepared["play"] = [[tx] for tx in plays(args.count, testnet)]
         count = sum(map(len, prepared[name]))
         print(f"posting {name.upper()} × {count} round-robin to {len(nodes)} nodes…", flush=True)
+        since = time.time()
         report["workloads"][name] = post_all(prepared[name], nodes, args.workers, watcher)
+        report["workloads"][name]["block_phases"] = block_phases(
+            node_dir(testnet.directory, nodes[0]).log("tendermint"), since, time.time())
         print(f"  {report['workloads'][name]}", flush=True)
     base = report["workloads"]["create"]["committed_per_second"]
     report["throughput_vs_create"] = {name: round(result["committed_per_second"] / base, 3)
@@ -225,9 +334,10 @@ def main(argv=None):
         transfers = report["workloads"]["transfer"]["committed_per_second"]
         report["throughput_vs_transfer"] = {name: round(result["committed_per_second"] / transfers, 3)
                                             for name, result in report["workloads"].items()}
-    record.append(NAME, report, argv)
-    print(json.dumps(report["throughput_vs_create"]))
-    return 0
+        report["p95_latency_vs_transfer"] = {
+            name: round(result["latency_p95_ms"] / report["workloads"]["transfer"]["latency_p95_ms"], 3)
+            for name, result in report["workloads"].items() if result["latency_p95_ms"]}
+    return report
 
 
 if __name__ == "__main__":

@@ -18,10 +18,14 @@ def commit():
     return head + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
+# The code a run measures is the code it started with: a long run may end after the next commit.
+MEASURED = commit()
+
+
 def append(name, report, argv=None):
     stamped = {"when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "command": " ".join([f"benchmarks/{name}.py", *(sys.argv[1:] if argv is None else argv)]),
-               "commit": commit(), **report}
+               "commit": MEASURED, **report}
     RESULTS.mkdir(exist_ok=True)
     with (RESULTS / f"{name}.jsonl").open("a") as out:
         out.write(json.dumps(stamped) + "\n")

@@ -95,13 +95,13 @@ def grow(database, have, size, per_block):
             for height in range(first, last + 1) if (height - 1) * per_block >= start])
 
 
-def measure(port, what):
+def measure(port, what, database=DATABASE):
     """Run in a fresh process: the report or the bare scan; print seconds and peak RSS."""
     from types import SimpleNamespace
 
     from bigchaindb.backend import connect
 
-    conn = connect(backend="localmongodb", host="127.0.0.1", port=port, name=DATABASE)
+    conn = connect(backend="localmongodb", host="127.0.0.1", port=port, name=database)
     started = time.perf_counter()
     if what == "report":
         from bigchaindb_resonate.reports.compute import Period, Scope, StoreLedger, report_lines
@@ -121,8 +121,9 @@ def measure(port, what):
     print(json.dumps({"seconds": round(seconds, 2), "peak_rss_mib": round(peak_kib / 1024, 1)}))
 
 
-def timed_process(port, what):
-    output = subprocess.run([sys.executable, __file__, "--measure", what, "--port", str(port)],
+def timed_process(port, what, database=DATABASE):
+    output = subprocess.run([sys.executable, __file__, "--measure", what, "--port", str(port),
+                             "--database", database],
                             check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -133,9 +134,10 @@ def main(argv=None):
     parser.add_argument("--per-block", type=int, default=100, help="plays per block")
     parser.add_argument("--measure", choices=["report", "scan"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--database", default=DATABASE, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
-        return measure(args.port, args.measure)
+        return measure(args.port, args.measure, args.database)
     sizes = [int(size) for size in args.sizes.split(",")]
     rows = []
     with tempfile.TemporaryDirectory() as home:

@@ -58,7 +58,7 @@ def start_store(home):
     from bigchaindb_resonate.binaries import ensure_ferretdb
 
     port = free_port()
-    (home / "store").mkdir()
+    (home / "store").mkdir(exist_ok=True)
     process = subprocess.Popen(
         [str(ensure_ferretdb()), "--telemetry=disable", "--handler=sqlite",
          f"--sqlite-url=file:{home}/store/", f"--listen-addr=127.0.0.1:{port}",
@@ -81,12 +81,14 @@ class Catalogue:
     band name, ISWC and ISRC is distinct, so no two chains share a transaction. A step
     finds the links it names by their position in `records` order."""
 
-    def __init__(self, licensee=None):
-        self.artist = generate_key_pair()
+    def __init__(self, licensee=None, artist=None, cowriter=None, first_serial=None):
+        self.artist = artist or generate_key_pair()
         self.licensee = licensee or generate_key_pair()
-        self.payees = [(self.artist.public_key, 7000), (generate_key_pair().public_key, 3000)]
+        self.payees = [(self.artist.public_key, 7000),
+                       ((cowriter or generate_key_pair()).public_key, 3000)]
         # A random first serial keeps identifiers clear of an earlier run's on a live network.
-        self._serials = itertools.count(random.randrange(10 ** 8))
+        self._serials = itertools.count(random.randrange(10 ** 8) if first_serial is None
+                                        else first_serial)
         self.records = (self.party, self.work, self.manifestation, self.copyright, self.right)
 
     @staticmethod
@@ -152,32 +154,65 @@ def registry_market(count):
     return committed, timed
 
 
-def play_market(count):
-    """The network parameters, what `count` independent first plays need (a licensed, split
-    recording and a credit purchase for each listener) and the plays, signed."""
-    from bigchaindb_resonate.types.credit import Credit
+def play_market(count, parameters, platform, credits):
+    """What `count` independent first plays need (a licensed, split recording and a credit
+    purchase for each listener) and the plays, signed. `credits` is (transaction, output
+    index, key pair holding it) of committed credit tokens enough for the purchase."""
     from bigchaindb_resonate.types.play import Play
     from bigchaindb_resonate.validators.royalties import price
 
-    treasury, platform = generate_key_pair(), generate_key_pair()
+    holding, index, holder = credits
     listeners = [generate_key_pair() for _ in range(count)]
-    parameters = {"treasury_keys": [treasury.public_key], "platform_key": platform.public_key,
-                  "coop_share_bp": 3000}
     catalogue = Catalogue(licensee=platform)
     links = catalogue.chain([*catalogue.records, catalogue.split])
     track, right, split = links[2], links[4], links[5]
-    credit = Credit.build([treasury.public_key]).sign([treasury.private_key])
     cost = price(0)
     purchase = Transaction.transfer(
-        credit.to_inputs(), [([listener.public_key], cost) for listener in listeners]
-        + [([treasury.public_key], credit.outputs[0].amount - cost * count)],
-        asset_id=credit.id).sign([treasury.private_key])
-    market = [*links, credit, purchase]
+        holding.to_inputs([index]), [([listener.public_key], cost) for listener in listeners]
+        + [([holder.public_key], holding.outputs[index].amount - cost * count)],
+        asset_id=holding.asset.get("id", holding.id)).sign([holder.private_key])
     split_payees = [(payee["publicKey"], payee["shareBp"]) for payee in split.asset["data"]["payees"]]
-    return parameters, market, [Play.pay([(purchase, index)], listener.public_key, {
+    return [*links, purchase], [Play.pay([(purchase, index)], listener.public_key, {
         "track": track.id, "territory": "GB", "right": right.id, "playNumber": 0,
         "split": split.id}, split_payees, parameters).sign([listener.private_key])
         for index, listener in enumerate(listeners)]
+
+
+def network_roles():
+    """A treasury and a platform key pair, the genesis parameters naming them, and the
+    network's credit token issued by the treasury (not yet committed)."""
+    from bigchaindb_resonate.types.credit import Credit
+
+    treasury, platform = generate_key_pair(), generate_key_pair()
+    parameters = {"treasury_keys": [treasury.public_key], "platform_key": platform.public_key,
+                  "coop_share_bp": 3000}
+    credit = Credit.build([treasury.public_key]).sign([treasury.private_key])
+    return parameters, platform, (credit, 0, treasury)
+
+
+def signed_workloads(rounds, seed, parameters, platform, credits):
+    """The transactions to time, `rounds` of each type (each independent of the others of
+    its type), and what they depend on, to commit first: `seed` + `rounds` CREATEs (the
+    TRANSFERs spend the last `rounds`), the registry chains and the play market."""
+    owner, receiver = generate_key_pair(), generate_key_pair()
+    created = [Transaction.create([owner.public_key], [([owner.public_key], 1)],
+                                  asset={"n": n}
+                                  ).sign([owner.private_key])
+               for n in range(seed + rounds)]
+    registered, records = registry_market(rounds)
+    market, plays = play_market(rounds, parameters, platform, credits)
+    workloads = {
+        "CREATE": [Transaction.create([owner.public_key], [([owner.public_key], 1)],
+                                      asset={"fresh": n}
+                                      ).sign([owner.private_key])
+                   for n in range(rounds)],
+        "TRANSFER": [Transaction.transfer(tx.to_inputs(), [([receiver.public_key], 1)],
+                                          asset_id=tx.id).sign([owner.private_key])
+                     for tx in created[seed:]],
+        **records,
+        "PLAY": plays,
+    }
+    return created + registered + market, workloads
 
 
 def count_queries(connection):
@@ -192,6 +227,52 @@ def count_queries(connection):
     return sent
 
 
+def time_checktx(bigchain, raw, rounds, progress=None):
+    """Medians per type of CheckTx's work on each of `raw` (type name → encoded
+    transactions), timed round-robin over the types: seconds for the whole of it, seconds
+    for decoding, admission, schema and stateless rules alone, and store queries sent."""
+    from bigchaindb_resonate import admission
+
+    parse = {name: [] for name in raw}
+    total = {name: [] for name in raw}
+    round_trips = {name: [] for name in raw}
+    queries = count_queries(bigchain.connection)
+    for index in range(rounds):
+        for name, payloads in raw.items():
+            started = time.perf_counter()
+            tx = Transaction.from_dict(admission.decode(payloads[index]))
+            parsed = time.perf_counter()
+            queries.clear()
+            tx.validate(bigchain)
+            parse[name].append(parsed - started)
+            total[name].append(time.perf_counter() - started)
+            round_trips[name].append(len(queries))
+        if progress:
+            progress(index + 1)
+    return tuple({name: statistics.median(values) for name, values in measured.items()}
+                 for measured in (total, parse, round_trips))
+
+
+def ratios(total, parse, round_trips):
+    """The figures worth reading, from time_checktx's medians: ms and ratios to CREATE
+    and TRANSFER, and store queries per validation."""
+    ms = {name: value * 1000 for name, value in total.items()}
+    parse_ms = {name: value * 1000 for name, value in parse.items()}
+    return {
+        "median_ms": {name: round(value, 3) for name, value in ms.items()},
+        "ratio_to_create": {name: round(value / ms["CREATE"], 3) for name, value in ms.items()},
+        "ratio_to_transfer": {name: round(value / ms["TRANSFER"], 3) for name, value in ms.items()},
+        # Decoding, admission, schema and stateless rules only: the CPU our rules add,
+        # without the store lookups that dominate on FerretDB.
+        # Queries sent to the store per validation: what the lookups cost whatever the
+        # store's speed.
+        "round_trips": round_trips,
+        "parse_median_ms": {name: round(value, 3) for name, value in parse_ms.items()},
+        "parse_ratio_to_create": {name: round(value / parse_ms["CREATE"], 3)
+                                  for name, value in parse_ms.items()},
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200, help="transactions timed per type")
@@ -202,7 +283,7 @@ def main(argv=None):
     from bigchaindb.backend import connect, schema
     from bigchaindb.lib import BigchainDB
 
-    from bigchaindb_resonate import admission, host
+    from bigchaindb_resonate import host
     from bigchaindb_resonate.ledger import NETWORK_PARAMETERS, remember_reads_until_next_filing
 
     host.apply()
@@ -212,24 +293,10 @@ def main(argv=None):
             bigchaindb.config["database"].update(host="127.0.0.1", port=port, name="bench")
             schema.init_database(connect())
             bigchain = BigchainDB()
-            owner, receiver = generate_key_pair(), generate_key_pair()
             print(f"signing {args.rounds} transactions of each type and what they depend on…", flush=True)
-            created = [Transaction.create([owner.public_key], [([owner.public_key], 1)],
-                                          asset={"n": n}).sign([owner.private_key])
-                       for n in range(args.seed + args.rounds)]
-            registered, records = registry_market(args.rounds)
-            parameters, market, plays = play_market(args.rounds)
-            workloads = {
-                "CREATE": [Transaction.create([owner.public_key], [([owner.public_key], 1)],
-                                              asset={"fresh": n}).sign([owner.private_key])
-                           for n in range(args.rounds)],
-                "TRANSFER": [Transaction.transfer(tx.to_inputs(), [([receiver.public_key], 1)],
-                                                  asset_id=tx.id).sign([owner.private_key])
-                             for tx in created[args.seed:]],
-                **records,
-                "PLAY": plays,
-            }
-            setup = created + registered + market
+            parameters, platform, credits = network_roles()
+            setup, workloads = signed_workloads(args.rounds, args.seed, parameters, platform, credits)
+            setup = [credits[0], *setup]
             print(f"committing {len(setup)} transactions in one block…", flush=True)
             connection = bigchain.connection
             connection.run(connection.collection(NETWORK_PARAMETERS).insert_one(
@@ -242,39 +309,13 @@ def main(argv=None):
             bigchain.consensus_time = CONSENSUS_TIME
             raw = {name: [json.dumps(tx.to_dict()).encode() for tx in txs]
                    for name, txs in workloads.items()}
-            parse = {name: [] for name in raw}
-            total = {name: [] for name in raw}
-            round_trips = {name: [] for name in raw}
-            queries = count_queries(connection)
             print("timing CheckTx's work, round-robin over the types…", flush=True)
-            for index in range(args.rounds):
-                for name, payloads in raw.items():
-                    started = time.perf_counter()
-                    tx = Transaction.from_dict(admission.decode(payloads[index]))
-                    parsed = time.perf_counter()
-                    queries.clear()
-                    tx.validate(bigchain)
-                    parse[name].append(parsed - started)
-                    total[name].append(time.perf_counter() - started)
-                    round_trips[name].append(len(queries))
+            measured = time_checktx(bigchain, raw, args.rounds)
         finally:
             process.terminate()
             process.wait()
-    medians = {name: statistics.median(values) * 1000 for name, values in total.items()}
-    parse_medians = {name: statistics.median(values) * 1000 for name, values in parse.items()}
     report = {"store": "FerretDB 1.24.2 SQLite", "seeded_transactions": len(setup),
-        "median_ms": {name: round(value, 3) for name, value in medians.items()},
-        "ratio_to_create": {name: round(value / medians["CREATE"], 3) for name, value in medians.items()},
-        "ratio_to_transfer": {name: round(value / medians["TRANSFER"], 3) for name, value in medians.items()},
-        # Decoding, admission, schema and stateless rules only: the CPU our rules add,
-        # without the store lookups that dominate on FerretDB.
-        # Queries sent to the store per validation (median): what the lookups cost
-        # whatever the store's speed.
-        "round_trips": {name: statistics.median(values) for name, values in round_trips.items()},
-        "parse_median_ms": {name: round(value, 3) for name, value in parse_medians.items()},
-        "parse_ratio_to_create": {name: round(value / parse_medians["CREATE"], 3)
-                                  for name, value in parse_medians.items()},
-    }
+              **ratios(*measured)}
     record.append(NAME, report, argv)
     print(json.dumps(report, indent=2))
     return 0

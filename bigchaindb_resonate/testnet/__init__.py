@@ -206,9 +206,11 @@ class Testnet:
     # -- whole network ------------------------------------------------------------------
 
     def up(self, nodes: int | None = None, base_port: int | None = None,
-           timeout: float = UP_TIMEOUT, progress: Progress = print) -> Network:
+           timeout: float = UP_TIMEOUT, progress: Progress = print,
+           settings: config.TendermintSettings | None = None) -> Network:
         """Start the network in this directory, creating it first if needed, and wait
-        until every node serves its API, sees all its peers and has committed a block."""
+        until every node serves its API, sees all its peers and has committed a block.
+        `settings` (consensus timeouts, mempool) are kept for later starts too."""
         network = self._describe(nodes, base_port, progress)
         if self.running:
             progress(f"restarting the network in {self.directory}")
@@ -220,6 +222,8 @@ class Testnet:
                  f"{network.chain_id} in {self.directory}")
         binaries = {"tendermint": str(ensure_tendermint(progress)),
                     "ferretdb": str(ensure_ferretdb(progress))}
+        if settings is not None:
+            settings.save(self.directory)
         write_network(network, self.directory)
         for node in network.nodes:
             supervisor.stop_request_path(self.directory, node.name).unlink(missing_ok=True)

@@ -10,6 +10,7 @@ so generating twice gives the same network.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import os
@@ -170,9 +171,60 @@ def toml_bool(value: bool) -> str:
     return "true" if value else "false"
 
 
+@dataclass(frozen=True)
+class TendermintSettings:
+    """The consensus timeouts and mempool settings, the same on every node of a network.
+    None of them changes what a node decides, only when: blocks, votes and accepted
+    transactions are the same whatever they are. The defaults and the measured trade-off
+    are in network/README.md ("Consensus timing"). A local testnet may override them
+    (`Testnet.up(settings=...)`, kept in <dir>/tendermint-settings.json) to measure."""
+    timeout_propose: str = "3s"
+    timeout_prevote: str = "1s"
+    timeout_precommit: str = "1s"
+    timeout_commit: str = "1s"
+    skip_timeout_commit: bool = False
+    flush_throttle_timeout: str = "100ms"
+    peer_gossip_sleep_duration: str = "100ms"
+    recheck: bool = True
+    mempool_size: int = 5000
+    cache_size: int = 10000
+    # consensus:info adds each step of each round, which benchmarks/load.py times.
+    log_level: str = "main:info,state:info,*:error"
+
+    FILE = "tendermint-settings.json"
+
+    @classmethod
+    def parse(cls, assignments) -> "TendermintSettings":
+        """From `name=value` strings, e.g. `timeout_commit=500ms recheck=false`."""
+        values = {}
+        fields = {field.name: field.type for field in dataclasses.fields(cls)}
+        for assignment in assignments:
+            name, _, value = assignment.partition("=")
+            if name not in fields:
+                raise ValueError(f"unknown Tendermint setting {name!r}; known: {', '.join(fields)}")
+            kind = fields[name]
+            if kind == "bool":
+                if value not in ("true", "false"):
+                    raise ValueError(f"{name} is true or false, not {value!r}")
+                values[name] = value == "true"
+            elif kind == "int":
+                values[name] = int(value)
+            else:
+                values[name] = value
+        return cls(**values)
+
+    def save(self, directory: Path) -> None:
+        _write_json(Path(directory) / self.FILE, dataclasses.asdict(self))
+
+    @classmethod
+    def load(cls, directory: Path) -> "TendermintSettings":
+        path = Path(directory) / cls.FILE
+        return cls(**json.loads(path.read_text())) if path.exists() else cls()
+
+
 def render_tendermint_config(network: Network, node: Node, node_ids: dict[str, str],
                              create_empty_blocks: bool = False,
-                             timeout_commit: str = "1s") -> str:
+                             settings: TendermintSettings = TendermintSettings()) -> str:
     return render(
         "config.toml.template",
         moniker=node.name,
@@ -188,7 +240,17 @@ def render_tendermint_config(network: Network, node: Node, node_ids: dict[str, s
         pex=toml_bool(False),
         allow_duplicate_ip=toml_bool(network.shares_one_host),
         create_empty_blocks=toml_bool(create_empty_blocks),
-        timeout_commit=timeout_commit,
+        timeout_propose=settings.timeout_propose,
+        timeout_prevote=settings.timeout_prevote,
+        timeout_precommit=settings.timeout_precommit,
+        timeout_commit=settings.timeout_commit,
+        skip_timeout_commit=toml_bool(settings.skip_timeout_commit),
+        flush_throttle_timeout=settings.flush_throttle_timeout,
+        peer_gossip_sleep_duration=settings.peer_gossip_sleep_duration,
+        recheck=toml_bool(settings.recheck),
+        mempool_size=settings.mempool_size,
+        cache_size=settings.cache_size,
+        log_level=settings.log_level,
     )
 
 
@@ -254,10 +316,12 @@ def write_network(network: Network, directory: Path) -> dict[str, NodeDir]:
 
     genesis = _existing_genesis(network, paths) or render_genesis(
         network, validator_keys, network_parameters(directory))
+    settings = TendermintSettings.load(directory)
     for node in network.nodes:
         files = paths[node.name]
         files.genesis.write_text(genesis)
-        files.tendermint_config.write_text(render_tendermint_config(network, node, node_ids))
+        files.tendermint_config.write_text(render_tendermint_config(network, node, node_ids,
+                                                                    settings=settings))
         _write_json(files.bigchaindb_config, bigchaindb_settings(node, files))
     network.save(directory)
     return paths

@@ -128,3 +128,32 @@ def test_moved_network_gets_new_ports_and_same_keys(network, written, tmp_path):
     settings = tomllib.loads(written["node1"].tendermint_config.read_text())
     assert settings["rpc"]["laddr"] == "tcp://127.0.0.1:40001"
     assert written["node1"].validator_key.read_text() == key
+
+
+def test_tendermint_settings_default_on_every_node(network, written):
+    defaults = config.TendermintSettings()
+    for node in network.nodes:
+        settings = tomllib.loads(written[node.name].tendermint_config.read_text())
+        assert settings["consensus"]["timeout_commit"] == defaults.timeout_commit
+        assert settings["consensus"]["skip_timeout_commit"] is defaults.skip_timeout_commit
+        assert settings["mempool"]["recheck"] is defaults.recheck
+        assert settings["mempool"]["size"] == defaults.mempool_size
+
+
+def test_tendermint_settings_kept_with_the_network_apply_to_every_node(network, tmp_path):
+    chosen = config.TendermintSettings.parse(["timeout_commit=300ms", "recheck=false",
+                                              "mempool_size=2000"])
+    chosen.save(tmp_path)
+    written = config.write_network(network, tmp_path)
+    for node in network.nodes:
+        settings = tomllib.loads(written[node.name].tendermint_config.read_text())
+        assert settings["consensus"]["timeout_commit"] == "300ms"
+        assert settings["mempool"]["recheck"] is False
+        assert settings["mempool"]["size"] == 2000
+    assert config.TendermintSettings.load(tmp_path) == chosen
+
+
+@pytest.mark.parametrize("assignment", ["timeout_comit=1s", "recheck=no", "mempool_size=many"])
+def test_tendermint_settings_refuse_what_they_do_not_know(assignment):
+    with pytest.raises(ValueError):
+        config.TendermintSettings.parse([assignment])
