@@ -61,9 +61,15 @@ class TransportError(ClientError):
         self.field = body.get("field")
         self.expected = body.get("expected")
         self.detail = body.get("detail") or body.get("message")
-        super().__init__(f"{self.code or status}: {self.detail}"
+        label = self.code or status
+        # A query's refusal message already starts with its code.
+        detail = str(self.detail).removeprefix(f"{label}: ")
+        super().__init__(f"{label}: {detail}"
                          + (f" (field {self.field})" if self.field else "")
-                         + (f"; expected {self.expected}" if self.expected else ""))
+                         + (f"; expected {self.expected}" if self.expected else "")
+                         + self.next_step)
+
+    next_step = ""
 
 
 class NotFoundError(TransportError):
@@ -80,6 +86,8 @@ class TransactionRefused(Refused):
 
 class QueryRefused(Refused):
     """A read was refused: a malformed id, key, identifier or parameter."""
+
+    next_step = "; check the value given"
 
 
 class ServerError(TransportError):
