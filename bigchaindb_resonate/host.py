@@ -20,7 +20,9 @@ from bigchaindb.backend.exceptions import BackendError
 from bigchaindb.common.exceptions import InputDoesNotExist, ValidationError
 
 from bigchaindb_resonate import admission, registry
-from bigchaindb_resonate.ledger import BLOCK_TIMES, NETWORK_PARAMETERS, RULE_INDEX, LedgerView
+from bigchaindb_resonate.ledger import (
+    BLOCK_TIMES, CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK, LATEST_BLOCK_TIME, NETWORK_PARAMETERS,
+    RULE_INDEX, LedgerView, commit_positions, position_documents)
 from bigchaindb_resonate.parameters import GenesisParametersError, read_genesis_parameters
 from bigchaindb_resonate.errors import LinkNotFound, TransactionTooLarge, ValidationCrashed, error_body
 
@@ -51,6 +53,7 @@ def apply():
     _records_move_only_by_their_own_operation()
     _text_search_by_term_collection()
     _lookups_by_primary_key()
+    _blocks_by_key()
     _rule_index()
     _committed_transactions_cached()
     _applied = True
@@ -93,7 +96,10 @@ def _checked_abci_app():
     crashes on bad JSON) and let any non-ValidationError escape into the ABCI server,
     which drops Tendermint's connection and halts the node. Ours decodes strictly,
     refuses what a store cannot hold, reports the refusal code in the CheckTx log, and
-    turns an unexpected bug into a refusal. `start.py` looks `App` up as a module global."""
+    turns an unexpected bug into a refusal. `start.py` looks `App` up as a module global.
+    At commit it also records where each transaction sits in the chain and the latest
+    consensus time under keys (ledger.COMMIT_POSITIONS, ledger.CHAIN_HEAD), which upstream
+    could only find by searching `blocks`."""
     import bigchaindb.start
     from abci import CodeTypeOk
     from bigchaindb.core import App
@@ -143,14 +149,23 @@ def _checked_abci_app():
             return super().begin_block(req_begin_block)
 
         def commit(self):
+            connection = self.bigchaindb.connection
+            if self.block_txn_ids:
+                # Before upstream stores the transactions (core.py:236-237), so that every
+                # stored transaction has its position; crash recovery deletes both
+                # (delete_transactions in _lookups_by_primary_key).
+                connection.run(connection.collection(COMMIT_POSITIONS).insert_many(
+                    position_documents(self.new_height, self.block_txn_ids)))
             response = super().commit()
             self.checked_since_commit = []
             # Kept for the HTTP pre-check and CheckTx in other processes: the latest
-            # consensus time, never a local clock.
-            connection = self.bigchaindb.connection
+            # consensus time, never a local clock; per height for reports, and under one
+            # key for validation.
+            block_time = {"height": self.new_height, "time": self.bigchaindb.consensus_time}
             connection.run(connection.collection(BLOCK_TIMES).replace_one(
-                {"height": self.new_height},
-                {"height": self.new_height, "time": self.bigchaindb.consensus_time}, upsert=True))
+                {"height": self.new_height}, block_time, upsert=True))
+            connection.run(connection.collection(CHAIN_HEAD).replace_one(
+                {"_id": LATEST_BLOCK_TIME}, block_time, upsert=True))
             return response
 
         def check_tx(self, raw_transaction):
@@ -356,23 +371,11 @@ def _txids_filter_knows_our_types():
 
 
 def _latest_committed(conn, txids):
-    """The last of `txids` in commit order: found through the blocks, whose height and
-    transaction order are the same on every node and every store (`$natural` is neither).
-
-    Between storing a block's transactions and storing the block (App.commit), and after a
-    crash until recovery deletes them, some transactions have no block yet: they are the
-    newest, in the order `end_block` recorded in the pre-commit state."""
-    from pymongo import DESCENDING
-
-    wanted = set(txids)
-    pending = conn.run(conn.collection("pre_commit").find_one({})) or {}
-    unblocked = [txid for txid in pending.get("transactions", []) if txid in wanted]
-    block = conn.run(conn.collection("blocks").find_one(
-        {"transactions": {"$in": txids}}, sort=[("height", DESCENDING)]))
-    in_block = [txid for txid in block["transactions"] if txid in wanted] if block else []
-    if unblocked and not set(unblocked) <= set(in_block):
-        return unblocked[-1]
-    return in_block[-1]
+    """The last of `txids` in commit order: by height and position in the block
+    (ledger.commit_positions), the same on every node and every store (`$natural` is
+    neither)."""
+    positions = commit_positions(conn, txids)
+    return max(positions, key=positions.get)
 
 
 # Where the words of assets and metadata are indexed (see _text_search_by_term_collection).
@@ -556,6 +559,7 @@ def _lookups_by_primary_key():
     def delete_transactions(conn, txn_ids):
         # Crash recovery only: the derived collections go with the transactions.
         conn.run(conn.collection(SPENDS).delete_many({"spender": {"$in": txn_ids}}))
+        conn.run(conn.collection(COMMIT_POSITIONS).delete_many({"_id": {"$in": txn_ids}}))
         conn.run(conn.collection(RULE_INDEX).update_many(
             {"ids": {"$in": txn_ids}}, {"$pull": {"ids": {"$in": txn_ids}}}))
         conn.run(conn.collection(TEXT_TERMS).delete_many({"id": {"$in": txn_ids}}))
@@ -569,6 +573,53 @@ def keyed_by_id(documents):
 
 def output_key(transaction_id, output_index):
     return f"{transaction_id}:{output_index}"
+
+
+def _blocks_by_key():
+    """`backend/localmongodb/query.py:105-120,192-205` find the latest block by sorting
+    `blocks` on height (end_block and App.info, every block), a block by `height` and the
+    block of a transaction by searching every block's list: on FerretDB each reads the
+    whole collection. Ours stores each block under `_id = str(height)` and keeps a copy
+    of the latest under `_id = LATEST_BLOCK` in `chain_head`, written after the block,
+    so that crash recovery (core.py:260-270) still compares the pre-commit height with
+    the last block stored: if the node stops in between, recovery rolls the block's
+    transactions back, Tendermint replays it, and store_block finds it stored and
+    updates the copy. A transaction's block comes from its commit position."""
+    from bigchaindb.backend import schema as backend_schema
+    from bigchaindb.backend.localmongodb import query as upstream_query
+    from bigchaindb.backend.localmongodb import schema as mongo_schema
+    from bigchaindb.backend.localmongodb.connection import LocalMongoDBConnection
+    from bigchaindb.backend.localmongodb.query import register_query
+
+    for table in (COMMIT_POSITIONS, CHAIN_HEAD):
+        mongo_schema.INDEXES[table] = []  # found by _id only
+    backend_schema.TABLES = backend_schema.TABLES + tuple(
+        table for table in (COMMIT_POSITIONS, CHAIN_HEAD) if table not in backend_schema.TABLES)
+
+    @register_query(LocalMongoDBConnection)
+    def store_block(conn, block):
+        block = {key: value for key, value in block.items() if key != "_id"}
+        result = upstream_query.store_block(conn, {**block, "_id": block_key(block["height"])})
+        conn.run(conn.collection(CHAIN_HEAD).replace_one(
+            {"_id": LATEST_BLOCK}, {**block, "_id": LATEST_BLOCK}, upsert=True))
+        return result
+
+    @register_query(LocalMongoDBConnection)
+    def get_latest_block(conn):
+        return conn.run(conn.collection(CHAIN_HEAD).find_one({"_id": LATEST_BLOCK}, {"_id": False}))
+
+    @register_query(LocalMongoDBConnection)
+    def get_block(conn, block_id):
+        return conn.run(conn.collection("blocks").find_one({"_id": block_key(block_id)}, {"_id": False}))
+
+    @register_query(LocalMongoDBConnection)
+    def get_block_with_transaction(conn, txid):
+        return [{"height": height} for height, _ in commit_positions(conn, [txid]).values()]
+
+
+def block_key(height):
+    """A block's `_id`: FerretDB pushes down only string (or ObjectId) `_id` equality."""
+    return str(height)
 
 
 def _rule_index():

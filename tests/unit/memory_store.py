@@ -4,7 +4,8 @@ It imitates:
 - how `lib.store_bulk_transactions` stores a transaction: a creation's asset in `assets`
   ({id, data}), its metadata in `metadata` ({id, metadata}, also when None) and the rest
   in `transactions`; `App.commit` then stores a block of ids in `blocks`, and our host
-  writes the block's consensus time to `block_times`;
+  writes each transaction's commit position (before storing it), the block's consensus
+  time to `block_times` and the latest one to `chain_head`;
 - the window inside `App.commit` after the transactions are stored and before their
   block is, when `pre_commit` names the height being committed;
 - the queries our code issues through BigchainDB's lazy connection: `find` (with sort
@@ -17,6 +18,9 @@ many queries a read makes."""
 import copy
 import hashlib
 import operator
+
+from bigchaindb_resonate.ledger import (
+    CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK_TIME, position_documents)
 
 _ORDER = {"$gte": operator.ge, "$lte": operator.le, "$lt": operator.lt}
 
@@ -140,15 +144,19 @@ class MemoryStore:
 
     def commit(self, height, *transactions, time=None):
         """Store `transactions` and their block; `time`: its consensus seconds."""
-        self.store(*transactions)
+        self.stored_before_its_block(height, *transactions)
         self.collection("blocks").documents.append(
             {"height": height, "app_hash": hashlib.sha256(str(height).encode()).hexdigest().upper(),
              "transactions": [tx["id"] for tx in transactions]})
         if time is not None:
             self.collection("block_times").documents.append({"height": height, "time": time})
+            self.collection(CHAIN_HEAD).documents[:] = [
+                {"_id": LATEST_BLOCK_TIME, "height": height, "time": time}]
 
     def stored_before_its_block(self, height, *transactions):
         """App.commit stores the transactions, then the block: the window in between."""
+        self.collection(COMMIT_POSITIONS).documents.extend(
+            position_documents(height, [tx["id"] for tx in transactions]))
         self.store(*transactions)
         self.collection("pre_commit").documents[:] = [
             {"height": height, "transactions": [tx["id"] for tx in transactions]}]
