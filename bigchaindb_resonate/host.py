@@ -163,7 +163,7 @@ def _checked_abci_app():
             # key for validation.
             block_time = {"height": self.new_height, "time": self.bigchaindb.consensus_time}
             connection.run(connection.collection(BLOCK_TIMES).replace_one(
-                {"height": self.new_height}, block_time, upsert=True))
+                {"_id": block_key(self.new_height)}, block_time, upsert=True))
             connection.run(connection.collection(CHAIN_HEAD).replace_one(
                 {"_id": LATEST_BLOCK_TIME}, block_time, upsert=True))
             return response
@@ -499,13 +499,14 @@ def _lookups_by_primary_key():
     """`backend/localmongodb/query.py:19-30,75-82,50-55` store documents under a generated
     `_id` and find one transaction, asset or metadata by `id`; `:94-102` get_spent and
     `:176-189` get_spending_transactions use `$elemMatch` with `$and`, which FerretDB
-    refuses (the first TRANSFER crashed the ABCI app). FerretDB 1.24 pushes only equality
-    on `_id` down to its store; any other filter decodes every document (measured by
-    benchmarks/store_scaling.py: about 10 times slower, and nested fields slower still).
+    refuses (the first TRANSFER crashed the ABCI app); `:32-55,85-90` get_transactions,
+    get_metadata and get_assets find several ids with `$in`. FerretDB 1.24 pushes only
+    equality on `_id` down to its store, and with patches/ferretdb/ that is an index
+    search; any other filter decodes every document (benchmarks/store_scaling.py).
 
     Ours stores transactions, assets and metadata with `_id` equal to `id` (store_assets
-    and store_metadatas in _text_search_by_term_collection do the same), looks single ids
-    up by `_id`, and records with each stored transaction which output each input spends
+    and store_metadatas in _text_search_by_term_collection do the same), looks ids up one
+    `_id` at a time, and records with each stored transaction which output each input spends
     (`spends`, keyed `<txid>:<index>`), so a spent-output check is two key lookups.
     Validation never lets two committed transactions spend one output, so one key per
     output suffices. Every store gives the same answers; MongoDB gets a second unique index
@@ -532,12 +533,23 @@ def _lookups_by_primary_key():
     def get_asset(conn, asset_id):
         return conn.run(conn.collection("assets").find_one({"_id": asset_id}, {"_id": 0, "id": 0}))
 
+    def by_keys(conn, table, ids):
+        # One key lookup per id: FerretDB pushes down `_id` equality but not `$in`.
+        found = (conn.run(conn.collection(table).find_one({"_id": key}, {"_id": False}))
+                 for key in ids)
+        return [document for document in found if document is not None]
+
+    @register_query(LocalMongoDBConnection)
+    def get_transactions(conn, transaction_ids):
+        return by_keys(conn, "transactions", transaction_ids)
+
+    @register_query(LocalMongoDBConnection)
+    def get_assets(conn, asset_ids):
+        return by_keys(conn, "assets", asset_ids)
+
     @register_query(LocalMongoDBConnection)
     def get_metadata(conn, transaction_ids):
-        if len(transaction_ids) == 1:
-            return conn.run(conn.collection("metadata").find(
-                {"_id": transaction_ids[0]}, projection={"_id": False}))
-        return upstream_query.get_metadata(conn, transaction_ids)
+        return by_keys(conn, "metadata", transaction_ids)
 
     def spending(conn, links):
         spenders = set()

@@ -130,8 +130,11 @@ def test_registry_reads_are_mounted_where_upstream_mounts_its_routes():
 def test_single_lookups_go_by_primary_key_because_ferretdb_pushes_down_only_id():
     for name in ("get_transaction", "get_asset"):
         assert "{'id': " in upstream_source("bigchaindb.backend.localmongodb.query", name)
-    for name in ("store_transactions", "get_transaction", "get_asset", "get_metadata",
-                 "store_assets", "store_metadatas", "delete_transactions"):
+    for name in ("get_transactions", "get_assets", "get_metadata"):
+        assert "{'id': {'$in': " in upstream_source("bigchaindb.backend.localmongodb.query", name)
+    for name in ("store_transactions", "get_transaction", "get_transactions", "get_asset",
+                 "get_assets", "get_metadata", "store_assets", "store_metadatas",
+                 "delete_transactions"):
         implementation = getattr(query, name).dispatch(LocalMongoDBConnection)
         assert implementation.__module__ == "bigchaindb_resonate.host", name
     assert host.keyed_by_id([{"id": "ab", "x": 1}]) == [{"id": "ab", "x": 1, "_id": "ab"}]
