@@ -444,8 +444,7 @@ def _text_search_by_term_collection():
         ranked = sorted(scores, key=lambda doc_id: (-scores[doc_id], doc_id))
         if limit:
             ranked = ranked[:limit]
-        found = {doc["id"]: doc for doc in conn.run(conn.collection(table).find(
-            {"id": {"$in": ranked}}, {"_id": False}))}
+        found = {doc["id"]: doc for doc in documents_by_key(conn, table, ranked)}
         for doc_id in ranked:
             doc = found[doc_id]
             if text_score:
@@ -533,23 +532,17 @@ def _lookups_by_primary_key():
     def get_asset(conn, asset_id):
         return conn.run(conn.collection("assets").find_one({"_id": asset_id}, {"_id": 0, "id": 0}))
 
-    def by_keys(conn, table, ids):
-        # One key lookup per id: FerretDB pushes down `_id` equality but not `$in`.
-        found = (conn.run(conn.collection(table).find_one({"_id": key}, {"_id": False}))
-                 for key in ids)
-        return [document for document in found if document is not None]
-
     @register_query(LocalMongoDBConnection)
     def get_transactions(conn, transaction_ids):
-        return by_keys(conn, "transactions", transaction_ids)
+        return documents_by_key(conn, "transactions", transaction_ids)
 
     @register_query(LocalMongoDBConnection)
     def get_assets(conn, asset_ids):
-        return by_keys(conn, "assets", asset_ids)
+        return documents_by_key(conn, "assets", asset_ids)
 
     @register_query(LocalMongoDBConnection)
     def get_metadata(conn, transaction_ids):
-        return by_keys(conn, "metadata", transaction_ids)
+        return documents_by_key(conn, "metadata", transaction_ids)
 
     def spending(conn, links):
         spenders = set()
@@ -576,6 +569,13 @@ def _lookups_by_primary_key():
             {"ids": {"$in": txn_ids}}, {"$pull": {"ids": {"$in": txn_ids}}}))
         conn.run(conn.collection(TEXT_TERMS).delete_many({"id": {"$in": txn_ids}}))
         upstream_query.delete_transactions(conn, txn_ids)
+
+
+def documents_by_key(conn, table, ids):
+    """The stored documents of `table` with these ids, one key lookup each: FerretDB pushes
+    down `_id` equality, not `$in` (see _lookups_by_primary_key)."""
+    found = (conn.run(conn.collection(table).find_one({"_id": key}, {"_id": False})) for key in ids)
+    return [document for document in found if document is not None]
 
 
 def keyed_by_id(documents):
