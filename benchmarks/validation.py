@@ -54,13 +54,14 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def start_store(home):
+def start_store(home, binary=None):
+    """A FerretDB on `home`: the node's build unless `binary` names another."""
     from bigchaindb_resonate.binaries import ensure_ferretdb
 
     port = free_port()
-    (home / "store").mkdir(exist_ok=True)
+    (home / "store").mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [str(ensure_ferretdb()), "--telemetry=disable", "--handler=sqlite",
+        [str(binary or ensure_ferretdb()), "--telemetry=disable", "--handler=sqlite",
          f"--sqlite-url=file:{home}/store/", f"--listen-addr=127.0.0.1:{port}",
          f"--debug-addr=127.0.0.1:{free_port()}", f"--state-dir={home}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

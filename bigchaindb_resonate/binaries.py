@@ -3,7 +3,10 @@
 BigchainDB 2.2.2 speaks to Tendermint 0.31.5 and to a MongoDB-compatible
 store (FerretDB with its SQLite backend here). Neither ships a binary we can
 rely on, so we build both from the Go module proxy and keep them under
-``CACHE_ROOT/bin/<name>-<version>/<name>``.
+``CACHE_ROOT/bin/<name>-<version>/<name>``. FerretDB is built with the patches in
+``patches/ferretdb/`` of the checkout applied (each file says why), and cached under
+``<name>-<version>-<digest of the patches>`` so that a binary built without them, or
+with other ones, is never taken for it.
 
 Pure standard library: importable without BigchainDB installed.
 Run ``python -m bigchaindb_resonate.binaries [tendermint] [ferretdb]``.
@@ -11,6 +14,7 @@ Run ``python -m bigchaindb_resonate.binaries [tendermint] [ferretdb]``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -40,6 +44,8 @@ TENDERMINT_MODULE = "github.com/tendermint/tendermint"
 # has commit hashes, so it is where we look up the commit timestamps.
 TENDERMINT_REFERENCE = "v0.32.0"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
+# Read from the checkout, like network/tendermint/ (the project is installed editable).
+FERRETDB_PATCHES = Path(__file__).resolve().parent.parent / "patches" / "ferretdb"
 
 MIN_GO = (1, 21)  # oldest Go that can fetch a newer toolchain by itself (GOTOOLCHAIN)
 FALLBACK_GO = "/usr/local/go/bin/go"
@@ -56,8 +62,25 @@ class BuildError(RuntimeError):
 # Cache layout and version checks
 
 
-def binary_path(name: str, version: str) -> Path:
-    return CACHE_ROOT / "bin" / f"{name}-{version}" / name
+def binary_path(name: str, version: str, patches_digest: str = "") -> Path:
+    build = f"{name}-{version}" + (f"-{patches_digest}" if patches_digest else "")
+    return CACHE_ROOT / "bin" / build / name
+
+
+def digest_of(patches: Iterable[Path]) -> str:
+    """12 hex digits naming a patch series: its file names and contents, in order."""
+    digest = hashlib.sha256()
+    for patch in patches:
+        digest.update(patch.name.encode() + b"\0" + patch.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def ferretdb_patches() -> list[Path]:
+    patches = sorted(FERRETDB_PATCHES.glob("*.patch"))
+    if not patches:
+        raise BuildError(f"no FerretDB patches in {FERRETDB_PATCHES}: build from a checkout "
+                         "of bigchaindb-resonate (scripts/bootstrap), which carries them.")
+    return patches
 
 
 # How each binary prints its version: `tendermint version` -> "0.31.5",
@@ -85,8 +108,8 @@ def reported_version(binary: Path) -> str | None:
     return parse_reported_version(result.stdout)
 
 
-def is_cached(name: str, version: str) -> bool:
-    path = binary_path(name, version)
+def is_cached(name: str, version: str, patches_digest: str = "") -> bool:
+    path = binary_path(name, version, patches_digest)
     return path.is_file() and reported_version(path) == version
 
 
@@ -332,17 +355,44 @@ def _make_writable(tree: Path) -> None:
     os.chmod(tree, os.stat(tree).st_mode | 0o200)
 
 
-def _build_ferretdb(go: str, work: Path, progress: Progress) -> Path:
-    # Not `go install ...@v1.24.2`: that binary panics at startup because the
-    # module zip lacks the generated build/version/version.txt (and go install
-    # also wants the module's full version list, which some mirrors refuse).
-    # So build from a copy of the module source with that file written.
+def ferretdb_source(go: str, work: Path) -> Path:
+    """A writable copy of FerretDB's module source under `work`, as released."""
     tag = "v" + FERRETDB_VERSION
     source = _download(go, FERRETDB_MODULE, tag, work)
     src = work / "src"
     shutil.copytree(source["Dir"], src)
     _make_writable(src)
-    (src / "build" / "version" / "version.txt").write_text(tag + "\n")
+    return src
+
+
+def apply_patches(src: Path, patches: Iterable[Path]) -> None:
+    """`git apply` each patch to the source tree `src`, all of a patch or nothing."""
+    git = shutil.which("git")
+    if git is None:
+        raise BuildError("`git` was not found on PATH; it applies the FerretDB patches. "
+                         "Install git (apt-get install git) and re-run scripts/build-binaries.")
+    # Inside another repository git apply would resolve paths from that repository's
+    # root and silently skip the files outside `src`: keep it from looking above `src`.
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(src.parent)}
+    for patch in patches:
+        result = subprocess.run([git, "apply", "--verbose", str(patch)], cwd=src, env=env,
+                                capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            raise BuildError(f"{patch.name} does not apply to {src.name}:\n"
+                             f"{_tail(result.stderr)}\nThe patch no longer matches this "
+                             "FerretDB version: update it (see its header) and rebuild.")
+
+
+def _build_ferretdb(go: str, work: Path, progress: Progress, patches: list[Path]) -> Path:
+    # Not `go install ...@v1.24.2`: that binary panics at startup because the
+    # module zip lacks the generated build/version/version.txt (and go install
+    # also wants the module's full version list, which some mirrors refuse).
+    # So build from a copy of the module source with that file written.
+    src = ferretdb_source(go, work)
+    apply_patches(src, patches)
+    if patches:
+        progress(f"  applied {', '.join(patch.name for patch in patches)}")
+    (src / "build" / "version" / "version.txt").write_text(f"v{FERRETDB_VERSION}\n")
     out = work / "out" / "ferretdb"
     _run_go(go, ["build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w",
                  "-o", str(out), "./cmd/ferretdb"], src, "compiling ferretdb")
@@ -354,12 +404,13 @@ def _build_ferretdb(go: str, work: Path, progress: Progress) -> Path:
 
 
 def _ensure(name: str, version: str, build: Callable[[str, Path, Progress], Path],
-            duration: str, progress: Progress) -> Path:
-    target = binary_path(name, version)
-    if is_cached(name, version):
+            duration: str, progress: Progress, patches_digest: str = "") -> Path:
+    target = binary_path(name, version, patches_digest)
+    if is_cached(name, version, patches_digest):
         return target
     go = find_go()
-    progress(f"building {name} {version} from the Go module proxy ({duration})…")
+    what = f"{name} {version}" + (f" (patches {patches_digest})" if patches_digest else "")
+    progress(f"building {what} from the Go module proxy ({duration})…")
     started = time.monotonic()
     # Build next to the cache so the final move is an atomic rename on one
     # filesystem: an interrupted build never leaves a half-written binary.
@@ -373,7 +424,7 @@ def _ensure(name: str, version: str, build: Callable[[str, Path, Progress], Path
                              f"expected {version!r}; please report this.")
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(built, target)
-    progress(f"built {name} {version} in {time.monotonic() - started:.0f}s: {target}")
+    progress(f"built {what} in {time.monotonic() - started:.0f}s: {target}")
     return target
 
 
@@ -382,9 +433,13 @@ def ensure_tendermint(progress: Progress = print) -> Path:
                    "about a minute", progress)
 
 
-def ensure_ferretdb(progress: Progress = print) -> Path:
-    return _ensure("ferretdb", FERRETDB_VERSION, _build_ferretdb,
-                   "about a minute", progress)
+def ensure_ferretdb(progress: Progress = print, patched: bool = True) -> Path:
+    """The FerretDB the node runs: with patches/ferretdb/ applied. `patched=False` gives
+    the release as it is, for comparisons (benchmarks/store_scaling.py, the patch's tests)."""
+    patches = ferretdb_patches() if patched else []
+    return _ensure("ferretdb", FERRETDB_VERSION,
+                   lambda go, work, progress: _build_ferretdb(go, work, progress, patches),
+                   "about a minute", progress, digest_of(patches) if patches else "")
 
 
 ENSURE = {"tendermint": ensure_tendermint, "ferretdb": ensure_ferretdb}

@@ -20,7 +20,8 @@ from bigchaindb.common.exceptions import ValidationError
 
 from bigchaindb_resonate import admission, outcome, registry
 from bigchaindb_resonate.ledger import (
-    BLOCK_TIMES, NETWORK_PARAMETERS, RULE_INDEX, LedgerView, file_block,
+    BLOCK_TIMES, CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK, LATEST_BLOCK_TIME, NETWORK_PARAMETERS,
+    RULE_INDEX, LedgerView, commit_positions, file_block, position_documents,
     remember_reads_until_next_filing, unfile,
 )
 from bigchaindb_resonate.parameters import GenesisParametersError, read_genesis_parameters
@@ -84,7 +85,10 @@ def _checked_abci_app():
     crashes on bad JSON) and let any non-ValidationError escape into the ABCI server,
     which drops Tendermint's connection and halts the node. Ours decodes strictly,
     refuses what a store cannot hold, reports the refusal code in the CheckTx log, and
-    turns an unexpected bug into a refusal. `start.py` looks `App` up as a module global."""
+    turns an unexpected bug into a refusal. `start.py` looks `App` up as a module global.
+    At commit it also records where each transaction sits in the chain and the latest
+    consensus time under keys (ledger.COMMIT_POSITIONS, ledger.CHAIN_HEAD), which upstream
+    could only find by searching `blocks`."""
     import bigchaindb.start
     from abci import CodeTypeOk
     from bigchaindb.core import App
@@ -134,14 +138,23 @@ def _checked_abci_app():
             return super().begin_block(req_begin_block)
 
         def commit(self):
+            connection = self.bigchaindb.connection
+            if self.block_txn_ids:
+                # Before upstream stores the transactions (core.py:236-237), so that every
+                # stored transaction has its position; crash recovery deletes both
+                # (delete_transactions in _lookups_by_primary_key).
+                connection.run(connection.collection(COMMIT_POSITIONS).insert_many(
+                    position_documents(self.new_height, self.block_txn_ids)))
             response = super().commit()
             self.checked_since_commit = []
             # Kept for the HTTP pre-check and CheckTx in other processes: the latest
-            # consensus time, never a local clock.
-            connection = self.bigchaindb.connection
+            # consensus time, never a local clock; per height for reports, and under one
+            # key for validation.
+            block_time = {"height": self.new_height, "time": self.bigchaindb.consensus_time}
             connection.run(connection.collection(BLOCK_TIMES).replace_one(
-                {"height": self.new_height},
-                {"height": self.new_height, "time": self.bigchaindb.consensus_time}, upsert=True))
+                {"_id": block_key(self.new_height)}, block_time, upsert=True))
+            connection.run(connection.collection(CHAIN_HEAD).replace_one(
+                {"_id": LATEST_BLOCK_TIME}, block_time, upsert=True))
             return response
 
         def check_tx(self, raw_transaction):
@@ -391,23 +404,11 @@ def _txids_filter_knows_our_types():
 
 
 def _latest_committed(conn, txids):
-    """The last of `txids` in commit order: found through the blocks, whose height and
-    transaction order are the same on every node and every store (`$natural` is neither).
-
-    Between storing a block's transactions and storing the block (App.commit), and after a
-    crash until recovery deletes them, some transactions have no block yet: they are the
-    newest, in the order `end_block` recorded in the pre-commit state."""
-    from pymongo import DESCENDING
-
-    wanted = set(txids)
-    pending = conn.run(conn.collection("pre_commit").find_one({})) or {}
-    unblocked = [txid for txid in pending.get("transactions", []) if txid in wanted]
-    block = conn.run(conn.collection("blocks").find_one(
-        {"transactions": {"$in": txids}}, sort=[("height", DESCENDING)]))
-    in_block = [txid for txid in block["transactions"] if txid in wanted] if block else []
-    if unblocked and not set(unblocked) <= set(in_block):
-        return unblocked[-1]
-    return in_block[-1]
+    """The last of `txids` in commit order: by height and position in the block
+    (ledger.commit_positions), the same on every node and every store (`$natural` is
+    neither)."""
+    positions = commit_positions(conn, txids)
+    return max(positions, key=positions.get)
 
 
 # Where the words of assets and metadata are indexed (see _text_search_by_term_collection).
@@ -478,8 +479,7 @@ def _text_search_by_term_collection():
         ranked = sorted(scores, key=lambda doc_id: (-scores[doc_id], doc_id))
         if limit:
             ranked = ranked[:limit]
-        found = {doc["id"]: doc for doc in conn.run(conn.collection(table).find(
-            {"id": {"$in": ranked}}, {"_id": False}))}
+        found = {doc["id"]: doc for doc in documents_by_key(conn, table, ranked)}
         for doc_id in ranked:
             doc = found[doc_id]
             if text_score:
@@ -537,13 +537,14 @@ def _lookups_by_primary_key():
     """`backend/localmongodb/query.py:19-30,75-82,50-55` store documents under a generated
     `_id` and find one transaction, asset or metadata by `id`; `:94-102` get_spent and
     `:176-189` get_spending_transactions use `$elemMatch` with `$and`, which FerretDB
-    refuses (the first TRANSFER crashed the ABCI app). FerretDB 1.24 pushes only equality
-    on `_id` down to its store; any other filter decodes every document (measured by
-    benchmarks/store_scaling.py: about 10 times slower, and nested fields slower still).
+    refuses (the first TRANSFER crashed the ABCI app); `:32-55,85-90` get_transactions,
+    get_metadata and get_assets find several ids with `$in`. FerretDB 1.24 pushes only
+    equality on `_id` down to its store, and with patches/ferretdb/ that is an index
+    search; any other filter decodes every document (benchmarks/store_scaling.py).
 
     Ours stores transactions, assets and metadata with `_id` equal to `id` (store_assets
-    and store_metadatas in _text_search_by_term_collection do the same), looks single ids
-    up by `_id`, and records with each stored transaction which output each input spends
+    and store_metadatas in _text_search_by_term_collection do the same), looks ids up one
+    `_id` at a time, and records with each stored transaction which output each input spends
     (`spends`, keyed `<txid>:<index>`), so a spent-output check is two key lookups.
     Validation never lets two committed transactions spend one output, so one key per
     output suffices. Every store gives the same answers; MongoDB gets a second unique index
@@ -571,11 +572,16 @@ def _lookups_by_primary_key():
         return conn.run(conn.collection("assets").find_one({"_id": asset_id}, {"_id": 0, "id": 0}))
 
     @register_query(LocalMongoDBConnection)
+    def get_transactions(conn, transaction_ids):
+        return documents_by_key(conn, "transactions", transaction_ids)
+
+    @register_query(LocalMongoDBConnection)
+    def get_assets(conn, asset_ids):
+        return documents_by_key(conn, "assets", asset_ids)
+
+    @register_query(LocalMongoDBConnection)
     def get_metadata(conn, transaction_ids):
-        if len(transaction_ids) == 1:
-            return conn.run(conn.collection("metadata").find(
-                {"_id": transaction_ids[0]}, projection={"_id": False}))
-        return upstream_query.get_metadata(conn, transaction_ids)
+        return documents_by_key(conn, "metadata", transaction_ids)
 
     def spending(conn, links):
         spenders = set()
@@ -597,9 +603,17 @@ def _lookups_by_primary_key():
     def delete_transactions(conn, txn_ids):
         # Crash recovery only: the derived collections go with the transactions.
         conn.run(conn.collection(SPENDS).delete_many({"spender": {"$in": txn_ids}}))
+        conn.run(conn.collection(COMMIT_POSITIONS).delete_many({"_id": {"$in": txn_ids}}))
         unfile_rule_index(conn, txn_ids)
         conn.run(conn.collection(TEXT_TERMS).delete_many({"id": {"$in": txn_ids}}))
         upstream_query.delete_transactions(conn, txn_ids)
+
+
+def documents_by_key(conn, table, ids):
+    """The stored documents of `table` with these ids, one key lookup each: FerretDB pushes
+    down `_id` equality, not `$in` (see _lookups_by_primary_key)."""
+    found = (conn.run(conn.collection(table).find_one({"_id": key}, {"_id": False})) for key in ids)
+    return [document for document in found if document is not None]
 
 
 def keyed_by_id(documents):
@@ -609,6 +623,53 @@ def keyed_by_id(documents):
 
 def output_key(transaction_id, output_index):
     return f"{transaction_id}:{output_index}"
+
+
+def _blocks_by_key():
+    """`backend/localmongodb/query.py:105-120,192-205` find the latest block by sorting
+    `blocks` on height (end_block and App.info, every block), a block by `height` and the
+    block of a transaction by searching every block's list: on FerretDB each reads the
+    whole collection. Ours stores each block under `_id = str(height)` and keeps a copy
+    of the latest under `_id = LATEST_BLOCK` in `chain_head`, written after the block,
+    so that crash recovery (core.py:260-270) still compares the pre-commit height with
+    the last block stored: if the node stops in between, recovery rolls the block's
+    transactions back, Tendermint replays it, and store_block finds it stored and
+    updates the copy. A transaction's block comes from its commit position."""
+    from bigchaindb.backend import schema as backend_schema
+    from bigchaindb.backend.localmongodb import query as upstream_query
+    from bigchaindb.backend.localmongodb import schema as mongo_schema
+    from bigchaindb.backend.localmongodb.connection import LocalMongoDBConnection
+    from bigchaindb.backend.localmongodb.query import register_query
+
+    for table in (COMMIT_POSITIONS, CHAIN_HEAD):
+        mongo_schema.INDEXES[table] = []  # found by _id only
+    backend_schema.TABLES = backend_schema.TABLES + tuple(
+        table for table in (COMMIT_POSITIONS, CHAIN_HEAD) if table not in backend_schema.TABLES)
+
+    @register_query(LocalMongoDBConnection)
+    def store_block(conn, block):
+        block = {key: value for key, value in block.items() if key != "_id"}
+        result = upstream_query.store_block(conn, {**block, "_id": block_key(block["height"])})
+        conn.run(conn.collection(CHAIN_HEAD).replace_one(
+            {"_id": LATEST_BLOCK}, {**block, "_id": LATEST_BLOCK}, upsert=True))
+        return result
+
+    @register_query(LocalMongoDBConnection)
+    def get_latest_block(conn):
+        return conn.run(conn.collection(CHAIN_HEAD).find_one({"_id": LATEST_BLOCK}, {"_id": False}))
+
+    @register_query(LocalMongoDBConnection)
+    def get_block(conn, block_id):
+        return conn.run(conn.collection("blocks").find_one({"_id": block_key(block_id)}, {"_id": False}))
+
+    @register_query(LocalMongoDBConnection)
+    def get_block_with_transaction(conn, txid):
+        return [{"height": height} for height, _ in commit_positions(conn, [txid]).values()]
+
+
+def block_key(height):
+    """A block's `_id`: FerretDB pushes down only string (or ObjectId) `_id` equality."""
+    return str(height)
 
 
 def _rule_index():
@@ -737,7 +798,8 @@ ADAPTATIONS = (
                ("test_checked_app_replaces_the_app_start_uses",
                 "test_checktx_accepts_a_transaction_depending_on_one_it_accepted_since_the_last_commit",
                 "test_a_crash_in_validation_is_a_tx_internal_error_refusal_not_a_halt",
-                "test_a_store_failure_in_validation_stops_the_node_rather_than_refusing")),
+                "test_a_store_failure_in_validation_stops_the_node_rather_than_refusing",
+                "test_commit_stores_transactions_before_the_block_and_recovery_compares_their_heights")),
     Adaptation(_websocket_server_for_python_3_11, "`web/websocket_server.py:168-185`",
                ("test_websocket_start_is_replaced_because_upstream_still_passes_loop_to_queue",)),
     Adaptation(_http_post_with_codes, "`web/views/transactions.py:60-108`",
@@ -758,6 +820,9 @@ ADAPTATIONS = (
                 "test_queries_are_ours_where_upstream_uses_operators_ferretdb_lacks")),
     Adaptation(_lookups_by_primary_key, "`backend/localmongodb/query.py:19-30,75-82,50-55`",
                ("test_single_lookups_go_by_primary_key_because_ferretdb_pushes_down_only_id",)),
+    Adaptation(_blocks_by_key, "`backend/localmongodb/query.py:105-120,192-205`",
+               ("test_blocks_are_found_by_key_where_upstream_sorts_or_searches_every_block",
+                "test_latest_of_an_assets_transactions_comes_from_commit_positions")),
     Adaptation(_rule_index, "`lib.py:130-149`",
                ("test_rule_index_wraps_where_upstream_stores_a_block",)),
     Adaptation(_committed_transactions_cached, "`lib.py:242-260`",

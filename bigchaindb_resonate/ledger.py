@@ -18,6 +18,14 @@ from bigchaindb_resonate.validators.terms import date_of
 # of the network (host._checked_abci_app writes both).
 BLOCK_TIMES = "block_times"
 NETWORK_PARAMETERS = "network_parameters"
+# Where each committed transaction sits in the chain, keyed `_id = txid`, and the chain's
+# latest block and block time, keyed `_id = LATEST_BLOCK` / `LATEST_BLOCK_TIME` (written at
+# commit by host._checked_abci_app and host._blocks_by_key): what would otherwise be a
+# search of `blocks` or `block_times` is one key lookup (docs/storage.md).
+COMMIT_POSITIONS = "commit_positions"
+CHAIN_HEAD = "chain_head"
+LATEST_BLOCK = "block"
+LATEST_BLOCK_TIME = "block_time"
 # Where the node files each committed transaction under the keys rules look it up by
 # (registry.index_keys, file_block below). Every document is found by `_id` equality, the
 # one filter FerretDB pushes down, and none grows with the ledger: a key has one head
@@ -103,20 +111,21 @@ def unfile(conn, keyed_transactions):
             conn.run(conn.collection(RULE_INDEX).delete_one({"_id": key}))
 
 
-def commit_positions(conn, txids):
-    """(height, position in its block) of each of `txids`, the order every node agrees on.
+def position_documents(height, txids):
+    """What App.commit records for a block before storing its transactions (host.py)."""
+    return [{"_id": txid, "height": height, "position": index} for index, txid in enumerate(txids)]
 
-    Like host._latest_committed: a transaction stored by App.commit before its block is
-    stored belongs to the height of the pre-commit state."""
+
+def commit_positions(conn, txids):
+    """(height, position in its block) of each committed one of `txids`, the order every
+    node agrees on: one key lookup each. A transaction is positioned before it is stored,
+    so one stored by App.commit before its block is already here."""
     positions = {}
-    for block in conn.run(conn.collection("blocks").find({"transactions": {"$in": txids}},
-                                                         projection={"_id": False})):
-        for index, txid in enumerate(block["transactions"]):
-            positions[txid] = (block["height"], index)
-    pending = conn.run(conn.collection("pre_commit").find_one({})) or {}
-    for index, txid in enumerate(pending.get("transactions", [])):
-        positions.setdefault(txid, (pending["height"], index))
-    return {txid: positions[txid] for txid in txids if txid in positions}
+    for txid in txids:
+        found = conn.run(conn.collection(COMMIT_POSITIONS).find_one({"_id": txid}))
+        if found:
+            positions[txid] = (found["height"], found["position"])
+    return positions
 
 
 # Values that never change once committed, kept per store for the life of the process:
@@ -347,8 +356,7 @@ class LedgerView:
         if block_time is not None:
             return block_time
         connection = self._bigchain.connection
-        latest = connection.run(connection.collection(BLOCK_TIMES).find_one(
-            {}, sort=[("height", -1)]))
+        latest = connection.run(connection.collection(CHAIN_HEAD).find_one({"_id": LATEST_BLOCK_TIME}))
         return latest["time"] if latest else None
 
     def network_parameters(self):

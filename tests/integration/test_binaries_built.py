@@ -62,7 +62,8 @@ def tendermint():
 @pytest.fixture(scope="module")
 def ferretdb():
     path = binaries.ensure_ferretdb()
-    assert path == binaries.binary_path("ferretdb", binaries.FERRETDB_VERSION)
+    assert path == binaries.binary_path("ferretdb", binaries.FERRETDB_VERSION,
+                                        binaries.digest_of(binaries.ferretdb_patches()))
     return path
 
 
@@ -98,7 +99,7 @@ def test_tendermint_single_node_makes_blocks(tendermint, tmp_path):
 def test_ferretdb_version(ferretdb):
     out = subprocess.run([ferretdb, "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.splitlines()[0] == "version: v1.24.2"
-    assert binaries.is_cached("ferretdb", "1.24.2")
+    assert binaries.is_cached("ferretdb", "1.24.2", binaries.digest_of(binaries.ferretdb_patches()))
 
 
 def test_ferretdb_sqlite_answers_ping(ferretdb, tmp_path):

@@ -6,8 +6,9 @@ It imitates:
   ({id, data}), its metadata in `metadata` ({id, metadata}, also when None) and the rest
   in `transactions`; then, as our host does (host._rule_index), files each block's
   transactions under `registry.index_keys` with `ledger.file_block`, the functions the
-  node runs; `App.commit` then stores a block of ids in `blocks`, and our host writes the
-  block's consensus time to `block_times`;
+  node runs; `App.commit` then stores a block of ids in `blocks`, and our host writes each
+  transaction's commit position (before storing it), the block's consensus time to
+  `block_times` and the latest one to `chain_head`;
 - the window inside `App.commit` after the transactions are stored and before their
   block is, when `pre_commit` names the height being committed;
 - the queries our code issues through BigchainDB's lazy connection: `find` (with sort
@@ -28,7 +29,9 @@ import operator
 from bigchaindb.models import Transaction
 
 from bigchaindb_resonate import registry
-from bigchaindb_resonate.ledger import NETWORK_PARAMETERS, LedgerView, file_block
+from bigchaindb_resonate.ledger import (
+    CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK_TIME, NETWORK_PARAMETERS, LedgerView, file_block,
+    position_documents)
 
 _ORDER = {"$gte": operator.ge, "$lte": operator.le, "$lt": operator.lt}
 
@@ -175,18 +178,21 @@ class MemoryStore:
 
     def commit(self, height, *transactions, time=None):
         """Store `transactions` and their block; `time`: its consensus seconds."""
-        self.store(*transactions)
+        self.stored_before_its_block(height, *transactions)
         self.collection("blocks").documents.append(
             {"height": height, "app_hash": hashlib.sha256(str(height).encode()).hexdigest().upper(),
-             "transactions": [tx["id"] if isinstance(tx, dict) else tx.id for tx in transactions]})
+             "transactions": self.collection("pre_commit").documents[0]["transactions"]})
         if time is not None:
             self.collection("block_times").documents.append({"height": height, "time": time})
+            self.collection(CHAIN_HEAD).documents[:] = [
+                {"_id": LATEST_BLOCK_TIME, "height": height, "time": time}]
 
     def stored_before_its_block(self, height, *transactions):
         """App.commit stores the transactions, then the block: the window in between."""
+        txids = [tx["id"] if isinstance(tx, dict) else tx.id for tx in transactions]
+        self.collection(COMMIT_POSITIONS).documents.extend(position_documents(height, txids))
         self.store(*transactions)
-        self.collection("pre_commit").documents[:] = [
-            {"height": height, "transactions": [tx["id"] for tx in transactions]}]
+        self.collection("pre_commit").documents[:] = [{"height": height, "transactions": txids}]
 
     def transaction(self, txid):
         """A transaction as BigchainDB's API returns it (asset and metadata put back)."""

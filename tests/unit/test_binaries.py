@@ -195,12 +195,73 @@ def test_ensure_returns_cached_binary_without_go(monkeypatch, tmp_path):
     monkeypatch.setattr(binaries, "find_go", no_go)
     tm = _fake_binary(binaries.binary_path("tendermint", binaries.TENDERMINT_VERSION),
                       binaries.TENDERMINT_VERSION + "\\n")
-    fdb = _fake_binary(binaries.binary_path("ferretdb", binaries.FERRETDB_VERSION),
+    digest = binaries.digest_of(binaries.ferretdb_patches())
+    fdb = _fake_binary(binaries.binary_path("ferretdb", binaries.FERRETDB_VERSION, digest),
                        f"version: v{binaries.FERRETDB_VERSION}\\ncommit: unknown\\n")
     messages = []
     assert binaries.ensure_tendermint(progress=messages.append) == tm
     assert binaries.ensure_ferretdb(progress=messages.append) == fdb
     assert messages == []
+
+
+def test_ferretdb_is_cached_by_version_and_patch_digest(monkeypatch, tmp_path):
+    monkeypatch.setattr(binaries, "CACHE_ROOT", tmp_path)
+    patches = binaries.ferretdb_patches()
+    digest = binaries.digest_of(patches)
+    assert len(digest) == 12
+    assert binaries.binary_path("ferretdb", "1.24.2", digest) == \
+        tmp_path / "bin" / f"ferretdb-1.24.2-{digest}" / "ferretdb"
+    # A stock (unpatched) binary of the same version is never taken for the patched one.
+    stock = _fake_binary(binaries.binary_path("ferretdb", binaries.FERRETDB_VERSION),
+                         f"version: v{binaries.FERRETDB_VERSION}\\n")
+    built = []
+
+    def fake_build(go, work, progress, patches):
+        built.append([patch.name for patch in patches])
+        return _fake_binary(work / "out" / "ferretdb", f"version: v{binaries.FERRETDB_VERSION}\\n")
+
+    monkeypatch.setattr(binaries, "find_go", lambda: "go")
+    monkeypatch.setattr(binaries, "_build_ferretdb", fake_build)
+    assert binaries.ensure_ferretdb(progress=lambda _: None) == \
+        binaries.binary_path("ferretdb", binaries.FERRETDB_VERSION, digest)
+    assert built == [[patch.name for patch in patches]]
+    assert binaries.ensure_ferretdb(progress=lambda _: None, patched=False) == stock
+    assert len(built) == 1
+
+
+def test_patch_digest_follows_names_and_contents(tmp_path):
+    one, two = tmp_path / "0001-a.patch", tmp_path / "0002-b.patch"
+    one.write_text("diff one\n")
+    two.write_text("diff two\n")
+    series = binaries.digest_of([one, two])
+    assert binaries.digest_of([one]) != series
+    two.write_text("diff two, edited\n")
+    assert binaries.digest_of([one, two]) != series
+
+
+def test_every_ferretdb_patch_explains_itself_before_its_diff():
+    for patch in binaries.ferretdb_patches():
+        header = patch.read_text().split("diff --git", 1)[0]
+        assert "What upstream gets wrong" in header and "Why this is the fix" in header, patch
+
+
+def test_patches_apply_all_or_nothing_inside_another_repository(tmp_path):
+    # tmp_path stands for the build's scratch directory, even when it sits in a checkout.
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    src = tmp_path / "src"
+    (src / "pkg").mkdir(parents=True)
+    (src / "pkg" / "a.go").write_text("const A = 1\n")
+    patch = tmp_path / "0001-a.patch"
+    patch.write_text("header text git ignores\n\n"
+                     "diff --git a/pkg/a.go b/pkg/a.go\n--- a/pkg/a.go\n+++ b/pkg/a.go\n"
+                     "@@ -1 +1 @@\n-const A = 1\n+const A = 2\n")
+    binaries.apply_patches(src, [patch])
+    assert (src / "pkg" / "a.go").read_text() == "const A = 2\n"
+    with pytest.raises(BuildError, match="0001-a.patch does not apply"):
+        binaries.apply_patches(src, [patch])  # already applied: the old line is gone
+    assert (src / "pkg" / "a.go").read_text() == "const A = 2\n"
 
 
 def test_ensure_moves_build_into_place_and_leaves_no_scratch(monkeypatch, tmp_path):

@@ -136,8 +136,11 @@ def test_registry_reads_are_mounted_where_upstream_mounts_its_routes():
 def test_single_lookups_go_by_primary_key_because_ferretdb_pushes_down_only_id():
     for name in ("get_transaction", "get_asset"):
         assert "{'id': " in upstream_source("bigchaindb.backend.localmongodb.query", name)
-    for name in ("store_transactions", "get_transaction", "get_asset", "get_metadata",
-                 "store_assets", "store_metadatas", "delete_transactions"):
+    for name in ("get_transactions", "get_assets", "get_metadata"):
+        assert "{'id': {'$in': " in upstream_source("bigchaindb.backend.localmongodb.query", name)
+    for name in ("store_transactions", "get_transaction", "get_transactions", "get_asset",
+                 "get_assets", "get_metadata", "store_assets", "store_metadatas",
+                 "delete_transactions"):
         implementation = getattr(query, name).dispatch(LocalMongoDBConnection)
         assert implementation.__module__ == "bigchaindb_resonate.host", name
     assert host.keyed_by_id([{"id": "ab", "x": 1}]) == [{"id": "ab", "x": 1, "_id": "ab"}]
@@ -396,3 +399,46 @@ def test_the_node_command_reports_the_plugin_and_its_rules(capsys, monkeypatch):
     printed = capsys.readouterr().out
     assert printed.startswith(f"bigchaindb-resonate {__version__} (rules sha256:")
     assert rules.digest(rules.rule_set()) in printed and "BigchainDB 2.2.2" in printed
+
+
+def test_blocks_are_found_by_key_where_upstream_sorts_or_searches_every_block():
+    searches = {
+        "get_latest_block": "sort=[('height', DESCENDING)]",
+        "get_block": "{'height': block_id}",
+        "get_block_with_transaction": "{'transactions': txid}",
+        "store_block": ".insert_one(block)",
+    }
+    for name, upstream in searches.items():
+        assert upstream in upstream_source("bigchaindb.backend.localmongodb.query", name), name
+        implementation = getattr(query, name).dispatch(LocalMongoDBConnection)
+        assert implementation.__module__ == "bigchaindb_resonate.host", name
+    assert host.block_key(12) == "12"
+    from bigchaindb.backend import schema
+    assert {host.COMMIT_POSITIONS, host.CHAIN_HEAD} <= set(schema.TABLES)
+
+
+def test_commit_stores_transactions_before_the_block_and_recovery_compares_their_heights():
+    # Commit positions are written before super().commit() stores the transactions, and
+    # the latest-block copy after the block: both rely on this order and this recovery.
+    commit = inspect.getsource(App.commit)
+    assert commit.index("store_bulk_transactions") < commit.index("store_block")
+    rollback = upstream_source("bigchaindb.core", "rollback")
+    assert "latest_block['height'] < pre_commit['height']" in rollback
+    assert "b.delete_transactions(pre_commit['transactions'])" in rollback
+    assert "COMMIT_POSITIONS" in inspect.getsource(bigchaindb.start.App.commit)
+
+
+def test_latest_of_an_assets_transactions_comes_from_commit_positions():
+    from tests.unit.memory_store import MemoryStore
+
+    store = MemoryStore()
+    store.commit(1, {"id": "c", "operation": "CREATE", "asset": {"data": {}}, "metadata": None})
+    store.commit(2, {"id": "t1", "operation": "TRANSFER", "asset": {"id": "c"}, "metadata": None},
+                 {"id": "t2", "operation": "TRANSFER", "asset": {"id": "c"}, "metadata": None})
+    store.stored_before_its_block(3, {"id": "t3", "operation": "TRANSFER", "asset": {"id": "c"},
+                                      "metadata": None})
+    assert host._latest_committed(store, ["t2", "t1", "c"]) == "t2"
+    assert host._latest_committed(store, ["t1", "t3", "c"]) == "t3"
+    store.finds.clear()
+    host._latest_committed(store, ["t1", "t2"])
+    assert store.finds == [host.COMMIT_POSITIONS] * 2  # one key lookup each, no block search
