@@ -6,9 +6,11 @@ upstream spot no longer looks the way the adaptation assumes. `apply()` is idemp
 and must run in every process before a transaction is parsed; `node.main` calls it first.
 """
 import asyncio
+import contextlib
 import json
 import logging
 from collections import OrderedDict
+import queue
 import re
 import sys
 import threading
@@ -53,6 +55,7 @@ def apply():
     _lookups_by_primary_key()
     _rule_index()
     _committed_transactions_cached()
+    _pooled_instances_come_back()
     _applied = True
 
 
@@ -637,3 +640,37 @@ class CommittedTransactions:
             if len(self._kept) > self._size:
                 self._kept.popitem(last=False)
         return transaction
+
+
+def _pooled_instances_come_back():
+    """`utils.py:54-104` pool(): `pooled` puts its instance back after the `yield` with no
+    `finally`, so an exception inside `with pool() as bigchain` loses the instance for
+    good, and so does a streamed report whose client leaves (the WSGI server closes the
+    generator: GeneratorExit). `web/server.py:83` create_app gives each API worker a pool
+    of `threads` (1) instances, so that worker's next request waits forever and gunicorn
+    kills it (WORKER TIMEOUT). Ours gives the instance back however the block ends.
+    `create_app` looks `utils.pool` up when it runs, after apply()."""
+    from bigchaindb import utils
+
+    upstream = getattr(utils.pool, "resonate_upstream", utils.pool)
+
+    def pool(builder, size, timeout=None):
+        idle = queue.Queue()
+        may_build = threading.Semaphore(size)  # at most `size` instances ever exist
+
+        @contextlib.contextmanager
+        def pooled():
+            try:
+                instance = idle.get_nowait()
+            except queue.Empty:
+                instance = builder() if may_build.acquire(blocking=False) else idle.get(
+                    timeout=timeout)
+            try:
+                yield instance
+            finally:
+                idle.put(instance)
+
+        return pooled
+
+    pool.resonate_upstream = upstream
+    utils.pool = pool

@@ -161,3 +161,39 @@ def test_rule_index_wraps_where_upstream_stores_a_block():
     assert "store_transactions" in upstream_source("bigchaindb.lib", "store_bulk_transactions")
     assert BigchainDB.store_bulk_transactions.__module__ == "bigchaindb_resonate.host"
     assert BigchainDB.get_transaction.__module__ == "bigchaindb_resonate.host"
+
+
+def test_pooled_instances_come_back_when_the_block_raises_or_a_stream_is_closed():
+    import threading
+
+    from bigchaindb import utils
+    from bigchaindb.web import server
+
+    upstream = upstream_source("bigchaindb.utils", "pool")
+    assert "yield instance\n\n        local_pool.put(instance)" in upstream  # no `finally`
+    assert "utils.pool(bigchaindb_factory, size=threads)" in upstream_source(
+        "bigchaindb.web.server", "create_app")
+    assert utils.pool.resonate_upstream is not utils.pool
+    pool = server.create_app(threads=1, bigchaindb_factory=object).config["bigchain_pool"]
+    with pool() as first:
+        pass
+    try:
+        with pool():
+            raise KeyError("a failed read")
+    except KeyError:
+        pass
+
+    def stream():  # a report whose client leaves after the first chunk
+        with pool():
+            yield "chunk"
+            yield "never sent"
+
+    chunks = stream()
+    next(chunks)
+    chunks.close()
+    got = []
+    # With upstream's pool this would wait forever for the one instance.
+    reader = threading.Thread(target=lambda: got.append(pool().__enter__()), daemon=True)
+    reader.start()
+    reader.join(timeout=5)
+    assert got == [first]
