@@ -216,6 +216,24 @@ def test_queries_do_not_grow_with_plays(history):
     assert len(history.store.finds) <= 12
 
 
+def test_the_same_report_whatever_order_the_store_returns_documents_in(history):
+    """Stores return documents in the order they were stored; the report must not depend
+    on it, and a transaction stored before its block exists is no play yet."""
+    import copy
+    import random
+
+    expected = lines_of(history)
+    shuffled = copy.deepcopy(history)
+    last = max(block["height"] for block in shuffled.store.collection("blocks").documents)
+    pending = shuffled.play("listener2", shuffled.track3, "US")
+    shuffled.store.stored_before_its_block(last + 1, pending)
+    for name in ("transactions", "metadata", "blocks", "block_times"):
+        random.Random(name).shuffle(shuffled.store.collection(name).documents)
+    got = lines_of(shuffled)
+    assert got == expected
+    assert pending["id"] not in {line.get("tx") for line in got}
+
+
 def test_digest_covers_every_line(history):
     lines = lines_of(history)
     digest = Digest()
