@@ -56,6 +56,7 @@ def apply():
     _rule_index()
     _committed_transactions_cached()
     _pooled_instances_come_back()
+    _report_totals_at_commit()
     _applied = True
 
 
@@ -674,3 +675,39 @@ def _pooled_instances_come_back():
 
     pool.resonate_upstream = upstream
     utils.pool = pool
+
+
+def _report_totals_at_commit():
+    """`core.py:218` App.end_block calls `Election.process_block(bigchaindb, new_height,
+    block_transactions)` (`elections/election.py:278-330`) once per committed block, with
+    its accepted transactions in order: the only per-block hook. Ours also folds the
+    block's PLAYs into the report totals (reports/totals.py), at the block's height and
+    consensus time (set by _checked_abci_app's begin_block). Tendermint delivers a block
+    again when its commit did not finish (core.py:262-271 rollback), so the fold is
+    idempotent per block. Declares the `report_totals` collection, found by `_id` only."""
+    from bigchaindb.backend import schema as backend_schema
+    from bigchaindb.backend.localmongodb import schema as mongo_schema
+    from bigchaindb.elections.election import Election
+
+    from bigchaindb_resonate.reports import totals
+
+    mongo_schema.INDEXES[totals.COLLECTION] = []
+    if totals.COLLECTION not in backend_schema.TABLES:
+        backend_schema.TABLES = backend_schema.TABLES + (totals.COLLECTION,)
+    upstream = getattr(Election.process_block, "resonate_upstream", Election.process_block)
+
+    def process_block(cls, bigchain, new_height, txns):
+        validator_update = upstream(bigchain, new_height, txns)
+        plays = [{"operation": tx.operation, "metadata": tx.metadata,
+                  "outputs": [{"public_keys": output.public_keys, "amount": output.amount}
+                              for output in tx.outputs]}
+                 for tx in txns if tx.operation == totals.PLAY]
+        if plays:
+            parameters = LedgerView(bigchain).network_parameters() or {}
+            totals.fold_block(bigchain.connection, new_height,
+                              getattr(bigchain, "consensus_time", None), plays,
+                              parameters.get("platform_key"))
+        return validator_update
+
+    process_block.resonate_upstream = upstream
+    Election.process_block = classmethod(process_block)

@@ -197,3 +197,42 @@ def test_pooled_instances_come_back_when_the_block_raises_or_a_stream_is_closed(
     reader.start()
     reader.join(timeout=5)
     assert got == [first]
+
+
+def test_report_totals_fold_where_upstream_processes_each_committed_block():
+    from types import SimpleNamespace
+
+    from bigchaindb.elections.election import Election
+
+    from bigchaindb_resonate.reports import totals
+
+    end_block = inspect.getsource(App.end_block)
+    assert "Election.process_block(self.bigchaindb," in end_block and "self.new_height" in end_block
+    assert "Election.rollback(" in upstream_source("bigchaindb.core", "rollback")
+    assert Election.process_block.__func__.__module__ == "bigchaindb_resonate.host"
+    assert totals.COLLECTION in mongo_schema.INDEXES
+
+    class Connection:
+        """Records the totals' writes; answers the network parameters."""
+        def __init__(self):
+            self.writes = []
+
+        def collection(self, name):
+            return SimpleNamespace(
+                find_one=lambda *args, **kwargs: {"platform_key": "coop"},
+                bulk_write=lambda writes, ordered: self.writes.append((name, writes)))
+
+        def run(self, query):
+            return query
+
+    play = SimpleNamespace(operation="PLAY", outputs=[
+        SimpleNamespace(public_keys=["artist"], amount=7), SimpleNamespace(public_keys=["coop"], amount=3)],
+        metadata={"track": "t", "territory": "GB", "playNumber": 3, "price": 10})
+    bigchain = SimpleNamespace(connection=Connection(), consensus_time=86400 * 3)
+    assert Election.process_block(bigchain, 7, [play]) == []
+    (name, create), (_, add) = bigchain.connection.writes
+    assert name == totals.COLLECTION
+    folded = {write._filter["_id"]: write._doc["$inc"] for write in add}
+    assert folded["network"]["tokens"] == 10 and folded["payee|coop"] == {"amount": 3, "payments": 1}
+    assert "track-day|t|1970-01-04" in folded
+    assert all(write._filter["height"] == {"$lt": 7} for write in add)

@@ -1,0 +1,197 @@
+"""Report totals kept as blocks commit, so that summaries answer in milliseconds at any
+ledger size.
+
+Every committed PLAY adds to a few small documents in the `report_totals` collection, each
+keyed by `_id` (the one lookup FerretDB answers without scanning) and none growing with
+history: one per key below, whatever the number of plays.
+
+    network                      every play
+    day|<YYYY-MM-DD>             the plays of one consensus day (UTC)
+    track|<track>                one MANIFESTATION's plays
+    track-day|<track>|<date>     one MANIFESTATION's plays on one consensus day
+    territory|<code>             the plays in one territory
+    payee|<public key>           what one key was paid (a payee of a split, or the co-op)
+
+Play figures (`paid_plays`, `free_plays`, `tokens`, `ownerships`, `payee_tokens`,
+`coop_tokens`) are counted the way a report counts them (compute.report_lines); a payee
+document holds `amount` and `payments`. All integers, computed from the transactions and
+the block's consensus time only, so every node holds the same totals.
+
+A crash may replay a block's commit (BigchainDB's crash recovery deletes the transactions
+of a block whose commit did not finish, and Tendermint delivers the block again). Each
+document records the last `height` folded into it and a block only adds to documents
+below its height, so a replayed block adds nothing twice (`updates`).
+
+`rebuild` recomputes every document from the ledger's blocks; `resonate audit --totals`
+recomputes them from nodes over HTTP and compares.
+"""
+import datetime
+
+from pymongo import UpdateOne
+
+from bigchaindb_resonate.reports.compute import (
+    OWNING_PLAY, PLAY, ReportError, Scope, StoreLedger, payments,
+)
+
+COLLECTION = "report_totals"
+DAY = 86400
+PLAY_FIGURES = ("paid_plays", "free_plays", "tokens", "ownerships", "payee_tokens",
+                "coop_tokens")
+PAYEE_FIGURES = ("amount", "payments")
+EPOCH = datetime.date(1970, 1, 1).toordinal()
+
+
+def date_of(seconds):
+    """The UTC date of consensus `seconds`, from integer days (no clock, no time zone)."""
+    return datetime.date.fromordinal(EPOCH + seconds // DAY).isoformat()
+
+
+def play_keys(track, territory, date):
+    keys = ["network", f"track|{track}", f"territory|{territory}"]
+    if date is not None:
+        keys += [f"day|{date}", f"track-day|{track}|{date}"]
+    return keys
+
+
+class Totals:
+    """Totals being summed in memory: {key: {figure: integer}}, for one block (commit) or
+    a whole ledger (rebuild)."""
+
+    def __init__(self):
+        self.documents = {}
+
+    def _add(self, key, figures):
+        document = self.documents.setdefault(key, dict.fromkeys(figures, 0))
+        for name, amount in figures.items():
+            document[name] += amount
+
+    def add_play(self, seconds, metadata, outputs, platform_key):
+        """One PLAY: its metadata, its outputs (`public_keys`, `amount`) and the consensus
+        seconds of its block (None when the block's time is unknown)."""
+        price = metadata["price"]
+        paid_to = payments(outputs, price, platform_key)
+        figures = {"paid_plays": int(price > 0), "free_plays": int(price == 0), "tokens": price,
+                   "ownerships": int(metadata["playNumber"] == OWNING_PLAY),
+                   "payee_tokens": sum(amount for _, amount, role in paid_to if role == "payee"),
+                   "coop_tokens": sum(amount for _, amount, role in paid_to if role == "coop")}
+        date = None if seconds is None else date_of(seconds)
+        for key in play_keys(metadata["track"], metadata["territory"], date):
+            self._add(key, figures)
+        for payee, amount, _ in paid_to:
+            self._add(f"payee|{payee}", {"amount": amount, "payments": 1})
+
+    def add_block(self, seconds, transactions, platform_key):
+        """The PLAYs among a block's `transactions` (dicts as stored, with metadata)."""
+        for tx in transactions:
+            if tx["operation"] == PLAY:
+                self.add_play(seconds, tx["metadata"], tx["outputs"], platform_key)
+
+
+def updates(height, totals):
+    """The writes that fold one block's `totals` into the stored documents, in two steps:
+    create the missing documents at zero (below any height), then add to each document
+    whose `height` is below the block's and raise it to the block's. A replayed block
+    finds its documents already at its height and adds nothing twice, whichever of them
+    the interrupted commit reached."""
+    keys = sorted(totals.documents)
+    create = [UpdateOne({"_id": key}, {"$setOnInsert": {
+        **dict.fromkeys(totals.documents[key], 0), "height": 0}}, upsert=True) for key in keys]
+    add = [UpdateOne({"_id": key, "height": {"$lt": height}},
+                     {"$inc": totals.documents[key], "$set": {"height": height}}) for key in keys]
+    return create, add
+
+
+def fold_block(conn, height, seconds, transactions, platform_key):
+    """Add a committing block's PLAYs to the stored totals; safe to repeat for a block."""
+    totals = Totals()
+    totals.add_block(seconds, transactions, platform_key)
+    if not totals.documents:
+        return
+    for writes in updates(height, totals):
+        conn.run(conn.collection(COLLECTION).bulk_write(writes, ordered=False))
+
+
+def read(conn, keys):
+    """{key: its stored document, without `_id`} for those of `keys` that exist: one
+    lookup by `_id` each."""
+    found = {}
+    for key in keys:
+        document = conn.run(conn.collection(COLLECTION).find_one({"_id": key}))
+        if document is not None:
+            document.pop("_id")
+            found[key] = document
+    return found
+
+
+def recompute(ledger, at_height, progress=None):
+    """Totals of every PLAY committed up to `at_height`, from `ledger` (a StoreLedger or
+    an audit's NodeLedger): what the node should hold once that block has committed."""
+    totals = Totals()
+    platform_key = (ledger.context(Scope("network"), at_height)["network_parameters"] or {}).get(
+        "platform_key")
+    for count, (_, seconds, tx) in enumerate(ledger.plays(1, at_height, None), 1):
+        totals.add_play(seconds, tx["metadata"], tx["outputs"], platform_key)
+        if progress and count % 100_000 == 0:
+            progress(f"{count:,} plays counted")
+    return totals
+
+
+def rebuild(bigchain, progress=None):
+    """Replace the stored totals with ones recomputed from the ledger's blocks; returns
+    (height, number of documents). Run it with the node stopped: a block committing
+    meanwhile could be counted by neither side."""
+    ledger = StoreLedger(bigchain)
+    tip = ledger.tip()
+    height = tip["height"] if tip else 0
+    totals = recompute(ledger, height, progress)
+    conn = bigchain.connection
+    conn.run(conn.collection(COLLECTION).delete_many({}))
+    documents = [{"_id": key, **figures, "height": height}
+                 for key, figures in sorted(totals.documents.items())]
+    for start in range(0, len(documents), 1000):
+        conn.run(conn.collection(COLLECTION).insert_many(documents[start:start + 1000]))
+    return height, len(documents)
+
+
+MAX_DAYS = 366  # one lookup per day and track: a year of a party's tracks at most
+
+
+def dates_between(first, last):
+    """ISO dates from `first` to `last` inclusive (each 'YYYY-MM-DD')."""
+    try:
+        start, end = (datetime.date.fromisoformat(text) for text in (first, last))
+    except (TypeError, ValueError):
+        raise ReportError(f"from_date and to_date must be dates YYYY-MM-DD, not `{first}`, "
+                          f"`{last}`") from None
+    if end < start or (end - start).days >= MAX_DAYS:
+        raise ReportError(f"to_date must be from from_date to {MAX_DAYS} days after it")
+    return [datetime.date.fromordinal(day).isoformat()
+            for day in range(start.toordinal(), end.toordinal() + 1)]
+
+
+def _summed(documents, figures):
+    return {name: sum(document.get(name, 0) for document in documents) for name in figures}
+
+
+def summary(lookup, scope_kind, ids, dates=None):
+    """A summary from stored totals: `lookup(keys)` answers {key: document}; `ids` are
+    the scope's tracks (network: None) or, for a payee, its public key. Figures overall,
+    per track for a party, and per day of `dates` (network, track and party scopes)."""
+    if scope_kind == "payee":
+        (key,) = ids
+        found = lookup([f"payee|{key}"])
+        return {"totals": _summed(found.values(), PAYEE_FIGURES)}
+    if ids is None:
+        keys, day_keys = ["network"], lambda date: [f"day|{date}"]
+    else:
+        keys = [f"track|{track}" for track in ids]
+        day_keys = lambda date: [f"track-day|{track}|{date}" for track in ids]  # noqa: E731
+    found = lookup(keys)
+    answer = {"totals": _summed(found.values(), PLAY_FIGURES)}
+    if scope_kind == "party":
+        answer["tracks"] = [{"track": track, **_summed([found.get(f"track|{track}", {})],
+                                                       PLAY_FIGURES)} for track in ids]
+    if dates:
+        answer["days"] = [{"date": date, **_summed(lookup(day_keys(date)).values(), PLAY_FIGURES)}
+                          for date in dates]
+    return answer
