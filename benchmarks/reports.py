@@ -1,17 +1,25 @@
 """How a usage and royalty report's time and memory grow with the number of plays, on the
-local store (FerretDB 1.24, SQLite), next to a bare scan of the same transactions.
+local store (FerretDB 1.24, SQLite), next to a bare scan of the same transactions, and
+what summaries from the totals kept at commit (reports/totals.py) cost.
 
     .venv/bin/python benchmarks/reports.py [--sizes 10000,100000,1000000] [--per-block 100]
 
 The store is seeded directly with documents in BigchainDB's stored form (PLAY
 transactions without asset and metadata, their metadata, blocks of ids, block times, the
-tracks and network parameters), growing to each size in turn. At each size two fresh
-processes run against it: one computes the network report and writes it as JSON to
-/dev/null (StoreLedger + report_lines + formats.render), the other only reads every PLAY
-transaction and its metadata (the two finds the report cannot do without). Each reports
-its wall time and peak RSS (ru_maxrss). FerretDB scans for every filter, so the bare scan
-is the floor; the ratio should stay flat and both should grow linearly, while peak memory
-stays flat. Results are appended to benchmarks/results/reports.jsonl with the command.
+tracks and network parameters), growing to each size in turn. At each size:
+
+- upkeep: the totals writes of SAMPLE_BLOCKS blocks of plays, as a node makes them at
+  commit (totals.fold_block), timed per play; then `totals.rebuild` recomputes the totals
+  of every seeded play from the store (what `bigchaindb-resonate rebuild-totals` runs);
+- three fresh processes, each timed with its peak RSS (ru_maxrss): `report` computes the
+  network report and writes it as JSON to /dev/null (StoreLedger + report_lines +
+  formats.render); `scan` only reads every PLAY transaction and its metadata (the two
+  finds the report cannot do without: the floor); `summary` answers the network summary
+  with 31 days, a track's and a payee's from the stored totals.
+
+The report/scan ratio should stay flat (goal: at most 2), the summary's time should not
+grow with plays, and peak memory should stay flat. Results are appended to
+benchmarks/results/reports.jsonl with the command.
 """
 import argparse
 import hashlib
@@ -37,6 +45,7 @@ LISTENERS = 5000
 T0 = 1_700_000_000
 KEY = "4K9H6zjvzMQfyHJhsJDQZdgsZFGsJpBrvSUnAwpXyN9G"
 INSERT_BATCH = 5000
+SAMPLE_BLOCKS = 20
 
 
 def digest(*parts):
@@ -95,15 +104,60 @@ def grow(database, have, size, per_block):
             for height in range(first, last + 1) if (height - 1) * per_block >= start])
 
 
-def measure(port, what):
-    """Run in a fresh process: the report or the bare scan; print seconds and peak RSS."""
+def keep_totals(port, size, per_block):
+    """Time the totals' upkeep over SAMPLE_BLOCKS blocks of plays folded above the tip, as
+    commits would, then rebuild them from the store (which drops the sample again)."""
     from types import SimpleNamespace
 
     from bigchaindb.backend import connect
 
+    from bigchaindb_resonate.reports import totals
+
+    conn = connect(backend="localmongodb", host="127.0.0.1", port=port, name=DATABASE)
+    tip = -(-size // per_block)
+    started = time.perf_counter()
+    for block in range(SAMPLE_BLOCKS):
+        plays = [play_documents(n, per_block) for n in range(block * per_block, (block + 1) * per_block)]
+        totals.fold_block(conn, tip + 1 + block, T0 + (tip + 1 + block) * 5,
+                          [{"operation": "PLAY", "metadata": metadata["metadata"],
+                            "outputs": tx["outputs"]} for tx, metadata in plays], "platform")
+    upkeep = time.perf_counter() - started
+    started = time.perf_counter()
+    _, documents = totals.rebuild(SimpleNamespace(connection=conn))
+    return {"upkeep_us_per_play": round(upkeep / (SAMPLE_BLOCKS * per_block) * 1e6, 1),
+            "rebuild_seconds": round(time.perf_counter() - started, 2),
+            "totals_documents": documents}
+
+
+def summaries(conn):
+    from bigchaindb_resonate.reports import totals
+
+    def lookup(keys):
+        return totals.read(conn, keys)
+
+    day = totals.date_of(T0)
+    days = totals.dates_between(day, totals.date_of(T0 + 30 * totals.DAY))
+    network = totals.summary(lookup, "network", None, days)
+    totals.summary(lookup, "track", [digest("track", 0)], days)
+    totals.summary(lookup, "payee", ["payee0"])
+    return network["totals"]["paid_plays"] + network["totals"]["free_plays"]
+
+
+def measure(port, what):
+    """Run in a fresh process: the report, the bare scan or the summaries; print seconds
+    and peak RSS."""
+    from types import SimpleNamespace
+
+    from bigchaindb.backend import connect
+
+    from bigchaindb_resonate import host
+
+    host.apply()
     conn = connect(backend="localmongodb", host="127.0.0.1", port=port, name=DATABASE)
     started = time.perf_counter()
-    if what == "report":
+    if what == "summary":
+        plays = summaries(conn)
+    elif what == "report":
         from bigchaindb_resonate.reports.compute import Period, Scope, StoreLedger, report_lines
         from bigchaindb_resonate.reports.formats import render
 
@@ -118,7 +172,8 @@ def measure(port, what):
                 pass
     seconds = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": round(seconds, 2), "peak_rss_mib": round(peak_kib / 1024, 1)}))
+    print(json.dumps({"seconds": round(seconds, 4), "peak_rss_mib": round(peak_kib / 1024, 1),
+                      **({"plays": plays} if what == "summary" else {})}))
 
 
 def timed_process(port, what):
@@ -131,7 +186,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--per-block", type=int, default=100, help="plays per block")
-    parser.add_argument("--measure", choices=["report", "scan"], help=argparse.SUPPRESS)
+    parser.add_argument("--measure", choices=["report", "scan", "summary"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
@@ -149,10 +204,15 @@ def main(argv=None):
                 grow(database, have, size, args.per_block)
                 have = size
                 seeded = time.perf_counter() - started
-                report, scan = timed_process(port, "report"), timed_process(port, "scan")
+                kept = keep_totals(port, size, args.per_block)
+                scan, report = timed_process(port, "scan"), timed_process(port, "report")
+                summary = timed_process(port, "summary")
+                assert summary.pop("plays") == size, "the totals miss plays"
                 row = {"plays": size, "blocks": -(-size // args.per_block),
                        "seed_seconds": round(seeded, 1), "report": report, "scan": scan,
+                       "summary": summary, **kept,
                        "time_ratio": round(report["seconds"] / scan["seconds"], 2),
+                       "summary_ms": round(summary["seconds"] * 1000, 1),
                        "report_us_per_play": round(report["seconds"] / size * 1e6, 1)}
                 print(json.dumps(row), flush=True)
                 rows.append(row)
@@ -160,7 +220,7 @@ def main(argv=None):
             process.terminate()
             process.wait()
     result = {"store": "FerretDB 1.24.2 SQLite", "cpus": len(os.sched_getaffinity(0)),
-              "rows": rows}
+              "load_average": os.getloadavg(), "rows": rows}
     record.append(NAME, result, argv)
     return 0
 

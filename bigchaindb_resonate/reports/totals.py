@@ -127,6 +127,8 @@ def recompute(ledger, at_height, progress=None):
     """Totals of every PLAY committed up to `at_height`, from `ledger` (a StoreLedger or
     an audit's NodeLedger): what the node should hold once that block has committed."""
     totals = Totals()
+    if not at_height:
+        return totals
     platform_key = (ledger.context(Scope("network"), at_height)["network_parameters"] or {}).get(
         "platform_key")
     for count, (_, seconds, tx) in enumerate(ledger.plays(1, at_height, None), 1):
@@ -181,12 +183,12 @@ def summary(lookup, scope_kind, ids, dates=None):
         (key,) = ids
         found = lookup([f"payee|{key}"])
         return {"totals": _summed(found.values(), PAYEE_FIGURES)}
-    if ids is None:
-        keys, day_keys = ["network"], lambda date: [f"day|{date}"]
-    else:
-        keys = [f"track|{track}" for track in ids]
-        day_keys = lambda date: [f"track-day|{track}|{date}" for track in ids]  # noqa: E731
-    found = lookup(keys)
+    def day_keys(date):
+        if ids is None:
+            return [f"day|{date}"]
+        return [f"track-day|{track}|{date}" for track in ids]
+
+    found = lookup(["network"] if ids is None else [f"track|{track}" for track in ids])
     answer = {"totals": _summed(found.values(), PLAY_FIGURES)}
     if scope_kind == "party":
         answer["tracks"] = [{"track": track, **_summed([found.get(f"track|{track}", {})],
