@@ -8,14 +8,17 @@ The store is seeded directly with documents in BigchainDB's stored form (PLAY
 transactions without asset and metadata, their metadata, blocks of ids, block times, the
 tracks and network parameters), growing to each size in turn. At each size:
 
-- upkeep: the totals writes of SAMPLE_BLOCKS blocks of plays, as a node makes them at
-  commit (totals.fold_block), timed per play; then `totals.rebuild` recomputes the totals
-  of every seeded play from the store (what `bigchaindb-resonate rebuild-totals` runs);
+- upkeep: the report rows and totals writes of SAMPLE_BLOCKS blocks of plays, as a node
+  makes them at commit (totals.fold_block), timed per play; then `totals.rebuild`
+  recomputes the rows and totals of every seeded play from the store's blocks and
+  transactions (what `bigchaindb-resonate rebuild-totals` runs);
 - three fresh processes, each timed with its peak RSS (ru_maxrss): `report` computes the
   network report and writes it as JSON to /dev/null (StoreLedger + report_lines +
-  formats.render); `scan` only reads every PLAY transaction and its metadata (the two
-  finds the report cannot do without: the floor); `summary` answers the network summary
-  with 31 days, a track's and a payee's from the stored totals.
+  formats.render; it reads the report rows); `scan` only reads every PLAY transaction
+  and its metadata (a bare read of the same transactions, through FerretDB); `summary`
+  answers the network summary with 31 days, a track's and a payee's from the stored
+  totals; `file` reads and parses the same transactions and metadata straight from the
+  SQLite file under FerretDB (what the store itself costs without FerretDB's decoding).
 
 The report/scan ratio should stay flat (goal: at most 2), the summary's time should not
 grow with plays, and peak memory should stay flat. Results are appended to
@@ -119,7 +122,7 @@ def keep_totals(port, size, per_block):
     for block in range(SAMPLE_BLOCKS):
         plays = [play_documents(n, per_block) for n in range(block * per_block, (block + 1) * per_block)]
         totals.fold_block(conn, tip + 1 + block, T0 + (tip + 1 + block) * 5,
-                          [{"operation": "PLAY", "metadata": metadata["metadata"],
+                          [{"id": tx["id"], "operation": "PLAY", "metadata": metadata["metadata"],
                             "outputs": tx["outputs"]} for tx, metadata in plays], "platform")
     upkeep = time.perf_counter() - started
     started = time.perf_counter()
@@ -143,6 +146,19 @@ def summaries(conn):
     return network["totals"]["paid_plays"] + network["totals"]["free_plays"]
 
 
+def read_file(path):
+    """Every transaction and metadata row straight from FerretDB's SQLite file, parsed."""
+    import sqlite3
+
+    database = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    tables = [name for (name,) in database.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")
+        if name.startswith(("transactions_", "metadata_"))]
+    for table in tables:
+        for (text,) in database.execute(f'SELECT _ferretdb_sjson FROM "{table}"'):
+            json.loads(text)
+
+
 def measure(port, what):
     """Run in a fresh process: the report, the bare scan or the summaries; print seconds
     and peak RSS."""
@@ -153,10 +169,13 @@ def measure(port, what):
     from bigchaindb_resonate import host
 
     host.apply()
-    conn = connect(backend="localmongodb", host="127.0.0.1", port=port, name=DATABASE)
+    conn = None if what == "file" else connect(backend="localmongodb", host="127.0.0.1",
+                                               port=int(port), name=DATABASE)
     started = time.perf_counter()
     if what == "summary":
         plays = summaries(conn)
+    elif what == "file":
+        read_file(port)
     elif what == "report":
         from bigchaindb_resonate.reports.compute import Period, Scope, StoreLedger, report_lines
         from bigchaindb_resonate.reports.formats import render
@@ -186,8 +205,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--per-block", type=int, default=100, help="plays per block")
-    parser.add_argument("--measure", choices=["report", "scan", "summary"], help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--measure", choices=["report", "scan", "summary", "file"],
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--port", help=argparse.SUPPRESS)  # or the SQLite file, for `file`
     args = parser.parse_args(argv)
     if args.measure:
         return measure(args.port, args.measure)
@@ -207,11 +227,13 @@ def main(argv=None):
                 kept = keep_totals(port, size, args.per_block)
                 scan, report = timed_process(port, "scan"), timed_process(port, "report")
                 summary = timed_process(port, "summary")
+                from_file = timed_process(Path(home) / "store" / f"{DATABASE}.sqlite", "file")
                 assert summary.pop("plays") == size, "the totals miss plays"
                 row = {"plays": size, "blocks": -(-size // args.per_block),
                        "seed_seconds": round(seeded, 1), "report": report, "scan": scan,
-                       "summary": summary, **kept,
+                       "summary": summary, "file": from_file, **kept,
                        "time_ratio": round(report["seconds"] / scan["seconds"], 2),
+                       "report_to_file_ratio": round(report["seconds"] / from_file["seconds"], 2),
                        "summary_ms": round(summary["seconds"] * 1000, 1),
                        "report_us_per_play": round(report["seconds"] / size * 1e6, 1)}
                 print(json.dumps(row), flush=True)

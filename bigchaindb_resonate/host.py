@@ -682,23 +682,25 @@ def _report_totals_at_commit():
     block_transactions)` (`elections/election.py:278-330`) once per committed block, with
     its accepted transactions in order: the only per-block hook. Ours also folds the
     block's PLAYs into the report totals (reports/totals.py), at the block's height and
-    consensus time (set by _checked_abci_app's begin_block). Tendermint delivers a block
-    again when its commit did not finish (core.py:262-271 rollback), so the fold is
-    idempotent per block. Declares the `report_totals` collection, found by `_id` only."""
+    consensus time (set by _checked_abci_app's begin_block), and keeps the block's report
+    rows. Tendermint delivers a block again when its commit did not finish
+    (core.py:262-271 rollback), so both are idempotent per block. Declares the
+    `report_totals` and `report_rows` collections, found by `_id` only."""
     from bigchaindb.backend import schema as backend_schema
     from bigchaindb.backend.localmongodb import schema as mongo_schema
     from bigchaindb.elections.election import Election
 
     from bigchaindb_resonate.reports import totals
 
-    mongo_schema.INDEXES[totals.COLLECTION] = []
-    if totals.COLLECTION not in backend_schema.TABLES:
-        backend_schema.TABLES = backend_schema.TABLES + (totals.COLLECTION,)
+    for collection in (totals.COLLECTION, totals.ROWS):
+        mongo_schema.INDEXES[collection] = []
+        if collection not in backend_schema.TABLES:
+            backend_schema.TABLES = backend_schema.TABLES + (collection,)
     upstream = getattr(Election.process_block, "resonate_upstream", Election.process_block)
 
     def process_block(cls, bigchain, new_height, txns):
         validator_update = upstream(bigchain, new_height, txns)
-        plays = [{"operation": tx.operation, "metadata": tx.metadata,
+        plays = [{"id": tx.id, "operation": tx.operation, "metadata": tx.metadata,
                   "outputs": [{"public_keys": output.public_keys, "amount": output.amount}
                               for output in tx.outputs]}
                  for tx in txns if tx.operation == totals.PLAY]

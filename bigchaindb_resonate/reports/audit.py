@@ -89,6 +89,8 @@ class NodeLedger:
                 self.check(tx, block["height"])
                 yield block["height"], block["time"], tx
 
+    plays_from_transactions = plays  # over HTTP, `plays` reads the transactions themselves
+
     def _remember(self, tx):
         self._known[tx["id"]] = tx
         self._known.move_to_end(tx["id"])

@@ -22,10 +22,19 @@ of a block whose commit did not finish, and Tendermint delivers the block again)
 document records the last `height` folded into it and a block only adds to documents
 below its height, so a replayed block adds nothing twice (`updates`).
 
+The same commit also keeps the per-play rows of a report, one document per block with
+plays in `report_rows` (`_id` its height): the id, metadata and outputs of each PLAY, as
+one JSON text, and the height of the previous block with plays. A report reads them in
+store order and follows that chain (compute.StoreLedger.plays), so it decodes one small
+document per block instead of two per play: FerretDB's decoding of documents, not the
+report, is where a report's time went (benchmarks/RESULTS.md).
+
 `rebuild` recomputes every document from the ledger's blocks; `resonate audit --totals`
-recomputes them from nodes over HTTP and compares.
+recomputes the totals from nodes over HTTP and compares, and `resonate audit` compares a
+report, computed from the rows, with the transactions themselves.
 """
 import datetime
+import json
 
 from pymongo import UpdateOne
 
@@ -34,11 +43,13 @@ from bigchaindb_resonate.reports.compute import (
 )
 
 COLLECTION = "report_totals"
+ROWS = "report_rows"
 DAY = 86400
 PLAY_FIGURES = ("paid_plays", "free_plays", "tokens", "ownerships", "payee_tokens",
                 "coop_tokens")
 PAYEE_FIGURES = ("amount", "payments")
 EPOCH = datetime.date(1970, 1, 1).toordinal()
+INSERT_BATCH = 1000
 
 
 def date_of(seconds):
@@ -101,12 +112,40 @@ def updates(height, totals):
     return create, add
 
 
+def rows_document(height, seconds, previous, plays):
+    """The report rows of a block: its PLAYs (`id`, `metadata`, `outputs` with
+    `public_keys` and `amount`) as one JSON text, chained to the previous block with
+    plays (0: none)."""
+    text = json.dumps([{"id": tx["id"], "metadata": tx["metadata"],
+                        "outputs": [{"public_keys": output["public_keys"],
+                                     "amount": int(output["amount"])}
+                                    for output in tx["outputs"]]} for tx in plays],
+                      sort_keys=True, separators=(",", ":"))
+    return {"_id": height, "height": height, "previous": previous, "time": seconds,
+            "plays": text}
+
+
+def rows_of(document):
+    """The plays a `report_rows` document holds (see rows_document)."""
+    return json.loads(document["plays"])
+
+
 def fold_block(conn, height, seconds, transactions, platform_key):
-    """Add a committing block's PLAYs to the stored totals; safe to repeat for a block."""
-    totals = Totals()
-    totals.add_block(seconds, transactions, platform_key)
-    if not totals.documents:
+    """Add a committing block's PLAYs to the stored rows and totals; safe to repeat for a
+    block. The rows go first: they chain to the block the `network` totals last reached,
+    which is this block's predecessor until the totals below are written."""
+    plays = [tx for tx in transactions if tx["operation"] == PLAY]
+    if not plays:
         return
+    network = conn.run(conn.collection(COLLECTION).find_one({"_id": "network"})) or {}
+    previous = network.get("height", 0)
+    if previous < height:
+        rows = rows_document(height, seconds, previous, plays)
+        conn.run(conn.collection(ROWS).update_one(
+            {"_id": height}, {"$setOnInsert": {k: v for k, v in rows.items() if k != "_id"}},
+            upsert=True))
+    totals = Totals()
+    totals.add_block(seconds, plays, platform_key)
     for writes in updates(height, totals):
         conn.run(conn.collection(COLLECTION).bulk_write(writes, ordered=False))
 
@@ -124,14 +163,16 @@ def read(conn, keys):
 
 
 def recompute(ledger, at_height, progress=None):
-    """Totals of every PLAY committed up to `at_height`, from `ledger` (a StoreLedger or
-    an audit's NodeLedger): what the node should hold once that block has committed."""
+    """Totals of every PLAY committed up to `at_height`, from the transactions `ledger`
+    holds (a StoreLedger or an audit's NodeLedger): what the node should hold once that
+    block has committed."""
     totals = Totals()
     if not at_height:
         return totals
     platform_key = (ledger.context(Scope("network"), at_height)["network_parameters"] or {}).get(
         "platform_key")
-    for count, (_, seconds, tx) in enumerate(ledger.plays(1, at_height, None), 1):
+    for count, (_, seconds, tx) in enumerate(
+            ledger.plays_from_transactions(1, at_height, None), 1):
         totals.add_play(seconds, tx["metadata"], tx["outputs"], platform_key)
         if progress and count % 100_000 == 0:
             progress(f"{count:,} plays counted")
@@ -139,19 +180,45 @@ def recompute(ledger, at_height, progress=None):
 
 
 def rebuild(bigchain, progress=None):
-    """Replace the stored totals with ones recomputed from the ledger's blocks; returns
-    (height, number of documents). Run it with the node stopped: a block committing
-    meanwhile could be counted by neither side."""
+    """Replace the stored totals and report rows with ones recomputed from the ledger's
+    blocks and transactions; returns (height, number of totals documents). Run it with
+    the node stopped: a block committing meanwhile could be counted by neither side."""
     ledger = StoreLedger(bigchain)
     tip = ledger.tip()
     height = tip["height"] if tip else 0
-    totals = recompute(ledger, height, progress)
+    platform_key = (ledger.context(Scope("network"), height)["network_parameters"] or {}).get(
+        "platform_key") if height else None
+    totals, rows, block, previous = Totals(), [], [], 0
     conn = bigchain.connection
-    conn.run(conn.collection(COLLECTION).delete_many({}))
-    documents = [{"_id": key, **figures, "height": height}
+    for collection in (COLLECTION, ROWS):
+        conn.run(conn.collection(collection).delete_many({}))
+
+    def close_block():
+        nonlocal previous
+        rows.append(rows_document(block[0][0], block[0][1], previous, [tx for _, _, tx in block]))
+        previous = block[0][0]
+        block.clear()
+        if len(rows) >= INSERT_BATCH:
+            conn.run(conn.collection(ROWS).insert_many(rows))
+            rows.clear()
+
+    plays = ledger.plays_from_transactions(1, height, None) if height else ()
+    for count, (play_height, seconds, tx) in enumerate(plays, 1):
+        if block and block[0][0] != play_height:
+            close_block()
+        block.append((play_height, seconds, tx))
+        totals.add_play(seconds, tx["metadata"], tx["outputs"], platform_key)
+        if progress and count % 100_000 == 0:
+            progress(f"{count:,} plays counted")
+    if block:
+        close_block()
+    if rows:
+        conn.run(conn.collection(ROWS).insert_many(rows))
+    # Each document stands at the last block with plays, where the next block's rows chain.
+    documents = [{"_id": key, **figures, "height": previous}
                  for key, figures in sorted(totals.documents.items())]
-    for start in range(0, len(documents), 1000):
-        conn.run(conn.collection(COLLECTION).insert_many(documents[start:start + 1000]))
+    for start in range(0, len(documents), INSERT_BATCH):
+        conn.run(conn.collection(COLLECTION).insert_many(documents[start:start + INSERT_BATCH]))
     return height, len(documents)
 
 

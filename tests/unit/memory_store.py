@@ -6,7 +6,8 @@ It imitates:
   in `transactions`; `App.commit` then stores a block of ids in `blocks`, and our host
   writes the block's consensus time to `block_times`;
 - the window inside `App.commit` after the transactions are stored and before their
-  block is, when `pre_commit` names the height being committed;
+  block is, when `pre_commit` names the height being committed; and the report rows our
+  host keeps for a block with plays (reports/totals.rows_document);
 - the queries our code issues through BigchainDB's lazy connection: `find` (with sort
   and limit replayed by `connection.run`) and `find_one`, with MongoDB's dotted paths
   that descend into arrays, the operators `$or $eq $in $gte $lte $lt $exists`, and
@@ -17,6 +18,8 @@ many queries a read makes."""
 import copy
 import hashlib
 import operator
+
+from bigchaindb_resonate.reports import totals
 
 _ORDER = {"$gte": operator.ge, "$lte": operator.le, "$lt": operator.lt}
 
@@ -146,6 +149,11 @@ class MemoryStore:
              "transactions": [tx["id"] for tx in transactions]})
         if time is not None:
             self.collection("block_times").documents.append({"height": height, "time": time})
+        plays = [tx for tx in transactions if tx["operation"] == "PLAY"]
+        if plays:  # what the node's commit keeps for reports (reports/totals.py)
+            rows = self.collection(totals.ROWS).documents
+            previous = max((doc["height"] for doc in rows), default=0)
+            rows.append(totals.rows_document(height, time, previous, plays))
 
     def stored_before_its_block(self, height, *transactions):
         """App.commit stores the transactions, then the block: the window in between."""

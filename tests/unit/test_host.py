@@ -210,7 +210,7 @@ def test_report_totals_fold_where_upstream_processes_each_committed_block():
     assert "Election.process_block(self.bigchaindb," in end_block and "self.new_height" in end_block
     assert "Election.rollback(" in upstream_source("bigchaindb.core", "rollback")
     assert Election.process_block.__func__.__module__ == "bigchaindb_resonate.host"
-    assert totals.COLLECTION in mongo_schema.INDEXES
+    assert totals.COLLECTION in mongo_schema.INDEXES and totals.ROWS in mongo_schema.INDEXES
 
     class Connection:
         """Records the totals' writes; answers the network parameters."""
@@ -219,19 +219,21 @@ def test_report_totals_fold_where_upstream_processes_each_committed_block():
 
         def collection(self, name):
             return SimpleNamespace(
-                find_one=lambda *args, **kwargs: {"platform_key": "coop"},
+                find_one=lambda match, **kwargs: None if match else {"platform_key": "coop"},
+                update_one=lambda match, update, upsert: self.writes.append((name, [update])),
                 bulk_write=lambda writes, ordered: self.writes.append((name, writes)))
 
         def run(self, query):
             return query
 
-    play = SimpleNamespace(operation="PLAY", outputs=[
+    play = SimpleNamespace(id="p" * 64, operation="PLAY", outputs=[
         SimpleNamespace(public_keys=["artist"], amount=7), SimpleNamespace(public_keys=["coop"], amount=3)],
         metadata={"track": "t", "territory": "GB", "playNumber": 3, "price": 10})
     bigchain = SimpleNamespace(connection=Connection(), consensus_time=86400 * 3)
     assert Election.process_block(bigchain, 7, [play]) == []
-    (name, create), (_, add) = bigchain.connection.writes
-    assert name == totals.COLLECTION
+    (rows_at, (rows,)), (name, create), (_, add) = bigchain.connection.writes
+    assert (rows_at, name) == (totals.ROWS, totals.COLLECTION)
+    assert rows["$setOnInsert"]["previous"] == 0 and "p" * 64 in rows["$setOnInsert"]["plays"]
     folded = {write._filter["_id"]: write._doc["$inc"] for write in add}
     assert folded["network"]["tokens"] == 10 and folded["payee|coop"] == {"amount": 3, "payments": 1}
     assert "track-day|t|1970-01-04" in folded
