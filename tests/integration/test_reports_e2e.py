@@ -333,7 +333,10 @@ def test_totals_kept_at_commit_equal_the_report_and_a_rebuild(
     kept = totals.read(conn, sorted(rebuilt))
     assert {key: {k: v for k, v in doc.items() if k != "height"} for key, doc in kept.items()} \
         == rebuilt
-    # ... and what the node's rebuild command writes (nothing commits meanwhile: no writes).
+    # ... and what the node's rebuild command writes (nothing commits meanwhile: no writes),
+    # report rows included: the node's report is the same, byte for byte.
+    at_height = lines[0]["at_height"]
+    before = "".join(clients[2].report("network", "json", at_height))
     config = node_dir(testnet.directory, testnet.nodes[2]).bigchaindb_config
     done = subprocess.run([sys.executable, "-m", "bigchaindb_resonate.node", "-c", str(config),
                            "rebuild-totals"], capture_output=True, text=True, timeout=120)
@@ -342,6 +345,8 @@ def test_totals_kept_at_commit_equal_the_report_and_a_rebuild(
     again = totals.read(conn, sorted(rebuilt))
     assert {key: {k: v for k, v in doc.items() if k != "height"} for key, doc in again.items()} \
         == rebuilt
+    assert "".join(clients[2].report("network", "json", at_height)) == before
+    assert json.loads(before)["lines"] == lines
     assert resonate("audit", "--totals", "--node", clients[2].api_url,
                     "--node", clients[0].api_url) == 0
     assert resonate("summary", "--scope", f"track:{history.track_a}", "--from-date", "2020-01-01",

@@ -242,6 +242,16 @@ def test_the_same_report_whatever_order_the_store_returns_documents_in(history):
         for height, time, tx in ledger.plays_from_transactions(1, last, None)]
 
 
+def test_a_break_in_the_report_rows_is_an_error_not_a_shorter_report(history):
+    import copy
+
+    broken = copy.deepcopy(history.store)
+    rows = broken.collection("report_rows").documents
+    del rows[len(rows) // 2]
+    with pytest.raises(LookupError, match="rebuild-totals"):
+        list(StoreLedger(broken).plays(1, 10 ** 6, None))
+
+
 def test_digest_covers_every_line(history):
     lines = lines_of(history)
     digest = Digest()
