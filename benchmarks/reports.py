@@ -116,7 +116,10 @@ def keep_totals(port, size, per_block):
 
     from bigchaindb_resonate.reports import totals
 
-    conn = connect(backend="localmongodb", host="127.0.0.1", port=port, name=DATABASE)
+    # A node allows a query 5 s (BigchainDB's connection_timeout); here the upkeep is
+    # timed, however long it takes on this store.
+    conn = connect(backend="localmongodb", host="127.0.0.1", port=port, name=DATABASE,
+                   connection_timeout=600_000)
     tip = -(-size // per_block)
     started = time.perf_counter()
     for block in range(SAMPLE_BLOCKS):

@@ -20,7 +20,7 @@ the block's consensus time only, so every node holds the same totals.
 A crash may replay a block's commit (BigchainDB's crash recovery deletes the transactions
 of a block whose commit did not finish, and Tendermint delivers the block again). Each
 document records the last `height` folded into it and a block only adds to documents
-below its height, so a replayed block adds nothing twice (`updates`).
+below its height, so a replayed block adds nothing twice (`updates`, `fold_block`).
 
 The same commit also keeps the per-play rows of a report, one document per block with
 plays in `report_rows` (`_id` its height): the id, metadata and outputs of each PLAY, as
@@ -98,18 +98,22 @@ class Totals:
                 self.add_play(seconds, tx["metadata"], tx["outputs"], platform_key)
 
 
-def updates(height, totals):
-    """The writes that fold one block's `totals` into the stored documents, in two steps:
-    create the missing documents at zero (below any height), then add to each document
-    whose `height` is below the block's and raise it to the block's. A replayed block
-    finds its documents already at its height and adds nothing twice, whichever of them
-    the interrupted commit reached."""
+def updates(height, totals, replay=False):
+    """The writes that fold one block's `totals` into the stored documents. Each adds to
+    a document only while its `height` is below the block's, and raises it to the
+    block's. The first time a block is folded, one upsert per document does it. A
+    replayed block (replay=True) may find some documents already at its height, where
+    such an upsert would fail on their `_id`: then the missing documents are created at
+    zero first, and only those below the block's height are added to."""
     keys = sorted(totals.documents)
+    add = [UpdateOne({"_id": key, "height": {"$lt": height}},
+                     {"$inc": totals.documents[key], "$set": {"height": height}},
+                     upsert=not replay) for key in keys]
+    if not replay:
+        return [add]
     create = [UpdateOne({"_id": key}, {"$setOnInsert": {
         **dict.fromkeys(totals.documents[key], 0), "height": 0}}, upsert=True) for key in keys]
-    add = [UpdateOne({"_id": key, "height": {"$lt": height}},
-                     {"$inc": totals.documents[key], "$set": {"height": height}}) for key in keys]
-    return create, add
+    return [create, add]
 
 
 def rows_document(height, seconds, previous, plays):
@@ -132,21 +136,20 @@ def rows_of(document):
 
 def fold_block(conn, height, seconds, transactions, platform_key):
     """Add a committing block's PLAYs to the stored rows and totals; safe to repeat for a
-    block. The rows go first: they chain to the block the `network` totals last reached,
-    which is this block's predecessor until the totals below are written."""
+    block. The rows go first, so that finding them means the block was folded before
+    (perhaps in part); they chain to the block the `network` totals last reached, which
+    is this block's predecessor until the totals below are written."""
     plays = [tx for tx in transactions if tx["operation"] == PLAY]
     if not plays:
         return
-    network = conn.run(conn.collection(COLLECTION).find_one({"_id": "network"})) or {}
-    previous = network.get("height", 0)
-    if previous < height:
-        rows = rows_document(height, seconds, previous, plays)
-        conn.run(conn.collection(ROWS).update_one(
-            {"_id": height}, {"$setOnInsert": {k: v for k, v in rows.items() if k != "_id"}},
-            upsert=True))
+    replay = conn.run(conn.collection(ROWS).find_one({"_id": height})) is not None
+    if not replay:
+        network = conn.run(conn.collection(COLLECTION).find_one({"_id": "network"})) or {}
+        conn.run(conn.collection(ROWS).insert_one(
+            rows_document(height, seconds, network.get("height", 0), plays)))
     totals = Totals()
     totals.add_block(seconds, plays, platform_key)
-    for writes in updates(height, totals):
+    for writes in updates(height, totals, replay):
         conn.run(conn.collection(COLLECTION).bulk_write(writes, ordered=False))
 
 

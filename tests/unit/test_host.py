@@ -220,7 +220,7 @@ def test_report_totals_fold_where_upstream_processes_each_committed_block():
         def collection(self, name):
             return SimpleNamespace(
                 find_one=lambda match, **kwargs: None if match else {"platform_key": "coop"},
-                update_one=lambda match, update, upsert: self.writes.append((name, [update])),
+                insert_one=lambda document: self.writes.append((name, [document])),
                 bulk_write=lambda writes, ordered: self.writes.append((name, writes)))
 
         def run(self, query):
@@ -231,9 +231,9 @@ def test_report_totals_fold_where_upstream_processes_each_committed_block():
         metadata={"track": "t", "territory": "GB", "playNumber": 3, "price": 10})
     bigchain = SimpleNamespace(connection=Connection(), consensus_time=86400 * 3)
     assert Election.process_block(bigchain, 7, [play]) == []
-    (rows_at, (rows,)), (name, create), (_, add) = bigchain.connection.writes
+    (rows_at, (rows,)), (name, add) = bigchain.connection.writes
     assert (rows_at, name) == (totals.ROWS, totals.COLLECTION)
-    assert rows["$setOnInsert"]["previous"] == 0 and "p" * 64 in rows["$setOnInsert"]["plays"]
+    assert rows["_id"] == 7 and rows["previous"] == 0 and "p" * 64 in rows["plays"]
     folded = {write._filter["_id"]: write._doc["$inc"] for write in add}
     assert folded["network"]["tokens"] == 10 and folded["payee|coop"] == {"amount": 3, "payments": 1}
     assert "track-day|t|1970-01-04" in folded

@@ -23,10 +23,13 @@ def apply_writes(documents, writes):
         key = match["_id"]
         document = documents.get(key)
         if document is None:
-            if write._upsert:
-                documents[key] = {**update.get("$setOnInsert", {})}
-            continue
-        if "height" in match and not document["height"] < match["height"]["$lt"]:
+            if not write._upsert:
+                continue
+            document = documents[key] = {**update.get("$setOnInsert", {})}
+            if "$setOnInsert" in update:
+                continue
+        elif "height" in match and not document["height"] < match["height"]["$lt"]:
+            assert not write._upsert, "an upsert here fails on the document's _id"
             continue
         for name, amount in update.get("$inc", {}).items():
             document[name] = document.get(name, 0) + amount
@@ -48,11 +51,13 @@ def folded(history, replay=False):
     for height, seconds, transactions in blocks_of(history):
         block = totals.Totals()
         block.add_block(seconds, transactions, platform)
-        create, add = totals.updates(height, block)
+        (first,) = totals.updates(height, block)
         if replay:  # a crash after part of the block's writes: the block comes again
-            apply_writes(documents, create + add[:len(add) // 2])
-        apply_writes(documents, create)
-        apply_writes(documents, add)
+            apply_writes(documents, first[:len(first) // 2])
+            for writes in totals.updates(height, block, replay=True):
+                apply_writes(documents, writes)
+        else:
+            apply_writes(documents, first)
     return documents
 
 
