@@ -20,7 +20,8 @@ the block's consensus time only, so every node holds the same totals.
 A crash may replay a block's commit (BigchainDB's crash recovery deletes the transactions
 of a block whose commit did not finish, and Tendermint delivers the block again). Each
 document records the last `height` folded into it and a block only adds to documents
-below its height, so a replayed block adds nothing twice (`updates`, `fold_block`).
+below its height, writing plain values, so neither a replayed block nor a retried write
+adds anything twice (`updates`, `fold_block`).
 
 The same commit also keeps the per-play rows of a report, one document per block with
 plays in `report_rows` (`_id` its height): the id, metadata and outputs of each PLAY, as
@@ -98,22 +99,20 @@ class Totals:
                 self.add_play(seconds, tx["metadata"], tx["outputs"], platform_key)
 
 
-def updates(height, totals, replay=False):
-    """The writes that fold one block's `totals` into the stored documents. Each adds to
-    a document only while its `height` is below the block's, and raises it to the
-    block's. The first time a block is folded, one upsert per document does it. A
-    replayed block (replay=True) may find some documents already at its height, where
-    such an upsert would fail on their `_id`: then the missing documents are created at
-    zero first, and only those below the block's height are added to."""
-    keys = sorted(totals.documents)
-    add = [UpdateOne({"_id": key, "height": {"$lt": height}},
-                     {"$inc": totals.documents[key], "$set": {"height": height}},
-                     upsert=not replay) for key in keys]
-    if not replay:
-        return [add]
-    create = [UpdateOne({"_id": key}, {"$setOnInsert": {
-        **dict.fromkeys(totals.documents[key], 0), "height": 0}}, upsert=True) for key in keys]
-    return [create, add]
+def updates(height, totals, stored):
+    """The writes that fold one block's `totals` into the `stored` documents ({key: its
+    document, for those that exist}): each document gets its new figures and the block's
+    height as plain values, so a write repeated (a retried query) changes nothing, and a
+    document that already holds the block (a replayed block) is left alone. Every
+    filter is `_id` alone: the one FerretDB answers without decoding every document."""
+    writes = []
+    for key, figures in sorted(totals.documents.items()):
+        document = stored.get(key, {"height": 0})
+        if document["height"] >= height:
+            continue
+        new = {name: document.get(name, 0) + amount for name, amount in figures.items()}
+        writes.append(UpdateOne({"_id": key}, {"$set": {**new, "height": height}}, upsert=True))
+    return writes
 
 
 def rows_document(height, seconds, previous, plays):
@@ -136,20 +135,24 @@ def rows_of(document):
 
 def fold_block(conn, height, seconds, transactions, platform_key):
     """Add a committing block's PLAYs to the stored rows and totals; safe to repeat for a
-    block. The rows go first, so that finding them means the block was folded before
-    (perhaps in part); they chain to the block the `network` totals last reached, which
-    is this block's predecessor until the totals below are written."""
+    block. Commits run one at a time, so reading the documents and then writing them
+    cannot interleave with another block's fold. The rows go first; they chain to the
+    block the `network` totals last reached, which is this block's predecessor until the
+    totals below are written."""
     plays = [tx for tx in transactions if tx["operation"] == PLAY]
     if not plays:
         return
-    replay = conn.run(conn.collection(ROWS).find_one({"_id": height})) is not None
-    if not replay:
-        network = conn.run(conn.collection(COLLECTION).find_one({"_id": "network"})) or {}
-        conn.run(conn.collection(ROWS).insert_one(
-            rows_document(height, seconds, network.get("height", 0), plays)))
     totals = Totals()
     totals.add_block(seconds, plays, platform_key)
-    for writes in updates(height, totals, replay):
+    stored = read(conn, sorted(totals.documents))
+    previous = stored.get("network", {}).get("height", 0)
+    if previous < height:
+        rows = rows_document(height, seconds, previous, plays)
+        conn.run(conn.collection(ROWS).update_one(
+            {"_id": height}, {"$setOnInsert": {k: v for k, v in rows.items() if k != "_id"}},
+            upsert=True))
+    writes = updates(height, totals, stored)
+    if writes:
         conn.run(conn.collection(COLLECTION).bulk_write(writes, ordered=False))
 
 

@@ -17,23 +17,10 @@ from .test_reports import history  # noqa: F401 (the module's fixture)
 
 
 def apply_writes(documents, writes):
-    """`writes` (pymongo UpdateOne) applied to {_id: document} as MongoDB applies them."""
+    """`writes` (pymongo UpdateOne by `_id`, `$set`, upsert) applied to {_id: document}."""
     for write in writes:
-        match, update = write._filter, write._doc
-        key = match["_id"]
-        document = documents.get(key)
-        if document is None:
-            if not write._upsert:
-                continue
-            document = documents[key] = {**update.get("$setOnInsert", {})}
-            if "$setOnInsert" in update:
-                continue
-        elif "height" in match and not document["height"] < match["height"]["$lt"]:
-            assert not write._upsert, "an upsert here fails on the document's _id"
-            continue
-        for name, amount in update.get("$inc", {}).items():
-            document[name] = document.get(name, 0) + amount
-        document.update(update.get("$set", {}))
+        assert set(write._filter) == {"_id"} and set(write._doc) == {"$set"} and write._upsert
+        documents.setdefault(write._filter["_id"], {}).update(write._doc["$set"])
 
 
 def blocks_of(history):
@@ -51,13 +38,12 @@ def folded(history, replay=False):
     for height, seconds, transactions in blocks_of(history):
         block = totals.Totals()
         block.add_block(seconds, transactions, platform)
-        (first,) = totals.updates(height, block)
-        if replay:  # a crash after part of the block's writes: the block comes again
-            apply_writes(documents, first[:len(first) // 2])
-            for writes in totals.updates(height, block, replay=True):
-                apply_writes(documents, writes)
-        else:
-            apply_writes(documents, first)
+        writes = totals.updates(height, block, copy.deepcopy(documents))
+        if replay:  # a crash after part of the block's writes, then a retried write
+            apply_writes(documents, writes[:len(writes) // 2])
+            apply_writes(documents, writes[:1])
+            writes = totals.updates(height, block, copy.deepcopy(documents))
+        apply_writes(documents, writes)
     return documents
 
 
