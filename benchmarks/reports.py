@@ -56,6 +56,10 @@ def digest(*parts):
 
 
 def seed_static(database):
+    # As `bigchaindb init` does on a node (host declares them): FerretDB stalled creating
+    # a collection under a batch of upserts.
+    for collection in ("report_totals", "report_rows"):
+        database.create_collection(collection)
     database["abci_chains"].insert_one({"height": 0, "chain_id": "bench", "is_synced": True})
     database["network_parameters"].insert_one(
         {"chain_id": "bench", "treasury_keys": [KEY], "platform_key": "platform",
