@@ -51,6 +51,7 @@ PLAY_FIGURES = ("paid_plays", "free_plays", "tokens", "ownerships", "payee_token
 PAYEE_FIGURES = ("amount", "payments")
 EPOCH = datetime.date(1970, 1, 1).toordinal()
 INSERT_BATCH = 1000
+WRITES_PER_COMMAND = 50
 
 
 def date_of(seconds):
@@ -152,8 +153,11 @@ def fold_block(conn, height, seconds, transactions, platform_key):
             {"_id": height}, {"$setOnInsert": {k: v for k, v in rows.items() if k != "_id"}},
             upsert=True))
     writes = updates(height, totals, stored)
-    if writes:
-        conn.run(conn.collection(COLLECTION).bulk_write(writes, ordered=False))
+    # FerretDB 1.24 stalled on one update command of a few hundred upserts (seen at the
+    # third such block); a few dozen at a time it answers as quickly as one by one.
+    for start in range(0, len(writes), WRITES_PER_COMMAND):
+        conn.run(conn.collection(COLLECTION).bulk_write(
+            writes[start:start + WRITES_PER_COMMAND]))
 
 
 def read(conn, keys):
