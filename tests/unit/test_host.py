@@ -221,7 +221,7 @@ def test_report_totals_fold_where_upstream_processes_each_committed_block():
             return SimpleNamespace(
                 find_one=lambda match, **kwargs: None if match else {"platform_key": "coop"},
                 update_one=lambda match, update, upsert: self.writes.append((name, [update])),
-                bulk_write=lambda writes, ordered: self.writes.append((name, writes)))
+                bulk_write=lambda writes, ordered=True: self.writes.append((name, writes)))
 
         def run(self, query):
             return query
