@@ -12,7 +12,7 @@ tracks and network parameters), growing to each size in turn. At each size:
   makes them at commit (totals.fold_block), timed per play; then `totals.rebuild`
   recomputes the rows and totals of every seeded play from the store's blocks and
   transactions (what `bigchaindb-resonate rebuild-totals` runs);
-- three fresh processes, each timed with its peak RSS (ru_maxrss): `report` computes the
+- fresh processes, each timed with its peak RSS (VmHWM): `report` computes the
   network report and writes it as JSON to /dev/null (StoreLedger + report_lines +
   formats.render; it reads the report rows); `scan` only reads every PLAY transaction
   and its metadata (a bare read of the same transactions, through FerretDB); `summary`
@@ -28,7 +28,6 @@ import argparse
 import hashlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -197,7 +196,9 @@ def measure(port, what):
             for _ in conn.run(conn.collection(collection).find(match, {"_id": False})):
                 pass
     seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # VmHWM starts afresh at exec; ru_maxrss would carry the parent's peak over.
+    peak_kib = int(next(line.split()[1] for line in open("/proc/self/status")
+                        if line.startswith("VmHWM:")))
     print(json.dumps({"seconds": round(seconds, 4), "peak_rss_mib": round(peak_kib / 1024, 1),
                       **({"plays": plays} if what == "summary" else {})}))
 

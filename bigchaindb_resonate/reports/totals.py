@@ -51,6 +51,7 @@ PLAY_FIGURES = ("paid_plays", "free_plays", "tokens", "ownerships", "payee_token
 PAYEE_FIGURES = ("amount", "payments")
 EPOCH = datetime.date(1970, 1, 1).toordinal()
 INSERT_BATCH = 1000
+ROWS_PER_INSERT = 50  # a block's rows hold up to a block of plays
 WRITES_PER_COMMAND = 50
 
 
@@ -208,7 +209,7 @@ def rebuild(bigchain, progress=None):
         rows.append(rows_document(block[0][0], block[0][1], previous, [tx for _, _, tx in block]))
         previous = block[0][0]
         block.clear()
-        if len(rows) >= INSERT_BATCH:
+        if len(rows) >= ROWS_PER_INSERT:
             conn.run(conn.collection(ROWS).insert_many(rows))
             rows.clear()
 
