@@ -35,6 +35,7 @@ from bigchaindb_resonate.types.work import Work
 
 VERSION = "resonate-report/1"
 PLAY = "PLAY"
+ROWS_PER_BATCH = 20  # report rows documents per store round trip (up to a block each)
 OWNING_PLAY = 8  # 0-based: the 9th paid play makes the listener an owner
 SCOPE_KINDS = ("network", "track", "party")
 
@@ -247,10 +248,12 @@ class StoreLedger:
         self.bigchain = bigchain
         self.conn = bigchain.connection
 
-    def _cursor(self, collection, match, fields=None, sort=None, limit=None):
+    def _cursor(self, collection, match, fields=None, sort=None, limit=None, batch=None):
         projection = {"_id": False, **{field: True for field in fields or ()}}
         # BigchainDB's connection replays this chain of calls on the real collection.
         query = self.conn.collection(collection).find(match, projection=projection)
+        if batch:
+            query = query.batch_size(batch)
         if sort:
             query = query.sort(sort)
         if limit:
@@ -341,7 +344,8 @@ class StoreLedger:
 
         wanted = None if tracks is None else set(tracks)
         early, reached = {}, 0
-        for document in self._cursor(ROWS, {}):
+        # A few blocks' rows at a time: the store would fill 16 MB batches.
+        for document in self._cursor(ROWS, {}, batch=ROWS_PER_BATCH):
             early[document["previous"]] = document
             while reached in early and reached < last:
                 block = early.pop(reached)

@@ -100,6 +100,9 @@ class Query:
         self._limit = count
         return self
 
+    def batch_size(self, count):  # how many documents a round trip carries: all here
+        return self
+
     def run(self):
         self.collection.store.finds.append(self.collection.name)
         found = [doc for doc in self.collection.documents if _matches(doc, self.match)]
