@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from bigchaindb_resonate import outcome, reads, rules
 from bigchaindb_resonate.errors import ResonateValidationError
-from bigchaindb_resonate.reports import compute, formats
+from bigchaindb_resonate.reports import compute, formats, totals
 from bigchaindb_resonate.validators.identifiers import normalise_isrc, normalise_iswc
 
 PREFIX = "/api/v1/resonate"
@@ -229,6 +229,51 @@ def report_blocks():
                 "next": end + 1 if limit and end < last else None}
 
     return jsonify(_on_store(page))
+
+
+MAX_TOTALS_KEYS = 100
+MAX_SUMMARY_LOOKUPS = 2000  # tracks x days of a party's daily summary
+
+
+def _stored_totals(keys):
+    return _on_ledger(lambda bigchain: totals.read(bigchain.connection, keys))
+
+
+@blueprint.route("/reports/summary")
+def report_summary():
+    """Summary figures from the totals every node keeps as blocks commit: a few lookups
+    whatever the ledger's size. `scope` as for reports, or `payee=<public key>`; with
+    from_date and to_date (YYYY-MM-DD, UTC), also per consensus day."""
+    args = request.args
+    try:
+        dates = None
+        if "from_date" in args or "to_date" in args:
+            dates = totals.dates_between(args.get("from_date"), args.get("to_date"))
+        if "payee" in args:
+            if dates or "scope" in args:
+                raise compute.ReportError("a payee's summary takes no scope and no dates")
+            kind, ids, scope = "payee", [_public_key(args["payee"])], f"payee:{args['payee']}"
+        else:
+            parsed = compute.Scope.parse(args.get("scope", "network"))
+            kind, scope = parsed.kind, str(parsed)
+            ids = _on_store(lambda ledger: ledger.scope_tracks(parsed))
+    except compute.ReportError as exc:
+        raise Refusal(400, str(exc)) from None
+    if dates and ids and len(ids) * len(dates) > MAX_SUMMARY_LOOKUPS:
+        raise Refusal(400, f"{len(ids)} tracks over {len(dates)} days: ask for at most "
+                           f"{MAX_SUMMARY_LOOKUPS // len(ids)} days at a time")
+    network = _stored_totals(["network"]).get("network", {})
+    return jsonify({"scope": scope, "last_play_height": network.get("height", 0),
+                    **totals.summary(_stored_totals, kind, ids, dates)})
+
+
+@blueprint.route("/reports/totals")
+def report_totals():
+    """Stored totals documents by key (reports/totals.py), for an audit to compare."""
+    keys = request.args.getlist("key")
+    if not 1 <= len(keys) <= MAX_TOTALS_KEYS:
+        raise Refusal(400, f"ask for 1 to {MAX_TOTALS_KEYS} keys (key=...&key=...)")
+    return jsonify({"totals": _stored_totals(keys)})
 
 
 def register(app):

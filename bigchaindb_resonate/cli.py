@@ -648,13 +648,20 @@ def _output(path):
 
 def _audit(args):
     from bigchaindb_resonate import host
-    from bigchaindb_resonate.reports.audit import AuditError, audit
+    from bigchaindb_resonate.reports.audit import AuditError, audit, audit_totals
     from bigchaindb_resonate.reports.formats import ReportFormatError
 
+    if (args.report is None) == (not args.totals):
+        print("error: name a report file to audit, or give --totals to audit the nodes' "
+              "report totals", file=sys.stderr)
+        return 2
     host.apply()  # parse PLAY transactions with our types, as a node does
     try:
-        with args.report.open() as text:
-            result = audit(text, args.node)
+        if args.totals:
+            result = audit_totals(args.node)
+        else:
+            with args.report.open() as text:
+                result = audit(text, args.node)
     except OSError as exc:
         raise CommandError(f"cannot read {args.report} ({exc.strerror}); give a report file "
                            f"`resonate report --out FILE` wrote") from None
@@ -664,10 +671,34 @@ def _audit(args):
     for finding in result.findings:
         print(finding)
     verdict = "matches" if result.ok else f"does NOT match ({len(result.findings)} findings)"
-    print(f"{args.report}: {verdict}; {result.lines} lines compared with {len(result.nodes)} "
+    what = "the report totals" if args.totals else args.report
+    compared = "totals documents" if args.totals else "lines"
+    print(f"{what}: {verdict}; {result.lines} {compared} compared with {len(result.nodes)} "
           f"node(s), {result.transactions} transaction checks (id, signatures, conservation)",
           file=sys.stderr)
     return 0 if result.ok else 1
+
+
+def _summary(args):
+    client = _client(args)
+    asked = f"payee {args.payee}" if args.payee else args.scope
+    answer = _found(client, asked, lambda: client.report_summary(
+        None if args.payee else args.scope, args.payee, args.from_date, args.to_date))
+    if args.json:
+        _print_json(answer)
+        return 0
+    _print_table(*_node_answer(client, _summary_rows, answer))
+    print(f"{answer['scope']}: plays up to height {answer['last_play_height']} (tokens: "
+          f"1 token = 0.001 credit)", file=sys.stderr)
+    return 0
+
+
+def _summary_rows(answer):
+    figures = list(answer["totals"])
+    rows = [["all", *answer["totals"].values()]]
+    rows += [[row["track"], *(row[name] for name in figures)] for row in answer.get("tracks", [])]
+    rows += [[row["date"], *(row[name] for name in figures)] for row in answer.get("days", [])]
+    return ["", *figures], rows
 
 
 def _demo(args):
@@ -900,10 +931,25 @@ def build_parser():
 
     audit = commands.add_parser("audit", help="recompute a report from nodes and name every "
                                               "line that differs")
-    audit.add_argument("report", type=Path, help="a report file (JSON, CSV or DSR)")
+    audit.add_argument("report", type=Path, nargs="?", help="a report file (JSON, CSV or DSR)")
+    audit.add_argument("--totals", action="store_true",
+                       help="instead, recompute the report totals each node keeps at commit "
+                            "from its ledger and compare them")
     audit.add_argument("--node", required=True, action="append", type=node_url,
                        help="a node's HTTP API URL (repeat to compare several)")
     audit.set_defaults(func=_audit)
+
+    summary = commands.add_parser(
+        "summary", parents=[node],
+        help="summary figures from the totals a node keeps at commit (fast at any size)")
+    summary.add_argument("--scope", default="network",
+                         help="network, track:<MANIFESTATION id> or party:<PARTY id>")
+    summary.add_argument("--payee", type=public_key,
+                         help="instead of a scope: what this public key was paid")
+    summary.add_argument("--from-date", help="also per consensus day from this date (YYYY-MM-DD, UTC)")
+    summary.add_argument("--to-date", help="... to this date (inclusive; at most 366 days)")
+    summary.add_argument("--json", action="store_true", help="print the node's JSON answer")
+    summary.set_defaults(func=_summary)
 
     config = commands.add_parser("config", help="settings kept for later commands")
     config_commands = config.add_subparsers(dest="config_command", required=True)

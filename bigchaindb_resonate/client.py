@@ -419,6 +419,20 @@ class Client:
         return self._get("resonate/reports/context", scope=scope,
                          **({} if at_height is None else {"at_height": at_height}))
 
+    def report_summary(self, scope=None, payee=None, from_date=None, to_date=None):
+        """Summary figures from the totals the node keeps at commit (fast at any ledger
+        size): of `scope` (default network) or of one `payee` key; with from_date and
+        to_date (YYYY-MM-DD), also per consensus day. NotFoundError when the scope's
+        record is not found."""
+        params = {name: value for name, value in (("scope", scope), ("payee", payee),
+                                                  ("from_date", from_date), ("to_date", to_date))
+                  if value is not None}
+        return self._get("resonate/reports/summary", **params)
+
+    def report_totals(self, keys):
+        """{key: stored totals document} for those of `keys` (at most 100) the node holds."""
+        return self._get("resonate/reports/totals", key=list(keys))["totals"]
+
     def report(self, scope="network", fmt="json", at_height=None, **period):
         """The report's text in chunks, as the node computes it; NotFoundError when the
         scope's record is not found. `period`: from_height, to_height, from_time, to_time."""

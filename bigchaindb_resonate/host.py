@@ -6,9 +6,11 @@ upstream spot no longer looks the way the adaptation assumes. `apply()` is idemp
 and must run in every process before a transaction is parsed; `node.main` calls it first.
 """
 import asyncio
+import contextlib
 import json
 import logging
 from collections import OrderedDict
+import queue
 import re
 import sys
 import threading
@@ -781,6 +783,78 @@ class CommittedTransactions:
 # Committed transactions kept per process (see _committed_transactions_cached).
 COMMITTED = CommittedTransactions(20_000)
 
+def _pooled_instances_come_back():
+    """`utils.py:54-104` pool(): `pooled` puts its instance back after the `yield` with no
+    `finally`, so an exception inside `with pool() as bigchain` loses the instance for
+    good, and so does a streamed report whose client leaves (the WSGI server closes the
+    generator: GeneratorExit). `web/server.py:83` create_app gives each API worker a pool
+    of `threads` (1) instances, so that worker's next request waits forever and gunicorn
+    kills it (WORKER TIMEOUT). Ours gives the instance back however the block ends.
+    `create_app` looks `utils.pool` up when it runs, after apply()."""
+    from bigchaindb import utils
+
+    upstream = getattr(utils.pool, "resonate_upstream", utils.pool)
+
+    def pool(builder, size, timeout=None):
+        idle = queue.Queue()
+        may_build = threading.Semaphore(size)  # at most `size` instances ever exist
+
+        @contextlib.contextmanager
+        def pooled():
+            try:
+                instance = idle.get_nowait()
+            except queue.Empty:
+                instance = builder() if may_build.acquire(blocking=False) else idle.get(
+                    timeout=timeout)
+            try:
+                yield instance
+            finally:
+                idle.put(instance)
+
+        return pooled
+
+    pool.resonate_upstream = upstream
+    utils.pool = pool
+
+
+def _report_totals_at_commit():
+    """`core.py:218` App.end_block calls `Election.process_block(bigchaindb, new_height,
+    block_transactions)` (`elections/election.py:278-330`) once per committed block, with
+    its accepted transactions in order: the only per-block hook. Ours also folds the
+    block's PLAYs into the report totals (reports/totals.py), at the block's height and
+    consensus time (set by _checked_abci_app's begin_block), and keeps the block's report
+    rows. Tendermint delivers a block again when its commit did not finish
+    (core.py:262-271 rollback), so both are idempotent per block. Declares the
+    `report_totals` and `report_rows` collections, found by `_id` only."""
+    from bigchaindb.backend import schema as backend_schema
+    from bigchaindb.backend.localmongodb import schema as mongo_schema
+    from bigchaindb.elections.election import Election
+
+    from bigchaindb_resonate.reports import totals
+
+    for collection in (totals.COLLECTION, totals.ROWS):
+        mongo_schema.INDEXES[collection] = []
+        if collection not in backend_schema.TABLES:
+            backend_schema.TABLES = backend_schema.TABLES + (collection,)
+    upstream = getattr(Election.process_block, "resonate_upstream", Election.process_block)
+
+    def process_block(cls, bigchain, new_height, txns):
+        validator_update = upstream(bigchain, new_height, txns)
+        plays = [{"id": tx.id, "operation": tx.operation, "metadata": tx.metadata,
+                  "outputs": [{"public_keys": output.public_keys, "amount": output.amount}
+                              for output in tx.outputs]}
+                 for tx in txns if tx.operation == totals.PLAY]
+        if plays:
+            parameters = LedgerView(bigchain).network_parameters() or {}
+            totals.fold_block(bigchain.connection, new_height,
+                              getattr(bigchain, "consensus_time", None), plays,
+                              parameters.get("platform_key"))
+        return validator_update
+
+    process_block.resonate_upstream = upstream
+    Election.process_block = classmethod(process_block)
+
+
 class Adaptation(NamedTuple):
     apply: Callable[[], None]
     upstream: str        # the spot it changes, as its docstring names it
@@ -828,4 +902,8 @@ ADAPTATIONS = (
     Adaptation(_committed_transactions_cached, "`lib.py:242-260`",
                ("test_committed_transactions_are_cached_but_absent_ones_never",
                 "test_rule_index_wraps_where_upstream_stores_a_block")),
+    Adaptation(_pooled_instances_come_back, "`utils.py:54-104`",
+               ("test_pooled_instances_come_back_when_the_block_raises_or_a_stream_is_closed",)),
+    Adaptation(_report_totals_at_commit, "`core.py:218`",
+               ("test_report_totals_fold_where_upstream_processes_each_committed_block",)),
 )

@@ -4,9 +4,15 @@ BigchainDB 2.2.2 has no loader for new transaction types (its `validation_plugin
 is read but never called), so this entry point adapts the host and registers our types
 before BigchainDB parses its arguments. `start` forks its web and event processes after
 that, so every process has the types registered.
+
+One command of our own sits next to BigchainDB's: `bigchaindb-resonate [-c CONFIG]
+rebuild-totals` recomputes the report totals (reports/totals.py) from the node's ledger.
 """
+import argparse
 import importlib.util
 import sys
+
+REBUILD_TOTALS = "rebuild-totals"
 
 
 def main(argv=None):
@@ -16,11 +22,13 @@ def main(argv=None):
     from bigchaindb_resonate import host
 
     host.apply()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if REBUILD_TOTALS in argv:
+        return rebuild_totals(argv)
     from bigchaindb.commands import bigchaindb as bigchaindb_cli
 
-    if argv is not None:
-        sys.argv = [sys.argv[0], *argv]
-    if {"-v", "--version"} & set(sys.argv[1:]):
+    sys.argv = [sys.argv[0], *argv]
+    if {"-v", "--version"} & set(argv):
         # BigchainDB's own answer names only itself: validators compare rule digests.
         from bigchaindb_resonate import rules
 
@@ -29,5 +37,36 @@ def main(argv=None):
     bigchaindb_cli.main()
 
 
+def rebuild_totals(argv):
+    parser = argparse.ArgumentParser(
+        prog=f"bigchaindb-resonate {REBUILD_TOTALS}",
+        description="Recompute the report totals from this node's ledger and replace the "
+                    "stored ones. Stop the node first: a block committing meanwhile could "
+                    "be missed.")
+    parser.add_argument("-c", "--config", help="the node's BigchainDB configuration file "
+                                               "(default: BigchainDB's own lookup)")
+    parser.add_argument("command", choices=[REBUILD_TOTALS])
+    args = parser.parse_args(argv)
+    import bigchaindb
+    from bigchaindb.lib import BigchainDB
+
+    from bigchaindb_resonate.host import STORE_ERRORS
+    from bigchaindb_resonate.reports import totals
+
+    bigchaindb.config_utils.autoconfigure(filename=args.config, force=True)
+    database = bigchaindb.config["database"]
+    print(f"rebuilding report totals from {database['name']} at "
+          f"{database['host']}:{database['port']} …", file=sys.stderr)
+    try:
+        height, documents = totals.rebuild(
+            BigchainDB(), progress=lambda line: print(line, file=sys.stderr))
+    except STORE_ERRORS as exc:
+        print(f"error: cannot use the node's store ({exc}); check that its database is "
+              f"running and that -c names this node's configuration", file=sys.stderr)
+        return 1
+    print(f"report totals rebuilt at height {height}: {documents} documents")
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -20,10 +20,12 @@ from bigchaindb.common.exceptions import InvalidHash
 from bigchaindb.common.transaction import Output, Transaction
 
 from bigchaindb_resonate.client import Client, NotFoundError
+from bigchaindb_resonate.reports import totals
 from bigchaindb_resonate.reports.compute import PLAY, Digest, Period, Scope, report_lines
 from bigchaindb_resonate.reports.formats import ReportFormatError, detect, read_lines, render
 
 MAX_DIFFERENCES = 20  # after a missing or extra line every later line differs too
+MAX_TOTALS_KEYS = 100  # per request (api.MAX_TOTALS_KEYS)
 SPENT_CACHE = 10000   # a listener's play usually spends the change of a recent one
 
 
@@ -86,6 +88,8 @@ class NodeLedger:
                     continue
                 self.check(tx, block["height"])
                 yield block["height"], block["time"], tx
+
+    plays_from_transactions = plays  # over HTTP, `plays` reads the transactions themselves
 
     def _remember(self, tx):
         self._known[tx["id"]] = tx
@@ -245,3 +249,35 @@ def audit(text_lines, node_urls, clients=None):
     for ledger in ledgers:
         findings += ledger.findings
     return Audit(findings, number, sum(ledger.verified for ledger in ledgers), node_urls)
+
+
+def audit_totals(node_urls, clients=None, attempts=3):
+    """Recompute, from each node's ledger over HTTP (each PLAY checked as for a report),
+    the report totals that node keeps at commit (reports/totals.py), and compare them
+    document by document. A block that commits while the audit reads is why it tries
+    again, up to `attempts` times. `lines` of the result counts the documents compared."""
+    findings, compared, verified = [], 0, 0
+    for url in node_urls:
+        for attempt in range(attempts):
+            ledger = NodeLedger(url, (clients or {}).get(url))
+            height = ledger.client.report_summary()["last_play_height"]
+            expected = totals.recompute(ledger, height).documents
+            keys = sorted(expected)
+            stored = {}
+            for start in range(0, len(keys), MAX_TOTALS_KEYS):
+                stored.update(ledger.client.report_totals(keys[start:start + MAX_TOTALS_KEYS]))
+            if ledger.client.report_summary()["last_play_height"] == height:
+                break
+        differing = [key for key in keys if _figures(stored.get(key)) != expected[key]]
+        findings += [f"{url}: totals `{key}` are {json.dumps(_figures(stored.get(key)), sort_keys=True)} on the "
+                     f"node but {json.dumps(expected[key], sort_keys=True)} recomputed from its "
+                     f"ledger up to height {height}" for key in differing[:MAX_DIFFERENCES]]
+        findings += ledger.findings
+        compared += len(keys)
+        verified += ledger.verified
+    return Audit(findings, compared, verified, node_urls)
+
+
+def _figures(document):
+    return None if document is None else {name: value for name, value in document.items()
+                                          if name != "height"}

@@ -21,6 +21,7 @@ node's store; audit.NodeLedger reads a node over HTTP.
 """
 import contextlib
 import hashlib
+import itertools
 import json
 import sqlite3
 import tempfile
@@ -34,6 +35,7 @@ from bigchaindb_resonate.types.work import Work
 
 VERSION = "resonate-report/1"
 PLAY = "PLAY"
+ROWS_PER_BATCH = 20  # report rows documents per store round trip (up to a block each)
 OWNING_PLAY = 8  # 0-based: the 9th paid play makes the listener an owner
 SCOPE_KINDS = ("network", "track", "party")
 
@@ -208,6 +210,23 @@ def report_lines(ledger, scope, period, at_height=None):
     yield digest.line()
 
 
+def in_commit_order(ids, documents):
+    """The document of each id in `ids`, in that order, from `documents` in any order.
+    Documents that come before their turn wait in a buffer, which stays empty when the
+    store returns documents in the order they were stored (FerretDB's SQLite tables and
+    MongoDB's collection scans of insert-only collections do): memory stays flat then, and
+    the answer is right in any order. A stored transaction that is in no block yet (a
+    commit under way) waits there unclaimed: at most one block's worth."""
+    early, documents = {}, iter(documents)
+    for txid in ids:
+        while txid not in early:
+            document = next(documents, None)
+            if document is None:
+                raise LookupError(f"transaction {txid} is in a block but not in the store")
+            early[document["id"]] = document
+        yield early.pop(txid)
+
+
 @contextlib.contextmanager
 def spool(schema):
     """A temporary SQLite file with `schema`: puts rows that arrive in any order into the
@@ -221,12 +240,6 @@ def spool(schema):
             db.close()
 
 
-PLAY_SPOOL = """
-    CREATE TABLE position (id TEXT PRIMARY KEY, height INTEGER, idx INTEGER);
-    CREATE TABLE time (height INTEGER PRIMARY KEY, seconds INTEGER);
-    CREATE TABLE metadata (id TEXT PRIMARY KEY, doc TEXT);
-    CREATE TABLE tx (id TEXT PRIMARY KEY, doc TEXT);"""
-
 
 class StoreLedger:
     """A node's committed ledger, read from its store (BigchainDB's collections)."""
@@ -235,10 +248,12 @@ class StoreLedger:
         self.bigchain = bigchain
         self.conn = bigchain.connection
 
-    def _cursor(self, collection, match, fields=None, sort=None, limit=None):
+    def _cursor(self, collection, match, fields=None, sort=None, limit=None, batch=None):
         projection = {"_id": False, **{field: True for field in fields or ()}}
         # BigchainDB's connection replays this chain of calls on the real collection.
         query = self.conn.collection(collection).find(match, projection=projection)
+        if batch:
+            query = query.batch_size(batch)
         if sort:
             query = query.sort(sort)
         if limit:
@@ -316,36 +331,69 @@ class StoreLedger:
                    "time": times.get(block["height"]), "transactions": block["transactions"]}
 
     def plays(self, first, last, tracks):
-        """(height, consensus time, transaction with its metadata) for every PLAY of
-        `tracks` (None: any) committed from `first` to `last`, in commit order. Four
-        queries, whatever the ledger's size."""
+        """(height, consensus time, the PLAY's id, metadata and outputs) for every PLAY of
+        `tracks` (None: any) committed from `first` to `last`, in commit order, from the
+        report rows kept at commit (totals.py): one query, one small document per block
+        with plays, read in the store's order and put in commit order by following each
+        document's link to the previous block with plays. Documents that come before
+        their turn wait in a buffer, which stays empty when the store returns them in the
+        order they were stored."""
         if first > last:
             return
-        # The store answers each query in its own order (and FerretDB scans for every
-        # filter), so four queries fill a spool that is read back in commit order.
-        with spool(PLAY_SPOOL) as db:
-            in_range = {"height": {"$gte": first, "$lte": last}}
-            db.executemany("INSERT INTO time VALUES (?, ?)", (
-                (doc["height"], doc["time"]) for doc in self._cursor(BLOCK_TIMES, in_range)))
-            db.executemany("INSERT OR IGNORE INTO position VALUES (?, ?, ?)", (
-                (txid, block["height"], index)
-                for block in self._cursor("blocks", in_range, ["height", "transactions"])
-                for index, txid in enumerate(block["transactions"])))
-            match = {"metadata.@type": "Play"}
-            if tracks is not None:
-                match["metadata.track"] = {"$in": list(tracks)}
-            db.executemany(
-                "INSERT INTO metadata SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM position WHERE id = ?1)",
-                ((doc["id"], json.dumps(doc["metadata"])) for doc in self._cursor("metadata", match)))
-            db.executemany(
-                "INSERT INTO tx SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM metadata WHERE id = ?1)",
-                ((tx["id"], json.dumps(tx)) for tx in self._cursor("transactions", {"operation": PLAY})))
-            rows = db.execute("""
-                SELECT position.height, time.seconds, tx.doc, metadata.doc FROM position
-                JOIN tx USING (id) JOIN metadata USING (id) LEFT JOIN time USING (height)
-                ORDER BY position.height, position.idx""")
-            for height, seconds, doc, metadata in rows:
-                yield height, seconds, {**json.loads(doc), "metadata": json.loads(metadata)}
+        from bigchaindb_resonate.reports.totals import ROWS, rows_of
+
+        wanted = None if tracks is None else set(tracks)
+        early, reached = {}, 0
+        # A few blocks' rows at a time: the store would fill 16 MB batches.
+        for document in self._cursor(ROWS, {}, batch=ROWS_PER_BATCH):
+            early[document["previous"]] = document
+            while reached in early and reached < last:
+                block = early.pop(reached)
+                reached = block["height"]
+                if first <= reached <= last:
+                    for play in rows_of(block):
+                        if wanted is None or play["metadata"]["track"] in wanted:
+                            yield reached, block["time"], play
+            if reached >= last:
+                return
+        if early:
+            raise LookupError(f"the report rows break after height {reached}: rebuild them "
+                              f"(bigchaindb-resonate rebuild-totals)")
+
+    def plays_from_transactions(self, first, last, tracks):
+        """What `plays` yields, from the blocks, transactions and metadata themselves:
+        what the rows are rebuilt from. Four queries, whatever the ledger's size, each
+        read once as it streams.
+
+        Blocks give the commit order. Transactions and metadata are read whole, in the
+        store's own order, which is the order they were stored in: FerretDB scans for any
+        filter, so a filter would save nothing, and unfiltered reads line up with the
+        blocks (see in_commit_order). Blocks before `first` are walked too, to pass their
+        transactions by."""
+        if first > last:
+            return
+        wanted = None if tracks is None else set(tracks)
+        blocks = self._cursor("blocks", {"height": {"$lte": last}}, ["height", "transactions"],
+                              sort=[("height", 1)])
+        times = iter(self._cursor(BLOCK_TIMES, {"height": {"$gte": first, "$lte": last}},
+                                  ["height", "time"], sort=[("height", 1)]))
+        # Three readers of one cursor, advanced in step by zip: tee holds at most a block.
+        positions, for_transactions, for_metadata = itertools.tee(
+            ((block["height"], txid) for block in blocks for txid in block["transactions"]), 3)
+        transactions = in_commit_order((txid for _, txid in for_transactions), self._cursor(
+            "transactions", {}, ["id", "operation", "outputs"]))
+        metadata = in_commit_order((txid for _, txid in for_metadata),
+                                   self._cursor("metadata", {}, ["id", "metadata"]))
+        time = next(times, None)
+        for (height, _), tx, meta in zip(positions, transactions, metadata):
+            if height < first or tx["operation"] != PLAY:
+                continue
+            if wanted is not None and meta["metadata"]["track"] not in wanted:
+                continue
+            while time is not None and time["height"] < height:
+                time = next(times, None)
+            seconds = time["time"] if time is not None and time["height"] == height else None
+            yield height, seconds, {**tx, "metadata": meta["metadata"]}
 
     def isrcs(self, track_ids):
         """{MANIFESTATION id: its ISRC} for those that carry one: one query."""

@@ -292,3 +292,93 @@ def test_two_nodes_give_the_same_bytes_at_the_same_height(clients, network_repor
         assert files[0].read_bytes() == files[1].read_bytes() and files[0].stat().st_size, fmt
     # node2's report, asked at the latest height, was computed at that same block.
     assert (tmp_path / "json-node1").read_bytes() == out.read_bytes()
+
+
+# -- totals kept at commit (reports/totals.py), and what an aborted report holds
+
+def node_store(testnet, number):
+    """A BigchainDB connection to node `number`'s own store."""
+    from bigchaindb.backend import connect
+
+    from bigchaindb_resonate.testnet.config import DATABASE_NAME
+
+    node = testnet.nodes[number]
+    return connect(backend="localmongodb", host=node.host, port=node.ports.store,
+                   name=DATABASE_NAME)
+
+
+def test_totals_kept_at_commit_equal_the_report_and_a_rebuild(
+        testnet, history, clients, network_report):
+    import subprocess
+    import sys
+
+    from bigchaindb_resonate.reports import totals
+    from bigchaindb_resonate.reports.compute import StoreLedger
+    from bigchaindb_resonate.testnet.config import node_dir
+
+    lines = json.loads(network_report[0].read_text())["lines"]
+    expected = {name: summary(lines, "totals")[name] for name in totals.PLAY_FIGURES}
+    for client in clients:
+        answer = client._get("resonate/reports/summary")
+        assert answer["totals"] == expected and answer["last_play_height"] == max(
+            line["height"] for line in lines if line["kind"] == "play")
+        track = client._get("resonate/reports/summary", scope=f"track:{history.track_a}")
+        assert track["totals"]["tokens"] == 1022 and track["totals"]["ownerships"] == 1
+        coop = client._get("resonate/reports/summary", payee=history.platform)
+        assert coop["totals"]["amount"] == expected["coop_tokens"]
+    # What node 3 kept block by block is what the ledger recomputes...
+    conn = node_store(testnet, 2)
+    ledger = StoreLedger(SimpleNamespace(connection=conn))
+    rebuilt = totals.recompute(ledger, ledger.tip()["height"]).documents
+    kept = totals.read(conn, sorted(rebuilt))
+    assert {key: {k: v for k, v in doc.items() if k != "height"} for key, doc in kept.items()} \
+        == rebuilt
+    # ... and what the node's rebuild command writes (nothing commits meanwhile: no writes),
+    # report rows included: the node's report is the same, byte for byte.
+    at_height = lines[0]["at_height"]
+    before = "".join(clients[2].report("network", "json", at_height))
+    config = node_dir(testnet.directory, testnet.nodes[2]).bigchaindb_config
+    done = subprocess.run([sys.executable, "-m", "bigchaindb_resonate.node", "-c", str(config),
+                           "rebuild-totals"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"{len(rebuilt)} documents" in done.stdout
+    again = totals.read(conn, sorted(rebuilt))
+    assert {key: {k: v for k, v in doc.items() if k != "height"} for key, doc in again.items()} \
+        == rebuilt
+    assert "".join(clients[2].report("network", "json", at_height)) == before
+    assert json.loads(before)["lines"] == lines
+    assert resonate("audit", "--totals", "--node", clients[2].api_url,
+                    "--node", clients[0].api_url) == 0
+    assert resonate("summary", "--scope", f"track:{history.track_a}", "--from-date", "2020-01-01",
+                    "--to-date", "2020-01-02", "--node", clients[3].api_url) == 0
+
+
+def test_aborted_reports_and_failed_reads_hold_nothing_on_the_node(testnet, history, clients):
+    """Twenty report streams left after ten bytes, and twenty reads that fail inside the
+    node (an unknown scope), on one node: a write through that node still commits. Before,
+    each left the API worker's one pooled connection taken, and two stalled the node."""
+    import time
+
+    from .story import role_keypair
+
+    node = clients[1]
+    treasury = role_keypair(testnet, "treasury")
+
+    def timed_write():
+        started = time.monotonic()
+        node.buy_credits(treasury, generate_key_pair().public_key, 1)
+        return time.monotonic() - started
+
+    before = timed_write()
+    for _ in range(20):
+        with requests.get(f"{node.api_url}/api/v1/resonate/reports",
+                          params={"format": "json"}, stream=True, timeout=30) as response:
+            assert response.status_code == 200
+            assert len(response.raw.read(10)) == 10
+        unknown = requests.get(f"{node.api_url}/api/v1/resonate/reports",
+                               params={"scope": f"track:{'0' * 64}"}, timeout=30)
+        assert unknown.status_code == 404
+    # Commits within the client's commit timeout (30 s), however long the first took.
+    after = timed_write()
+    assert requests.get(f"{node.api_url}/api/v1/resonate/network", timeout=30).status_code == 200
+    print(f"write through the node: {before:.2f} s before the aborts, {after:.2f} s after")

@@ -10,7 +10,8 @@ It imitates:
   transaction's commit position (before storing it), the block's consensus time to
   `block_times` and the latest one to `chain_head`;
 - the window inside `App.commit` after the transactions are stored and before their
-  block is, when `pre_commit` names the height being committed;
+  block is, when `pre_commit` names the height being committed; and the report rows our
+  host keeps for a block with plays (reports/totals.rows_document);
 - the queries our code issues through BigchainDB's lazy connection: `find` (with sort
   and limit replayed by `connection.run`) and `find_one`, with MongoDB's dotted paths
   that descend into arrays, the operators `$or $eq $in $gte $lte $lt $exists`, and
@@ -32,6 +33,7 @@ from bigchaindb_resonate import registry
 from bigchaindb_resonate.ledger import (
     CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK_TIME, NETWORK_PARAMETERS, LedgerView, file_block,
     position_documents)
+from bigchaindb_resonate.reports import totals
 
 _ORDER = {"$gte": operator.ge, "$lte": operator.le, "$lt": operator.lt}
 
@@ -112,6 +114,9 @@ class Query:
         self._limit = count
         return self
 
+    def batch_size(self, count):  # how many documents a round trip carries: all here
+        return self
+
     def run(self):
         self.collection.store.finds.append(self.collection.name)
         found = [doc for doc in self.collection.documents if _matches(doc, self.match)]
@@ -178,14 +183,20 @@ class MemoryStore:
 
     def commit(self, height, *transactions, time=None):
         """Store `transactions` and their block; `time`: its consensus seconds."""
+        transactions = [tx if isinstance(tx, dict) else tx.to_dict() for tx in transactions]
         self.stored_before_its_block(height, *transactions)
         self.collection("blocks").documents.append(
             {"height": height, "app_hash": hashlib.sha256(str(height).encode()).hexdigest().upper(),
-             "transactions": self.collection("pre_commit").documents[0]["transactions"]})
+             "transactions": [tx["id"] for tx in transactions]})
         if time is not None:
             self.collection("block_times").documents.append({"height": height, "time": time})
             self.collection(CHAIN_HEAD).documents[:] = [
                 {"_id": LATEST_BLOCK_TIME, "height": height, "time": time}]
+        plays = [tx for tx in transactions if tx["operation"] == "PLAY"]
+        if plays:  # what the node's commit keeps for reports (reports/totals.py)
+            rows = self.collection(totals.ROWS).documents
+            previous = max((doc["height"] for doc in rows), default=0)
+            rows.append(totals.rows_document(height, time, previous, plays))
 
     def stored_before_its_block(self, height, *transactions):
         """App.commit stores the transactions, then the block: the window in between."""

@@ -442,3 +442,83 @@ def test_latest_of_an_assets_transactions_comes_from_commit_positions():
     store.finds.clear()
     host._latest_committed(store, ["t1", "t2"])
     assert store.finds == [host.COMMIT_POSITIONS] * 2  # one key lookup each, no block search
+
+
+def test_pooled_instances_come_back_when_the_block_raises_or_a_stream_is_closed():
+    import threading
+
+    from bigchaindb import utils
+    from bigchaindb.web import server
+
+    upstream = upstream_source("bigchaindb.utils", "pool")
+    assert "yield instance\n\n        local_pool.put(instance)" in upstream  # no `finally`
+    assert "utils.pool(bigchaindb_factory, size=threads)" in upstream_source(
+        "bigchaindb.web.server", "create_app")
+    assert utils.pool.resonate_upstream is not utils.pool
+    pool = server.create_app(threads=1, bigchaindb_factory=object).config["bigchain_pool"]
+    with pool() as first:
+        pass
+    try:
+        with pool():
+            raise KeyError("a failed read")
+    except KeyError:
+        pass
+
+    def stream():  # a report whose client leaves after the first chunk
+        with pool():
+            yield "chunk"
+            yield "never sent"
+
+    chunks = stream()
+    next(chunks)
+    chunks.close()
+    got = []
+    # With upstream's pool this would wait forever for the one instance.
+    reader = threading.Thread(target=lambda: got.append(pool().__enter__()), daemon=True)
+    reader.start()
+    reader.join(timeout=5)
+    assert got == [first]
+
+
+def test_report_totals_fold_where_upstream_processes_each_committed_block():
+    from types import SimpleNamespace
+
+    from bigchaindb.elections.election import Election
+
+    from bigchaindb_resonate.reports import totals
+
+    end_block = inspect.getsource(App.end_block)
+    assert "Election.process_block(self.bigchaindb," in end_block and "self.new_height" in end_block
+    assert "Election.rollback(" in upstream_source("bigchaindb.core", "rollback")
+    assert Election.process_block.__func__.__module__ == "bigchaindb_resonate.host"
+    assert totals.COLLECTION in mongo_schema.INDEXES and totals.ROWS in mongo_schema.INDEXES
+
+    class Connection:
+        """Records the totals' writes; answers the network parameters."""
+        host, port, dbname = "guard", 0, "totals"  # what ledger.settled keys its values by
+
+        def __init__(self):
+            self.writes = []
+
+        def collection(self, name):
+            return SimpleNamespace(
+                find_one=lambda match, **kwargs: None if match else {"platform_key": "coop"},
+                update_one=lambda match, update, upsert: self.writes.append((name, [update])),
+                bulk_write=lambda writes, ordered=True: self.writes.append((name, writes)))
+
+        def run(self, query):
+            return query
+
+    play = SimpleNamespace(id="p" * 64, operation="PLAY", outputs=[
+        SimpleNamespace(public_keys=["artist"], amount=7), SimpleNamespace(public_keys=["coop"], amount=3)],
+        metadata={"track": "t", "territory": "GB", "playNumber": 3, "price": 10})
+    bigchain = SimpleNamespace(connection=Connection(), consensus_time=86400 * 3)
+    assert Election.process_block(bigchain, 7, [play]) == []
+    (rows_at, (rows,)), (name, add) = bigchain.connection.writes
+    assert (rows_at, name) == (totals.ROWS, totals.COLLECTION)
+    rows = rows["$setOnInsert"]
+    assert rows["height"] == 7 and rows["previous"] == 0 and "p" * 64 in rows["plays"]
+    folded = {write._filter["_id"]: write._doc["$set"] for write in add}
+    assert folded["network"]["tokens"] == 10
+    assert folded["payee|coop"] == {"amount": 3, "payments": 1, "height": 7}
+    assert "track-day|t|1970-01-04" in folded

@@ -217,6 +217,42 @@ def test_queries_do_not_grow_with_plays(history):
     assert len(history.store.finds) <= 12
 
 
+def test_the_same_report_whatever_order_the_store_returns_documents_in(history):
+    """Stores return documents in the order they were stored; the report must not depend
+    on it, and a transaction stored before its block exists is no play yet."""
+    import copy
+    import random
+
+    expected = lines_of(history)
+    shuffled = copy.deepcopy(history)
+    last = max(block["height"] for block in shuffled.store.collection("blocks").documents)
+    pending = shuffled.play("listener2", shuffled.track3, "US")
+    shuffled.store.stored_before_its_block(last + 1, pending)
+    for name in ("transactions", "metadata", "blocks", "block_times", "report_rows"):
+        random.Random(name).shuffle(shuffled.store.collection(name).documents)
+    got = lines_of(shuffled)
+    assert got == expected
+    assert pending["id"] not in {line.get("tx") for line in got}
+    # The rows are kept at commit; the transactions themselves say the same.
+    ledger = StoreLedger(shuffled.store)
+    assert list(ledger.plays(1, last, None)) == [
+        (height, time, {"id": tx["id"], "metadata": tx["metadata"],
+                        "outputs": [{"public_keys": output["public_keys"],
+                                     "amount": int(output["amount"])}
+                                    for output in tx["outputs"]]})
+        for height, time, tx in ledger.plays_from_transactions(1, last, None)]
+
+
+def test_a_break_in_the_report_rows_is_an_error_not_a_shorter_report(history):
+    import copy
+
+    broken = copy.deepcopy(history.store)
+    rows = broken.collection("report_rows").documents
+    del rows[len(rows) // 2]
+    with pytest.raises(LookupError, match="rebuild-totals"):
+        list(StoreLedger(broken).plays(1, 10 ** 6, None))
+
+
 def test_digest_covers_every_line(history):
     lines = lines_of(history)
     digest = Digest()

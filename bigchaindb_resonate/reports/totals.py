@@ -1,0 +1,277 @@
+"""Report totals kept as blocks commit, so that summaries answer in milliseconds at any
+ledger size.
+
+Every committed PLAY adds to a few small documents in the `report_totals` collection, each
+keyed by `_id` (the one lookup FerretDB answers without scanning) and none growing with
+history: one per key below, whatever the number of plays.
+
+    network                      every play
+    day|<YYYY-MM-DD>             the plays of one consensus day (UTC)
+    track|<track>                one MANIFESTATION's plays
+    track-day|<track>|<date>     one MANIFESTATION's plays on one consensus day
+    territory|<code>             the plays in one territory
+    payee|<public key>           what one key was paid (a payee of a split, or the co-op)
+
+Play figures (`paid_plays`, `free_plays`, `tokens`, `ownerships`, `payee_tokens`,
+`coop_tokens`) are counted the way a report counts them (compute.report_lines); a payee
+document holds `amount` and `payments`. All integers, computed from the transactions and
+the block's consensus time only, so every node holds the same totals.
+
+A crash may replay a block's commit (BigchainDB's crash recovery deletes the transactions
+of a block whose commit did not finish, and Tendermint delivers the block again). Each
+document records the last `height` folded into it and a block only adds to documents
+below its height, writing plain values, so neither a replayed block nor a retried write
+adds anything twice (`updates`, `fold_block`).
+
+The same commit also keeps the per-play rows of a report, one document per block with
+plays in `report_rows` (`_id` its height): the id, metadata and outputs of each PLAY, as
+one JSON text, and the height of the previous block with plays. A report reads them in
+store order and follows that chain (compute.StoreLedger.plays), so it decodes one small
+document per block instead of two per play: FerretDB's decoding of documents, not the
+report, is where a report's time went (benchmarks/RESULTS.md).
+
+`rebuild` recomputes every document from the ledger's blocks; `resonate audit --totals`
+recomputes the totals from nodes over HTTP and compares, and `resonate audit` compares a
+report, computed from the rows, with the transactions themselves.
+"""
+import datetime
+import json
+
+from pymongo import UpdateOne
+
+from bigchaindb_resonate.reports.compute import (
+    OWNING_PLAY, PLAY, ReportError, Scope, StoreLedger, payments,
+)
+
+COLLECTION = "report_totals"
+ROWS = "report_rows"
+DAY = 86400
+PLAY_FIGURES = ("paid_plays", "free_plays", "tokens", "ownerships", "payee_tokens",
+                "coop_tokens")
+PAYEE_FIGURES = ("amount", "payments")
+EPOCH = datetime.date(1970, 1, 1).toordinal()
+INSERT_BATCH = 1000
+ROWS_PER_INSERT = 50  # a block's rows hold up to a block of plays
+WRITES_PER_COMMAND = 50
+
+
+def date_of(seconds):
+    """The UTC date of consensus `seconds`, from integer days (no clock, no time zone)."""
+    return datetime.date.fromordinal(EPOCH + seconds // DAY).isoformat()
+
+
+def play_keys(track, territory, date):
+    keys = ["network", f"track|{track}", f"territory|{territory}"]
+    if date is not None:
+        keys += [f"day|{date}", f"track-day|{track}|{date}"]
+    return keys
+
+
+class Totals:
+    """Totals being summed in memory: {key: {figure: integer}}, for one block (commit) or
+    a whole ledger (rebuild)."""
+
+    def __init__(self):
+        self.documents = {}
+
+    def _add(self, key, figures):
+        document = self.documents.setdefault(key, dict.fromkeys(figures, 0))
+        for name, amount in figures.items():
+            document[name] += amount
+
+    def add_play(self, seconds, metadata, outputs, platform_key):
+        """One PLAY: its metadata, its outputs (`public_keys`, `amount`) and the consensus
+        seconds of its block (None when the block's time is unknown)."""
+        price = metadata["price"]
+        paid_to = payments(outputs, price, platform_key)
+        figures = {"paid_plays": int(price > 0), "free_plays": int(price == 0), "tokens": price,
+                   "ownerships": int(metadata["playNumber"] == OWNING_PLAY),
+                   "payee_tokens": sum(amount for _, amount, role in paid_to if role == "payee"),
+                   "coop_tokens": sum(amount for _, amount, role in paid_to if role == "coop")}
+        date = None if seconds is None else date_of(seconds)
+        for key in play_keys(metadata["track"], metadata["territory"], date):
+            self._add(key, figures)
+        for payee, amount, _ in paid_to:
+            self._add(f"payee|{payee}", {"amount": amount, "payments": 1})
+
+    def add_block(self, seconds, transactions, platform_key):
+        """The PLAYs among a block's `transactions` (dicts as stored, with metadata)."""
+        for tx in transactions:
+            if tx["operation"] == PLAY:
+                self.add_play(seconds, tx["metadata"], tx["outputs"], platform_key)
+
+
+def updates(height, totals, stored):
+    """The writes that fold one block's `totals` into the `stored` documents ({key: its
+    document, for those that exist}): each document gets its new figures and the block's
+    height as plain values, so a write repeated (a retried query) changes nothing, and a
+    document that already holds the block (a replayed block) is left alone. Every
+    filter is `_id` alone: the one FerretDB answers without decoding every document."""
+    writes = []
+    for key, figures in sorted(totals.documents.items()):
+        document = stored.get(key, {"height": 0})
+        if document["height"] >= height:
+            continue
+        new = {name: document.get(name, 0) + amount for name, amount in figures.items()}
+        writes.append(UpdateOne({"_id": key}, {"$set": {**new, "height": height}}, upsert=True))
+    return writes
+
+
+def rows_document(height, seconds, previous, plays):
+    """The report rows of a block: its PLAYs (`id`, `metadata`, `outputs` with
+    `public_keys` and `amount`) as one JSON text, chained to the previous block with
+    plays (0: none)."""
+    text = json.dumps([{"id": tx["id"], "metadata": tx["metadata"],
+                        "outputs": [{"public_keys": output["public_keys"],
+                                     "amount": int(output["amount"])}
+                                    for output in tx["outputs"]]} for tx in plays],
+                      sort_keys=True, separators=(",", ":"))
+    return {"_id": height, "height": height, "previous": previous, "time": seconds,
+            "plays": text}
+
+
+def rows_of(document):
+    """The plays a `report_rows` document holds (see rows_document)."""
+    return json.loads(document["plays"])
+
+
+def fold_block(conn, height, seconds, transactions, platform_key):
+    """Add a committing block's PLAYs to the stored rows and totals; safe to repeat for a
+    block. Commits run one at a time, so reading the documents and then writing them
+    cannot interleave with another block's fold. The rows go first; they chain to the
+    block the `network` totals last reached, which is this block's predecessor until the
+    totals below are written."""
+    plays = [tx for tx in transactions if tx["operation"] == PLAY]
+    if not plays:
+        return
+    totals = Totals()
+    totals.add_block(seconds, plays, platform_key)
+    stored = read(conn, sorted(totals.documents))
+    previous = stored.get("network", {}).get("height", 0)
+    if previous < height:
+        rows = rows_document(height, seconds, previous, plays)
+        conn.run(conn.collection(ROWS).update_one(
+            {"_id": height}, {"$setOnInsert": {k: v for k, v in rows.items() if k != "_id"}},
+            upsert=True))
+    writes = updates(height, totals, stored)
+    # FerretDB 1.24 stalled on one update command of a few hundred upserts (seen at the
+    # third such block); a few dozen at a time it answers as quickly as one by one.
+    for start in range(0, len(writes), WRITES_PER_COMMAND):
+        conn.run(conn.collection(COLLECTION).bulk_write(
+            writes[start:start + WRITES_PER_COMMAND]))
+
+
+def read(conn, keys):
+    """{key: its stored document, without `_id`} for those of `keys` that exist: one
+    lookup by `_id` each."""
+    found = {}
+    for key in keys:
+        document = conn.run(conn.collection(COLLECTION).find_one({"_id": key}))
+        if document is not None:
+            document.pop("_id")
+            found[key] = document
+    return found
+
+
+def recompute(ledger, at_height, progress=None):
+    """Totals of every PLAY committed up to `at_height`, from the transactions `ledger`
+    holds (a StoreLedger or an audit's NodeLedger): what the node should hold once that
+    block has committed."""
+    totals = Totals()
+    if not at_height:
+        return totals
+    platform_key = (ledger.context(Scope("network"), at_height)["network_parameters"] or {}).get(
+        "platform_key")
+    for count, (_, seconds, tx) in enumerate(
+            ledger.plays_from_transactions(1, at_height, None), 1):
+        totals.add_play(seconds, tx["metadata"], tx["outputs"], platform_key)
+        if progress and count % 100_000 == 0:
+            progress(f"{count:,} plays counted")
+    return totals
+
+
+def rebuild(bigchain, progress=None):
+    """Replace the stored totals and report rows with ones recomputed from the ledger's
+    blocks and transactions; returns (height, number of totals documents). Run it with
+    the node stopped: a block committing meanwhile could be counted by neither side."""
+    ledger = StoreLedger(bigchain)
+    tip = ledger.tip()
+    height = tip["height"] if tip else 0
+    platform_key = (ledger.context(Scope("network"), height)["network_parameters"] or {}).get(
+        "platform_key") if height else None
+    totals, rows, block, previous = Totals(), [], [], 0
+    conn = bigchain.connection
+    for collection in (COLLECTION, ROWS):
+        conn.run(conn.collection(collection).delete_many({}))
+
+    def close_block():
+        nonlocal previous
+        rows.append(rows_document(block[0][0], block[0][1], previous, [tx for _, _, tx in block]))
+        previous = block[0][0]
+        block.clear()
+        if len(rows) >= ROWS_PER_INSERT:
+            conn.run(conn.collection(ROWS).insert_many(rows))
+            rows.clear()
+
+    plays = ledger.plays_from_transactions(1, height, None) if height else ()
+    for count, (play_height, seconds, tx) in enumerate(plays, 1):
+        if block and block[0][0] != play_height:
+            close_block()
+        block.append((play_height, seconds, tx))
+        totals.add_play(seconds, tx["metadata"], tx["outputs"], platform_key)
+        if progress and count % 100_000 == 0:
+            progress(f"{count:,} plays counted")
+    if block:
+        close_block()
+    if rows:
+        conn.run(conn.collection(ROWS).insert_many(rows))
+    # Each document stands at the last block with plays, where the next block's rows chain.
+    documents = [{"_id": key, **figures, "height": previous}
+                 for key, figures in sorted(totals.documents.items())]
+    for start in range(0, len(documents), INSERT_BATCH):
+        conn.run(conn.collection(COLLECTION).insert_many(documents[start:start + INSERT_BATCH]))
+    return height, len(documents)
+
+
+MAX_DAYS = 366  # one lookup per day and track: a year of a party's tracks at most
+
+
+def dates_between(first, last):
+    """ISO dates from `first` to `last` inclusive (each 'YYYY-MM-DD')."""
+    try:
+        start, end = (datetime.date.fromisoformat(text) for text in (first, last))
+    except (TypeError, ValueError):
+        raise ReportError(f"from_date and to_date must be dates YYYY-MM-DD, not `{first}`, "
+                          f"`{last}`") from None
+    if end < start or (end - start).days >= MAX_DAYS:
+        raise ReportError(f"to_date must be from from_date to {MAX_DAYS} days after it")
+    return [datetime.date.fromordinal(day).isoformat()
+            for day in range(start.toordinal(), end.toordinal() + 1)]
+
+
+def _summed(documents, figures):
+    return {name: sum(document.get(name, 0) for document in documents) for name in figures}
+
+
+def summary(lookup, scope_kind, ids, dates=None):
+    """A summary from stored totals: `lookup(keys)` answers {key: document}; `ids` are
+    the scope's tracks (network: None) or, for a payee, its public key. Figures overall,
+    per track for a party, and per day of `dates` (network, track and party scopes)."""
+    if scope_kind == "payee":
+        (key,) = ids
+        found = lookup([f"payee|{key}"])
+        return {"totals": _summed(found.values(), PAYEE_FIGURES)}
+    def day_keys(date):
+        if ids is None:
+            return [f"day|{date}"]
+        return [f"track-day|{track}|{date}" for track in ids]
+
+    found = lookup(["network"] if ids is None else [f"track|{track}" for track in ids])
+    answer = {"totals": _summed(found.values(), PLAY_FIGURES)}
+    if scope_kind == "party":
+        answer["tracks"] = [{"track": track, **_summed([found.get(f"track|{track}", {})],
+                                                       PLAY_FIGURES)} for track in ids]
+    if dates:
+        answer["days"] = [{"date": date, **_summed(lookup(day_keys(date)).values(), PLAY_FIGURES)}
+                          for date in dates]
+    return answer
