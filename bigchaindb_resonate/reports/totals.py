@@ -24,7 +24,7 @@ below its height, writing plain values, so neither a replayed block nor a retrie
 adds anything twice (`updates`, `fold_block`).
 
 The same commit also keeps the per-play rows of a report, one document per block with
-plays in `report_rows` (`_id` its height): the id, metadata and outputs of each PLAY, as
+plays in `report_rows` (`_id` its height, as a string): the id, metadata and outputs of each PLAY, as
 one JSON text, and the height of the previous block with plays. A report reads them in
 store order and follows that chain (compute.StoreLedger.plays), so it decodes one small
 document per block instead of two per play: FerretDB's decoding of documents, not the
@@ -126,7 +126,8 @@ def rows_document(height, seconds, previous, plays):
                                      "amount": int(output["amount"])}
                                     for output in tx["outputs"]]} for tx in plays],
                       sort_keys=True, separators=(",", ":"))
-    return {"_id": height, "height": height, "previous": previous, "time": seconds,
+    # A string `_id`: FerretDB's pushdown (and so the patched `_id` index) serves strings.
+    return {"_id": str(height), "height": height, "previous": previous, "time": seconds,
             "plays": text}
 
 
@@ -151,7 +152,7 @@ def fold_block(conn, height, seconds, transactions, platform_key):
     if previous < height:
         rows = rows_document(height, seconds, previous, plays)
         conn.run(conn.collection(ROWS).update_one(
-            {"_id": height}, {"$setOnInsert": {k: v for k, v in rows.items() if k != "_id"}},
+            {"_id": rows["_id"]}, {"$setOnInsert": {k: v for k, v in rows.items() if k != "_id"}},
             upsert=True))
     writes = updates(height, totals, stored)
     # FerretDB 1.24 stalled on one update command of a few hundred upserts (seen at the

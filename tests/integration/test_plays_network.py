@@ -170,7 +170,8 @@ def samples(catalogue, clients):
              "public_key": catalogue["artist"].public_key,
              "transaction_id": listener["transaction_id"], "tx_id": listener["transaction_id"],
              "txid": listener["transaction_id"]}
-    queries = {"/lookup": {"isrc": "GBAYE2600531"}, "/records/{record_id}/rights": {"depth": "all"}}
+    queries = {"/lookup": {"isrc": "GBAYE2600531"}, "/records/{record_id}/rights": {"depth": "all"},
+               "/reports/totals": {"key": ["network", f"track|{track['id']}"]}}
     return paths, queries
 
 
