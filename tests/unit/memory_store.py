@@ -4,7 +4,8 @@ MongoDB store, filed by the node's real rule index code, read through the real L
 It imitates:
 - how `lib.store_bulk_transactions` stores a transaction: a creation's asset in `assets`
   ({id, data}), its metadata in `metadata` ({id, metadata}, also when None) and the rest
-  in `transactions`; then, as our host does (host._rule_index), files each block's
+  in `transactions`, each with `_id` equal to `id`, and the output each input spends in
+  `spends` (as host._lookups_by_primary_key stores them); then, as our host does (host._rule_index), files each block's
   transactions under `registry.index_keys` with `ledger.file_block`, the functions the
   node runs; `App.commit` then stores a block of ids in `blocks`, and our host writes each
   transaction's commit position (before storing it), the block's consensus time to
@@ -18,7 +19,8 @@ It imitates:
   (`bulk_write` of ReplaceOne, `replace_one`, `delete_one`).
 
 Every query run is recorded in `finds` (its collection's name), so a test can bound how
-many queries a read makes. `memory_ledger` gives a LedgerView over committed transactions
+many queries a read makes, and each that is not one `_id` equality (what FerretDB serves
+with its index, docs/storage.md) also in `scans` (collection and filter). `memory_ledger` gives a LedgerView over committed transactions
 (in commit order, one block) and the earlier transactions of the block being built."""
 import copy
 import datetime
@@ -29,6 +31,7 @@ import operator
 from bigchaindb.models import Transaction
 
 from bigchaindb_resonate import registry
+from bigchaindb_resonate.host import SPENDS, output_key
 from bigchaindb_resonate.ledger import (
     CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK_TIME, NETWORK_PARAMETERS, LedgerView, file_block,
     position_documents)
@@ -114,6 +117,8 @@ class Query:
 
     def run(self):
         self.collection.store.finds.append(self.collection.name)
+        if list(self.match) != ["_id"] or not isinstance(self.match["_id"], str):
+            self.collection.store.scans.append((self.collection.name, self.match))
         found = [doc for doc in self.collection.documents if _matches(doc, self.match)]
         for key, direction in reversed(self._sort):
             found.sort(key=lambda doc: doc[key], reverse=direction < 0)
@@ -153,7 +158,7 @@ class MemoryStore:
     _stores = itertools.count()
 
     def __init__(self):
-        self.collections, self.finds = {}, []
+        self.collections, self.finds, self.scans = {}, [], []
         self.connection = self
         # What LedgerView's per-store caches (ledger.settled) tell stores apart by.
         self.host, self.port, self.dbname = "memory", None, f"store-{next(self._stores)}"
@@ -170,11 +175,16 @@ class MemoryStore:
         file_block(self, [(tx["id"], registry.index_keys(tx["operation"], tx["asset"], tx["metadata"]))
                           for tx in transactions])
         for tx in copy.deepcopy(transactions):
+            self.collection(SPENDS).documents.extend(
+                {"_id": output_key(input_["fulfills"]["transaction_id"],
+                                   input_["fulfills"]["output_index"]), "spender": tx["id"]}
+                for input_ in tx.get("inputs", ()) if input_.get("fulfills"))
             if "data" in tx["asset"]:
-                self.collection("assets").documents.append({"id": tx["id"], **tx.pop("asset")})
+                self.collection("assets").documents.append(
+                    {"_id": tx["id"], "id": tx["id"], **tx.pop("asset")})
             self.collection("metadata").documents.append(
-                {"id": tx["id"], "metadata": tx.pop("metadata")})
-            self.collection("transactions").documents.append(tx)
+                {"_id": tx["id"], "id": tx["id"], "metadata": tx.pop("metadata")})
+            self.collection("transactions").documents.append({"_id": tx["id"], **tx})
 
     def commit(self, height, *transactions, time=None):
         """Store `transactions` and their block; `time`: its consensus seconds."""
@@ -198,6 +208,7 @@ class MemoryStore:
         """A transaction as BigchainDB's API returns it (asset and metadata put back)."""
         tx = copy.deepcopy(next(doc for doc in self.collection("transactions").documents
                                 if doc["id"] == txid))
+        del tx["_id"]
         tx["metadata"] = next(doc["metadata"] for doc in self.collection("metadata").documents
                               if doc["id"] == txid)
         if "asset" not in tx:
