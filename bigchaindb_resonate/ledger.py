@@ -111,6 +111,16 @@ def unfile(conn, keyed_transactions):
             conn.run(conn.collection(RULE_INDEX).delete_one({"_id": key}))
 
 
+def filed_ids(conn, key):
+    """The ids of the committed transactions filed under `key`, in commit order: the head,
+    then one lookup per entry but the latest (the head names it). For reads of a record's
+    own short lists, as Filed is for rules."""
+    head = _head(conn, key)
+    if head is None:
+        return []
+    return [_entry(conn, key, number) for number in range(head["count"] - 1)] + [head["latest"]]
+
+
 def position_documents(height, txids):
     """What App.commit records for a block before storing its transactions (host.py)."""
     return [{"_id": txid, "height": height, "position": index} for index, txid in enumerate(txids)]
