@@ -9,15 +9,16 @@ outputs, and `asset.id` for transfers), `assets` (a record's `data` under its id
 rule index (records by an indexed field).
 
 FerretDB serves only a filter that is one `_id` equality with an index and reads the whole
-collection for any other (docs/storage.md), so the record reads look every document up by
-its key: their cost follows the record's own history, not the ledger's size. The reads by
-public key (holdings, credits) have no keyed listing yet and still filter `transactions`.
+collection for any other (docs/storage.md), so every read here looks each document up by
+its key: its cost follows the history of the record or key asked about, not the
+ledger's size. Reads by public key go through the owner index (host._owner_index).
 """
 import re
 
 from bigchaindb_resonate import registry
 from bigchaindb_resonate.host import SPENDS, documents_by_key, output_key
-from bigchaindb_resonate.ledger import LedgerView, commit_positions, filed_ids, record_key
+from bigchaindb_resonate.ledger import (
+    OWNER_INDEX, LedgerView, commit_positions, filed_ids, owner_key, record_key)
 from bigchaindb_resonate.types.base import ResonateRecord
 from bigchaindb_resonate.types.credit import credit_token
 from bigchaindb_resonate.types.manifestation import WORK_LINKS, Manifestation, work_link
@@ -94,6 +95,19 @@ def _data(conn, ids):
 def operations_of(conn, ids):
     """The operation of each committed transaction among `ids`."""
     return {txid: doc["operation"] for txid, doc in _by_key(conn, "transactions", ids).items()}
+
+
+def _paid(conn, public_key):
+    """The committed transactions with an output naming `public_key`, in commit order."""
+    ids = list(dict.fromkeys(filed_ids(conn, owner_key(public_key), OWNER_INDEX)))
+    found = _by_key(conn, "transactions", ids)
+    return [found[txid] for txid in ids if txid in found]
+
+
+def _spender(conn, txid, index):
+    """The id of the transaction that spent an output, or None."""
+    spend = _document(conn, SPENDS, output_key(txid, index))
+    return spend and spend["spender"]
 
 
 def _filed_records(conn, operation, field, value):
@@ -222,15 +236,10 @@ def holdings(bigchain, public_key):
     """Every record asset with an unspent output `public_key` is one of the owners of:
     the asset, its operation, the total amount (shares) and those outputs."""
     conn = bigchain.connection
-    owned = find_documents(conn, "transactions", {"outputs.public_keys": public_key})
-    spenders = find_documents(conn, "transactions",
-                     {"inputs.fulfills.transaction_id": {"$in": [tx["id"] for tx in owned]}},
-                     ("inputs",))
-    spent = _spent_outputs(spenders)
     by_asset = {}
-    for tx in owned:
+    for tx in _paid(conn, public_key):
         for index, output in enumerate(tx["outputs"]):
-            if public_key in output["public_keys"] and (tx["id"], index) not in spent:
+            if public_key in output["public_keys"] and _spender(conn, tx["id"], index) is None:
                 by_asset.setdefault(asset_id_of(tx), {})[(tx["id"], index)] = output
     operations = operations_of(conn, sorted(by_asset))
     records = record_operations()
@@ -297,13 +306,11 @@ def credit_history(bigchain, public_key):
     if token is None:
         return None
     conn = bigchain.connection
-    of_credit = [{"id": token.id}, {"asset.id": token.id}]
-    paid = find_documents(conn, "transactions", {"outputs.public_keys": public_key, "$or": of_credit})
+    paid = [tx for tx in _paid(conn, public_key) if asset_id_of(tx) == token.id]
     owned = {(tx["id"], index): int(output["amount"]) for tx in paid
              for index, output in enumerate(tx["outputs"]) if public_key in output["public_keys"]}
-    spending = find_documents(conn, "transactions", {"inputs.fulfills.transaction_id": {
-        "$in": sorted({txid for txid, _ in owned})}, "asset.id": token.id})
-    transactions = {tx["id"]: tx for tx in paid + spending}
+    spenders = sorted({spender for spender in (_spender(conn, *link) for link in sorted(owned)) if spender})
+    transactions = {**_by_key(conn, "transactions", spenders), **{tx["id"]: tx for tx in paid}}
     positions = commit_positions(conn, sorted(transactions))
     metadata = {txid: doc.get("metadata")
                 for txid, doc in _by_key(conn, "metadata", sorted(positions)).items()}

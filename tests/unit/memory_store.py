@@ -5,18 +5,20 @@ It imitates:
 - how `lib.store_bulk_transactions` stores a transaction: a creation's asset in `assets`
   ({id, data}), its metadata in `metadata` ({id, metadata}, also when None) and the rest
   in `transactions`, each with `_id` equal to `id`, and the output each input spends in
-  `spends` (as host._lookups_by_primary_key stores them); then, as our host does (host._rule_index), files each block's
-  transactions under `registry.index_keys` with `ledger.file_block`, the functions the
-  node runs; `App.commit` then stores a block of ids in `blocks`, and our host writes each
-  transaction's commit position (before storing it), the block's consensus time to
-  `block_times` and the latest one to `chain_head`;
+  `spends` (as host._lookups_by_primary_key stores them); then, as our host does, files
+  each block's transactions with `ledger.file_block`, the function the node runs: under
+  `registry.index_keys` (host._rule_index) and under their outputs' keys in the owner
+  index (host._owner_index); `App.commit` then stores a block of ids in `blocks`, and our
+  host writes each transaction's commit position (before storing it), the block's
+  consensus time to `block_times` and the latest one to `chain_head`;
 - the window inside `App.commit` after the transactions are stored and before their
   block is, when `pre_commit` names the height being committed;
 - the queries our code issues through BigchainDB's lazy connection: `find` (with sort
   and limit replayed by `connection.run`) and `find_one`, with MongoDB's dotted paths
   that descend into arrays, the operators `$or $eq $in $gte $lte $lt $exists`, and
   inclusion or top-level exclusion projections; and the writes the rule index makes
-  (`bulk_write` of ReplaceOne, `replace_one`, `delete_one`).
+  (`bulk_write` of ReplaceOne, `replace_one`, `delete_one`), and `insert_many` and
+  `delete_many`, which the host's store queries use.
 
 Every query run is recorded in `finds` (its collection's name), so a test can bound how
 many queries a read makes, and each that is not one `_id` equality (what FerretDB serves
@@ -33,8 +35,8 @@ from bigchaindb.models import Transaction
 from bigchaindb_resonate import registry
 from bigchaindb_resonate.host import SPENDS, output_key
 from bigchaindb_resonate.ledger import (
-    CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK_TIME, NETWORK_PARAMETERS, LedgerView, file_block,
-    position_documents)
+    CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK_TIME, NETWORK_PARAMETERS, OWNER_INDEX, LedgerView,
+    file_block, owner_keys, position_documents)
 
 _ORDER = {"$gte": operator.ge, "$lte": operator.le, "$lt": operator.lt}
 
@@ -142,6 +144,12 @@ class Collection:
         elif upsert:
             self.documents.append(copy.deepcopy(document))
 
+    def insert_many(self, documents, ordered=True):
+        self.documents.extend(copy.deepcopy(documents))
+
+    def delete_many(self, match):
+        self.documents[:] = [doc for doc in self.documents if not _matches(doc, match)]
+
     def delete_one(self, match):
         found = [index for index, doc in enumerate(self.documents) if _matches(doc, match)][:1]
         for index in found:
@@ -174,6 +182,8 @@ class MemoryStore:
         transactions = [tx if isinstance(tx, dict) else tx.to_dict() for tx in transactions]
         file_block(self, [(tx["id"], registry.index_keys(tx["operation"], tx["asset"], tx["metadata"]))
                           for tx in transactions])
+        file_block(self, [(tx["id"], owner_keys(tx.get("outputs", ()))) for tx in transactions],
+                   OWNER_INDEX)
         for tx in copy.deepcopy(transactions):
             self.collection(SPENDS).documents.extend(
                 {"_id": output_key(input_["fulfills"]["transaction_id"],
