@@ -21,8 +21,8 @@ from bigchaindb.common.exceptions import ValidationError
 from bigchaindb_resonate import admission, outcome, registry
 from bigchaindb_resonate.ledger import (
     BLOCK_TIMES, CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK, LATEST_BLOCK_TIME, NETWORK_PARAMETERS,
-    OWNER_INDEX, RULE_INDEX, LedgerView, commit_positions, file_block, owner_keys,
-    position_documents, remember_reads_until_next_filing, unfile,
+    OWNER_INDEX, RULE_INDEX, LedgerView, commit_positions, file_block, filed_ids, owner_key,
+    owner_keys, position_documents, remember_reads_until_next_filing, unfile,
 )
 from bigchaindb_resonate.parameters import GenesisParametersError, read_genesis_parameters
 from bigchaindb_resonate.errors import TransactionTooLarge, ValidationCrashed, error_body
@@ -611,12 +611,13 @@ def _lookups_by_primary_key():
 
 def _owner_index():
     """`backend/localmongodb/query.py:19-30` store_transactions (ours, from
-    _lookups_by_primary_key) stores a block's transactions, in commit order; the registry's
-    reads by public key (reads.holdings, credits) would otherwise filter `transactions` by
-    `outputs.public_keys`, which FerretDB answers by reading the whole collection. Ours
-    then files each transaction under `owner|<key>` for every key its outputs name
-    (ledger.OWNER_INDEX: a head with a count per key and one small document per entry,
-    found by `_id`). Crash recovery (`core.py:256-272` rollback calls delete_transactions)
+    _lookups_by_primary_key) stores a block's transactions, in commit order; `:166-172`
+    get_owned_ids (GET /api/v1/outputs?public_key=) and the registry's reads by public key
+    (reads.holdings, credits) would filter `transactions` by `outputs.public_keys`, which
+    FerretDB answers by reading the whole collection. Ours files each stored transaction
+    under `owner|<key>` for every key its outputs name (ledger.OWNER_INDEX: a head with a
+    count per key and one small document per entry, found by `_id`), and get_owned_ids
+    reads it. Crash recovery (`core.py:256-272` rollback calls delete_transactions)
     unfiles a rolled-back block's transactions first, from their stored outputs."""
     from bigchaindb.backend import query as backend_query
     from bigchaindb.backend.localmongodb import schema as mongo_schema
@@ -636,6 +637,11 @@ def _owner_index():
         file_block(conn, [(tx["id"], owner_keys(tx["outputs"])) for tx in signed_transactions],
                    OWNER_INDEX)
         return result
+
+    @register_query(LocalMongoDBConnection)
+    def get_owned_ids(conn, owner):
+        return documents_by_key(conn, "transactions",
+                                dict.fromkeys(filed_ids(conn, owner_key(owner), OWNER_INDEX)))
 
     @register_query(LocalMongoDBConnection)
     def delete_transactions(conn, txn_ids):

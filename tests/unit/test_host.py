@@ -158,6 +158,9 @@ def test_owner_index_files_where_transactions_are_stored_and_recovery_unfiles():
                "outputs": [{"public_keys": ["k1", "k2"], "amount": "1"}, {"public_keys": ["k1"], "amount": "2"}]}
     query.store_transactions.dispatch(LocalMongoDBConnection)(store, [created])
     assert filed_ids(store, owner_key("k1"), OWNER_INDEX) == filed_ids(store, owner_key("k2"), OWNER_INDEX) == [txid]
+    assert "'outputs.public_keys': owner" in upstream_source("bigchaindb.backend.localmongodb.query", "get_owned_ids")
+    owned = query.get_owned_ids.dispatch(LocalMongoDBConnection)(store, "k2")
+    assert [tx["id"] for tx in owned] == [txid] and "_id" not in owned[0]
     query.delete_transactions.dispatch(LocalMongoDBConnection)(store, [txid])
     assert store.collection(OWNER_INDEX).documents == [] and store.collection("transactions").documents == []
     assert OWNER_INDEX in mongo_schema.INDEXES
