@@ -70,6 +70,12 @@ def _record_creation(conn, record_id, operations):
     return created if created is not None and created["operation"] in operations else None
 
 
+def _spender(conn, txid, index):
+    """The id of the transaction that spent an output, or None."""
+    spend = _document(conn, SPENDS, output_key(txid, index))
+    return spend and spend["spender"]
+
+
 def _asset_transactions(conn, creation):
     """An asset's creation and every transfer of it (in no fixed order): from the creation,
     each spender of an output found so far, since a transfer spends only outputs of its
@@ -78,12 +84,12 @@ def _asset_transactions(conn, creation):
     while pending:
         tx = pending.pop()
         for index in range(len(tx["outputs"])):
-            spend = _document(conn, SPENDS, output_key(tx["id"], index))
-            if spend is None or spend["spender"] in found:
+            spender_id = _spender(conn, tx["id"], index)
+            if spender_id is None or spender_id in found:
                 continue
-            spender = _document(conn, "transactions", spend["spender"])
+            spender = _document(conn, "transactions", spender_id)
             if spender is not None:  # None while App.commit stores it (spends go first)
-                found[spender["id"]] = spender
+                found[spender_id] = spender
                 pending.append(spender)
     return list(found.values())
 
@@ -102,12 +108,6 @@ def _paid(conn, public_key):
     ids = list(dict.fromkeys(filed_ids(conn, owner_key(public_key), OWNER_INDEX)))
     found = _by_key(conn, "transactions", ids)
     return [found[txid] for txid in ids if txid in found]
-
-
-def _spender(conn, txid, index):
-    """The id of the transaction that spent an output, or None."""
-    spend = _document(conn, SPENDS, output_key(txid, index))
-    return spend and spend["spender"]
 
 
 def _filed_records(conn, operation, field, value):
