@@ -22,8 +22,9 @@ It imitates:
 
 Every query run is recorded in `finds` (its collection's name), so a test can bound how
 many queries a read makes, and each that is not one `_id` equality (what FerretDB serves
-with its index, docs/storage.md) also in `scans` (collection and filter). `memory_ledger` gives a LedgerView over committed transactions
-(in commit order, one block) and the earlier transactions of the block being built."""
+with its index, docs/storage.md) also in `scans` (collection and filter). `memory_ledger`
+gives a LedgerView over committed transactions (in commit order, one block) and the
+earlier transactions of the block being built."""
 import copy
 import datetime
 import hashlib
