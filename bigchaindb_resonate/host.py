@@ -23,8 +23,8 @@ from bigchaindb.common.exceptions import ValidationError
 from bigchaindb_resonate import admission, outcome, registry
 from bigchaindb_resonate.ledger import (
     BLOCK_TIMES, CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK, LATEST_BLOCK_TIME, NETWORK_PARAMETERS,
-    RULE_INDEX, LedgerView, commit_positions, file_block, position_documents,
-    remember_reads_until_next_filing, unfile,
+    OWNER_INDEX, RULE_INDEX, LedgerView, commit_positions, file_block, filed_ids, owner_key,
+    owner_keys, position_documents, remember_reads_until_next_filing, unfile,
 )
 from bigchaindb_resonate.parameters import GenesisParametersError, read_genesis_parameters
 from bigchaindb_resonate.errors import TransactionTooLarge, ValidationCrashed, error_body
@@ -611,6 +611,54 @@ def _lookups_by_primary_key():
         upstream_query.delete_transactions(conn, txn_ids)
 
 
+def _owner_index():
+    """`backend/localmongodb/query.py:19-30` store_transactions (ours, from
+    _lookups_by_primary_key) stores a block's transactions, in commit order; `:166-172`
+    get_owned_ids (GET /api/v1/outputs?public_key=) and the registry's reads by public key
+    (reads.holdings, credits) would filter `transactions` by `outputs.public_keys`, which
+    FerretDB answers by reading the whole collection. Ours files each stored transaction
+    under `owner|<key>` for every key its outputs name (ledger.OWNER_INDEX: a head with a
+    count per key and one small document per entry, found by `_id`), and get_owned_ids
+    reads it. Crash recovery (`core.py:256-272` rollback calls delete_transactions)
+    unfiles a rolled-back block's transactions first, from their stored outputs."""
+    from bigchaindb.backend import query as backend_query
+    from bigchaindb.backend.localmongodb import schema as mongo_schema
+    from bigchaindb.backend import schema as backend_schema
+    from bigchaindb.backend.localmongodb.connection import LocalMongoDBConnection
+    from bigchaindb.backend.localmongodb.query import register_query
+
+    mongo_schema.INDEXES[OWNER_INDEX] = []  # found by _id only
+    if OWNER_INDEX not in backend_schema.TABLES:
+        backend_schema.TABLES = backend_schema.TABLES + (OWNER_INDEX,)
+    storing = backend_query.store_transactions.dispatch(LocalMongoDBConnection)
+    deleting = backend_query.delete_transactions.dispatch(LocalMongoDBConnection)
+
+    @register_query(LocalMongoDBConnection)
+    def store_transactions(conn, signed_transactions):
+        result = storing(conn, signed_transactions)
+        file_block(conn, [(tx["id"], owner_keys(tx["outputs"])) for tx in signed_transactions],
+                   OWNER_INDEX)
+        return result
+
+    @register_query(LocalMongoDBConnection)
+    def get_owned_ids(conn, owner):
+        return documents_by_key(conn, "transactions",
+                                dict.fromkeys(filed_ids(conn, owner_key(owner), OWNER_INDEX)))
+
+    @register_query(LocalMongoDBConnection)
+    def delete_transactions(conn, txn_ids):
+        unfile_owner_index(conn, txn_ids)
+        return deleting(conn, txn_ids)
+
+
+def unfile_owner_index(conn, txn_ids):
+    """Before crash recovery deletes an uncommitted block's transactions: their owner
+    index entries go (see unfile_rule_index)."""
+    stored = (conn.run(conn.collection("transactions").find_one({"_id": txid})) for txid in txn_ids)
+    unfile(conn, [(tx["id"], owner_keys(tx["outputs"])) for tx in stored if tx is not None],
+           OWNER_INDEX)
+
+
 def documents_by_key(conn, table, ids):
     """The stored documents of `table` with these ids, one key lookup each: FerretDB pushes
     down `_id` equality, not `$in` (see _lookups_by_primary_key)."""
@@ -894,6 +942,8 @@ ADAPTATIONS = (
                 "test_queries_are_ours_where_upstream_uses_operators_ferretdb_lacks")),
     Adaptation(_lookups_by_primary_key, "`backend/localmongodb/query.py:19-30,75-82,50-55`",
                ("test_single_lookups_go_by_primary_key_because_ferretdb_pushes_down_only_id",)),
+    Adaptation(_owner_index, "`backend/localmongodb/query.py:19-30`",
+               ("test_owner_index_files_where_transactions_are_stored_and_recovery_unfiles",)),
     Adaptation(_blocks_by_key, "`backend/localmongodb/query.py:105-120,192-205`",
                ("test_blocks_are_found_by_key_where_upstream_sorts_or_searches_every_block",
                 "test_latest_of_an_assets_transactions_comes_from_commit_positions")),

@@ -32,6 +32,9 @@ LATEST_BLOCK_TIME = "block_time"
 # document, `{_id: key, count, latest}`, and one small document per transaction filed under
 # it, `{_id: "<key>#<n>", id}`, numbered from 0 in commit order.
 RULE_INDEX = "rule_index"
+# The same layout, for the registry's reads by public key (host._owner_index): every
+# committed transaction filed under `owner|<public key>` for each key an output names.
+OWNER_INDEX = "owner_index"
 
 
 class UnindexedLookup(RuntimeError):
@@ -53,19 +56,28 @@ def asset_key(asset_id):
     return f"asset|{asset_id}"
 
 
+def owner_key(public_key):
+    return f"owner|{public_key}"
+
+
+def owner_keys(outputs):
+    """The OWNER_INDEX keys of a transaction with these outputs (stored form)."""
+    return sorted({owner_key(public_key) for output in outputs for public_key in output["public_keys"]})
+
+
 def entry_id(key, number):
     return f"{key}#{number}"
 
 
-def _head(conn, key):
-    return conn.run(conn.collection(RULE_INDEX).find_one({"_id": key}))
+def _head(conn, key, collection=RULE_INDEX):
+    return conn.run(conn.collection(collection).find_one({"_id": key}))
 
 
-def _entry(conn, key, number):
-    return conn.run(conn.collection(RULE_INDEX).find_one({"_id": entry_id(key, number)}))["id"]
+def _entry(conn, key, number, collection=RULE_INDEX):
+    return conn.run(conn.collection(collection).find_one({"_id": entry_id(key, number)}))["id"]
 
 
-def file_block(conn, keyed_transactions):
+def file_block(conn, keyed_transactions, collection=RULE_INDEX):
     """File a block's transactions, given in commit order as (txid, keys) pairs, under
     their keys: the entries first, then the heads, so that a reader (who trusts only the
     heads) never sees a count whose entries are missing. One read per distinct key. The
@@ -76,20 +88,20 @@ def file_block(conn, keyed_transactions):
     for txid, keys in keyed_transactions:
         for key in keys:
             if key not in heads:
-                heads[key] = _head(conn, key) or {"_id": key, "count": 0}
+                heads[key] = _head(conn, key, collection) or {"_id": key, "count": 0}
             head = heads[key]
             entries.append(ReplaceOne({"_id": entry_id(key, head["count"])},
                                       {"_id": entry_id(key, head["count"]), "id": txid}, upsert=True))
             head["count"], head["latest"] = head["count"] + 1, txid
     if entries:
-        conn.run(conn.collection(RULE_INDEX).bulk_write(entries, ordered=True))
-        conn.run(conn.collection(RULE_INDEX).bulk_write(
+        conn.run(conn.collection(collection).bulk_write(entries, ordered=True))
+        conn.run(conn.collection(collection).bulk_write(
             [ReplaceOne({"_id": key}, head, upsert=True) for key, head in heads.items()],
             ordered=True))
     return heads
 
 
-def unfile(conn, keyed_transactions):
+def unfile(conn, keyed_transactions, collection=RULE_INDEX):
     """Crash recovery: remove the entries of an uncommitted block's transactions, given as
     (txid, keys) pairs, and make each head count what is left. They are the newest entries
     of each key; the crash may have come before or after the heads were written."""
@@ -98,17 +110,29 @@ def unfile(conn, keyed_transactions):
         for key in keys:
             rolled_back.setdefault(key, set()).add(txid)
     for key, txids in rolled_back.items():
-        head = _head(conn, key) or {"_id": key, "count": 0}
+        head = _head(conn, key, collection) or {"_id": key, "count": 0}
         kept = head["count"]
-        while kept and _entry(conn, key, kept - 1) in txids:
+        while kept and _entry(conn, key, kept - 1, collection) in txids:
             kept -= 1
         for number in range(kept, kept + len(txids)):
-            conn.run(conn.collection(RULE_INDEX).delete_one({"_id": entry_id(key, number)}))
+            conn.run(conn.collection(collection).delete_one({"_id": entry_id(key, number)}))
         if kept:
-            conn.run(conn.collection(RULE_INDEX).replace_one(
-                {"_id": key}, {"_id": key, "count": kept, "latest": _entry(conn, key, kept - 1)}))
+            conn.run(conn.collection(collection).replace_one(
+                {"_id": key}, {"_id": key, "count": kept,
+                               "latest": _entry(conn, key, kept - 1, collection)}))
         else:
-            conn.run(conn.collection(RULE_INDEX).delete_one({"_id": key}))
+            conn.run(conn.collection(collection).delete_one({"_id": key}))
+
+
+def filed_ids(conn, key, collection=RULE_INDEX):
+    """The ids of the committed transactions filed under `key`, in commit order: the head,
+    then one lookup per entry but the latest (the head names it). For the registry's
+    reads, as Filed is for rules."""
+    head = _head(conn, key, collection)
+    if head is None:
+        return []
+    return [_entry(conn, key, number, collection)
+            for number in range(head["count"] - 1)] + [head["latest"]]
 
 
 def position_documents(height, txids):
@@ -152,13 +176,22 @@ def rebuild_rule_index(bigchain, progress=lambda blocks: None):
     list per key). Run it with the node stopped; `progress` hears every 1,000 blocks."""
     from bigchaindb_resonate.registry import keys_of
 
+    _refile(bigchain, RULE_INDEX, keys_of, progress)
+
+
+def rebuild_owner_index(bigchain, progress=lambda blocks: None):
+    """The same for OWNER_INDEX: for a store committed before the node kept it."""
+    _refile(bigchain, OWNER_INDEX, lambda tx: owner_keys(tx.to_dict()["outputs"]), progress)
+
+
+def _refile(bigchain, collection, keys_of, progress):
     conn = bigchain.connection
-    conn.run(conn.collection(RULE_INDEX).delete_many({}))
+    conn.run(conn.collection(collection).delete_many({}))
     blocks = conn.run(conn.collection("blocks").find(
         {}, projection={"_id": False, "height": True, "transactions": True}).sort("height", 1))
     for done, block in enumerate(blocks, start=1):
         file_block(conn, [(txid, keys_of(bigchain.get_transaction(txid)))
-                          for txid in block["transactions"]])
+                          for txid in block["transactions"]], collection)
         if done % 1000 == 0:
             progress(done)
 

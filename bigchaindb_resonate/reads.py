@@ -5,21 +5,25 @@ Each function takes a bigchain (anything with a backend `connection`) and return
 JSON-ready values, or None when the asked-for record does not exist or is of another kind.
 They work on the stored documents directly: the `transactions` collection (inputs,
 outputs, and `asset.id` for transfers), `assets` (a record's `data` under its id),
-`metadata` and `blocks` (commit order).
+`metadata`, `spends` (who spent an output), `commit_positions` (commit order) and the
+rule index (records by an indexed field).
 
-The store may scan a whole collection for every find (FerretDB uses no index for filters),
-so each function issues a small, fixed number of queries, batching ids with `$in`; none
-loops over the ledger with one query per item.
+FerretDB serves only a filter that is one `_id` equality with an index and reads the whole
+collection for any other (docs/storage.md), so every read here looks each document up by
+its key: its cost follows the history of the record or key asked about, not the
+ledger's size. Reads by public key go through the owner index (host._owner_index).
 """
 import re
 
 from bigchaindb_resonate import registry
-from bigchaindb_resonate.ledger import LedgerView, commit_positions
+from bigchaindb_resonate.host import SPENDS, documents_by_key, output_key
+from bigchaindb_resonate.ledger import (
+    OWNER_INDEX, LedgerView, commit_positions, filed_ids, owner_key, record_key)
 from bigchaindb_resonate.types.base import ResonateRecord
 from bigchaindb_resonate.types.credit import credit_token
 from bigchaindb_resonate.types.manifestation import WORK_LINKS, Manifestation, work_link
 from bigchaindb_resonate.types.play import count_earlier_plays
-from bigchaindb_resonate.types.right import SOURCE_FIELDS, SOURCES, Right, source_id
+from bigchaindb_resonate.types.right import SOURCES, Right
 from bigchaindb_resonate.types.split import Split, copyright_splits, split_in_force
 from bigchaindb_resonate.types.work import Work
 from bigchaindb_resonate.validators.royalties import owns, price
@@ -40,28 +44,76 @@ def record_operations():
     return {cls.OPERATION for cls in registry.TYPES if issubclass(cls, ResonateRecord)}
 
 
-# -- queries: each is one find
+# -- queries
 
 def find_documents(conn, collection, match, fields=None):
-    """Stored documents of `collection` matching `match`, with `fields` (all when None)."""
+    """Stored documents of `collection` matching `match`, with `fields` (all when None):
+    one find, which FerretDB answers by reading the whole collection."""
     projection = {"_id": False, **{field: True for field in fields or ()}}
     return list(conn.run(conn.collection(collection).find(match, projection=projection)))
 
 
-def _asset_transactions(conn, asset_ids):
-    """The creations and every transfer of these assets."""
-    return find_documents(conn, "transactions", {"$or": [{"id": {"$in": asset_ids}},
-                                                {"asset.id": {"$in": asset_ids}}]})
+def _document(conn, collection, document_id):
+    """The document of `collection` whose `_id` is `document_id`, or None."""
+    return conn.run(conn.collection(collection).find_one({"_id": document_id}, {"_id": False}))
+
+
+def _by_key(conn, collection, ids):
+    """The stored documents of `collection` with these ids, by id: one key lookup each."""
+    return {doc["id"]: doc for doc in documents_by_key(conn, collection, ids)}
+
+
+def _record_creation(conn, record_id, operations):
+    """The stored transaction registering `record_id`, if its operation is one of
+    `operations`."""
+    created = _document(conn, "transactions", record_id)
+    return created if created is not None and created["operation"] in operations else None
+
+
+def _spender(conn, txid, index):
+    """The id of the transaction that spent an output, or None."""
+    spend = _document(conn, SPENDS, output_key(txid, index))
+    return spend and spend["spender"]
+
+
+def _asset_transactions(conn, creation):
+    """An asset's creation and every transfer of it (in no fixed order): from the creation,
+    each spender of an output found so far, since a transfer spends only outputs of its
+    own asset. One `spends` lookup per output and one lookup per transfer."""
+    found, pending = {creation["id"]: creation}, [creation]
+    while pending:
+        tx = pending.pop()
+        for index in range(len(tx["outputs"])):
+            spender_id = _spender(conn, tx["id"], index)
+            if spender_id is None or spender_id in found:
+                continue
+            spender = _document(conn, "transactions", spender_id)
+            if spender is not None:  # None while App.commit stores it (spends go first)
+                found[spender_id] = spender
+                pending.append(spender)
+    return list(found.values())
 
 
 def _data(conn, ids):
-    return {doc["id"]: doc["data"] for doc in find_documents(conn, "assets", {"id": {"$in": ids}})}
+    return {record_id: doc["data"] for record_id, doc in _by_key(conn, "assets", ids).items()}
 
 
 def operations_of(conn, ids):
     """The operation of each committed transaction among `ids`."""
-    return {doc["id"]: doc["operation"]
-            for doc in find_documents(conn, "transactions", {"id": {"$in": ids}}, ("id", "operation"))}
+    return {txid: doc["operation"] for txid, doc in _by_key(conn, "transactions", ids).items()}
+
+
+def _paid(conn, public_key):
+    """The committed transactions with an output naming `public_key`, in commit order."""
+    ids = list(dict.fromkeys(filed_ids(conn, owner_key(public_key), OWNER_INDEX)))
+    found = _by_key(conn, "transactions", ids)
+    return [found[txid] for txid in ids if txid in found]
+
+
+def _filed_records(conn, operation, field, value):
+    """The ids of the `operation` records whose `field` (one the type indexes) is `value`:
+    what the rule index files them under at commit."""
+    return list(dict.fromkeys(filed_ids(conn, record_key(operation, field, value))))
 
 
 # -- pure helpers over stored transaction documents
@@ -107,48 +159,42 @@ def current_holders(transactions):
                          if (tx["id"], index) not in spent})
 
 
-def _creation(transactions, record_id, operations):
-    return next((tx for tx in transactions
-                 if tx["id"] == record_id and tx["operation"] in operations), None)
-
-
 # -- the reads
 
 def record(bigchain, record_id):
     """A record with its data and current holders, or None."""
     conn = bigchain.connection
-    transactions = _asset_transactions(conn, [record_id])
-    created = _creation(transactions, record_id, record_operations())
+    created = _record_creation(conn, record_id, record_operations())
     if created is None:
         return None
     return {"id": record_id, "operation": created["operation"],
             "data": _data(conn, [record_id])[record_id],
-            "holders": current_holders(transactions)}
+            "holders": current_holders(_asset_transactions(conn, created))}
 
 
 def holders(bigchain, record_id):
     """Who holds a record now: its unspent outputs, or None."""
-    transactions = _asset_transactions(bigchain.connection, [record_id])
-    created = _creation(transactions, record_id, record_operations())
+    conn = bigchain.connection
+    created = _record_creation(conn, record_id, record_operations())
     if created is None:
         return None
     return {"id": record_id, "operation": created["operation"],
-            "holders": current_holders(transactions)}
+            "holders": current_holders(_asset_transactions(conn, created))}
 
 
 def history(bigchain, record_id):
     """The record's creation and every transfer of it in commit order, each with its block
     height, metadata (a RightsTransferAction for an assignment) and the holders after it."""
     conn = bigchain.connection
-    transactions = _asset_transactions(conn, [record_id])
-    created = _creation(transactions, record_id, record_operations())
+    created = _record_creation(conn, record_id, record_operations())
     if created is None:
         return None
+    transactions = _asset_transactions(conn, created)
     positions = commit_positions(conn, [tx["id"] for tx in transactions])
     ordered = sorted((tx for tx in transactions if tx["id"] in positions),
                      key=lambda tx: positions[tx["id"]])
-    metadata = {doc["id"]: doc.get("metadata") for doc in find_documents(
-        conn, "metadata", {"id": {"$in": [tx["id"] for tx in ordered]}})}
+    metadata = {txid: doc.get("metadata")
+                for txid, doc in _by_key(conn, "metadata", [tx["id"] for tx in ordered]).items()}
     steps = [{"transaction_id": tx["id"], "operation": tx["operation"],
               "height": positions[tx["id"]][0], "metadata": metadata.get(tx["id"]),
               "holders": holders_from(unspent)}
@@ -156,14 +202,13 @@ def history(bigchain, record_id):
     return {"id": record_id, "operation": created["operation"], "steps": steps}
 
 
-def _descendants(children, root, keep):
-    """Breadth-first below `root` through `children`, visiting only ids `keep` accepts:
+def _descendants(children_of, root, deepest):
+    """Breadth-first below `root` through `children_of`, down to `deepest` levels:
     [(id, parent, depth)], each level in id order."""
     found, level, depth = [], [root], 0
-    while level:
+    while level and depth < deepest:
         depth += 1
-        level_found = sorted((child, parent) for parent in level
-                             for child in children.get(parent, ()) if keep(child))
+        level_found = sorted((child, parent) for parent in level for child in children_of(parent))
         found += [(child, parent, depth) for child, parent in level_found]
         level = [child for child, _ in level_found]
     return found
@@ -173,28 +218,17 @@ def rights(bigchain, root_id, whole_tree=False):
     """The Rights derived from a Copyright or Right: its direct children, or with
     `whole_tree` every Right below it. None when `root_id` is neither."""
     conn = bigchain.connection
-    # The whole tree: every link on the ledger in one scan (ids only), rather than one
-    # query per level.
-    wanted = {"$exists": True} if whole_tree else root_id
-    links = find_documents(conn, "assets", {"$or": [{f"data.{link}": wanted} for link in SOURCE_FIELDS]},
-                  ["id"] + [f"data.{link}" for link in SOURCE_FIELDS])
-    children = {}
-    for doc in links:
-        children.setdefault(source_id(doc["data"]), []).append(doc["id"])
-    candidates = [child for child, _, _ in _descendants(children, root_id, lambda _: True)]
-    transactions = _asset_transactions(conn, [root_id] + candidates)
-    root = _creation(transactions, root_id, SOURCES)
+    root = _record_creation(conn, root_id, SOURCES)
     if root is None:
         return None
-    is_right = {tx["id"] for tx in transactions if tx["operation"] == Right.OPERATION}
-    tree = _descendants(children, root_id, is_right.__contains__)
-    data = _data(conn, [right_id for right_id, _, _ in tree])
-    by_asset = {}
-    for tx in transactions:
-        by_asset.setdefault(asset_id_of(tx), []).append(tx)
+    # A Right is filed under its link (`source`, or `allowedBy` as an alias of it).
+    tree = _descendants(lambda parent: _filed_records(conn, Right.OPERATION, "source", parent),
+                        root_id, float("inf") if whole_tree else 1)
+    found = _by_key(conn, "transactions", [right_id for right_id, _, _ in tree])
+    data = _data(conn, list(found))
     return {"id": root_id, "operation": root["operation"],
             "rights": [{"id": right_id, "source": parent, "depth": depth, "data": data[right_id],
-                        "holders": current_holders(by_asset[right_id])}
+                        "holders": current_holders(_asset_transactions(conn, found[right_id]))}
                        for right_id, parent, depth in tree]}
 
 
@@ -202,15 +236,10 @@ def holdings(bigchain, public_key):
     """Every record asset with an unspent output `public_key` is one of the owners of:
     the asset, its operation, the total amount (shares) and those outputs."""
     conn = bigchain.connection
-    owned = find_documents(conn, "transactions", {"outputs.public_keys": public_key})
-    spenders = find_documents(conn, "transactions",
-                     {"inputs.fulfills.transaction_id": {"$in": [tx["id"] for tx in owned]}},
-                     ("inputs",))
-    spent = _spent_outputs(spenders)
     by_asset = {}
-    for tx in owned:
+    for tx in _paid(conn, public_key):
         for index, output in enumerate(tx["outputs"]):
-            if public_key in output["public_keys"] and (tx["id"], index) not in spent:
+            if public_key in output["public_keys"] and _spender(conn, tx["id"], index) is None:
                 by_asset.setdefault(asset_id_of(tx), {})[(tx["id"], index)] = output
     operations = operations_of(conn, sorted(by_asset))
     records = record_operations()
@@ -228,26 +257,23 @@ def recordings(bigchain, work_id):
     """The Manifestations naming a Work under any of the work-link properties, or None when
     `work_id` is not a Work."""
     conn = bigchain.connection
-    linked = find_documents(conn, "assets", {"$or": [{f"data.{link}": work_id} for link in WORK_LINKS]})
-    operations = operations_of(conn, [work_id] + [doc["id"] for doc in linked])
-    if operations.get(work_id) != Work.OPERATION:
+    if _record_creation(conn, work_id, (Work.OPERATION,)) is None:
         return None
+    # Filed under the last work link name, whichever one each record uses (Manifestation).
+    data = _data(conn, sorted(_filed_records(conn, Manifestation.OPERATION, WORK_LINKS[-1], work_id)))
     return {"id": work_id,
-            "recordings": [{"id": doc["id"], "operation": Manifestation.OPERATION,
-                            "link": work_link(doc["data"]), "data": doc["data"]}
-                           for doc in sorted(linked, key=lambda doc: doc["id"])
-                           if operations.get(doc["id"]) == Manifestation.OPERATION]}
+            "recordings": [{"id": record_id, "operation": Manifestation.OPERATION,
+                            "link": work_link(data[record_id]), "data": data[record_id]}
+                           for record_id in sorted(data)]}
 
 
 def lookup(bigchain, identifier, canonical):
     """The records registered under an identifier (`iswc` or `isrc`, in canonical form)."""
     field, operation = IDENTIFIERS[identifier]
     conn = bigchain.connection
-    found = find_documents(conn, "assets", {f"data.{field}": canonical})
-    operations = operations_of(conn, [doc["id"] for doc in found])
-    return [{"id": doc["id"], "operation": operation, "data": doc["data"]}
-            for doc in sorted(found, key=lambda doc: doc["id"])
-            if operations.get(doc["id"]) == operation]
+    data = _data(conn, sorted(_filed_records(conn, operation, field, canonical)))
+    return [{"id": record_id, "operation": operation, "data": data[record_id]}
+            for record_id in sorted(data)]
 
 
 # -- credits, splits and stream to own. Rules that consensus applies (which token is the
@@ -280,16 +306,14 @@ def credit_history(bigchain, public_key):
     if token is None:
         return None
     conn = bigchain.connection
-    of_credit = [{"id": token.id}, {"asset.id": token.id}]
-    paid = find_documents(conn, "transactions", {"outputs.public_keys": public_key, "$or": of_credit})
+    paid = [tx for tx in _paid(conn, public_key) if asset_id_of(tx) == token.id]
     owned = {(tx["id"], index): int(output["amount"]) for tx in paid
              for index, output in enumerate(tx["outputs"]) if public_key in output["public_keys"]}
-    spending = find_documents(conn, "transactions", {"inputs.fulfills.transaction_id": {
-        "$in": sorted({txid for txid, _ in owned})}, "asset.id": token.id})
-    transactions = {tx["id"]: tx for tx in paid + spending}
+    spenders = sorted({spender for spender in (_spender(conn, *link) for link in sorted(owned)) if spender})
+    transactions = {**_by_key(conn, "transactions", spenders), **{tx["id"]: tx for tx in paid}}
     positions = commit_positions(conn, sorted(transactions))
-    metadata = {doc["id"]: doc.get("metadata") for doc in find_documents(
-        conn, "metadata", {"id": {"$in": sorted(positions)}})}
+    metadata = {txid: doc.get("metadata")
+                for txid, doc in _by_key(conn, "metadata", sorted(positions)).items()}
     steps, balance = [], 0
     for txid in sorted(positions, key=positions.get):
         tx = transactions[txid]

@@ -46,7 +46,10 @@ def work_of(data):
 class Manifestation(ResonateRecord):
     OPERATION = client_part.OPERATION
     SCHEMA = client_part.SCHEMA
-    INDEXED_FIELDS = ("isrcCode",)
+    # Every work link is filed under the one name, so the registry finds a Work's
+    # recordings by key (reads.recordings), whichever property each uses.
+    INDEXED_FIELDS = ("isrcCode", WORK_LINKS[-1])
+    FIELD_ALIASES = {link: WORK_LINKS[-1] for link in WORK_LINKS[:-1]}
 
     @classmethod
     def check_stateless(cls, tx):

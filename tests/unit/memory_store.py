@@ -4,11 +4,13 @@ MongoDB store, filed by the node's real rule index code, read through the real L
 It imitates:
 - how `lib.store_bulk_transactions` stores a transaction: a creation's asset in `assets`
   ({id, data}), its metadata in `metadata` ({id, metadata}, also when None) and the rest
-  in `transactions`; then, as our host does (host._rule_index), files each block's
-  transactions under `registry.index_keys` with `ledger.file_block`, the functions the
-  node runs; `App.commit` then stores a block of ids in `blocks`, and our host writes each
-  transaction's commit position (before storing it), the block's consensus time to
-  `block_times` and the latest one to `chain_head`;
+  in `transactions`, each with `_id` equal to `id`, and the output each input spends in
+  `spends` (as host._lookups_by_primary_key stores them); then, as our host does, files
+  each block's transactions with `ledger.file_block`, the function the node runs: under
+  `registry.index_keys` (host._rule_index) and under their outputs' keys in the owner
+  index (host._owner_index); `App.commit` then stores a block of ids in `blocks`, and our
+  host writes each transaction's commit position (before storing it), the block's
+  consensus time to `block_times` and the latest one to `chain_head`;
 - the window inside `App.commit` after the transactions are stored and before their
   block is, when `pre_commit` names the height being committed; and the report rows our
   host keeps for a block with plays (reports/totals.rows_document);
@@ -16,11 +18,14 @@ It imitates:
   and limit replayed by `connection.run`) and `find_one`, with MongoDB's dotted paths
   that descend into arrays, the operators `$or $eq $in $gte $lte $lt $exists`, and
   inclusion or top-level exclusion projections; and the writes the rule index makes
-  (`bulk_write` of ReplaceOne, `replace_one`, `delete_one`).
+  (`bulk_write` of ReplaceOne, `replace_one`, `delete_one`), and `insert_many` and
+  `delete_many`, which the host's store queries use.
 
 Every query run is recorded in `finds` (its collection's name), so a test can bound how
-many queries a read makes. `memory_ledger` gives a LedgerView over committed transactions
-(in commit order, one block) and the earlier transactions of the block being built."""
+many queries a read makes, and each that is not one `_id` equality (what FerretDB serves
+with its index, docs/storage.md) also in `scans` (collection and filter). `memory_ledger`
+gives a LedgerView over committed transactions (in commit order, one block) and the
+earlier transactions of the block being built."""
 import copy
 import datetime
 import hashlib
@@ -30,9 +35,10 @@ import operator
 from bigchaindb.models import Transaction
 
 from bigchaindb_resonate import registry
+from bigchaindb_resonate.host import SPENDS, output_key
 from bigchaindb_resonate.ledger import (
-    CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK_TIME, NETWORK_PARAMETERS, LedgerView, file_block,
-    position_documents)
+    CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK_TIME, NETWORK_PARAMETERS, OWNER_INDEX, LedgerView,
+    file_block, owner_keys, position_documents)
 from bigchaindb_resonate.reports import totals
 
 _ORDER = {"$gte": operator.ge, "$lte": operator.le, "$lt": operator.lt}
@@ -119,6 +125,8 @@ class Query:
 
     def run(self):
         self.collection.store.finds.append(self.collection.name)
+        if list(self.match) != ["_id"] or not isinstance(self.match["_id"], str):
+            self.collection.store.scans.append((self.collection.name, self.match))
         found = [doc for doc in self.collection.documents if _matches(doc, self.match)]
         for key, direction in reversed(self._sort):
             found.sort(key=lambda doc: doc[key], reverse=direction < 0)
@@ -142,6 +150,12 @@ class Collection:
         elif upsert:
             self.documents.append(copy.deepcopy(document))
 
+    def insert_many(self, documents, ordered=True):
+        self.documents.extend(copy.deepcopy(documents))
+
+    def delete_many(self, match):
+        self.documents[:] = [doc for doc in self.documents if not _matches(doc, match)]
+
     def delete_one(self, match):
         found = [index for index, doc in enumerate(self.documents) if _matches(doc, match)][:1]
         for index in found:
@@ -158,7 +172,7 @@ class MemoryStore:
     _stores = itertools.count()
 
     def __init__(self):
-        self.collections, self.finds = {}, []
+        self.collections, self.finds, self.scans = {}, [], []
         self.connection = self
         # What LedgerView's per-store caches (ledger.settled) tell stores apart by.
         self.host, self.port, self.dbname = "memory", None, f"store-{next(self._stores)}"
@@ -174,12 +188,19 @@ class MemoryStore:
         transactions = [tx if isinstance(tx, dict) else tx.to_dict() for tx in transactions]
         file_block(self, [(tx["id"], registry.index_keys(tx["operation"], tx["asset"], tx["metadata"]))
                           for tx in transactions])
+        file_block(self, [(tx["id"], owner_keys(tx.get("outputs", ()))) for tx in transactions],
+                   OWNER_INDEX)
         for tx in copy.deepcopy(transactions):
+            self.collection(SPENDS).documents.extend(
+                {"_id": output_key(input_["fulfills"]["transaction_id"],
+                                   input_["fulfills"]["output_index"]), "spender": tx["id"]}
+                for input_ in tx.get("inputs", ()) if input_.get("fulfills"))
             if "data" in tx["asset"]:
-                self.collection("assets").documents.append({"id": tx["id"], **tx.pop("asset")})
+                self.collection("assets").documents.append(
+                    {"_id": tx["id"], "id": tx["id"], **tx.pop("asset")})
             self.collection("metadata").documents.append(
-                {"id": tx["id"], "metadata": tx.pop("metadata")})
-            self.collection("transactions").documents.append(tx)
+                {"_id": tx["id"], "id": tx["id"], "metadata": tx.pop("metadata")})
+            self.collection("transactions").documents.append({"_id": tx["id"], **tx})
 
     def commit(self, height, *transactions, time=None):
         """Store `transactions` and their block; `time`: its consensus seconds."""
@@ -209,6 +230,7 @@ class MemoryStore:
         """A transaction as BigchainDB's API returns it (asset and metadata put back)."""
         tx = copy.deepcopy(next(doc for doc in self.collection("transactions").documents
                                 if doc["id"] == txid))
+        del tx["_id"]
         tx["metadata"] = next(doc["metadata"] for doc in self.collection("metadata").documents
                               if doc["id"] == txid)
         if "asset" not in tx:

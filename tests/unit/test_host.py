@@ -147,6 +147,25 @@ def test_single_lookups_go_by_primary_key_because_ferretdb_pushes_down_only_id()
     assert host.SPENDS in mongo_schema.INDEXES
 
 
+def test_owner_index_files_where_transactions_are_stored_and_recovery_unfiles():
+    from bigchaindb_resonate.ledger import OWNER_INDEX, filed_ids, owner_key
+    from .memory_store import MemoryStore
+
+    assert "insert_many" in upstream_source("bigchaindb.backend.localmongodb.query", "store_transactions")
+    assert "b.delete_transactions(pre_commit['transactions'])" in upstream_source("bigchaindb.core", "rollback")
+    store, txid = MemoryStore(), "ab" * 32
+    created = {"id": txid, "operation": "CREATE", "inputs": [{"fulfills": None}],
+               "outputs": [{"public_keys": ["k1", "k2"], "amount": "1"}, {"public_keys": ["k1"], "amount": "2"}]}
+    query.store_transactions.dispatch(LocalMongoDBConnection)(store, [created])
+    assert filed_ids(store, owner_key("k1"), OWNER_INDEX) == filed_ids(store, owner_key("k2"), OWNER_INDEX) == [txid]
+    assert "'outputs.public_keys': owner" in upstream_source("bigchaindb.backend.localmongodb.query", "get_owned_ids")
+    owned = query.get_owned_ids.dispatch(LocalMongoDBConnection)(store, "k2")
+    assert [tx["id"] for tx in owned] == [txid] and "_id" not in owned[0]
+    query.delete_transactions.dispatch(LocalMongoDBConnection)(store, [txid])
+    assert store.collection(OWNER_INDEX).documents == [] and store.collection("transactions").documents == []
+    assert OWNER_INDEX in mongo_schema.INDEXES
+
+
 def test_committed_transactions_are_cached_but_absent_ones_never():
     calls = []
 
