@@ -15,7 +15,8 @@ It imitates:
   and limit replayed by `connection.run`) and `find_one`, with MongoDB's dotted paths
   that descend into arrays, the operators `$or $eq $in $gte $lte $lt $exists`, and
   inclusion or top-level exclusion projections; and the writes the rule index makes
-  (`bulk_write` of ReplaceOne, `replace_one`, `delete_one`).
+  (`bulk_write` of ReplaceOne, `replace_one`, `delete_one`) and the commit positions
+  our commit inserts (`insert_many`).
 
 Every query run is recorded in `finds` (its collection's name), so a test can bound how
 many queries a read makes. `memory_ledger` gives a LedgerView over committed transactions
@@ -136,6 +137,9 @@ class Collection:
             self.documents[found[0]] = copy.deepcopy(document)
         elif upsert:
             self.documents.append(copy.deepcopy(document))
+
+    def insert_many(self, documents):
+        self.documents.extend(copy.deepcopy(list(documents)))
 
     def delete_one(self, match):
         found = [index for index, doc in enumerate(self.documents) if _matches(doc, match)][:1]
