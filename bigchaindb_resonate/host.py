@@ -102,7 +102,9 @@ def _checked_abci_app():
     depends on it wait until it commits. An accepted transaction that a later block made
     invalid (a conflicting play) stays until a block carries it and DeliverTx refuses it;
     one depending on it passes CheckTx and DeliverTx refuses it just the same. Both
-    refusals are deterministic, as is every DeliverTx."""
+    refusals are deterministic, as is every DeliverTx. With the recheck on (a testnet may
+    choose it), a transaction checked again is validated against the others and keeps its
+    place, and one refused then goes, as Tendermint evicts it."""
     import bigchaindb.start
     from abci import CodeTypeOk
     from bigchaindb.core import App
@@ -178,11 +180,15 @@ def _checked_abci_app():
 
         def check_tx(self, raw_transaction):
             self.abort_if_abci_chain_is_not_synced()
+            # With mempool.recheck on, Tendermint checks what it holds again after each
+            # block: a transaction must not be a duplicate or a double spend of itself.
+            others = [tx for raw, tx in self.unconfirmed.items() if raw != raw_transaction]
             try:
-                tx = self._admit(raw_transaction, list(self.unconfirmed.values()))
+                tx = self._admit(raw_transaction, others)
             except ValidationError as exc:
+                self.unconfirmed.pop(raw_transaction, None)  # a refused recheck evicts it
                 return self.abci.ResponseCheckTx(code=CodeTypeError, log=_log_line(exc))
-            self.unconfirmed[raw_transaction] = tx
+            self.unconfirmed[raw_transaction] = tx  # one checked again keeps its place
             if len(self.unconfirmed) > self.unconfirmed_limit:
                 self.unconfirmed.popitem(last=False)
             return self.abci.ResponseCheckTx(code=CodeTypeOk)
@@ -820,6 +826,7 @@ ADAPTATIONS = (
                ("test_checked_app_replaces_the_app_start_uses",
                 "test_checktx_accepts_a_transaction_depending_on_one_it_accepted_and_no_block_carried",
                 "test_checktx_still_accepts_a_dependent_transaction_after_a_block_carrying_others_commits",
+                "test_checktx_accepts_again_what_it_holds_when_tendermint_rechecks_its_mempool",
                 "test_checktx_keeps_no_more_unconfirmed_transactions_than_the_mempool_holds",
                 "test_a_crash_in_validation_is_a_tx_internal_error_refusal_not_a_halt",
                 "test_a_store_failure_in_validation_stops_the_node_rather_than_refusing",

@@ -319,6 +319,16 @@ def test_checktx_still_accepts_a_dependent_transaction_after_a_block_carrying_ot
     assert list(app.unconfirmed) == [create, other_transfer, transfer]
 
 
+def test_checktx_accepts_again_what_it_holds_when_tendermint_rechecks_its_mempool():
+    # mempool.recheck = true checks every held transaction again after a commit: a CREATE
+    # is not its own duplicate, nor a TRANSFER its own double spend.
+    app = checked_app(EmptyChain())
+    create, transfer = create_and_transfer()
+    for raw in (create, transfer, create, transfer):
+        assert app.check_tx(raw).code == 0
+    assert list(app.unconfirmed) == [create, transfer]
+
+
 def test_checktx_keeps_no_more_unconfirmed_transactions_than_the_mempool_holds():
     from bigchaindb_resonate.testnet.config import TendermintSettings
 
