@@ -90,21 +90,40 @@ def _checked_abci_app():
     turns an unexpected bug into a refusal. `start.py` looks `App` up as a module global.
     At commit it also records where each transaction sits in the chain and the latest
     consensus time under keys (ledger.COMMIT_POSITIONS, ledger.CHAIN_HEAD), which upstream
-    could only find by searching `blocks`."""
+    could only find by searching `blocks`.
+
+    Upstream CheckTx (`core.py:130-147`) sees only committed transactions; ours also
+    validates against what it accepted and no block has carried yet (`unconfirmed`), so
+    that a transaction may depend on one still in the mempool without Tendermint's
+    recheck (`mempool.recheck = false`, network/README.md). A commit drops exactly the
+    transactions its block carried, valid or refused, as Tendermint 0.31's mempool does
+    when it does not recheck (`mempool/mempool.go` Update). So `unconfirmed` holds what
+    this node's mempool holds, and is capped at the mempool's size for when the two part
+    (Tendermint restarted or flushed its mempool, or turned away a transaction the app
+    had accepted): past the cap the oldest goes, which only makes a transaction that
+    depends on it wait until it commits. An accepted transaction that a later block made
+    invalid (a conflicting play) stays until a block carries it and DeliverTx refuses it;
+    one depending on it passes CheckTx and DeliverTx refuses it just the same. Both
+    refusals are deterministic, as is every DeliverTx. With the recheck on (a testnet may
+    choose it), a transaction checked again is validated against the others and keeps its
+    place, and one refused then goes, as Tendermint evicts it."""
     import bigchaindb.start
     from abci import CodeTypeOk
     from bigchaindb.core import App
     from bigchaindb.models import Transaction
+    from bigchaindb_resonate.testnet.config import TendermintSettings
 
     CodeTypeError = 1  # core.py: any non-zero code rejects
 
     class CheckedApp(App):
+        unconfirmed_limit = TendermintSettings.mempool_size  # no more than a mempool holds
+
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
-            # What CheckTx accepted since the last commit, so that a transaction may
-            # depend on one still in the mempool. Tendermint rechecks the mempool after
-            # every commit (mempool.recheck), which rebuilds this list in mempool order.
-            self.checked_since_commit = []
+            # Raw transaction -> parsed: what CheckTx accepted and no block carried yet,
+            # oldest first; and the raw transactions of the block being delivered.
+            self.unconfirmed = OrderedDict()
+            self.block_raw_transactions = []
 
         def _admit(self, raw, current_transactions):
             try:
@@ -137,6 +156,7 @@ def _checked_abci_app():
         def begin_block(self, req_begin_block):
             # Rules that need time read it from here during DeliverTx (LedgerView).
             self.bigchaindb.consensus_time = req_begin_block.header.time.seconds
+            self.block_raw_transactions = []
             return super().begin_block(req_begin_block)
 
         def commit(self):
@@ -148,7 +168,8 @@ def _checked_abci_app():
                 connection.run(connection.collection(COMMIT_POSITIONS).insert_many(
                     position_documents(self.new_height, self.block_txn_ids)))
             response = super().commit()
-            self.checked_since_commit = []
+            for raw in self.block_raw_transactions:
+                self.unconfirmed.pop(raw, None)
             # Kept for the HTTP pre-check and CheckTx in other processes: the latest
             # consensus time, never a local clock; per height for reports, and under one
             # key for validation.
@@ -161,15 +182,22 @@ def _checked_abci_app():
 
         def check_tx(self, raw_transaction):
             self.abort_if_abci_chain_is_not_synced()
+            # With mempool.recheck on, Tendermint checks what it holds again after each
+            # block: a transaction must not be a duplicate or a double spend of itself.
+            others = [tx for raw, tx in self.unconfirmed.items() if raw != raw_transaction]
             try:
-                tx = self._admit(raw_transaction, self.checked_since_commit)
+                tx = self._admit(raw_transaction, others)
             except ValidationError as exc:
+                self.unconfirmed.pop(raw_transaction, None)  # a refused recheck evicts it
                 return self.abci.ResponseCheckTx(code=CodeTypeError, log=_log_line(exc))
-            self.checked_since_commit.append(tx)
+            self.unconfirmed[raw_transaction] = tx  # one checked again keeps its place
+            if len(self.unconfirmed) > self.unconfirmed_limit:
+                self.unconfirmed.popitem(last=False)
             return self.abci.ResponseCheckTx(code=CodeTypeOk)
 
         def deliver_tx(self, raw_transaction):
             self.abort_if_abci_chain_is_not_synced()
+            self.block_raw_transactions.append(raw_transaction)  # leaves the mempool, valid or not
             try:
                 tx = self._admit(raw_transaction, self.block_transactions)
             except ValidationError as exc:
@@ -918,7 +946,10 @@ ADAPTATIONS = (
                ("test_abci_port_and_host_come_from_config",)),
     Adaptation(_checked_abci_app, "`core.py:130-186`",
                ("test_checked_app_replaces_the_app_start_uses",
-                "test_checktx_accepts_a_transaction_depending_on_one_it_accepted_since_the_last_commit",
+                "test_checktx_accepts_a_transaction_depending_on_one_it_accepted_and_no_block_carried",
+                "test_checktx_still_accepts_a_dependent_transaction_after_a_block_carrying_others_commits",
+                "test_checktx_accepts_again_what_it_holds_when_tendermint_rechecks_its_mempool",
+                "test_checktx_keeps_no_more_unconfirmed_transactions_than_the_mempool_holds",
                 "test_a_crash_in_validation_is_a_tx_internal_error_refusal_not_a_halt",
                 "test_a_store_failure_in_validation_stops_the_node_rather_than_refusing",
                 "test_commit_stores_transactions_before_the_block_and_recovery_compares_their_heights")),

@@ -185,7 +185,7 @@ class TendermintSettings:
     skip_timeout_commit: bool = False
     flush_throttle_timeout: str = "100ms"
     peer_gossip_sleep_duration: str = "100ms"
-    recheck: bool = True
+    recheck: bool = False
     mempool_size: int = 5000
     cache_size: int = 10000
     # consensus:info adds each step of each round, which benchmarks/load.py times.

@@ -151,7 +151,7 @@ class Collection:
             self.documents.append(copy.deepcopy(document))
 
     def insert_many(self, documents, ordered=True):
-        self.documents.extend(copy.deepcopy(documents))
+        self.documents.extend(copy.deepcopy(list(documents)))
 
     def delete_many(self, match):
         self.documents[:] = [doc for doc in self.documents if not _matches(doc, match)]

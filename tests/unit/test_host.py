@@ -275,13 +275,92 @@ def create_and_transfer():
     return json.dumps(create.to_dict()).encode(), json.dumps(transfer.to_dict()).encode()
 
 
-def test_checktx_accepts_a_transaction_depending_on_one_it_accepted_since_the_last_commit():
+class EmptyChainTakingBlocks(EmptyChain):
+    """An EmptyChain that also takes the blocks App delivers and commits, into a store it
+    never reads back: its answers stay true for transactions no committed block carried,
+    the only ones a test may ask about."""
+
+    def __init__(self):
+        from tests.unit.memory_store import MemoryStore
+
+        super().__init__()
+        self.connection = MemoryStore()
+        self.blocks = []
+
+    def store_pre_commit_state(self, state):
+        pass
+
+    def get_latest_block(self):
+        return {"height": len(self.blocks), "app_hash": ""}
+
+    def store_bulk_transactions(self, transactions):
+        pass
+
+    def store_block(self, block):
+        self.blocks.append(block)
+
+
+def commit_block(app, *raw_transactions):
+    """Deliver and commit a block carrying `raw_transactions`, as Tendermint drives App."""
+    height = len(app.bigchaindb.blocks) + 1
+    app.begin_block(app.abci.RequestBeginBlock(header=app.abci.Header(
+        height=height, num_txs=len(raw_transactions))))
+    codes = [app.deliver_tx(raw).code for raw in raw_transactions]
+    app.end_block(app.abci.RequestEndBlock(height=height))
+    app.commit()
+    return codes
+
+
+def test_checktx_accepts_a_transaction_depending_on_one_it_accepted_and_no_block_carried():
     app = checked_app(EmptyChain())
     create, transfer = create_and_transfer()
     assert app.check_tx(transfer).log.startswith("HOST_INPUT_DOES_NOT_EXIST")  # nothing before it
     assert app.check_tx(create).code == 0
     assert app.check_tx(transfer).code == 0  # its input is in the mempool, not committed
-    assert [tx.id for tx in app.checked_since_commit] == [json_id(create), json_id(transfer)]
+    assert list(app.unconfirmed) == [create, transfer]
+    assert [tx.id for tx in app.unconfirmed.values()] == [json_id(create), json_id(transfer)]
+
+
+def test_checktx_still_accepts_a_dependent_transaction_after_a_block_carrying_others_commits():
+    # With mempool.recheck off nothing checks the mempool again after a commit: the
+    # app must keep what it accepted until a block carries it.
+    app = checked_app(EmptyChainTakingBlocks())
+    create, transfer = create_and_transfer()
+    other_create, other_transfer = create_and_transfer()
+    assert app.check_tx(create).code == 0
+    assert app.check_tx(other_create).code == 0
+    assert app.check_tx(other_transfer).code == 0
+    # The block carries a valid transaction and one DeliverTx refuses (its input is in
+    # no block): both leave the mempool, as Tendermint drops every transaction a block carried.
+    assert commit_block(app, other_create, transfer)[1] != 0
+    assert list(app.unconfirmed) == [create, other_transfer]
+    assert app.check_tx(transfer).code == 0  # its input is still unconfirmed, not forgotten
+    assert list(app.unconfirmed) == [create, other_transfer, transfer]
+
+
+def test_checktx_accepts_again_what_it_holds_when_tendermint_rechecks_its_mempool():
+    # mempool.recheck = true checks every held transaction again after a commit: a CREATE
+    # is not its own duplicate, nor a TRANSFER its own double spend.
+    app = checked_app(EmptyChain())
+    create, transfer = create_and_transfer()
+    for raw in (create, transfer, create, transfer):
+        assert app.check_tx(raw).code == 0
+    assert list(app.unconfirmed) == [create, transfer]
+
+
+def test_checktx_keeps_no_more_unconfirmed_transactions_than_the_mempool_holds():
+    from bigchaindb_resonate.testnet.config import TendermintSettings
+
+    app = checked_app(EmptyChain())
+    assert app.unconfirmed_limit == TendermintSettings().mempool_size
+    app.unconfirmed_limit = 1
+    create, transfer = create_and_transfer()
+    other_create, _ = create_and_transfer()
+    assert app.check_tx(create).code == 0
+    assert app.check_tx(other_create).code == 0
+    assert list(app.unconfirmed) == [other_create]  # the oldest goes
+    # Its dependant waits for it to commit, as it would without the mempool.
+    assert app.check_tx(transfer).log.startswith("HOST_INPUT_DOES_NOT_EXIST")
 
 
 def json_id(raw):
@@ -297,7 +376,7 @@ def test_a_crash_in_validation_is_a_tx_internal_error_refusal_not_a_halt():
     assert checked.code != 0 and checked.log.startswith("TX_INTERNAL_ERROR")
     delivered = app.deliver_tx(create)
     assert delivered.code != 0 and delivered.log.startswith("TX_INTERNAL_ERROR")
-    assert app.block_transactions == [] and app.checked_since_commit == []
+    assert app.block_transactions == [] and not app.unconfirmed
 
 
 def test_a_store_failure_in_validation_stops_the_node_rather_than_refusing():

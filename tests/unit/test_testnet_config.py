@@ -136,19 +136,19 @@ def test_tendermint_settings_default_on_every_node(network, written):
         settings = tomllib.loads(written[node.name].tendermint_config.read_text())
         assert settings["consensus"]["timeout_commit"] == defaults.timeout_commit
         assert settings["consensus"]["skip_timeout_commit"] is defaults.skip_timeout_commit
-        assert settings["mempool"]["recheck"] is defaults.recheck
+        assert settings["mempool"]["recheck"] is defaults.recheck is False  # CheckTx keeps its own
         assert settings["mempool"]["size"] == defaults.mempool_size
 
 
 def test_tendermint_settings_kept_with_the_network_apply_to_every_node(network, tmp_path):
-    chosen = config.TendermintSettings.parse(["timeout_commit=300ms", "recheck=false",
+    chosen = config.TendermintSettings.parse(["timeout_commit=300ms", "recheck=true",
                                               "mempool_size=2000"])
     chosen.save(tmp_path)
     written = config.write_network(network, tmp_path)
     for node in network.nodes:
         settings = tomllib.loads(written[node.name].tendermint_config.read_text())
         assert settings["consensus"]["timeout_commit"] == "300ms"
-        assert settings["mempool"]["recheck"] is False
+        assert settings["mempool"]["recheck"] is True
         assert settings["mempool"]["size"] == 2000
     assert config.TendermintSettings.load(tmp_path) == chosen
 
