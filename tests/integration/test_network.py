@@ -234,7 +234,9 @@ def test_with_half_the_validators_down_commit_mode_answers_pending_then_the_stat
     wait_until(lambda: clients[0].status(create.id)["status"] == "committed", timeout=60,
                what="the pending transaction to commit once the validators are back")
     assert clients[0].status(create.id)["height"] == block_of(testnet, create.id)
-    assert clients[3].status(create.id)["status"] == "committed"  # any node knows a committed one
+    # Any node knows a committed one, once it has caught up (node4 was restarted just now).
+    wait_until(lambda: clients[3].is_committed(create.id), timeout=60, what="node4 to catch up")
+    assert clients[3].status(create.id)["status"] == "committed"
 
 
 def block_of(testnet, txid):
