@@ -60,11 +60,13 @@ def start_store(home, binary=None):
 
     port = free_port()
     (home / "store").mkdir(parents=True, exist_ok=True)
+    log = open(home / "ferretdb.log", "ab")  # where to look when the store stops answering
     process = subprocess.Popen(
         [str(binary or ensure_ferretdb()), "--telemetry=disable", "--handler=sqlite",
          f"--sqlite-url=file:{home}/store/", f"--listen-addr=127.0.0.1:{port}",
          f"--debug-addr=127.0.0.1:{free_port()}", f"--state-dir={home}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=log, stderr=subprocess.STDOUT)
+    log.close()  # the process keeps its own copy
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()

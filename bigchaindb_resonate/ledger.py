@@ -94,11 +94,23 @@ def file_block(conn, keyed_transactions, collection=RULE_INDEX):
                                       {"_id": entry_id(key, head["count"]), "id": txid}, upsert=True))
             head["count"], head["latest"] = head["count"] + 1, txid
     if entries:
-        conn.run(conn.collection(collection).bulk_write(entries, ordered=True))
-        conn.run(conn.collection(collection).bulk_write(
-            [ReplaceOne({"_id": key}, head, upsert=True) for key, head in heads.items()],
-            ordered=True))
+        _replace_in_batches(conn, collection, entries)
+        _replace_in_batches(conn, collection, [ReplaceOne({"_id": key}, head, upsert=True)
+                                               for key, head in heads.items()])
     return heads
+
+
+# FerretDB 1.24 keeps the query of each replacement in one update command open, on its own
+# pooled SQLite connection, until the whole command ends (handler/msg_update.go), and its
+# pool holds 100: a command that replaces 100 existing documents waits for a connection
+# forever. A block's heads are existing documents, so they go at most this many a command.
+REPLACEMENTS_PER_COMMAND = 50
+
+
+def _replace_in_batches(conn, collection, replacements):
+    for start in range(0, len(replacements), REPLACEMENTS_PER_COMMAND):
+        conn.run(conn.collection(collection).bulk_write(
+            replacements[start:start + REPLACEMENTS_PER_COMMAND], ordered=True))
 
 
 def unfile(conn, keyed_transactions, collection=RULE_INDEX):

@@ -39,6 +39,7 @@ import json
 
 from pymongo import UpdateOne
 
+from bigchaindb_resonate.ledger import REPLACEMENTS_PER_COMMAND
 from bigchaindb_resonate.reports.compute import (
     OWNING_PLAY, PLAY, ReportError, Scope, StoreLedger, payments,
 )
@@ -52,7 +53,6 @@ PAYEE_FIGURES = ("amount", "payments")
 EPOCH = datetime.date(1970, 1, 1).toordinal()
 INSERT_BATCH = 1000
 ROWS_PER_INSERT = 50  # a block's rows hold up to a block of plays
-WRITES_PER_COMMAND = 50
 
 
 def date_of(seconds):
@@ -155,11 +155,10 @@ def fold_block(conn, height, seconds, transactions, platform_key):
             {"_id": rows["_id"]}, {"$setOnInsert": {k: v for k, v in rows.items() if k != "_id"}},
             upsert=True))
     writes = updates(height, totals, stored)
-    # FerretDB 1.24 stalled on one update command of a few hundred upserts (seen at the
-    # third such block); a few dozen at a time it answers as quickly as one by one.
-    for start in range(0, len(writes), WRITES_PER_COMMAND):
+    # Updates of existing documents: a bounded number a command (ledger.REPLACEMENTS_PER_COMMAND).
+    for start in range(0, len(writes), REPLACEMENTS_PER_COMMAND):
         conn.run(conn.collection(COLLECTION).bulk_write(
-            writes[start:start + WRITES_PER_COMMAND]))
+            writes[start:start + REPLACEMENTS_PER_COMMAND]))
 
 
 def read(conn, keys):
