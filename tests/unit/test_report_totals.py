@@ -12,7 +12,7 @@ import pytest
 from bigchaindb_resonate.reports import totals
 from bigchaindb_resonate.reports.compute import PLAY, StoreLedger
 
-from .test_reports import DAY, T0, by_kind, lines_of
+from .test_reports import DAY, T0, app_over, by_kind, lines_of
 from .test_reports import history  # noqa: F401 (the module's fixture)
 
 
@@ -136,27 +136,10 @@ def test_only_plays_count(history):
 
 
 def test_the_summary_route_answers_from_stored_totals(history):
-    from flask import Flask
-
-    from bigchaindb_resonate import api
-
     store = copy.deepcopy(history.store)
     store.collection(totals.COLLECTION).documents.extend(
         {"_id": key, **document} for key, document in folded(history).items())
-    app = Flask(__name__)
-
-    class Pool:
-        def __call__(self):
-            return self
-
-        def __enter__(self):
-            return store
-
-        def __exit__(self, *exc):
-            return False
-
-    app.config["bigchain_pool"] = Pool()
-    api.register(app)
+    app = app_over(store)
     http = app.test_client()
     (report_totals,) = by_kind(lines_of(history), "totals")
     answer = http.get("/api/v1/resonate/reports/summary").get_json()

@@ -308,12 +308,9 @@ def test_charts_are_written_and_not_empty(history, tmp_path):
 
 # -- the routes and the audit
 
-@pytest.fixture(scope="module")
-def nodes(history):
-    """Two nodes over the same store, serving our routes and BigchainDB's block and
-    transaction routes; the audit reaches them through Flask's test client."""
+def app_over(store):
+    """A Flask app serving our routes over `store`, as a node's API does over its own."""
     app = Flask(__name__)
-    store = history.store
 
     class Pool:
         def __call__(self):
@@ -327,6 +324,15 @@ def nodes(history):
 
     app.config["bigchain_pool"] = Pool()
     api.register(app)
+    return app
+
+
+@pytest.fixture(scope="module")
+def nodes(history):
+    """Two nodes over the same store, serving our routes and BigchainDB's block and
+    transaction routes; the audit reaches them through Flask's test client."""
+    store = history.store
+    app = app_over(store)
 
     @app.route("/api/v1/blocks/<int:height>")
     def block(height):
