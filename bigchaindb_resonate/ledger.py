@@ -12,6 +12,7 @@ pre-check it is the time of the latest committed block. Never the local clock.
 from collections.abc import Sequence
 
 from bigchaindb_resonate.errors import LinkNotFound, LinkWrongKind
+from bigchaindb_resonate.parameters import with_defaults
 from bigchaindb_resonate.validators.terms import date_of
 
 # Where the node records each committed block's consensus time, and the genesis parameters
@@ -405,12 +406,17 @@ class LedgerView:
         return latest["time"] if latest else None
 
     def network_parameters(self):
-        """The genesis parameters (treasury_keys, platform_key, coop_share_bp), or None on
-        a chain whose genesis carried none. Fixed at genesis: read once per process."""
+        """The parameters in force (parameters.PARAMETERS, absent ones at their default),
+        or None on a chain whose genesis carried none. Fixed at genesis: read once per
+        process."""
         connection = self._bigchain.connection
-        return settled(connection, "network parameters", lambda: connection.run(
-            connection.collection(NETWORK_PARAMETERS).find_one(
-                {}, projection={"_id": False, "chain_id": False})) or None)
+
+        def read():
+            stored = connection.run(connection.collection(NETWORK_PARAMETERS).find_one(
+                {}, projection={"_id": False, "chain_id": False}))
+            return with_defaults(stored) if stored else None
+
+        return settled(connection, "network parameters", read)
 
     def consensus_date(self):
         seconds = self.consensus_time()

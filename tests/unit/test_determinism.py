@@ -18,7 +18,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "bigchaindb_resonate"
 CONSENSUS_MODULES = sorted(
     [*PACKAGE.glob("types/*.py"), *PACKAGE.glob("validators/*.py"),
-     *(PACKAGE / name for name in ("admission.py", "ledger.py", "registry.py", "parameters.py",
+     *(PACKAGE / name for name in ("admission.py", "ledger.py", "registry.py", "parameters.py", "vouchers.py",
                                    "errors.py", "schemas/__init__.py"))])
 FORBIDDEN_IMPORTS = {"time", "random", "secrets", "uuid", "os", "socket", "requests", "urllib",
                      "http", "subprocess", "threading", "multiprocessing"}

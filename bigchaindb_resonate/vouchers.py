@@ -1,0 +1,111 @@
+"""Play vouchers: what a listener signs for each play paid through a payment channel, and
+the commitment a settlement makes to the vouchers it pays for.
+
+A voucher is a small JSON object, signed by the listener's Ed25519 key over a
+domain-separated canonical encoding (`signed_bytes`), so that anyone with the listener's
+public key can check it, off the ledger or on it. `sequence` orders a channel's vouchers
+(1, 2, ...); `total` is the channel's running total of tokens, so a later voucher supersedes
+earlier ones for payment, while each voucher remains the evidence of one play.
+
+A settlement commits to the list of vouchers it pays for by the root of a Merkle tree over
+their leaf hashes (`merkle_root`) and their count; `inclusion_proof` and `proves_inclusion`
+show that one voucher is among them. Leaves and inner nodes are hashed with different
+prefixes, and an odd node is carried up unpaired rather than paired with itself, so no two
+different lists share a root (the duplicated-last-leaf ambiguity of Bitcoin's tree).
+
+Pure and dependency-light: the client, the receiver and the validators share it.
+"""
+from hashlib import sha3_256
+
+import base58
+from nacl.exceptions import BadSignatureError
+from nacl.signing import SigningKey, VerifyKey
+
+from bigchaindb_resonate.transaction import serialize
+
+VERSION = 1
+DOMAIN = b"resonate-voucher/1\n"
+FIELDS = ("version", "channel", "listener", "sequence", "track", "play", "price", "total",
+          "territory", "right")
+
+
+class VoucherSignatureError(ValueError):
+    """The signature is missing, malformed, or not the listener's over these fields."""
+
+
+def body_of(voucher):
+    """The signed fields of a voucher (everything but its signature)."""
+    return {field: voucher[field] for field in FIELDS}
+
+
+def signed_bytes(voucher):
+    return DOMAIN + serialize(body_of(voucher)).encode()
+
+
+def make_voucher(private_key, *, channel, listener, sequence, track, play, price, total,
+                 territory, right):
+    """A voucher signed with `private_key` (base58 seed) for the listener `listener`."""
+    voucher = {"version": VERSION, "channel": channel, "listener": listener,
+               "sequence": sequence, "track": track, "play": play, "price": price,
+               "total": total, "territory": territory, "right": right}
+    signature = SigningKey(base58.b58decode(private_key)).sign(signed_bytes(voucher)).signature
+    return {**voucher, "signature": base58.b58encode(signature).decode()}
+
+
+def verify_signature(voucher):
+    """Raise VoucherSignatureError unless the voucher's listener signed its fields."""
+    try:
+        key = VerifyKey(base58.b58decode(voucher["listener"]))
+        signature = base58.b58decode(voucher["signature"])
+        key.verify(signed_bytes(voucher), signature)
+    except (BadSignatureError, ValueError, TypeError, KeyError) as exc:
+        raise VoucherSignatureError(f"not signed by the listener: {type(exc).__name__}") from None
+
+
+def leaf_hash(voucher):
+    """The voucher's leaf in a settlement's tree: its fields and its signature."""
+    return sha3_256(b"\x00" + serialize(voucher).encode()).digest()
+
+
+def _parent(left, right):
+    return sha3_256(b"\x01" + left + right).digest()
+
+
+def _levels(leaves):
+    levels = [list(leaves)]
+    while len(levels[-1]) > 1:
+        level = levels[-1]
+        levels.append([_parent(level[i], level[i + 1]) if i + 1 < len(level) else level[i]
+                       for i in range(0, len(level), 2)])
+    return levels
+
+
+def merkle_root(vouchers):
+    """The hex root over the vouchers' leaf hashes, in the order given."""
+    if not vouchers:
+        raise ValueError("a settlement commits to at least one voucher")
+    return _levels([leaf_hash(voucher) for voucher in vouchers])[-1][0].hex()
+
+
+def inclusion_proof(vouchers, index):
+    """The sibling hashes from voucher `index` up to the root: [(side, hex)], side "L" when
+    the sibling is on the left."""
+    proof = []
+    for level in _levels([leaf_hash(voucher) for voucher in vouchers])[:-1]:
+        sibling = index ^ 1
+        if sibling < len(level):
+            proof.append(("L" if sibling < index else "R", level[sibling].hex()))
+        index //= 2
+    return proof
+
+
+def proves_inclusion(voucher, proof, root):
+    """True when `proof` leads from `voucher` to the hex `root`."""
+    node = leaf_hash(voucher)
+    try:
+        for side, sibling in proof:
+            sibling = bytes.fromhex(sibling)
+            node = _parent(sibling, node) if side == "L" else _parent(node, sibling)
+    except (ValueError, TypeError):
+        return False
+    return node.hex() == root

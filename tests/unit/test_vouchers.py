@@ -1,0 +1,63 @@
+import pytest
+
+from bigchaindb_resonate.conditions import generate_key_pair
+from bigchaindb_resonate.vouchers import (
+    VoucherSignatureError, inclusion_proof, make_voucher, merkle_root, proves_inclusion,
+    verify_signature)
+
+
+@pytest.fixture(scope="module")
+def listener():
+    return generate_key_pair()
+
+
+def voucher(signer, sequence=1, **changes):
+    fields = dict(channel="c" * 64, listener=signer.public_key, sequence=sequence,
+                  track="t" * 64, play=sequence - 1, price=2 ** sequence, total=2 ** (sequence + 1) - 2,
+                  territory="GB", right="r" * 64)
+    return make_voucher(signer.private_key, **{**fields, **changes})
+
+
+def test_a_signed_voucher_verifies(listener):
+    verify_signature(voucher(listener))
+
+
+@pytest.mark.parametrize("field, value", [("total", 7), ("play", 5), ("territory", "FR"),
+                                          ("sequence", 9), ("version", 2)])
+def test_any_changed_field_breaks_the_signature(listener, field, value):
+    with pytest.raises(VoucherSignatureError):
+        verify_signature({**voucher(listener), field: value})
+
+
+def test_another_key_cannot_sign_for_the_listener(listener):
+    forged = voucher(generate_key_pair(), listener=listener.public_key)
+    with pytest.raises(VoucherSignatureError):
+        verify_signature(forged)
+
+
+@pytest.mark.parametrize("broken", [{"signature": "0OIl"}, {"signature": ""}, {"listener": "x"}])
+def test_malformed_signatures_and_keys_are_refused(listener, broken):
+    with pytest.raises(VoucherSignatureError):
+        verify_signature({**voucher(listener), **broken})
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 5, 8, 13])
+def test_every_voucher_proves_its_inclusion_and_no_other(listener, count):
+    vouchers = [voucher(listener, sequence) for sequence in range(1, count + 1)]
+    root = merkle_root(vouchers)
+    outsider = voucher(listener, count + 1)
+    for index, one in enumerate(vouchers):
+        proof = inclusion_proof(vouchers, index)
+        assert proves_inclusion(one, proof, root)
+        assert not proves_inclusion(outsider, proof, root)
+
+
+def test_a_repeated_last_voucher_changes_the_root(listener):
+    vouchers = [voucher(listener, sequence) for sequence in (1, 2, 3)]
+    assert merkle_root(vouchers) != merkle_root(vouchers + vouchers[-1:])
+    assert merkle_root(vouchers) != merkle_root(list(reversed(vouchers)))
+
+
+def test_a_settlement_commits_to_at_least_one_voucher():
+    with pytest.raises(ValueError):
+        merkle_root([])
