@@ -2,6 +2,7 @@
 signed transactions stored the way BigchainDB 2.2.2 stores them, in an in-memory store
 (memory_store.py), read through the report routes and BigchainDB-shaped block and
 transaction routes."""
+import datetime
 import hashlib
 import json
 
@@ -13,7 +14,7 @@ from flask import Flask, jsonify
 from bigchaindb_resonate import api, host
 from bigchaindb_resonate.client import NotFoundError
 from bigchaindb_resonate.reports import audit as audit_module
-from bigchaindb_resonate.reports.charts import write_charts
+from bigchaindb_resonate.reports.charts import figures, write_charts
 from bigchaindb_resonate.reports.compute import Digest, Period, Scope, StoreLedger, report_lines
 from bigchaindb_resonate.reports import dsr
 from bigchaindb_resonate.reports.formats import FIELDS, read_lines, render
@@ -294,11 +295,69 @@ def test_json_and_csv_read_back_to_the_same_lines(history, fmt):
         assert json.loads(text)["lines"] == lines
 
 
-def test_charts_are_written_and_not_empty(history, tmp_path):
-    files = write_charts(lines_of(history), tmp_path / "charts")
-    assert len(files) == 2
+def _bars(axis):
+    return [bar for bar in axis.patches if bar.get_height() > 0 and bar.get_width() > 0]
+
+
+def _texts(axis):
+    return [text.get_text() for text in axis.texts]
+
+
+ONE_DAY = {"from_height": 3, "to_height": 3}  # three plays in one block
+
+
+@pytest.mark.parametrize("period", [{}, ONE_DAY], ids=["days", "one-day"])
+def test_chart_panels_hold_the_report_figures(history, period):
+    lines = lines_of(history, **period)
+    plays = by_kind(lines, "play")
+    tokens = sum(play["price"] for play in plays)
+    drawn = figures(lines)
+    plays_axis, money_axis = drawn["plays-and-earnings.png"].axes
+    days = {play["time"] // DAY for play in plays}
+    assert [label.get_text() for label in money_axis.get_xticklabels()] == [
+        datetime.datetime.fromtimestamp(day * DAY, datetime.timezone.utc).strftime("%Y-%m-%d")
+        for day in sorted(days)]
+    # Every play and every token is in a bar, and each day's total is written on it.
+    assert sum(bar.get_height() for bar in _bars(plays_axis)) == len(plays)
+    assert sum(bar.get_height() for bar in _bars(money_axis)) == pytest.approx(tokens / 800)
+    assert sum(int(text.split()[0]) for text in _texts(plays_axis)) == len(plays)
+    assert all(text.endswith("EUR\n(" + text.split("(")[-1]) or "EUR" in text
+               for text in _texts(money_axis))
+    assert plays_axis.get_ylabel() == "plays" and "EUR" in money_axis.get_ylabel()
+    legend = [text.get_text() for text in plays_axis.get_legend().get_texts()]
+    assert "Abusey Junction (Kokoroko)" in legend
+    # Payees by their parties' names, never a bare key, with the amount on each bar.
+    [payees_axis] = drawn["payees.png"].axes
+    names = [label.get_text() for label in payees_axis.get_yticklabels()]
+    assert {"Kokoroko", "Onome Edgeworth"} <= set(names)
+    assert not any(history.keys["artist"].public_key[:8] in name for name in names)
+    received = {line["payee"]: 0 for line in by_kind(lines, "payee")}
+    for line in by_kind(lines, "payee"):
+        received[line["payee"]] += line["amount"]
+    assert f"({received[history.keys['artist'].public_key]} tokens)" in " ".join(_texts(payees_axis))
+    for figure in drawn.values():
+        assert figure.get_size_inches()[0] * 100 >= 900
+        figure.clf()
+
+
+def test_chart_png_panels_are_not_empty_for_one_day(history, tmp_path):
+    """The pixels themselves: inside each panel of the PNG files, a day of plays paints a
+    good number of coloured (not white, not grey) pixels."""
+    from matplotlib import image
+
+    lines = lines_of(history, **ONE_DAY)
+    files = write_charts(lines, tmp_path / "charts")
+    assert [file.name for file in files] == ["plays-and-earnings.png", "payees.png"]
+    layout = figures(lines)
     for file in files:
-        assert file.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and file.stat().st_size > 5000
+        pixels = image.imread(file)
+        height, width = pixels.shape[:2]
+        for axis in layout[file.name].axes:
+            box = axis.get_position()
+            panel = pixels[int((1 - box.y1) * height):int((1 - box.y0) * height),
+                           int(box.x0 * width):int(box.x1 * width), :3]
+            spread = panel.max(axis=2) - panel.min(axis=2)  # grey and white have none
+            assert (spread > 0.2).sum() > 2000, (file.name, axis.get_title())
 
 
 # -- the routes and the audit
