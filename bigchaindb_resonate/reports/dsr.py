@@ -242,14 +242,12 @@ def _block_order(track_line):
 
 
 def recipient(head, tracks):
-    """Whom the report is for: the party of a party report, the artist of a track report,
-    else every licensor."""
+    """Whom the report is for: the party of a party report, the artist of a track report
+    (known when it was played in the period), else every licensor."""
     if head["scope"].startswith("party:"):
         return head["scope_name"]
-    if head["scope"].startswith("track:"):
-        track = tracks.get(head["scope"].split(":", 1)[1])
-        return track["artist"] if track else head["scope_name"]
-    return ALL_LICENSORS
+    track = tracks.get(head["scope"].split(":", 1)[-1]) if head["scope"].startswith("track:") else None
+    return track["artist"] if track else ALL_LICENSORS
 
 
 def file_name(parsed):

@@ -245,18 +245,19 @@ def test_the_checker_refuses_what_the_old_output_did(history):
 
 # -- the report's DSR
 
-@pytest.mark.parametrize("scope", ["network", "track", "party", "empty"])
-def test_every_record_conforms_to_the_profile(history, scope):
-    period = {}
-    if scope == "track":
-        scope = f"track:{history.track1['id']}"
-    elif scope == "party":
-        scope = f"party:{history.party['id']}"
-    elif scope == "empty":
-        scope, period = "network", {"from_height": 100}
+@pytest.mark.parametrize("case, recipient", [
+    ("network", "AllLicensors"), ("track", "Kokoroko"), ("party", "Kokoroko"),
+    ("empty", "AllLicensors"), ("track-unplayed", "AllLicensors")])
+def test_every_record_conforms_to_the_profile(history, case, recipient):
+    scope, period = {
+        "network": ("network", {}), "empty": ("network", {"from_height": 100}),
+        "track": (f"track:{history.track1['id']}", {}),
+        "party": (f"party:{history.party['id']}", {}),
+        "track-unplayed": (f"track:{history.track3['id']}", {"to_height": 4})}[case]
     text = dsr_of(lines_of(history, scope, **period))
     assert conformance_problems(text) == []
     parsed = dsr.parse(text.splitlines(True))
+    assert parsed["head"]["RecipientName"] == recipient
     match = FILE_NAME.fullmatch(dsr.file_name(parsed))
     assert match, dsr.file_name(parsed)
     head = parsed["head"]
