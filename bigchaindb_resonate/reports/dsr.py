@@ -210,7 +210,7 @@ def _records(db, head, digest, first_time):
     blocks = 0
     for line in sorted(tracks.values(), key=_block_order):
         blocks += 1
-        block_id, track = f"BL{blocks}", line["track"]
+        block_id, track = str(blocks), line["track"]
         yield emit(_record(
             RESOURCE, BlockId=block_id, ResourceReference=RESOURCE_REFERENCE,
             DspResourceId=track, ISRC=line["isrc"], Title=line["title"] or track,
