@@ -160,7 +160,8 @@ class Catalogue:
     """What the registry says of the tracks a report covers: per track its title, display
     artist (the names of its byArtist parties), ISRC, work, ISWC and composers (the work's
     composers and lyricists); and a name for each key that registered one of those parties.
-    Three reads of records by id, whatever the number of plays."""
+    Three reads of records by id and one lookup per credited party, whatever the number of
+    plays."""
 
     def __init__(self, ledger, track_ids):
         tracks = ledger.records(track_ids)
@@ -181,7 +182,8 @@ class Catalogue:
         self.names = {key: " / ".join(names) for key, names in by_key.items() if names}
 
     def _named(self, party_ids):
-        return [self._names[party] for party in party_ids if self._names.get(party)]
+        """The parties' names; a party with none (a Person may give none) by its id."""
+        return [self._names.get(party) or party for party in party_ids]
 
     def track(self, track_id):
         data = self._tracks.get(track_id, {})

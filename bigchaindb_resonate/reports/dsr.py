@@ -160,7 +160,8 @@ def render(lines):
                 db.execute("INSERT INTO track VALUES (?, ?)", (line["track"], canonical(line)))
             elif kind == "digest":
                 digest = line["sha256"]
-        db.execute("CREATE INDEX grouped ON usage (track, territory, price, seq)")
+        db.executescript("CREATE INDEX grouped ON usage (track, territory, price, seq);"
+                         "CREATE INDEX by_territory ON usage (territory, price);")
         yield from _records(db, head, digest, first_time)
 
 
