@@ -5,6 +5,7 @@ transaction routes."""
 import datetime
 import hashlib
 import json
+import re
 
 import pytest
 from bigchaindb.common.crypto import generate_key_pair
@@ -321,8 +322,10 @@ def test_chart_panels_hold_the_report_figures(history, period):
     assert sum(bar.get_height() for bar in _bars(plays_axis)) == len(plays)
     assert sum(bar.get_height() for bar in _bars(money_axis)) == pytest.approx(tokens / 800)
     assert sum(int(text.split()[0]) for text in _texts(plays_axis)) == len(plays)
-    assert all(text.endswith("EUR\n(" + text.split("(")[-1]) or "EUR" in text
-               for text in _texts(money_axis))
+    money = [re.fullmatch(r"(\d+\.\d+) EUR\n\((\d+) tokens\)", text) for text in _texts(money_axis)]
+    assert all(money) and sum(int(found[2]) for found in money) == tokens
+    assert [found[1] for found in money] == [dsr.decimal(dsr.micros(int(found[2]), 800))
+                                             for found in money]
     assert plays_axis.get_ylabel() == "plays" and "EUR" in money_axis.get_ylabel()
     legend = [text.get_text() for text in plays_axis.get_legend().get_texts()]
     assert "Abusey Junction (Kokoroko)" in legend
