@@ -87,6 +87,20 @@ def _configurable_abci_server():
     abci.server.ABCIServer = ConfigurableABCIServer
 
 
+def _abci_logs_without_colour():
+    """`abci/utils.py:37-62` (bigchaindb-abci 1.0.7) get_logger, run when `abci.server` is
+    imported, gives the `abci.app` logger a handler of its own that writes every line to
+    stderr with ANSI colour codes, which land in the node's log files, and the same line
+    goes to BigchainDB's handlers through the root logger as well. Ours drops that handler:
+    the lines stay, once, in BigchainDB's plain format."""
+    import abci.server  # noqa: F401  (runs get_logger)
+
+    app_logger = logging.getLogger("abci.app")
+    for handler in list(app_logger.handlers):
+        if type(handler.formatter).__module__.startswith("colorlog"):
+            app_logger.removeHandler(handler)
+
+
 def _checked_abci_app():
     """`core.py:130-186` App.check_tx/deliver_tx: parse with `json.loads` (accepts NaN,
     crashes on bad JSON) and let any non-ValidationError escape into the ABCI server,
@@ -963,6 +977,8 @@ ADAPTATIONS = (
                ("test_abci_port_and_host_come_from_config",)),
     Adaptation(_configurable_abci_server, "`start.py:66-82`",
                ("test_abci_port_and_host_come_from_config",)),
+    Adaptation(_abci_logs_without_colour, "`abci/utils.py:37-62`",
+               ("test_abci_logs_reach_bigchaindbs_handlers_without_colour_codes",)),
     Adaptation(_checked_abci_app, "`core.py:130-186`",
                ("test_checked_app_replaces_the_app_start_uses",
                 "test_checktx_accepts_a_transaction_depending_on_one_it_accepted_and_no_block_carried",
