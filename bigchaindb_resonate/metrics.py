@@ -67,10 +67,12 @@ def _metrics():
 
         _registered = {
             "transactions": Counter(
-                "resonate_transactions", "Transactions checked, by stage, outcome and refusal code",
+                "resonate_transactions",
+                "Transactions checked, by stage, outcome and refusal code",
                 ["stage", "outcome", "code"]),
             "validation": Histogram(
-                "resonate_validation_seconds", "Time to validate one transaction, by stage and type",
+                "resonate_validation_seconds",
+                "Time to validate one transaction, by stage and type",
                 ["stage", "operation"], buckets=VALIDATION_BUCKETS),
             "commit": Histogram("resonate_commit_seconds", "Time the app takes to commit a block",
                                 buckets=COMMIT_BUCKETS),
@@ -83,7 +85,8 @@ def _metrics():
             "unconfirmed": Gauge("resonate_unconfirmed_transactions",
                                  "Transactions CheckTx accepted that no block has carried yet",
                                  multiprocess_mode="livesum"),
-            "build": Gauge("resonate_build_info", "The plugin version and rule-set digest this node runs",
+            "build": Gauge("resonate_build_info",
+                           "The plugin version and rule-set digest this node runs",
                            ["version", "rules"], multiprocess_mode="max"),
         }
     return _registered
