@@ -277,9 +277,16 @@ MEMBER_HEADER = """\
 """
 
 
+class _Dumper(yaml.SafeDumper):
+    """Writes every value where it is used: a reader sees no YAML anchors."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
 def to_yaml(document: dict, header: str) -> str:
-    return header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False,
-                                   width=200)
+    return header + yaml.dump(document, Dumper=_Dumper, sort_keys=False,
+                              default_flow_style=False, width=200)
 
 
 def network_compose_yaml(network: Network, build_context: str) -> str:
