@@ -332,6 +332,43 @@ def test_member_advertises_its_event_stream_as_wss_behind_the_proxy(member):
     assert settings["wsserver"]["advertised_host"] == "kokoroko.coop.example"
 
 
+def test_the_api_advertises_the_event_stream_at_its_wss_address(member, monkeypatch):
+    import bigchaindb
+    from bigchaindb.web.views.base import base_ws_uri
+
+    out, _, _, _ = member
+    settings = read_json(out / compose.MEMBER_NODE_DIR / "bigchaindb.json")
+    monkeypatch.setitem(bigchaindb.config, "wsserver", settings["wsserver"])
+    assert base_ws_uri() == "wss://kokoroko.coop.example:443"
+
+
+def test_every_private_file_of_a_member_is_its_owners_alone(member):
+    out, _, _, _ = member
+    root = out / compose.MEMBER_NODE_DIR
+    private = [root / "bigchaindb.json", *(root / "secrets").iterdir(),
+               root / "tendermint/config/priv_validator_key.json",
+               root / "tendermint/config/node_key.json"]
+    assert len(private) == 3 + len(compose.SECRETS)
+    for path in private:
+        assert (path.stat().st_mode & 0o077) == 0, path
+    assert ((root / "secrets").stat().st_mode & 0o077) == 0
+
+
+def test_member_command_prints_what_to_share_and_the_release(tmp_path, member, capsys):
+    from bigchaindb_resonate import rules
+
+    _, genesis, peers, _ = member
+    out = tmp_path / "cli-member"
+    assert run_cli("network", "member", "--name", "venue", "--host", "venue.example",
+                   "--genesis", str(genesis), "--peer", peers[0], "--out", str(out),
+                   "--self-signed-tls") == 0
+    printed = capsys.readouterr().out
+    assert compose.member_identity(out)["node_id"] in printed
+    assert rules.digest(rules.rule_set()) in printed
+    assert "privkey.pem" not in printed  # a certificate is there: nothing to ask for
+    assert ((out / "node/tls/privkey.pem").stat().st_mode & 0o077) == 0
+
+
 def test_member_records_the_release_it_runs(member):
     from bigchaindb_resonate import rules
 
