@@ -22,7 +22,8 @@ setup(
     # The client library: build, sign (byte-identical to the server) and send.
     install_requires=["requests>=2.20", "PyNaCl>=1.4", "base58>=2.0", "python-rapidjson>=1.0"],
     # What the node's own code imports besides; BigchainDB's pins decide pymongo's version.
-    extras_require={"node": ["bigchaindb==2.2.2", "pymongo", "PyYAML", "jsonschema"]},
+    extras_require={"node": ["bigchaindb==2.2.2", "pymongo", "PyYAML", "jsonschema",
+                             "prometheus_client"]},
     entry_points={
         "console_scripts": [
             "bigchaindb-resonate = bigchaindb_resonate.node:main",

@@ -20,7 +20,7 @@ from typing import Callable, NamedTuple
 import bigchaindb
 from bigchaindb.common.exceptions import ValidationError
 
-from bigchaindb_resonate import admission, outcome, registry
+from bigchaindb_resonate import admission, metrics, outcome, registry
 from bigchaindb_resonate.ledger import (
     BLOCK_TIMES, CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK, LATEST_BLOCK_TIME, NETWORK_PARAMETERS,
     OWNER_INDEX, RULE_INDEX, LedgerView, commit_positions, file_block, filed_ids, owner_key,
@@ -45,6 +45,7 @@ def apply():
     if _applied:
         return
     registry.register_all()  # BigchainDB's own API for new types, not an adaptation
+    metrics.count_store_round_trips()  # pymongo's own monitoring API, not an adaptation
     for adaptation in ADAPTATIONS:
         adaptation.apply()
     _applied = True
@@ -64,7 +65,9 @@ def _add_config_defaults():
 def _configurable_abci_server():
     """`start.py:66-82` builds `abci.server.ABCIServer(app=...)`, which always binds
     0.0.0.0:26658 (`abci/server.py` ABCIServer.__init__). Several nodes on one host need
-    their own port, and a node should listen only where its Tendermint is."""
+    their own port, and a node should listen only where its Tendermint is. It also starts
+    the node's metrics and health endpoint (metrics.serve) in the ABCI process, once the
+    ABCI server's import has patched the standard library for gevent."""
     import abci.server
     from gevent.server import StreamServer
 
@@ -78,8 +81,24 @@ def _configurable_abci_server():
             super().__init__(port=int(port or settings["abci_port"]), app=app)
             self.server = StreamServer((settings["abci_host"], self.port),
                                        handle=self._ABCIServer__handle_connection)
+            from bigchaindb.lib import BigchainDB
+            metrics.serve(bigchaindb.config.get(metrics.SETTINGS_KEY), BigchainDB)
 
     abci.server.ABCIServer = ConfigurableABCIServer
+
+
+def _abci_logs_without_colour():
+    """`abci/utils.py:37-62` (bigchaindb-abci 1.0.7) get_logger, run when `abci.server` is
+    imported, gives the `abci.app` logger a handler of its own that writes every line to
+    stderr with ANSI colour codes, which land in the node's log files, and the same line
+    goes to BigchainDB's handlers through the root logger as well. Ours drops that handler:
+    the lines stay, once, in BigchainDB's plain format."""
+    import abci.server  # noqa: F401  (runs get_logger)
+
+    app_logger = logging.getLogger("abci.app")
+    for handler in list(app_logger.handlers):
+        if type(handler.formatter).__module__.startswith("colorlog"):
+            app_logger.removeHandler(handler)
 
 
 def _checked_abci_app():
@@ -106,7 +125,9 @@ def _checked_abci_app():
     one depending on it passes CheckTx and DeliverTx refuses it just the same. Both
     refusals are deterministic, as is every DeliverTx. With the recheck on (a testnet may
     choose it), a transaction checked again is validated against the others and keeps its
-    place, and one refused then goes, as Tendermint evicts it."""
+    place, and one refused then goes, as Tendermint evicts it. Each check, refusal code and
+    commit is also counted and timed for the node's metrics (metrics.py), which only read
+    what was decided."""
     import bigchaindb.start
     from abci import CodeTypeOk
     from bigchaindb.core import App
@@ -125,9 +146,14 @@ def _checked_abci_app():
             self.unconfirmed = OrderedDict()
             self.block_raw_transactions = []
 
-        def _admit(self, raw, current_transactions):
+        def _admit(self, raw, current_transactions, stage):
+            with metrics.validating(stage) as observed:
+                return self._validate(raw, current_transactions, observed)
+
+        def _validate(self, raw, current_transactions, observed):
             try:
                 tx = Transaction.from_dict(admission.decode(raw))
+                observed.operation = tx.operation  # one of the registered operations
                 return tx.validate(self.bigchaindb, current_transactions)
             except ValidationError:
                 raise
@@ -160,24 +186,26 @@ def _checked_abci_app():
             return super().begin_block(req_begin_block)
 
         def commit(self):
-            connection = self.bigchaindb.connection
-            if self.block_txn_ids:
-                # Before upstream stores the transactions (core.py:236-237), so that every
-                # stored transaction has its position; crash recovery deletes both
-                # (delete_transactions in _lookups_by_primary_key).
-                connection.run(connection.collection(COMMIT_POSITIONS).insert_many(
-                    position_documents(self.new_height, self.block_txn_ids)))
-            response = super().commit()
-            for raw in self.block_raw_transactions:
-                self.unconfirmed.pop(raw, None)
-            # Kept for the HTTP pre-check and CheckTx in other processes: the latest
-            # consensus time, never a local clock; per height for reports, and under one
-            # key for validation.
-            block_time = {"height": self.new_height, "time": self.bigchaindb.consensus_time}
-            connection.run(connection.collection(BLOCK_TIMES).replace_one(
-                {"_id": block_key(self.new_height)}, block_time, upsert=True))
-            connection.run(connection.collection(CHAIN_HEAD).replace_one(
-                {"_id": LATEST_BLOCK_TIME}, block_time, upsert=True))
+            with metrics.committing():
+                connection = self.bigchaindb.connection
+                if self.block_txn_ids:
+                    # Before upstream stores the transactions (core.py:236-237), so that every
+                    # stored transaction has its position; crash recovery deletes both
+                    # (delete_transactions in _lookups_by_primary_key).
+                    connection.run(connection.collection(COMMIT_POSITIONS).insert_many(
+                        position_documents(self.new_height, self.block_txn_ids)))
+                response = super().commit()
+                for raw in self.block_raw_transactions:
+                    self.unconfirmed.pop(raw, None)
+                # Kept for the HTTP pre-check and CheckTx in other processes: the latest
+                # consensus time, never a local clock; per height for reports, and under one
+                # key for validation.
+                block_time = {"height": self.new_height, "time": self.bigchaindb.consensus_time}
+                connection.run(connection.collection(BLOCK_TIMES).replace_one(
+                    {"_id": block_key(self.new_height)}, block_time, upsert=True))
+                connection.run(connection.collection(CHAIN_HEAD).replace_one(
+                    {"_id": LATEST_BLOCK_TIME}, block_time, upsert=True))
+            metrics.committed(self.new_height, len(self.unconfirmed))
             return response
 
         def check_tx(self, raw_transaction):
@@ -186,10 +214,12 @@ def _checked_abci_app():
             # block: a transaction must not be a duplicate or a double spend of itself.
             others = [tx for raw, tx in self.unconfirmed.items() if raw != raw_transaction]
             try:
-                tx = self._admit(raw_transaction, others)
+                tx = self._admit(raw_transaction, others, metrics.CHECK_TX)
             except ValidationError as exc:
                 self.unconfirmed.pop(raw_transaction, None)  # a refused recheck evicts it
+                metrics.refused(metrics.CHECK_TX, error_body(exc)["code"])
                 return self.abci.ResponseCheckTx(code=CodeTypeError, log=_log_line(exc))
+            metrics.accepted(metrics.CHECK_TX)
             self.unconfirmed[raw_transaction] = tx  # one checked again keeps its place
             if len(self.unconfirmed) > self.unconfirmed_limit:
                 self.unconfirmed.popitem(last=False)
@@ -199,12 +229,14 @@ def _checked_abci_app():
             self.abort_if_abci_chain_is_not_synced()
             self.block_raw_transactions.append(raw_transaction)  # leaves the mempool, valid or not
             try:
-                tx = self._admit(raw_transaction, self.block_transactions)
+                tx = self._admit(raw_transaction, self.block_transactions, metrics.DELIVER_TX)
             except ValidationError as exc:
                 logger.info("deliver_tx refused: %s", _log_line(exc))
+                metrics.refused(metrics.DELIVER_TX, error_body(exc)["code"])
                 return self.abci.ResponseDeliverTx(code=CodeTypeError, log=_log_line(exc))
             self.block_txn_ids.append(tx.id)
             self.block_transactions.append(tx)
+            metrics.accepted(metrics.DELIVER_TX)
             return self.abci.ResponseDeliverTx(code=CodeTypeOk)
 
     bigchaindb.start.App = CheckedApp
@@ -269,10 +301,12 @@ def _http_post_with_codes():
 
     def refuse(exc):
         body = error_body(exc)
+        metrics.refused(metrics.HTTP, body["code"])
         return answer_with(400, {"status": 400, **body,
                                  "message": f"Invalid transaction ({body['error']}): {exc}"})
 
     def refused(body):
+        metrics.refused(metrics.HTTP, body["code"])
         message = f"Invalid transaction ({body['error']}): {body['code']}: {body['detail']}"
         return answer_with(400, {"status": 400, **body, "message": message})
 
@@ -323,6 +357,7 @@ def _http_post_with_codes():
             status = 400 if known else 500
             return answer_with(status, {"status": status, "message": (
                 f"{error.get('message', 'Internal error')} - {error.get('data', '')}")})
+        metrics.accepted(metrics.HTTP)  # Tendermint took it; its outcome is DeliverTx's
         location = outcome.status_url(tx["id"])
         if mode == BROADCAST_TX_COMMIT:
             found = outcome.await_outcome(pool, tx_obj)
@@ -944,6 +979,8 @@ ADAPTATIONS = (
                ("test_abci_port_and_host_come_from_config",)),
     Adaptation(_configurable_abci_server, "`start.py:66-82`",
                ("test_abci_port_and_host_come_from_config",)),
+    Adaptation(_abci_logs_without_colour, "`abci/utils.py:37-62`",
+               ("test_abci_logs_reach_bigchaindbs_handlers_without_colour_codes",)),
     Adaptation(_checked_abci_app, "`core.py:130-186`",
                ("test_checked_app_replaces_the_app_start_uses",
                 "test_checktx_accepts_a_transaction_depending_on_one_it_accepted_and_no_block_carried",

@@ -19,10 +19,15 @@ def main(argv=None):
     if importlib.util.find_spec("bigchaindb") is None:
         sys.exit("error: this is the client library alone; a node needs BigchainDB Server: install "
                  "bigchaindb-resonate[node] the way scripts/bootstrap does (network/README.md)")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "start" in argv:
+        from bigchaindb_resonate import metrics
+
+        # Before anything imports prometheus_client, in the process every other forks from.
+        metrics.prepare(metrics.settings_from(config_file(argv)))
     from bigchaindb_resonate import host
 
     host.apply()
-    argv = sys.argv[1:] if argv is None else list(argv)
     if REBUILD_TOTALS in argv:
         return rebuild_totals(argv)
     from bigchaindb.commands import bigchaindb as bigchaindb_cli
@@ -35,6 +40,16 @@ def main(argv=None):
         print(rules.version_line())
         return
     bigchaindb_cli.main()
+
+
+def config_file(argv):
+    """The file BigchainDB's `-c`/`--config` names, if any."""
+    for index, word in enumerate(argv):
+        if word in ("-c", "--config") and index + 1 < len(argv):
+            return argv[index + 1]
+        if word.startswith("--config="):
+            return word.split("=", 1)[1]
+    return None
 
 
 def rebuild_totals(argv):

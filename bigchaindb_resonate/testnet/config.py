@@ -70,6 +70,10 @@ class NodeDir:
         return self.root / "ferretdb-state"
 
     @property
+    def metrics(self) -> Path:
+        return self.root / "metrics"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 
@@ -231,6 +235,7 @@ def render_tendermint_config(network: Network, node: Node, node_ids: dict[str, s
         # Tendermint dials its app; the app listens on its node's bind address.
         proxy_app=f"tcp://{_dialable(node.bind)}:{node.ports.abci}",
         rpc_laddr=f"tcp://{node.bind}:{node.ports.rpc}",
+        prometheus_laddr=f"{node.bind}:{node.ports.tendermint_metrics}",
         p2p_laddr=f"tcp://{node.bind}:{node.ports.p2p}",
         external_address=node.p2p_address,
         persistent_peers=persistent_peers(network, node, node_ids),
@@ -273,6 +278,9 @@ def bigchaindb_settings(node: Node, paths: NodeDir) -> dict:
                      "connection_timeout": 5000, "max_tries": 3},
         # The supervisor keeps the console output as logs/bigchaindb.log; BigchainDB's
         # own rotating files hold the same lines in its format, and the errors alone.
+        # The node's Prometheus metrics and health (metrics.py); `dir` holds the samples
+        # of its processes, emptied at each start.
+        "metrics": {"bind": f"{node.bind}:{node.ports.metrics}", "dir": str(paths.metrics)},
         "log": {"file": str(paths.logs / "bigchaindb-app.log"),
                 "error_file": str(paths.logs / "bigchaindb-errors.log"),
                 "level_console": "info", "level_logfile": "info"},

@@ -47,6 +47,10 @@ class Ports:
     ws: int
     store: int
     store_debug: int
+    # Prometheus endpoints: the node's own (bigchaindb_resonate/metrics.py) and Tendermint's.
+    # Defaults for descriptions saved before they existed, which ran on standard ports.
+    metrics: int = 9986
+    tendermint_metrics: int = 26660
 
     def items(self):
         return [(field.name, getattr(self, field.name)) for field in dataclasses.fields(self)]
@@ -55,7 +59,7 @@ class Ports:
 # The ports a node uses when it has a host of its own (Tendermint's, BigchainDB's,
 # MongoDB's and FerretDB's defaults).
 STANDARD_PORTS = Ports(p2p=26656, rpc=26657, abci=26658, api=9984, ws=9985, store=27017,
-                       store_debug=8088)
+                       store_debug=8088, metrics=9986, tendermint_metrics=26660)
 
 
 def loopback_ports(base_port: int, index: int) -> Ports:

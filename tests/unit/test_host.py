@@ -1,6 +1,7 @@
 """Guards for every adaptation in bigchaindb_resonate/host.py: each fails if the upstream
 spot it changes no longer looks the way the adaptation assumes, or if it stopped applying."""
 import inspect
+import logging
 
 import pytest
 
@@ -42,6 +43,16 @@ def test_abci_port_and_host_come_from_config():
         assert config["tendermint"]["abci_port"] == host.DEFAULT_ABCI_PORT
     server = abci.server.ABCIServer(port=31234, app=bigchaindb.start.App.__new__(bigchaindb.start.App))
     assert server.server.address == (host.DEFAULT_ABCI_HOST, 31234)
+
+
+def test_abci_logs_reach_bigchaindbs_handlers_without_colour_codes():
+    import abci.utils
+
+    assert "colorlog.ColoredFormatter(" in inspect.getsource(abci.utils.get_logger)
+    app_logger = logging.getLogger("abci.app")
+    assert app_logger.propagate
+    assert not [handler for handler in app_logger.handlers
+                if type(handler.formatter).__module__.startswith("colorlog")]
 
 
 def test_checked_app_replaces_the_app_start_uses():

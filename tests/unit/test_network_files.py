@@ -43,6 +43,15 @@ def named_volumes(service):
             if not entry.startswith((".", "/"))]
 
 
+def services_of(document, node=None):
+    """The services of `node` in a network file, or every service."""
+    if node is None:
+        return document["services"]
+    names = compose.network_services(node)
+    return {role: document["services"][getattr(names, role)]
+            for role in ("mongodb", "bigchaindb", "tendermint")}
+
+
 def bind_mounts(service):
     return {target: source for source, target, *_ in
             (entry.split(":") for entry in service.get("volumes", []))
@@ -63,13 +72,17 @@ def test_ports_are_the_descriptions_and_no_host_port_is_published_twice(generate
         names = compose.network_services(node)
         offset = index * compose.HOST_PORT_STEP
         assert host_ports(services[names.bigchaindb]) == [
-            (node.ports.api + offset, node.ports.api), (node.ports.ws + offset, node.ports.ws)]
-        assert host_ports(services[names.tendermint]) == [(node.ports.rpc + offset, node.ports.rpc)]
-        assert services[names.tendermint]["ports"][0].startswith("127.0.0.1:")
+            (port + offset, port) for port in (node.ports.api, node.ports.ws, node.ports.metrics)]
+        assert host_ports(services[names.tendermint]) == [
+            (port + offset, port) for port in (node.ports.rpc, node.ports.tendermint_metrics)]
+        # A rehearsal publishes on this machine only.
+        for role in (names.bigchaindb, names.tendermint):
+            assert all(entry.startswith("127.0.0.1:") for entry in services[role]["ports"])
         assert host_ports(services[names.mongodb]) == []
         assert services[names.mongodb]["command"][-2:] == ["--port", str(node.ports.store)]
         assert services[names.tendermint]["command"] == [
-            "node", f"--proxy_app=tcp://{names.bigchaindb}:{node.ports.abci}"]
+            "tendermint", "node", "--home", compose.TENDERMINT_HOME,
+            f"--proxy_app=tcp://{names.bigchaindb}:{node.ports.abci}"]
 
         settings = read_json(node_dir(out, node).bigchaindb_config)
         assert settings["server"]["bind"] == f"0.0.0.0:{node.ports.api}"
@@ -83,30 +96,34 @@ def test_ports_are_the_descriptions_and_no_host_port_is_published_twice(generate
         assert toml["p2p"]["laddr"] == f"tcp://0.0.0.0:{node.ports.p2p}"
 
     published = [port for service in services.values() for port, _ in host_ports(service)]
-    assert len(published) == len(set(published)) == 3 * len(network.nodes)
+    assert len(published) == len(set(published)) == 5 * len(network.nodes)
 
 
-def test_every_volume_is_declared_and_every_bind_mount_was_generated(generated):
+def test_data_is_in_generated_directories_and_every_bind_mount_and_secret_exists(generated):
     _, out, document, _ = generated
-    used = {volume for service in document["services"].values()
-            for volume in named_volumes(service)}
-    assert used == set(document["volumes"])
+    assert "volumes" not in document  # the data sits beside the keys, owned by the same user
     for service in document["services"].values():
+        assert named_volumes(service) == []
         for source in bind_mounts(service).values():
             assert (out / source).exists(), source
+        for secret in service.get("secrets", []):
+            assert secret["source"] in document["secrets"]
+    for secret in document["secrets"].values():
+        path = out / secret["file"]
+        assert path.exists() and (path.stat().st_mode & 0o077) == 0, path
 
 
-def test_tendermint_home_keeps_keys_read_only_and_state_in_its_volume(generated):
-    network, _, document, _ = generated
+def test_tendermint_home_keeps_keys_read_only_and_its_state_beside_them(generated):
+    network, out, document, _ = generated
     for node in network.nodes:
-        names = compose.network_services(node)
-        tendermint = document["services"][names.tendermint]
-        assert f"{names.tendermint_home}:{compose.TENDERMINT_HOME}" in tendermint["volumes"]
+        tendermint = services_of(document, node)["tendermint"]
+        assert f"./{node.name}/tendermint:{compose.TENDERMINT_HOME}" in tendermint["volumes"]
         assert (f"./{node.name}/tendermint/config:{compose.TENDERMINT_HOME}/config:ro"
                 in tendermint["volumes"])
-        script = tendermint["entrypoint"][2]
-        assert "priv_validator_state.json ] ||" in script  # created once, never overwritten
-        assert json.dumps(compose.FRESH_VALIDATOR_STATE, separators=(",", ":")) in script
+        # Generated once and never reset: what stops a restarted validator signing twice.
+        assert node_dir(out, node).validator_state.exists()
+        assert tendermint["entrypoint"][:4] == ["python", "-m", "bigchaindb_resonate.health",
+                                                "run-tendermint"]
 
 
 def test_peers_are_exactly_the_other_nodes_at_their_service_names(generated):
@@ -129,13 +146,17 @@ def test_each_bigchaindb_uses_its_own_mongodb_and_tendermint(generated):
     for node in network.nodes:
         names = compose.network_services(node)
         service = document["services"][names.bigchaindb]
-        assert service["depends_on"] == [names.mongodb]
+        assert service["depends_on"] == {names.mongodb: {"condition": "service_healthy"}}
         assert service["build"] == {"context": compose.build_context_from(out),
                                     "dockerfile": "network/Dockerfile"}
         assert (out / service["build"]["context"] / service["build"]["dockerfile"]).exists()
-        assert bind_mounts(service) == {compose.NODE_CONFIG: f"./{node.name}/bigchaindb.json"}
+        assert bind_mounts(service) == {compose.NODE_CONFIG: f"./{node.name}/bigchaindb.json",
+                                        compose.NODE_LOGS: f"./{node.name}/logs"}
         settings = read_json(node_dir(out, node).bigchaindb_config)
         assert settings["database"]["host"] == names.mongodb
+        assert settings["database"]["login"] == compose.DATABASE_USER
+        assert settings["database"]["password"] == (
+            node_dir(out, node).root / "secrets" / "mongodb-node-password").read_text()
         assert settings["tendermint"]["host"] == names.tendermint
         assert settings["tendermint"]["abci_host"] == "0.0.0.0"
         assert settings["server"]["bind"] == "0.0.0.0:9984"
@@ -157,15 +178,22 @@ def test_one_genesis_lists_every_node_with_its_power(generated):
         assert listed[node.name]["pub_key"] == key["pub_key"]
 
 
-def test_compose_file_holds_no_key_and_no_node_id(generated):
+def test_compose_file_holds_no_key_no_password_and_no_node_id(generated):
     network, out, _, written = generated
     text = (out / compose.NETWORK_FILE).read_text()
+    passwords = set()
     for node in network.nodes:
         files = node_dir(out, node)
+        for name in compose.SECRETS:
+            password = (files.root / "secrets" / name).read_text()
+            assert len(password) >= 40 and password not in text
+            passwords.add(password)
+        assert (files.bigchaindb_config.stat().st_mode & 0o077) == 0  # it holds a password
         assert read_json(files.validator_key)["priv_key"]["value"] not in text
         assert read_json(files.node_key)["priv_key"]["value"] not in text
         assert config.node_ids(network, out)[node.name] not in text
         assert files.validator_key in written and files.node_key in written
+    assert len(passwords) == 2 * len(network.nodes)  # one of each per node, none shared
 
 
 def test_regenerating_keeps_keys_and_rewrites_the_same_files(generated):
@@ -235,27 +263,119 @@ def test_member_node_syncs_from_the_shared_genesis_and_peers(member):
     assert settings["tendermint"]["host"] == compose.MEMBER_SERVICES.tendermint
     assert settings["tendermint"]["abci_host"] == "0.0.0.0"
     assert settings["server"]["bind"] == "0.0.0.0:9984"
-    assert settings["wsserver"]["advertised_host"] == "kokoroko.coop.example"
     assert (out / compose.MEMBER_FILE).read_text() == compose.member_compose_yaml(
         compose.build_context_from(out))
     assert files.validator_key in written and (files.validator_key.stat().st_mode & 0o077) == 0
 
 
-def test_member_compose_runs_its_node_on_the_standard_ports(member):
+def test_member_compose_opens_only_p2p_and_the_proxy(member):
     out, _, _, _ = member
     document = yaml.safe_load((out / compose.MEMBER_FILE).read_text())
     services = document["services"]
     names = compose.MEMBER_SERVICES
-    assert set(services) == {names.mongodb, names.tendermint, names.bigchaindb}
-    assert host_ports(services[names.tendermint]) == [(STANDARD_PORTS.p2p, STANDARD_PORTS.p2p),
-                                                     (STANDARD_PORTS.rpc, STANDARD_PORTS.rpc)]
-    assert host_ports(services[names.bigchaindb]) == [(STANDARD_PORTS.api, STANDARD_PORTS.api),
-                                                     (STANDARD_PORTS.ws, STANDARD_PORTS.ws)]
-    used = {volume for service in services.values() for volume in named_volumes(service)}
-    assert used == set(document["volumes"])
+    assert set(services) == {names.mongodb, names.tendermint, names.bigchaindb, names.proxy}
+    assert services[names.tendermint]["ports"] == [f"{STANDARD_PORTS.p2p}:{STANDARD_PORTS.p2p}"]
+    assert services[names.proxy]["ports"] == [
+        f"443:{compose.PROXY_TLS_PORT}", f"127.0.0.1:{compose.MONITORING_PORT}:{compose.MONITORING_PORT}"]
+    for name in (names.mongodb, names.bigchaindb):
+        assert "ports" not in services[name] and services[name]["networks"] == ["internal"]
+    assert document["networks"]["internal"] == {"internal": True}
     for service in services.values():
         for source in bind_mounts(service).values():
             assert (out / source).exists(), source
+
+
+def test_every_container_runs_unprivileged_limited_checked_and_rotating_its_logs(member):
+    out, _, _, _ = member
+    document = yaml.safe_load((out / compose.MEMBER_FILE).read_text())
+    for name, service in document["services"].items():
+        assert service["user"] == compose.RUN_AS, name
+        assert service["cap_drop"] == ["ALL"]
+        assert "no-new-privileges:true" in service["security_opt"]
+        assert set(service["deploy"]["resources"]["limits"]) == {"cpus", "memory"}
+        assert service["logging"]["options"].keys() >= {"max-size", "max-file"}
+        assert service["healthcheck"]["test"][0] == "CMD"
+        assert service["restart"] == "unless-stopped"
+    env = dict(line.split("=") for line in (out / compose.ENV_FILE).read_text().splitlines()
+               if not line.startswith("#"))
+    assert int(env["RESONATE_UID"]) != 0  # never root, even when root generated the files
+    owner = (out / compose.MEMBER_NODE_DIR / "bigchaindb.json").stat().st_uid
+    assert owner == int(env["RESONATE_UID"])
+
+
+def test_member_store_requires_its_own_generated_credentials(member, tmp_path):
+    out, genesis, peers, _ = member
+    root = out / compose.MEMBER_NODE_DIR
+    settings = read_json(root / "bigchaindb.json")
+    assert settings["database"]["login"] == compose.DATABASE_USER
+    password = (root / "secrets" / "mongodb-node-password").read_text()
+    assert settings["database"]["password"] == password
+    mongodb = yaml.safe_load((out / compose.MEMBER_FILE).read_text())["services"]["mongodb"]
+    assert "--auth" in mongodb["command"]
+    assert mongodb["image"] == compose.MONGODB_IMAGE and compose.MONGODB_IMAGE.startswith("mongo:8.0@")
+    # The store creates the node's user from the shipped script, which holds no password.
+    script = (root / "mongodb-init" / "create-node-user.sh").read_text()
+    assert "/run/secrets/mongodb-node-password" in script and password not in script
+    # Another member gets other passwords; running again keeps this member's.
+    other = compose.write_member(tmp_path / "other", "other", "other.example", genesis, peers)
+    assert (tmp_path / "other" / "node" / "secrets" / "mongodb-node-password").read_text() != password
+    assert other
+    compose.write_member(out, "kokoroko", "kokoroko.coop.example", genesis, peers)
+    assert (root / "secrets" / "mongodb-node-password").read_text() == password
+
+
+def test_member_advertises_its_event_stream_as_wss_behind_the_proxy(member):
+    out, _, _, _ = member
+    settings = read_json(out / compose.MEMBER_NODE_DIR / "bigchaindb.json")
+    assert settings["wsserver"]["advertised_scheme"] == "wss"
+    assert settings["wsserver"]["advertised_port"] == 443
+    assert settings["wsserver"]["advertised_host"] == "kokoroko.coop.example"
+
+
+def test_the_api_advertises_the_event_stream_at_its_wss_address(member, monkeypatch):
+    import bigchaindb
+    from bigchaindb.web.views.base import base_ws_uri
+
+    out, _, _, _ = member
+    settings = read_json(out / compose.MEMBER_NODE_DIR / "bigchaindb.json")
+    monkeypatch.setitem(bigchaindb.config, "wsserver", settings["wsserver"])
+    assert base_ws_uri() == "wss://kokoroko.coop.example:443"
+
+
+def test_every_private_file_of_a_member_is_its_owners_alone(member):
+    out, _, _, _ = member
+    root = out / compose.MEMBER_NODE_DIR
+    private = [root / "bigchaindb.json", *(root / "secrets").iterdir(),
+               root / "tendermint/config/priv_validator_key.json",
+               root / "tendermint/config/node_key.json"]
+    assert len(private) == 3 + len(compose.SECRETS)
+    for path in private:
+        assert (path.stat().st_mode & 0o077) == 0, path
+    assert ((root / "secrets").stat().st_mode & 0o077) == 0
+
+
+def test_member_command_prints_what_to_share_and_the_release(tmp_path, member, capsys):
+    from bigchaindb_resonate import rules
+
+    _, genesis, peers, _ = member
+    out = tmp_path / "cli-member"
+    assert run_cli("network", "member", "--name", "venue", "--host", "venue.example",
+                   "--genesis", str(genesis), "--peer", peers[0], "--out", str(out),
+                   "--self-signed-tls") == 0
+    printed = capsys.readouterr().out
+    assert compose.member_identity(out)["node_id"] in printed
+    assert rules.digest(rules.rule_set()) in printed
+    assert "privkey.pem" not in printed  # a certificate is there: nothing to ask for
+    assert ((out / "node/tls/privkey.pem").stat().st_mode & 0o077) == 0
+
+
+def test_member_records_the_release_it_runs(member):
+    from bigchaindb_resonate import rules
+
+    out, _, _, _ = member
+    release = read_json(out / compose.MEMBER_NODE_DIR / compose.RELEASE_FILE)
+    assert release["version"] == rules.summary()["version"]
+    assert release["rules"] == rules.digest(rules.rule_set())
 
 
 def test_member_shares_its_ids_never_its_keys(member):
@@ -352,21 +472,27 @@ def test_dockerfile_copies_only_what_exists_and_the_build_context_admits():
     admitted = {line[1:].rstrip("/") for line in (REPO / ".dockerignore").read_text().splitlines()
                 if line.startswith("!")}
     for instruction, arguments in dockerfile_instructions():
-        if instruction == "COPY":
+        if instruction == "COPY" and not arguments.startswith("--from="):
             for source in arguments.split()[:-1]:
                 assert (REPO / source).exists(), source
-                assert source.rstrip("/") in admitted, source
+                assert any(source.rstrip("/") == entry or source.startswith(entry + "/")
+                           for entry in admitted), source
 
 
 def test_dockerfile_runs_the_node_as_a_user_with_the_mounted_config():
     instructions = dict(dockerfile_instructions())  # the last of each kind
-    assert dockerfile_instructions()[0] == ("FROM", "python:3.11-slim-bookworm")
+    stages = [arguments for instruction, arguments in dockerfile_instructions()
+              if instruction == "FROM"]
+    assert stages[-1].startswith("python:3.11-slim-bookworm@sha256:")
+    # Tendermint comes from the build stage, built as scripts/bootstrap builds it.
+    assert ("COPY", "--from=tendermint /usr/local/bin/tendermint /usr/local/bin/tendermint") in \
+        dockerfile_instructions()
     assert instructions["USER"] not in ("root", "0")
     assert json.loads(instructions["ENTRYPOINT"]) == ["bigchaindb-resonate", "-c",
                                                       compose.NODE_CONFIG]
     assert json.loads(instructions["CMD"]) == ["start"]
     assert sorted(map(int, instructions["EXPOSE"].split())) == sorted(
-        [STANDARD_PORTS.api, STANDARD_PORTS.ws, STANDARD_PORTS.abci])
+        [STANDARD_PORTS.api, STANDARD_PORTS.ws, STANDARD_PORTS.metrics, STANDARD_PORTS.abci])
     logs = config.bigchaindb_settings(describe_hosts(1).nodes[0],
                                       NodeDir(Path(compose.NODE_STATE))).get("log")
     assert str(Path(logs["file"]).parent) in " ".join(

@@ -79,6 +79,10 @@ def test_config_toml_uses_the_nodes_ports_and_local_settings(network, written):
     assert settings["p2p"]["allow_duplicate_ip"] is True
     assert settings["p2p"]["pex"] is False
     assert settings["consensus"]["create_empty_blocks"] is False
+    assert settings["instrumentation"]["prometheus"] is True
+    assert settings["instrumentation"]["prometheus_listen_addr"] == (
+        f"127.0.0.1:{node.ports.tendermint_metrics}")
+    assert settings["p2p"]["addr_book_file"].startswith("data/")  # config/ may be read-only
 
 
 def test_hosts_layout_keeps_the_ip_check(tmp_path):
@@ -100,6 +104,8 @@ def test_bigchaindb_json_points_at_the_nodes_ports(network, written):
     assert settings["tendermint"]["version"] == "v0.31.5"
     assert settings["database"]["port"] == node.ports.store
     assert settings["log"]["file"].startswith(str(written["node3"].logs))
+    assert settings["metrics"] == {"bind": f"127.0.0.1:{node.ports.metrics}",
+                                   "dir": str(written["node3"].metrics)}
 
 
 def test_regenerating_keeps_keys_and_gives_the_same_files(network, written, tmp_path):

@@ -1,10 +1,11 @@
 """The network description: port layouts, JSON round trip, busy-port reporting."""
+import dataclasses
 import socket
 
 import pytest
 
 from bigchaindb_resonate.testnet import description
-from bigchaindb_resonate.testnet.description import (MAX_NODES, Network, PortsBusy,
+from bigchaindb_resonate.testnet.description import (MAX_NODES, Network, Ports, PortsBusy,
                                                      check_ports_free, describe_hosts,
                                                      describe_loopback)
 
@@ -17,7 +18,7 @@ def all_ports(network):
 def test_loopback_ports_never_collide(nodes):
     network = describe_loopback(nodes, base_port=29000)
     ports = all_ports(network)
-    assert len(ports) == len(set(ports)) == nodes * 7
+    assert len(ports) == len(set(ports)) == nodes * len(dataclasses.fields(Ports))
     assert all(1024 <= port <= 65535 for port in ports)
 
 
