@@ -151,3 +151,33 @@ def test_the_coop_share_changes_at_its_height_short_votes_never_activate_and_a_s
     assert height >= activation and coop_tokens(tx, platform) == payouts(
         tx["metadata"]["price"], [(catalogue["artist"].public_key, 7000),
                                   (catalogue["producer"].public_key, 3000)], NEW_SHARE)[1]
+
+
+def test_the_command_line_proposes_votes_and_shows_an_election(testnet, clients, capsys):
+    from bigchaindb_resonate import cli
+
+    node = testnet.nodes[1].api_url
+
+    def resonate(*argv):
+        status = cli.main([*argv, "--node", node])
+        out, err = capsys.readouterr()
+        assert status == 0, err
+        return out, err
+
+    key = str(testnet.validator_key("node1").path)
+    out, err = resonate("governance", "propose", "payout_currency", "GBP", "--key", key)
+    election_id = out.strip()
+    assert len(election_id) == 64 and "proposing payout_currency = \"GBP\" from height" in err
+    for name in ("node2", "node3", "node4"):
+        out, err = resonate("governance", "vote", election_id, "--validator", name,
+                            "--dir", str(testnet.directory))
+        assert out.strip() != election_id  # the vote's own id
+    assert "concluded, 30 of 40 votes (passes at 27)" in err  # the third vote concluded it
+    out, _ = resonate("governance", "status", election_id)
+    assert "concluded" in out and out.count("yes") == 3
+    out, _ = resonate("governance", "status")
+    assert election_id in out
+    out, _ = resonate("governance", "history", "payout_currency")
+    assert '"EUR"' in out and '"GBP"' in out and election_id in out
+    out, _ = resonate("governance", "history")
+    assert "coop_share_bp" in out and "genesis" in out
