@@ -90,7 +90,9 @@ def _checked_abci_app():
     turns an unexpected bug into a refusal. `start.py` looks `App` up as a module global.
     At commit it also records where each transaction sits in the chain and the latest
     consensus time under keys (ledger.COMMIT_POSITIONS, ledger.CHAIN_HEAD), which upstream
-    could only find by searching `blocks`.
+    could only find by searching `blocks`. It keeps the height rules judge at
+    (`validating_height`, the parameters in force there: LedgerView.height): the block
+    being built from begin_block on, the next one once it has committed.
 
     Upstream CheckTx (`core.py:130-147`) sees only committed transactions; ours also
     validates against what it accepted and no block has carried yet (`unconfirmed`), so
