@@ -23,8 +23,8 @@ from bigchaindb.common.exceptions import ValidationError
 from bigchaindb_resonate import admission, outcome, registry
 from bigchaindb_resonate.ledger import (
     BLOCK_TIMES, CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK, LATEST_BLOCK_TIME, NETWORK_PARAMETERS,
-    OWNER_INDEX, PARAMETER_CHANGES, RULE_INDEX, LedgerView, commit_positions, file_block, filed_ids, owner_key,
-    owner_keys, position_documents, remember_reads_until_next_filing, unfile,
+    OWNER_INDEX, PARAMETER_CHANGES, RULE_INDEX, LedgerView, commit_positions, file_block, filed_ids,
+    owner_key, owner_keys, position_documents, remember_reads_until_next_filing, unfile,
 )
 from bigchaindb_resonate.parameters import GenesisParametersError, read_genesis_parameters
 from bigchaindb_resonate.errors import TransactionTooLarge, ValidationCrashed, error_body
@@ -939,9 +939,11 @@ def _report_totals_at_commit():
 
 def _parameter_elections():
     """`elections/vote.py:23-40` Vote.validate accepts any VOTE that spends its inputs, also
-    once the election has concluded (upstream only stops counting it). A VOTE in a
-    parameter election (types/parameter_election.py) is refused once the election has
-    concluded (ELECTION_CONCLUDED) or reached its activation height (ELECTION_EXPIRED).
+    once the election has concluded (upstream only stops counting it), and one in the
+    election's own block, which `Election.process_block` never counts. A VOTE in a
+    parameter election (types/parameter_election.py) is refused beside its election
+    (ELECTION_NOT_COMMITTED), once the election has concluded (ELECTION_CONCLUDED) or once
+    it reached its activation height (ELECTION_EXPIRED).
     Votes in BigchainDB's own elections are checked as upstream checks them. Also declares
     `parameter_changes` (ledger.PARAMETER_CHANGES), found by `_id` or read whole (one small
     document per concluded election)."""
