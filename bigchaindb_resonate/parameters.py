@@ -88,6 +88,14 @@ PARAMETERS = {parameter.name: parameter for parameter in (
               "1 to 200 characters without control characters, vertical bars or backslashes",
               "Resonate",
               "The sender's name in the co-op's sales reports (DSR)."),
+    Parameter("activation_lead_blocks", lambda value: _is_int(value, 1, 10 ** 6),
+              "an integer from 1 to 10^6 (blocks)", 10,
+              "How many blocks after its proposal a parameter change may activate at the "
+              "earliest: the validators' time to vote (docs/spec/parameter_election.md)."),
+    Parameter("activation_max_lead_blocks", lambda value: _is_int(value, 1, 10 ** 9),
+              "an integer from 1 to 10^9 (blocks)", 1_000_000,
+              "How many blocks after its proposal a parameter change may activate at the "
+              "latest, so that a far-off proposal cannot hold its parameter for ever."),
 )}
 REQUIRED = tuple(name for name, parameter in PARAMETERS.items() if parameter.default is None)
 
@@ -127,3 +135,25 @@ def check_parameters(parameters):
             check_value(name, value)
         except ParameterValueError as exc:
             raise GenesisParametersError(str(exc)) from None
+
+
+def in_force(genesis, changes, height):
+    """The parameters in force at `height`: the genesis ones (absent ones at their default)
+    with every change whose activation height is at most `height` applied, in activation
+    order. `changes` are dicts with `parameter`, `value` and `activation_height`."""
+    values = with_defaults(genesis)
+    for change in sorted(changes, key=lambda change: change["activation_height"]):
+        if change["activation_height"] <= height:
+            values[change["parameter"]] = change["value"]
+    return values
+
+
+def history(genesis, changes, name):
+    """Every value `name` has had or is scheduled to have, oldest first: {value,
+    from_height, election} (from_height 1 and election None for the genesis value)."""
+    steps = [{"value": with_defaults(genesis)[name], "from_height": 1, "election": None}]
+    for change in sorted(changes, key=lambda change: change["activation_height"]):
+        if change["parameter"] == name:
+            steps.append({"value": change["value"], "from_height": change["activation_height"],
+                          "election": change["election"]})
+    return steps

@@ -116,7 +116,7 @@ def test_genesis_parameters_are_stored_for_every_rule_to_read(ferretdb):
                       "coop_share_bp": 3000}
         application.init_chain(types.RequestInitChain(
             chain_id="with-parameters", app_state_bytes=json.dumps({"resonate": parameters}).encode()))
-        # What the genesis sets, and every other parameter at its default.
+        # The others are in force at their defaults (parameters.py).
         assert LedgerView(application.bigchaindb).network_parameters() == with_defaults(parameters)
     finally:
         schema.drop_database(connection, name)
