@@ -805,7 +805,6 @@ def _committed_transactions_cached():
     only a creation's asset is stored apart."""
     from bigchaindb.backend import query
     from bigchaindb.lib import BigchainDB
-    from bigchaindb.models import Transaction
 
     upstream = getattr(BigchainDB.get_transaction, "resonate_upstream", BigchainDB.get_transaction)
 
@@ -819,7 +818,7 @@ def _committed_transactions_cached():
                 transaction["asset"] = asset
         metadata = query.get_metadata(bigchain.connection, [transaction_id])
         transaction["metadata"] = metadata[0].get("metadata") if metadata else None
-        return Transaction.from_dict(transaction)
+        return parse_committed(transaction)
 
     def get_transaction(self, transaction_id):
         return COMMITTED.get(self, transaction_id, read)
@@ -858,6 +857,40 @@ class CommittedTransactions:
 
 # Committed transactions kept per process (see _committed_transactions_cached).
 COMMITTED = CommittedTransactions(20_000)
+
+
+def parse_committed(tx):
+    """A committed transaction from its stored dict, checked as committed history is: its
+    id, and its type's `validate_committed` (the host's schemas and one of the type's
+    released record schemas), never the rules of a later height (rule_versions.py). A
+    host type (CREATE, TRANSFER, elections) keeps its own schema check."""
+    from bigchaindb.common.transaction import Transaction
+
+    cls = Transaction.resolve_class(tx["operation"])
+    cls.validate_id(tx)
+    getattr(cls, "validate_committed", cls.validate_schema)(tx)
+    return Transaction.from_dict(tx, skip_schema_validation=True)
+
+
+def _committed_reads_under_their_own_rules():
+    """`common/transaction.py:1214-1261` Transaction.from_db rebuilds stored transactions
+    (spending lookups `lib.py:315`, blocks `lib.py:353`) with `cls.from_dict`, which for
+    BigchainDB's models class runs the schema and stateless checks of today's rules again:
+    a stricter schema version or rule would make committed history unreadable. Ours
+    rebuilds them with parse_committed, as _committed_transactions_cached reads one by
+    id. Upstream's from_db uses its class for nothing but `from_dict`."""
+    from bigchaindb.common.transaction import Transaction
+
+    upstream = getattr(Transaction.from_db, "resonate_upstream", Transaction.from_db)
+
+    class Committed:
+        from_dict = staticmethod(parse_committed)
+
+    def from_db(cls, bigchain, tx_dict_list):
+        return upstream.__func__(Committed, bigchain, tx_dict_list)
+
+    from_db.resonate_upstream = upstream
+    Transaction.from_db = classmethod(from_db)
 
 def _pooled_instances_come_back():
     """`utils.py:54-104` pool(): `pooled` puts its instance back after the `yield` with no
@@ -982,7 +1015,10 @@ ADAPTATIONS = (
                ("test_rule_index_wraps_where_upstream_stores_a_block",)),
     Adaptation(_committed_transactions_cached, "`lib.py:242-260`",
                ("test_committed_transactions_are_cached_but_absent_ones_never",
-                "test_rule_index_wraps_where_upstream_stores_a_block")),
+                "test_rule_index_wraps_where_upstream_stores_a_block",
+                "test_committed_reads_parse_under_released_schemas_not_the_rules_in_force")),
+    Adaptation(_committed_reads_under_their_own_rules, "`common/transaction.py:1214-1261`",
+               ("test_committed_reads_parse_under_released_schemas_not_the_rules_in_force",)),
     Adaptation(_pooled_instances_come_back, "`utils.py:54-104`",
                ("test_pooled_instances_come_back_when_the_block_raises_or_a_stream_is_closed",)),
     Adaptation(_report_totals_at_commit, "`core.py:218`",

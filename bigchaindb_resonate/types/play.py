@@ -160,8 +160,8 @@ class Play(ResonateTransfer):
                                      expected=str(count))
         payees = self._payees(ledger, play)
         check_licence(ledger, play, track, parameters["platform_key"])
-        expected = play_outputs(play["price"], payees, parameters["coop_share_bp"],
-                                parameters["platform_key"], play["listener"], spent)
+        ledger.rules_version()  # the payout rule below is the version's: one this node knows
+        expected = play_outputs(play["price"], payees, parameters, play["listener"], spent)
         actual = [(output.public_keys, output.amount) for output in self.outputs]
         if actual != expected:
             raise PlayWrongOutputs(field="outputs", expected=str(expected))
