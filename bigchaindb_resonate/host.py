@@ -23,7 +23,7 @@ from bigchaindb.common.exceptions import ValidationError
 from bigchaindb_resonate import admission, outcome, registry
 from bigchaindb_resonate.ledger import (
     BLOCK_TIMES, CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK, LATEST_BLOCK_TIME, NETWORK_PARAMETERS,
-    OWNER_INDEX, RULE_INDEX, LedgerView, commit_positions, file_block, filed_ids, owner_key,
+    OWNER_INDEX, PARAMETER_CHANGES, RULE_INDEX, LedgerView, commit_positions, file_block, filed_ids, owner_key,
     owner_keys, position_documents, remember_reads_until_next_filing, unfile,
 )
 from bigchaindb_resonate.parameters import GenesisParametersError, read_genesis_parameters
@@ -154,8 +154,11 @@ def _checked_abci_app():
             return super().init_chain(genesis)
 
         def begin_block(self, req_begin_block):
-            # Rules that need time read it from here during DeliverTx (LedgerView).
+            # Rules that need time read it from here during DeliverTx (LedgerView), and
+            # the height of the block being built (the parameters in force at it).
             self.bigchaindb.consensus_time = req_begin_block.header.time.seconds
+            chain_shift = 0 if self.chain is None else self.chain["height"]  # as end_block
+            self.bigchaindb.validating_height = req_begin_block.header.height + chain_shift
             self.block_raw_transactions = []
             return super().begin_block(req_begin_block)
 
@@ -168,6 +171,7 @@ def _checked_abci_app():
                 connection.run(connection.collection(COMMIT_POSITIONS).insert_many(
                     position_documents(self.new_height, self.block_txn_ids)))
             response = super().commit()
+            self.bigchaindb.validating_height = self.new_height + 1  # CheckTx: the next block
             for raw in self.block_raw_transactions:
                 self.unconfirmed.pop(raw, None)
             # Kept for the HTTP pre-check and CheckTx in other processes: the latest
@@ -954,7 +958,7 @@ def _report_totals_at_commit():
                               for output in tx.outputs]}
                  for tx in txns if tx.operation == totals.PLAY]
         if plays:
-            parameters = LedgerView(bigchain).network_parameters() or {}
+            parameters = LedgerView(bigchain).parameters_at(new_height) or {}
             totals.fold_block(bigchain.connection, new_height,
                               getattr(bigchain, "consensus_time", None), plays,
                               parameters.get("platform_key"))
@@ -962,6 +966,36 @@ def _report_totals_at_commit():
 
     process_block.resonate_upstream = upstream
     Election.process_block = classmethod(process_block)
+
+
+def _parameter_elections():
+    """`elections/vote.py:23-40` Vote.validate accepts any VOTE that spends its inputs, also
+    once the election has concluded (upstream only stops counting it). A VOTE in a
+    parameter election (types/parameter_election.py) is refused once the election has
+    concluded (ELECTION_CONCLUDED) or reached its activation height (ELECTION_EXPIRED).
+    Votes in BigchainDB's own elections are checked as upstream checks them. Also declares
+    `parameter_changes` (ledger.PARAMETER_CHANGES), found by `_id` or read whole (one small
+    document per concluded election)."""
+    from bigchaindb.backend import schema as backend_schema
+    from bigchaindb.backend.localmongodb import schema as mongo_schema
+    from bigchaindb.elections.vote import Vote
+
+    from bigchaindb_resonate.types.parameter_election import ParameterElection
+
+    mongo_schema.INDEXES[PARAMETER_CHANGES] = []
+    if PARAMETER_CHANGES not in backend_schema.TABLES:
+        backend_schema.TABLES = backend_schema.TABLES + (PARAMETER_CHANGES,)
+    upstream = getattr(Vote.validate, "resonate_upstream", Vote.validate)
+
+    def validate(self, bigchain, current_transactions=[]):
+        ledger = LedgerView(bigchain, current_transactions)
+        election = ledger.get_transaction(self.asset["id"])
+        if isinstance(election, ParameterElection):
+            election.check_vote(ledger)
+        return upstream(self, bigchain, current_transactions)
+
+    validate.resonate_upstream = upstream
+    Vote.validate = validate
 
 
 class Adaptation(NamedTuple):
@@ -1023,4 +1057,6 @@ ADAPTATIONS = (
                ("test_pooled_instances_come_back_when_the_block_raises_or_a_stream_is_closed",)),
     Adaptation(_report_totals_at_commit, "`core.py:218`",
                ("test_report_totals_fold_where_upstream_processes_each_committed_block",)),
+    Adaptation(_parameter_elections, "`elections/vote.py:23-40`",
+               ("test_votes_in_a_parameter_election_are_checked_where_upstream_validates_a_vote",)),
 )

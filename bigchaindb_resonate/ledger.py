@@ -12,7 +12,7 @@ pre-check it is the time of the latest committed block. Never the local clock.
 from collections.abc import Sequence
 
 from bigchaindb_resonate.errors import LinkNotFound, LinkWrongKind
-from bigchaindb_resonate.parameters import with_defaults
+from bigchaindb_resonate.parameters import in_force
 from bigchaindb_resonate.rule_versions import FIRST, check_known
 from bigchaindb_resonate.validators.terms import date_of
 
@@ -20,6 +20,10 @@ from bigchaindb_resonate.validators.terms import date_of
 # of the network (host._checked_abci_app writes both).
 BLOCK_TIMES = "block_times"
 NETWORK_PARAMETERS = "network_parameters"
+# The parameter changes elections have voted in (types/parameter_election.py), one document
+# per concluded election, `_id` its id: {parameter, value, activation_height, election,
+# concluded_height}. Written at the concluding block's end_block, removed by crash recovery.
+PARAMETER_CHANGES = "parameter_changes"
 # Where each committed transaction sits in the chain, keyed `_id = txid`, and the chain's
 # latest block and block time, keyed `_id = LATEST_BLOCK` / `LATEST_BLOCK_TIME` (written at
 # commit by host._checked_abci_app and host._blocks_by_key): what would otherwise be a
@@ -239,6 +243,39 @@ def remember_reads_until_next_filing(bigchain, written=None):
 def forget_settled():
     """Forget every settled value: what a new process starts from (for measurements)."""
     _SETTLED.clear()
+    _CHANGES.clear()
+
+
+# The committed parameter changes, per store, with the latest committed height when they
+# were read: (height, changes). A change concluded at height c activates above c (its
+# votes count only below its activation height) and is stored during c's end_block, before
+# c's block, so changes read once block K is the latest hold every change in force at any
+# height up to K + 1: the values in force are read again only when a later height is asked.
+_CHANGES = {}
+
+
+def parameter_changes(conn, height):
+    """Every committed parameter change that can be in force at `height` (and perhaps
+    later ones), in activation order; read from the store at most once per new height."""
+    key = (conn.host, conn.port, conn.dbname)
+    known = _CHANGES.get(key)
+    if known is None or height > known[0] + 1:
+        latest = conn.run(conn.collection(CHAIN_HEAD).find_one(
+            {"_id": LATEST_BLOCK_TIME}, projection={"_id": False, "height": True}))
+        changes = conn.run(conn.collection(PARAMETER_CHANGES).find({}, projection={"_id": False}))
+        known = _CHANGES[key] = ((latest or {}).get("height", 0),
+                                 sorted(changes, key=lambda change: (change["activation_height"],
+                                                                     change["parameter"])))
+    return known[1]
+
+
+def genesis_parameters(conn):
+    """The parameters the genesis set (defaults not filled in), or None for none."""
+    def read():
+        return conn.run(conn.collection(NETWORK_PARAMETERS).find_one(
+            {}, projection={"_id": False, "chain_id": False})) or None
+
+    return settled(conn, "network parameters", read)
 
 
 class Filed(Sequence):
@@ -306,6 +343,11 @@ class LedgerView:
     def contains(self, txid):
         """True when the transaction is committed or earlier in this block."""
         return txid in self._pending_by_id or self._bigchain.is_committed(txid)
+
+    def in_this_block(self, txid):
+        """True for a transaction earlier in the block being built (or, in CheckTx, among
+        those accepted and not in a block yet)."""
+        return txid in self._pending_by_id
 
     def get_transaction(self, txid):
         """The committed or same-block transaction with this id, or None."""
@@ -397,6 +439,22 @@ class LedgerView:
                    if (tx.id, index) not in spent]
         return sorted(holders)
 
+    def parameter_change(self, election_id):
+        """The change a concluded parameter election recorded (PARAMETER_CHANGES), or None."""
+        connection = self._bigchain.connection
+        return connection.run(connection.collection(PARAMETER_CHANGES).find_one(
+            {"_id": election_id}, projection={"_id": False}))
+
+    def validators_changed_since(self, election_id):
+        """True when the validator set changed after the election was recorded (at the end
+        of its block), so that its vote tokens no longer match the validators' powers:
+        upstream's Election.has_validator_set_changed, and False for one not recorded yet."""
+        recorded = self._bigchain.get_election(election_id)
+        latest = self._bigchain.get_latest_block()
+        if recorded is None or latest is None:
+            return False
+        return self._bigchain.get_validator_change(latest["height"])["height"] > recorded["height"]
+
     def consensus_time(self):
         """Seconds since the epoch by consensus, or None before the first block."""
         block_time = getattr(self._bigchain, "consensus_time", None)
@@ -406,18 +464,32 @@ class LedgerView:
         latest = connection.run(connection.collection(CHAIN_HEAD).find_one({"_id": LATEST_BLOCK_TIME}))
         return latest["time"] if latest else None
 
-    def network_parameters(self):
-        """The parameters in force (parameters.PARAMETERS, absent ones at their default),
-        or None on a chain whose genesis carried none. Fixed at genesis: read once per
-        process."""
+    def height(self):
+        """The height of the block these rules are for: during DeliverTx the block being
+        built, during CheckTx and the HTTP pre-check the next one. The ABCI app keeps it
+        (`validating_height`, host._checked_abci_app); elsewhere it is read."""
+        height = getattr(self._bigchain, "validating_height", None)
+        if height is not None:
+            return height
         connection = self._bigchain.connection
+        latest = connection.run(connection.collection(CHAIN_HEAD).find_one(
+            {"_id": LATEST_BLOCK_TIME}, projection={"_id": False, "height": True}))
+        return (latest or {}).get("height", 0) + 1
 
-        def read():
-            stored = connection.run(connection.collection(NETWORK_PARAMETERS).find_one(
-                {}, projection={"_id": False, "chain_id": False}))
-            return with_defaults(stored) if stored else None
+    def network_parameters(self):
+        """The parameters in force at the height being validated (parameters.PARAMETERS,
+        absent ones at their default, changed by parameter elections), or None on a chain
+        whose genesis carried none."""
+        return self.parameters_at(self.height())
 
-        return settled(connection, "network parameters", read)
+    def parameters_at(self, height):
+        """The parameters in force at `height`, or None on a chain whose genesis carried
+        none: the genesis read once per process, the changes once per new height."""
+        connection = self._bigchain.connection
+        genesis = genesis_parameters(connection)
+        if genesis is None:
+            return None
+        return in_force(genesis, parameter_changes(connection, height), height)
 
     def rules_version(self):
         """The rule version in force (rule_versions.py; the first on a chain without

@@ -78,6 +78,14 @@ PARAMETERS = {parameter.name: parameter for parameter in (
     Parameter("payout_currency", lambda value: isinstance(value, str) and _CURRENCY.fullmatch(value) is not None,
               "an ISO 4217 alphabetic code (three capital letters)", "EUR",
               "The currency of payouts and of money shown in statements."),
+    Parameter("activation_lead_blocks", lambda value: _is_int(value, 1, 10 ** 6),
+              "an integer from 1 to 10^6 (blocks)", 10,
+              "How many blocks after its proposal a parameter change may activate at the "
+              "earliest: the validators' time to vote (docs/spec/parameter_election.md)."),
+    Parameter("activation_max_lead_blocks", lambda value: _is_int(value, 1, 10 ** 9),
+              "an integer from 1 to 10^9 (blocks)", 1_000_000,
+              "How many blocks after its proposal a parameter change may activate at the "
+              "latest, so that a far-off proposal cannot hold its parameter for ever."),
     Parameter("rules_version", lambda value: _is_int(value, 1, 1000),
               "an integer from 1 to 1000 (a rule version, docs/spec/rule_versions.md)", 1,
               "The rule set in force; a node refuses to propose a version its plugin lacks."),
@@ -124,3 +132,25 @@ def check_parameters(parameters):
             check_value(name, value)
         except ParameterValueError as exc:
             raise GenesisParametersError(str(exc)) from None
+
+
+def in_force(genesis, changes, height):
+    """The parameters in force at `height`: the genesis ones (absent ones at their default)
+    with every change whose activation height is at most `height` applied, in activation
+    order. `changes` are dicts with `parameter`, `value` and `activation_height`."""
+    values = with_defaults(genesis)
+    for change in sorted(changes, key=lambda change: change["activation_height"]):
+        if change["activation_height"] <= height:
+            values[change["parameter"]] = change["value"]
+    return values
+
+
+def history(genesis, changes, name):
+    """Every value `name` has had or is scheduled to have, oldest first: {value,
+    from_height, election} (from_height 1 and election None for the genesis value)."""
+    steps = [{"value": with_defaults(genesis)[name], "from_height": 1, "election": None}]
+    for change in sorted(changes, key=lambda change: change["activation_height"]):
+        if change["parameter"] == name:
+            steps.append({"value": change["value"], "from_height": change["activation_height"],
+                          "election": change["election"]})
+    return steps

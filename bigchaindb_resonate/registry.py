@@ -14,6 +14,7 @@ from bigchaindb_resonate.ledger import asset_key, metadata_key, record_key
 from bigchaindb_resonate.types.copyright import Copyright
 from bigchaindb_resonate.types.credit import Credit
 from bigchaindb_resonate.types.manifestation import Manifestation
+from bigchaindb_resonate.types.parameter_election import ParameterElection
 from bigchaindb_resonate.types.party import Party
 from bigchaindb_resonate.types.play import Play
 from bigchaindb_resonate.types.right import Right
@@ -22,7 +23,10 @@ from bigchaindb_resonate.types.split import Split
 from bigchaindb_resonate.types.work import Work
 
 TYPES = (Party, Work, Manifestation, Copyright, Right, RightsAssignment, Credit, Split, Play)
-OPERATIONS = tuple(cls.OPERATION for cls in TYPES)
+# Governance: elections on BigchainDB's election mechanism, voted by validators.
+ELECTIONS = (ParameterElection,)
+ALL_TYPES = TYPES + ELECTIONS
+OPERATIONS = tuple(cls.OPERATION for cls in ALL_TYPES)
 
 
 # COALA IP's generic names for what our record types register: pycoalaip builds a Work as
@@ -50,16 +54,16 @@ class RegistryError(RuntimeError):
 
 
 def register_all():
-    for cls in TYPES:
+    for cls in ALL_TYPES:
         Transaction.register_type(cls.OPERATION, cls)
     self_test()
 
 
 def self_test():
-    names = [cls.OPERATION for cls in TYPES]
+    names = [cls.OPERATION for cls in ALL_TYPES]
     if len(set(names)) != len(names):
         raise RegistryError(f"duplicate operation names in {names}")
-    for cls in TYPES:
+    for cls in ALL_TYPES:
         resolved = Transaction.resolve_class(cls.OPERATION)
         if resolved is not cls:
             raise RegistryError(f"operation {cls.OPERATION} resolves to {resolved.__name__}, "
@@ -67,7 +71,7 @@ def self_test():
 
 
 def type_for(operation):
-    return next((cls for cls in TYPES if cls.OPERATION == operation), None)
+    return next((cls for cls in ALL_TYPES if cls.OPERATION == operation), None)
 
 
 def moves_assets(operation):
@@ -106,10 +110,11 @@ def _local_name(name):
     return name
 
 
-# Operations that move a type's assets in place of a plain TRANSFER (RIGHTS_ASSIGNMENT):
-# the only transfers the rule index files, so that a record's holders can be found. Other
-# transfers (credit purchases, plays) are never listed by asset.
-TRANSFERRING_OPERATIONS = frozenset(cls.TRANSFERRED_BY for cls in TYPES if cls.TRANSFERRED_BY)
+# Operations that move a type's assets in place of a plain TRANSFER (RIGHTS_ASSIGNMENT, and
+# VOTE for an election's vote tokens): the only transfers the rule index files, so that a
+# record's holders and an election's votes can be found. Other transfers (credit
+# purchases, plays) are never listed by asset.
+TRANSFERRING_OPERATIONS = frozenset(cls.TRANSFERRED_BY for cls in ALL_TYPES if cls.TRANSFERRED_BY)
 
 
 def index_keys(operation, asset, metadata):

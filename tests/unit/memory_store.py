@@ -246,6 +246,49 @@ class MemoryStore:
         return Transaction.from_dict(self.transaction(txid)) if self.is_committed(txid) else None
 
 
+    def get_spent(self, txid, output, current_transactions=()):
+        """lib.BigchainDB.get_spent: the transaction spending an output, committed (by
+        `spends`) or among `current_transactions`."""
+        for tx in current_transactions:
+            if any(input_.fulfills and (input_.fulfills.txid, input_.fulfills.output) == (txid, output)
+                   for input_ in tx.inputs):
+                return tx
+        spend = next((doc for doc in self.collection(SPENDS).documents
+                      if doc["_id"] == output_key(txid, output)), None)
+        return spend and self.get_transaction(spend["spender"])
+
+    # BigchainDB's validator sets and election records (lib.BigchainDB, over the
+    # `validators` and `elections` collections), for elections.
+
+    def get_validator_change(self, height=None):
+        sets = [doc for doc in self.collection("validators").documents
+                if height is None or doc["height"] <= height]
+        return max(sets, key=lambda doc: doc["height"], default=None)
+
+    def get_validators(self, height=None):
+        change = self.get_validator_change(height)
+        return [] if change is None else change["validators"]
+
+    def get_latest_block(self):
+        return max(self.collection("blocks").documents, key=lambda doc: doc["height"], default=None)
+
+    def get_election(self, election_id):
+        records = [doc for doc in self.collection("elections").documents
+                   if doc["election_id"] == election_id]
+        return max(records, key=lambda doc: doc["height"], default=None)
+
+    def store_elections(self, elections):
+        self.collection("elections").insert_many(elections)
+
+    def delete_elections(self, height):
+        self.collection("elections").delete_many({"height": height})
+
+    def store_election(self, election_id, height, is_concluded):
+        self.collection("elections").replace_one(
+            {"election_id": election_id, "height": height},
+            {"election_id": election_id, "height": height, "is_concluded": is_concluded}, upsert=True)
+
+
 def seconds_of(day):
     """The consensus time at the start of an ISO date."""
     return (datetime.date.fromisoformat(day) - datetime.date(1970, 1, 1)).days * 86400

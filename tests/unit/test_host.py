@@ -603,6 +603,7 @@ def test_report_totals_fold_where_upstream_processes_each_committed_block():
         def collection(self, name):
             return SimpleNamespace(
                 find_one=lambda match, **kwargs: None if match else {"platform_key": "coop"},
+                find=lambda match, **kwargs: [],  # no parameter changes
                 update_one=lambda match, update, upsert: self.writes.append((name, [update])),
                 bulk_write=lambda writes, ordered=True: self.writes.append((name, writes)))
 
@@ -658,3 +659,26 @@ def test_committed_reads_parse_under_released_schemas_not_the_rules_in_force():
     assert host.parse_committed(json.loads(json.dumps(tx))).id == tx["id"]
     with pytest.raises(ValidationError):  # the id is still checked
         host.parse_committed({**tx, "id": "0" * 64})
+
+
+def test_votes_in_a_parameter_election_are_checked_where_upstream_validates_a_vote():
+    from bigchaindb.elections.election import Election
+    from bigchaindb.elections.vote import Vote
+
+    from bigchaindb_resonate.ledger import PARAMETER_CHANGES
+    from bigchaindb_resonate.types.parameter_election import ParameterElection
+
+    assert Vote.validate.__module__ == "bigchaindb_resonate.host"
+    assert "self.validate_transfer_inputs(bigchain, current_transactions)" in inspect.getsource(
+        Vote.validate.resonate_upstream)
+    assert PARAMETER_CHANGES in mongo_schema.INDEXES
+    # The election hooks ParameterElection fills in are still the ones upstream calls.
+    process = upstream_source("bigchaindb.elections.election", "process_block")
+    assert "election.has_concluded(bigchain, votes)" in process
+    assert "election.on_approval(bigchain, new_height)" in process
+    elections = inspect.getsource(inspect.getmodule(Election))
+    assert "isinstance(tx, Election)" in elections and "isinstance(tx, Vote)" in elections
+    assert "election.on_rollback(bigchain, new_height)" in upstream_source(
+        "bigchaindb.elections.election", "rollback")
+    assert issubclass(ParameterElection, Election)
+    assert Transaction.resolve_class(ParameterElection.OPERATION) is ParameterElection

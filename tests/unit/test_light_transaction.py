@@ -11,7 +11,8 @@ from nacl.signing import SigningKey
 from bigchaindb_resonate import operations, registry
 from bigchaindb_resonate.conditions import KeyPair, generate_key_pair
 from bigchaindb_resonate.operations import (
-    copyright, credit, manifestation, party, play, right, rights_assignment, split, work,
+    copyright, credit, manifestation, parameter_election, party, play, right, rights_assignment,
+    split, work,
 )
 from bigchaindb_resonate.transaction import MAX_AMOUNT, Transaction, serialize
 
@@ -146,9 +147,13 @@ BUILDS = {
     "PLAY": lambda side: side.pay([(signed_purchase(), 0)], CAROL.public_key, {
         "track": TRACK_ID, "territory": "GB", "right": RIGHT_ID, "playNumber": 3,
         "split": SPLIT_ID}, [(BOB.public_key, 7500), (CAROL.public_key, 2500)], PARAMETERS),
+    "PARAMETER_ELECTION": lambda side: side.build(
+        ALICE.public_key, [(BOB.public_key, 10), (ALICE.public_key, 10)], "coop_share_bp", 1500, 40,
+        seed="8c5e3b0e-2f7e-4d0c-9d8f-0d6e8a1b2c3d"),
 }
 CLIENT_MODULES = {module.OPERATION: module for module in (
-    party, work, manifestation, copyright, right, rights_assignment, credit, split, play)}
+    party, work, manifestation, copyright, right, rights_assignment, credit, split, play,
+    parameter_election)}
 
 
 def test_every_type_has_a_client_builder_case():
