@@ -8,7 +8,7 @@ query, 404 when nothing matches.
 import base58
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from bigchaindb_resonate import outcome, reads, rules
+from bigchaindb_resonate import governance, outcome, reads, rules
 from bigchaindb_resonate.errors import ResonateValidationError
 from bigchaindb_resonate.reports import compute, formats, totals
 from bigchaindb_resonate.validators.identifiers import normalise_isrc, normalise_iswc
@@ -274,6 +274,36 @@ def report_totals():
     if not 1 <= len(keys) <= MAX_TOTALS_KEYS:
         raise Refusal(400, f"ask for 1 to {MAX_TOTALS_KEYS} keys (key=...&key=...)")
     return jsonify({"totals": _stored_totals(keys)})
+
+
+# -- governance (bigchaindb_resonate/governance.py): parameters by height, their elections
+
+@blueprint.route("/parameters")
+def parameters():
+    """Every network parameter in force at `height` (default: the next block), with the
+    height since which and the election by which."""
+    height = request.args.get("height")
+    if height is not None and not (height.isdigit() and int(height) >= 1):
+        raise Refusal(400, f"height must be a block height (1 or more), not `{height}`")
+    return jsonify(_read(governance.parameters_at, height and int(height),
+                         missing="network parameters: the genesis set none"))
+
+
+@blueprint.route("/parameters/<name>/history")
+def parameter_history(name):
+    return jsonify(_read(governance.parameter_history, name, missing=f"network parameter `{name}`"))
+
+
+@blueprint.route("/governance/elections")
+def elections():
+    """The parameter elections open now, or passed and not yet in force."""
+    return jsonify(_on_ledger(governance.elections))
+
+
+@blueprint.route("/governance/elections/<election_id>")
+def election(election_id):
+    return jsonify(_read(governance.election, _record_id(election_id),
+                         missing=f"parameter election {election_id}"))
 
 
 def register(app):

@@ -707,6 +707,130 @@ def _demo(args):
     return run(args.dir)
 
 
+# -- governance: parameter elections (docs/spec/parameter_election.md)
+
+# Blocks beyond the earliest activation a default proposal leaves for its own commit: the
+# earliest height is counted from the block that carries the proposal.
+PROPOSAL_MARGIN_BLOCKS = 2
+
+
+def parameter_value(text):
+    """A parameter's value as JSON (`15`, `"EUR"`, `["key"]`); a bare word is a string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _validator_keypair(args):
+    """The signing key of a validator: --key (Tendermint's priv_validator_key.json, or a
+    `resonate keys new` file) or --validator (a node of the local testnet)."""
+    from bigchaindb_resonate.operations.parameter_election import validator_keypair
+    from bigchaindb_resonate.testnet import Testnet, TestnetError
+
+    if args.validator:
+        try:
+            path = Testnet().validator_key(args.validator).path
+        except (TestnetError, OSError, ValueError, KeyError) as exc:
+            raise CommandError(f"no validator key for {args.validator} in the local testnet "
+                               f"({exc}); check the name with `resonate testnet status`, or "
+                               f"give --key FILE") from None
+    else:
+        path = Path(args.key)
+    try:
+        return validator_keypair(path)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise CommandError(f"{path} holds no validator key ({type(exc).__name__}); give the "
+                           f"node's Tendermint priv_validator_key.json, or a key file "
+                           f"`resonate keys new` wrote") from None
+
+
+def _election_line(election):
+    return (f"election {election['id']}: {election['parameter']} = "
+            f"{json.dumps(election['value'])} from height {election['activation_height']}; "
+            f"{election['status']}, {election['votes']} of {election['total']} votes "
+            f"(passes at {election['needed']})")
+
+
+def _governance_propose(args):
+    client = _client(args)
+    if args.at_height is None:
+        answer = client.parameters()
+        lead = _node_answer(client, lambda answer: answer["parameters"]["activation_lead_blocks"]["value"],
+                            answer)
+        activation = answer["height"] + (args.in_blocks if args.in_blocks is not None
+                                         else lead + PROPOSAL_MARGIN_BLOCKS)
+    else:
+        activation = args.at_height
+    keypair = _validator_keypair(args)
+    print(f"proposing {args.parameter} = {json.dumps(args.value)} from height {activation}",
+          file=sys.stderr)
+    status = _write(args, "PARAMETER_ELECTION", lambda client: client.propose_parameter(
+        keypair, args.parameter, args.value, activation))
+    if status == 0:
+        print("each validator votes with `resonate governance vote ELECTION_ID --validator "
+              "NAME` (or --key FILE); `resonate governance status ELECTION_ID` follows it",
+              file=sys.stderr)
+    return status
+
+
+def _governance_vote(args):
+    keypair = _validator_keypair(args)
+    status = _write(args, "PARAMETER_ELECTION", lambda client: client.vote(keypair, args.election))
+    if status == 0:
+        client = _client(args)
+        print(_node_answer(client, _election_line, client.election(args.election)), file=sys.stderr)
+    return status
+
+
+def _governance_status(args):
+    client = _client(args)
+    if args.election:
+        answer = _found(client, f"parameter election {args.election}",
+                        lambda: client.election(args.election))
+        if args.json:
+            _print_json(answer)
+            return 0
+        print(_node_answer(client, _election_line, answer))
+        _print_table(*_node_answer(client, lambda answer: (("voter", "power", "voted"), [
+            (voter["public_key"], voter["power"], "yes" if voter["voted"] else "")
+            for voter in answer["voters"]]), answer))
+        return 0
+    answer = client.elections()
+    if args.json:
+        _print_json(answer)
+        return 0
+    elections = _node_answer(client, lambda answer: answer["elections"], answer)
+    for election in elections:
+        print(_node_answer(client, _election_line, election))
+    if not elections:
+        print(f"no parameter election is open at height {answer.get('next_height')}; a "
+              f"validator proposes one with `resonate governance propose PARAMETER VALUE`",
+              file=sys.stderr)
+    return 0
+
+
+def _governance_history(args):
+    client = _client(args)
+    if args.parameter:
+        answer = _found(client, f"network parameter `{args.parameter}`",
+                        lambda: client.parameter_history(args.parameter))
+        rows = lambda answer: (("from height", "to height", "value", "election"), [
+            (step["from_height"], step["to_height"] or "", json.dumps(step["value"]),
+             step["election"] or "genesis") for step in answer["history"]])
+    else:
+        answer = _found(client, "network parameters (the genesis set none)",
+                        lambda: client.parameters(args.at_height))
+        rows = lambda answer: (("parameter", "value", "since height", "election"), [
+            (name, json.dumps(entry["value"]), entry["since_height"], entry["election"] or "genesis")
+            for name, entry in sorted(answer["parameters"].items())])
+    if args.json:
+        _print_json(answer)
+    else:
+        _print_table(*_node_answer(client, rows, answer))
+    return 0
+
+
 class HelpFormatter(argparse.HelpFormatter):
     """argparse's help, with each option's default where it has one and its help does not
     already say."""
@@ -950,6 +1074,46 @@ def build_parser():
     summary.add_argument("--to-date", help="... to this date (inclusive; at most 366 days)")
     summary.add_argument("--json", action="store_true", help="print the node's JSON answer")
     summary.set_defaults(func=_summary)
+
+    governance = commands.add_parser(
+        "governance", help="parameter elections: the validators change a network parameter "
+                           "from an agreed height (docs/spec/parameter_election.md)")
+    governance_commands = governance.add_subparsers(dest="governance_command", required=True)
+    validator = argparse.ArgumentParser(add_help=False, parents=[node])
+    signing = validator.add_mutually_exclusive_group(required=True)
+    signing.add_argument("--validator", metavar="NAME",
+                         help="sign with this local testnet node's validator key, e.g. node1")
+    signing.add_argument("--key", metavar="KEY_FILE",
+                         help="sign with this validator key: the node's Tendermint "
+                              "priv_validator_key.json")
+    propose = governance_commands.add_parser(
+        "propose", parents=[validator], help="propose a new value of a network parameter")
+    propose.add_argument("parameter", help="its name (docs/spec/parameters.md), e.g. coop_share_bp")
+    propose.add_argument("value", type=parameter_value,
+                         help="the new value as JSON, e.g. 1500, '\"EUR\"' or '[\"KEY\"]'")
+    when = propose.add_mutually_exclusive_group()
+    when.add_argument("--at-height", type=int, help="the height it is in force from")
+    when.add_argument("--in-blocks", type=int,
+                      help="in force this many blocks after the next one (default: the "
+                           f"network's activation_lead_blocks + {PROPOSAL_MARGIN_BLOCKS})")
+    propose.set_defaults(func=_governance_propose)
+    vote = governance_commands.add_parser("vote", parents=[validator],
+                                          help="vote for a parameter election with all your votes")
+    vote.add_argument("election", type=record_id, help="the election's id, as propose printed it")
+    vote.set_defaults(func=_governance_vote)
+    election_status = governance_commands.add_parser(
+        "status", parents=[output], help="an election's votes and status, or every open election")
+    election_status.add_argument("election", type=record_id, nargs="?",
+                                 help="the election's id (default: list the open ones)")
+    election_status.set_defaults(func=_governance_status)
+    history = governance_commands.add_parser(
+        "history", parents=[output],
+        help="a parameter's values over time with the elections that set them, or every "
+             "parameter in force")
+    history.add_argument("parameter", nargs="?", help="its name (default: every parameter in force)")
+    history.add_argument("--at-height", type=int, help="without a parameter: in force at this "
+                                                       "height (default: the next block)")
+    history.set_defaults(func=_governance_history)
 
     config = commands.add_parser("config", help="settings kept for later commands")
     config_commands = config.add_subparsers(dest="config_command", required=True)

@@ -28,7 +28,8 @@ import requests
 
 from bigchaindb_resonate.conditions import KeyPair, generate_key_pair  # noqa: F401 (the library's interface)
 from bigchaindb_resonate.operations import (
-    copyright, credit, manifestation, party, play, right, rights_assignment, split, work,
+    copyright, credit, manifestation, parameter_election, party, play, right, rights_assignment,
+    split, work,
 )
 from bigchaindb_resonate.transaction import Transaction
 from bigchaindb_resonate.validators.royalties import price
@@ -372,8 +373,8 @@ class Client:
     # -- credits, splits and stream to own (docs/spec/credit.md, split.md, play.md)
 
     def network(self):
-        """The genesis parameters (treasury_keys, platform_key, coop_share_bp) and the
-        credit token's id."""
+        """The parameters in force at the next block (treasury_keys, platform_key,
+        coop_share_bp, …) and the credit token's id."""
         return self._get("resonate/network")
 
     def balance(self, public_key):
@@ -442,6 +443,60 @@ class Client:
         response = self._request("GET", "resonate/reports", params=params, stream=True)
         response.encoding = "utf-8"
         return response.iter_content(chunk_size=1 << 16, decode_unicode=True)
+
+    # -- governance: parameter elections (docs/spec/parameter_election.md)
+
+    def validators(self):
+        """The current validators as (base58 public key, voting power) pairs, from
+        BigchainDB's GET /api/v1/validators."""
+        listed = self._get("validators")
+        if not isinstance(listed, list):
+            raise self._not_a_node("something other than a list of validators")
+        return [(parameter_election.validator_public_key(entry["public_key"]["value"]),
+                 entry["voting_power"]) for entry in listed]
+
+    def prepare_parameter_election(self, proposer, parameter, value, activation_height, seed=None):
+        """PARAMETER_ELECTION, unsigned: the validator public key `proposer` proposes
+        `value` for `parameter` from `activation_height` on; every current validator holds
+        its power in votes."""
+        return parameter_election.build(proposer, self.validators(), parameter, value,
+                                        activation_height, seed).to_dict()
+
+    def prepare_vote(self, voter, election_id):
+        """VOTE, unsigned: every vote the validator public key `voter` holds in the
+        committed election `election_id`, sent to the election."""
+        try:
+            return parameter_election.vote(self._committed(election_id), voter).to_dict()
+        except ValueError as exc:
+            raise ClientError(f"{exc}; check the key (`resonate governance status "
+                              f"{election_id}` lists the voters)") from None
+
+    def propose_parameter(self, keypair, parameter, value, activation_height, mode="commit"):
+        """A parameter election proposed and signed by the validator `keypair`, sent."""
+        tx = self.prepare_parameter_election(keypair.public_key, parameter, value, activation_height)
+        return self.submit(self.fulfill(tx, [keypair.private_key]), mode)
+
+    def vote(self, keypair, election_id, mode="commit"):
+        """The validator `keypair`'s vote in a parameter election, signed and sent."""
+        tx = self.prepare_vote(keypair.public_key, election_id)
+        return self.submit(self.fulfill(tx, [keypair.private_key]), mode)
+
+    def parameters(self, height=None):
+        """Every parameter in force at `height` (default: the next block), with the
+        height and election it comes from."""
+        return self._get("resonate/parameters", **({} if height is None else {"height": height}))
+
+    def parameter_history(self, name):
+        """Every value of one parameter with the election that set it, and its open election."""
+        return self._get(f"resonate/parameters/{name}/history")
+
+    def elections(self):
+        """The parameter elections open now, or passed and not yet in force."""
+        return self._get("resonate/governance/elections")
+
+    def election(self, election_id):
+        """A parameter election's status, votes and voters."""
+        return self._get(f"resonate/governance/elections/{election_id}")
 
 
 def _keypairs(keypairs):
