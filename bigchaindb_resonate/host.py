@@ -20,7 +20,7 @@ from typing import Callable, NamedTuple
 import bigchaindb
 from bigchaindb.common.exceptions import ValidationError
 
-from bigchaindb_resonate import admission, outcome, registry
+from bigchaindb_resonate import admission, outcome, registry, rule_versions
 from bigchaindb_resonate.ledger import (
     BLOCK_TIMES, CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK, LATEST_BLOCK_TIME, NETWORK_PARAMETERS,
     OWNER_INDEX, PARAMETER_CHANGES, RULE_INDEX, LedgerView, commit_positions, file_block, filed_ids, owner_key,
@@ -106,7 +106,12 @@ def _checked_abci_app():
     one depending on it passes CheckTx and DeliverTx refuses it just the same. Both
     refusals are deterministic, as is every DeliverTx. With the recheck on (a testnet may
     choose it), a transaction checked again is validated against the others and keeps its
-    place, and one refused then goes, as Tendermint evicts it."""
+    place, and one refused then goes, as Tendermint evicts it.
+
+    Rule versions (rule_versions.py): CheckTx refuses a proposal of a rule version this
+    node lacks (RULES_VERSION_UNKNOWN), DeliverTx never does; while such a version is voted
+    in, every commit logs what to do; and the node stops before delivering a block whose
+    height has a rule version in force that it lacks, rather than diverge there."""
     import bigchaindb.start
     from abci import CodeTypeOk
     from bigchaindb.core import App
@@ -125,9 +130,11 @@ def _checked_abci_app():
             self.unconfirmed = OrderedDict()
             self.block_raw_transactions = []
 
-        def _admit(self, raw, current_transactions):
+        def _admit(self, raw, current_transactions, at_the_door=False):
             try:
                 tx = Transaction.from_dict(admission.decode(raw))
+                if at_the_door:  # CheckTx, never DeliverTx
+                    rule_versions.check_proposal(tx)
                 return tx.validate(self.bigchaindb, current_transactions)
             except ValidationError:
                 raise
@@ -160,7 +167,21 @@ def _checked_abci_app():
             chain_shift = 0 if self.chain is None else self.chain["height"]  # as end_block
             self.bigchaindb.validating_height = req_begin_block.header.height + chain_shift
             self.block_raw_transactions = []
+            self._stop_unless_rules_known(self.bigchaindb.validating_height)
             return super().begin_block(req_begin_block)
+
+        def _stop_unless_rules_known(self, height):
+            # Rather than compute a state its peers do not, a node that lacks the rule
+            # version in force stops before delivering the block (as upstream's init_chain
+            # does for a chain it cannot follow); once upgraded it goes on from here.
+            parameters = LedgerView(self.bigchaindb).parameters_at(height)
+            version = parameters["rules_version"] if parameters else rule_versions.FIRST
+            if version not in rule_versions.VERSIONS:
+                logger.critical("rules version %s is in force from height %s and this node's "
+                                "bigchaindb-resonate knows only versions %s: install a release "
+                                "that has it and start the node again", version, height,
+                                rule_versions.known())
+                sys.exit(1)
 
         def commit(self):
             connection = self.bigchaindb.connection
@@ -182,6 +203,9 @@ def _checked_abci_app():
                 {"_id": block_key(self.new_height)}, block_time, upsert=True))
             connection.run(connection.collection(CHAIN_HEAD).replace_one(
                 {"_id": LATEST_BLOCK_TIME}, block_time, upsert=True))
+            warning = rule_versions.warning(rule_versions.on_chain(self.bigchaindb))
+            if warning:  # at every commit until the node is upgraded or stops
+                logger.error(warning)
             return response
 
         def check_tx(self, raw_transaction):
@@ -190,7 +214,7 @@ def _checked_abci_app():
             # block: a transaction must not be a duplicate or a double spend of itself.
             others = [tx for raw, tx in self.unconfirmed.items() if raw != raw_transaction]
             try:
-                tx = self._admit(raw_transaction, others)
+                tx = self._admit(raw_transaction, others, at_the_door=True)
             except ValidationError as exc:
                 self.unconfirmed.pop(raw_transaction, None)  # a refused recheck evicts it
                 return self.abci.ResponseCheckTx(code=CodeTypeError, log=_log_line(exc))
@@ -299,6 +323,7 @@ def _http_post_with_codes():
                 tx = admission.decode(request.get_data(), limit=admission.HTTP_BODY_LIMIT)
                 admission.check_size(admission.encoded_size(tx))
                 tx_obj = Transaction.from_dict(tx)
+                rule_versions.check_proposal(tx_obj)  # as CheckTx does
             except ValidationError as exc:
                 return refuse(exc)
             except Exception as exc:
@@ -1019,7 +1044,9 @@ ADAPTATIONS = (
                 "test_checktx_keeps_no_more_unconfirmed_transactions_than_the_mempool_holds",
                 "test_a_crash_in_validation_is_a_tx_internal_error_refusal_not_a_halt",
                 "test_a_store_failure_in_validation_stops_the_node_rather_than_refusing",
-                "test_commit_stores_transactions_before_the_block_and_recovery_compares_their_heights")),
+                "test_commit_stores_transactions_before_the_block_and_recovery_compares_their_heights",
+                "test_a_node_lacking_a_voted_rule_version_is_told_at_each_commit_then_stops_at_its_height",
+                "test_checktx_refuses_a_proposal_of_a_rule_version_this_node_lacks_and_delivertx_does_not")),
     Adaptation(_websocket_server_for_python_3_11, "`web/websocket_server.py:168-185`",
                ("test_websocket_start_is_replaced_because_upstream_still_passes_loop_to_queue",)),
     Adaptation(_http_post_with_codes, "`web/views/transactions.py:60-108`",

@@ -63,3 +63,52 @@ def described():
     """What a node reports about the versions it knows."""
     return [{"version": version.number, "name": version.name, "change": version.change}
             for version in (VERSIONS[number] for number in known())]
+
+
+def check_proposal(tx):
+    """At a node's door only (the HTTP pre-check and CheckTx): refuse a parameter election
+    proposing a `rules_version` this node lacks. Never in DeliverTx: a block carrying it,
+    proposed by nodes that have the version, is delivered as on every node, and this node
+    is warned instead (`unknown_voted_in`)."""
+    from bigchaindb_resonate.operations.parameter_election import OPERATION
+
+    if tx.operation == OPERATION and tx.asset["data"].get("parameter") == "rules_version":
+        check_known(tx.asset["data"].get("value"), field="asset.data.value")
+
+
+def on_chain(bigchain):
+    """The rule versions of this node and its chain, as nodes report them: those it knows,
+    the one in force at the next height, each voted in from the next height or later, and
+    those voted in (in force or to come) that it lacks."""
+    from bigchaindb_resonate.ledger import LedgerView, parameter_changes
+
+    ledger = LedgerView(bigchain)
+    height = ledger.height()
+    parameters = ledger.parameters_at(height)
+    changes = [change for change in (parameter_changes(bigchain.connection, height) if parameters else [])
+               if change["parameter"] == "rules_version"]  # in activation order
+    in_force = parameters["rules_version"] if parameters else FIRST
+    current = [change for change in changes if change["activation_height"] < height][-1:]
+    coming = [change for change in changes if change["activation_height"] >= height]
+    unknown = [{"version": change["value"], "activation_height": change["activation_height"]}
+               for change in current + coming if change["value"] not in VERSIONS]
+    from_genesis = not any(change["activation_height"] <= height for change in changes)
+    if in_force not in VERSIONS and from_genesis:
+        unknown.insert(0, {"version": in_force, "activation_height": 1})
+    return {"known": known(), "plugin_version": __version__, "next_height": height,
+            "in_force": in_force,
+            "scheduled": [{"version": change["value"], "activation_height": change["activation_height"],
+                           "election": change["election"], "known": change["value"] in VERSIONS}
+                          for change in coming],
+            "unknown_voted_in": unknown}
+
+
+def warning(state):
+    """What a node that lacks a version voted in must be told, or None."""
+    if not state["unknown_voted_in"]:
+        return None
+    missing = ", ".join(f"{entry['version']} (from height {entry['activation_height']})"
+                        for entry in state["unknown_voted_in"])
+    return (f"rules version {missing} was voted in, and this node's bigchaindb-resonate "
+            f"{state['plugin_version']} knows only versions {state['known']}: install a release "
+            f"that has it before its height, or this node stops there")

@@ -395,6 +395,66 @@ def test_a_store_failure_in_validation_stops_the_node_rather_than_refusing():
             hook(create)
 
 
+def chain_voting_in(version, activation_height):
+    """An EmptyChainTakingBlocks whose genesis set parameters and on which an election
+    has voted `rules_version` = `version` in from `activation_height`."""
+    from bigchaindb_resonate.ledger import NETWORK_PARAMETERS, PARAMETER_CHANGES
+
+    chain = EmptyChainTakingBlocks()
+    chain.connection.collection(NETWORK_PARAMETERS).documents.append(
+        {"chain_id": "memory", "treasury_keys": ["k"], "platform_key": "k", "coop_share_bp": 3000})
+    chain.connection.collection(PARAMETER_CHANGES).documents.append(
+        {"_id": "e" * 64, "parameter": "rules_version", "value": version, "election": "e" * 64,
+         "activation_height": activation_height, "concluded_height": 1})
+    return chain
+
+
+def test_a_node_lacking_a_voted_rule_version_is_told_at_each_commit_then_stops_at_its_height(caplog):
+    import logging
+
+    app = checked_app(chain_voting_in(7, activation_height=3))
+    with caplog.at_level(logging.ERROR, logger=host.__name__):
+        assert commit_block(app) == [] and commit_block(app) == []
+    told = [record.getMessage() for record in caplog.records]
+    assert len(told) == 2 and all("rules version 7 (from height 3) was voted in" in line for line in told)
+    with caplog.at_level(logging.CRITICAL, logger=host.__name__), pytest.raises(SystemExit):
+        commit_block(app)  # height 3: stops in begin_block, before any DeliverTx
+    assert "rules version 7 is in force from height 3" in caplog.records[-1].getMessage()
+    assert len(app.bigchaindb.blocks) == 2
+
+
+def test_a_known_voted_rule_version_neither_warns_nor_stops(caplog):
+    import logging
+
+    app = checked_app(chain_voting_in(2, activation_height=2))
+    with caplog.at_level(logging.ERROR, logger=host.__name__):
+        for _ in range(3):
+            commit_block(app)
+    assert not caplog.records and len(app.bigchaindb.blocks) == 3
+
+
+def test_checktx_refuses_a_proposal_of_a_rule_version_this_node_lacks_and_delivertx_does_not():
+    import json
+
+    from bigchaindb.common.crypto import generate_key_pair
+
+    from bigchaindb_resonate.types.parameter_election import ParameterElection
+
+    validator = generate_key_pair()
+
+    def proposal(version):
+        tx = ParameterElection.build(validator.public_key, [(validator.public_key, 10)],
+                                     "rules_version", version, 20, seed="s")
+        return json.dumps(tx.sign([validator.private_key]).to_dict()).encode()
+
+    app = checked_app(EmptyChain())
+    refused = app.check_tx(proposal(7))
+    assert refused.code != 0 and refused.log.startswith("RULES_VERSION_UNKNOWN")
+    # A known version gets past the door to the election's own rules (no validators here).
+    assert not app.check_tx(proposal(2)).log.startswith("RULES_VERSION_UNKNOWN")
+    assert not app.deliver_tx(proposal(7)).log.startswith("RULES_VERSION_UNKNOWN")
+
+
 # -- guards of _records_move_only_by_their_own_operation
 
 def test_a_plain_transfer_of_a_copyright_is_refused():
