@@ -598,6 +598,8 @@ class Testnet:
         for node in self.network.nodes:
             root = _get_json(node.api_url)
             plugin = (root or {}).get("resonate") or {}
+            chain = ((_get_json(f"{node.api_url}/api/v1/resonate/") if root else None) or {}).get(
+                "chain_rule_versions") or {}
             status = _rpc(node, "status")
             powers = _voting_powers(node)
             sync = status["sync_info"] if status else {}
@@ -613,6 +615,10 @@ class Testnet:
                 "api_up": root is not None,
                 "plugin_version": plugin.get("version"),
                 "rules": plugin.get("rules"),
+                "rule_versions": plugin.get("rule_versions"),
+                "rules_version_in_force": chain.get("in_force"),
+                "rule_versions_scheduled": chain.get("scheduled", []),
+                "unknown_rule_versions": chain.get("unknown_voted_in", []),
                 "height": int(sync["latest_block_height"]) if sync else None,
                 "app_hash": sync.get("latest_app_hash"),
                 "catching_up": sync.get("catching_up"),
@@ -623,6 +629,17 @@ class Testnet:
                               for name in supervisor.PROCESSES},
             })
         return report
+
+
+def unknown_rule_versions(report: list[dict]) -> str | None:
+    """A warning naming each node that lacks a rule version voted in, or None."""
+    lacking = [f"{node['name']} (knows {node['rule_versions']}) lacks rules version "
+               f"{entry['version']} from height {entry['activation_height']}"
+               for node in report for entry in node.get("unknown_rule_versions") or []]
+    if not lacking:
+        return None
+    return (f"warning: {'; '.join(lacking)}: install a bigchaindb-resonate release that has "
+            f"it on those nodes before that height, or they stop there")
 
 
 def differing_rules(report: list[dict]) -> str | None:

@@ -12,7 +12,9 @@ import time
 from pathlib import Path
 
 from bigchaindb_resonate.binaries import BuildError
-from bigchaindb_resonate.testnet import Testnet, TestnetError, default_directory, differing_rules
+from bigchaindb_resonate.testnet import (
+    Testnet, TestnetError, default_directory, differing_rules, unknown_rule_versions,
+)
 from bigchaindb_resonate.testnet.description import MAX_NODES, PortsBusy
 
 
@@ -112,24 +114,39 @@ def _up(testnet: Testnet, args) -> None:
 @_reported
 def _status(testnet: Testnet, args) -> None:
     report = testnet.status()
-    warning = differing_rules(report)
+    warning, lacking = differing_rules(report), unknown_rule_versions(report)
     if args.json:
         print(json.dumps({"directory": str(testnet.directory), "running": testnet.running,
-                          "nodes": report, "rules_differ": warning is not None}, indent=2))
+                          "nodes": report, "rules_differ": warning is not None,
+                          "rule_versions_lacking": lacking is not None}, indent=2))
     else:
         print(f"{testnet.directory}: {'running' if testnet.running else 'not running'}")
         print(format_table(report))
-    if warning:
-        print(warning, file=sys.stderr)
+    for line in (warning, lacking):
+        if line:
+            print(line, file=sys.stderr)
 
 
 def _yes_no(value) -> str:
     return "-" if value is None else ("yes" if value else "no")
 
 
+def _rule_versions(node: dict) -> str:
+    """`knows 1,2; in force 1; 2 from 57`: the versions a node knows, the one in force at its
+    next height and those voted in for later (`!` marks one it lacks)."""
+    if not node.get("rule_versions"):
+        return "-"
+    cell = "knows " + ",".join(map(str, node["rule_versions"]))
+    if node.get("rules_version_in_force") is not None:
+        cell += f"; in force {node['rules_version_in_force']}"
+    for entry in node.get("rule_versions_scheduled") or []:
+        cell += f"; {entry['version']}{'' if entry['known'] else '!'} from {entry['activation_height']}"
+    return cell
+
+
 def format_table(report: list[dict]) -> str:
     header = ["NODE", "API", "RPC", "HEIGHT", "APP HASH", "CATCHING UP", "VALIDATOR",
-              "PLUGIN, RULES", "FERRETDB", "BIGCHAINDB", "TENDERMINT"]
+              "PLUGIN, RULES", "RULE VERSIONS", "FERRETDB", "BIGCHAINDB", "TENDERMINT"]
     rows = [header]
     for node in report:
         processes = node["processes"]
@@ -143,6 +160,7 @@ def format_table(report: list[dict]) -> str:
             _yes_no(node["validator"]) + (f", power {node['power']}" if node["validator"]
                                           else ""),
             f"{node['plugin_version']}, {node['rules'][7:19]}" if node["rules"] else "-",
+            _rule_versions(node),
             processes["ferretdb"], processes["bigchaindb"], processes["tendermint"],
         ])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
