@@ -317,6 +317,22 @@ class Testnet:
         self._wait_until_ready(network, [name], timeout, progress,
                                min_height=max(heights, default=1))
 
+    def replay_node(self, name: str, timeout: float = START_NODE_TIMEOUT,
+                    progress: Progress = print) -> None:
+        """Stop a node, delete its store and its copy of the chain, and start it again: it
+        replays every block from genesis, under the rules and parameters in force at each
+        height, and returns once it has caught up. Its validator keys, and the state that
+        stops it signing a height twice, are kept."""
+        self.stop_node(name)
+        files = node_dir(self.directory, self._node(self.network, name))
+        kept = files.validator_state.read_bytes()
+        for folder in (files.store, files.ferretdb_state, files.validator_state.parent):
+            shutil.rmtree(folder)
+            folder.mkdir()
+        files.validator_state.write_bytes(kept)
+        progress(f"{name}: store and chain deleted; replaying from genesis")
+        self.start_node(name, timeout=timeout, progress=progress)
+
     @staticmethod
     def _node(network: Network, name: str) -> Node:
         try:

@@ -1,4 +1,4 @@
-"""`resonate testnet up|status|stop-node|start-node|add-node|join-as-validator|down`.
+"""`resonate testnet up|status|stop-node|start-node|replay-node|add-node|join-as-validator|down`.
 
 `add_testnet_commands(subparsers)` adds the `testnet` command to an argparse CLI; each
 sub-command sets `func`, which takes the parsed arguments and returns an exit code.
@@ -53,6 +53,13 @@ def add_testnet_commands(subparsers) -> None:
                                      help="start a stopped node and wait until it caught up")
     start_node.add_argument("name", help="the node, e.g. node2 (`resonate testnet status` lists them)")
     start_node.set_defaults(func=_start_node)
+
+    replay_node = commands.add_parser(
+        "replay-node", parents=[directory],
+        help="delete one node's store and chain and let it replay from genesis, then wait "
+             "until it caught up")
+    replay_node.add_argument("name", help="the node, e.g. node2 (`resonate testnet status` lists them)")
+    replay_node.set_defaults(func=_replay_node)
 
     add_node = commands.add_parser(
         "add-node", parents=[directory],
@@ -178,6 +185,14 @@ def _stop_node(testnet: Testnet, args) -> None:
 def _start_node(testnet: Testnet, args) -> None:
     testnet.start_node(args.name)
     print(f"{args.name} is up")
+
+
+@_reported
+def _replay_node(testnet: Testnet, args) -> None:
+    started = time.monotonic()
+    testnet.replay_node(args.name)
+    print(f"{args.name} replayed the chain from genesis and caught up in "
+          f"{time.monotonic() - started:.0f}s")
 
 
 @_reported
