@@ -730,7 +730,7 @@ def _validator_keypair(args):
 
     if args.validator:
         try:
-            path = Testnet().validator_key(args.validator).path
+            path = Testnet(args.dir).validator_key(args.validator).path
         except (TestnetError, OSError, ValueError, KeyError) as exc:
             raise CommandError(f"no validator key for {args.validator} in the local testnet "
                                f"({exc}); check the name with `resonate testnet status`, or "
@@ -1113,6 +1113,9 @@ def build_parser():
     signing.add_argument("--key", metavar="KEY_FILE",
                          help="sign with this validator key: the node's Tendermint "
                               "priv_validator_key.json")
+    validator.add_argument("--dir", type=Path, default=None,
+                           help="the local testnet's directory, for --validator (default: the "
+                                "local testnet's)")
     propose = governance_commands.add_parser(
         "propose", parents=[validator], help="propose a new value of a network parameter")
     propose.add_argument("parameter", help="its name (docs/spec/parameters.md), e.g. coop_share_bp")

@@ -451,9 +451,8 @@ class LedgerView:
         upstream's Election.has_validator_set_changed, and False for one not recorded yet."""
         recorded = self._bigchain.get_election(election_id)
         latest = self._bigchain.get_latest_block()
-        if recorded is None or latest is None:
-            return False
-        return self._bigchain.get_validator_change(latest["height"])["height"] > recorded["height"]
+        change = latest and self._bigchain.get_validator_change(latest["height"])
+        return bool(recorded and change) and change["height"] > recorded["height"]
 
     def consensus_time(self):
         """Seconds since the epoch by consensus, or None before the first block."""

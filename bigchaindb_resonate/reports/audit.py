@@ -43,6 +43,7 @@ class NodeLedger:
         self.findings = []
         self.verified = 0
         self._known = collections.OrderedDict()
+        self._histories = {}
 
     def _answer(self, path, **params):
         try:
@@ -55,6 +56,17 @@ class NodeLedger:
         if at_height is not None:
             params["at_height"] = at_height
         return self._answer("resonate/reports/context", **params)
+
+    def parameter_at(self, name, height):
+        """The network parameter `name` in force at `height`, from the node's history of
+        it (read once), or None on a chain whose genesis set no parameters."""
+        if name not in self._histories:
+            try:
+                self._histories[name] = self.client._get(f"resonate/parameters/{name}/history")["history"]
+            except NotFoundError:
+                self._histories[name] = []
+        steps = [step for step in self._histories[name] if step["from_height"] <= height]
+        return steps[-1]["value"] if steps else None
 
     def heights(self, period, at_height):
         page = self._answer("resonate/reports/blocks", at_height=at_height, limit=0,

@@ -16,8 +16,10 @@ Amounts are integer tokens (1 token = 0.001 credit). Memory stays flat as the le
 per-play lines are yielded as they are read; only the summaries (bounded by tracks, payees
 and territories, not by plays) are held.
 
-A ledger is anything with `context`, `heights`, `plays` and `isrcs`: `StoreLedger` reads a
-node's store; audit.NodeLedger reads a node over HTTP.
+A ledger is anything with `context`, `heights`, `plays`, `parameter_at` and `isrcs`:
+`StoreLedger` reads a node's store; audit.NodeLedger reads a node over HTTP. A payment to
+the platform key in force at its play's height is the co-op's (`coop`): the key may change
+by a parameter election.
 """
 import contextlib
 import hashlib
@@ -197,7 +199,9 @@ def report_lines(ledger, scope, period, at_height=None):
                     "play_number": number, "territory": metadata["territory"],
                     "price": metadata["price"], "split": metadata.get("split"),
                     "right": metadata.get("right")})
-        for payee, amount, role in payments(tx["outputs"], metadata["price"], platform_key):
+        # The co-op's share goes to the platform key in force at the play's height.
+        paid_to = payments(tx["outputs"], metadata["price"], ledger.parameter_at("platform_key", height))
+        for payee, amount, role in paid_to:
             yield emit({"kind": "payment", **where, "split": metadata.get("split"),
                         "payee": payee, "amount": amount, "role": role})
             totals.payment(track, metadata.get("split"), payee, amount, role)
@@ -275,6 +279,12 @@ class StoreLedger:
                 "created": time["time"] if time else None,
                 "network_parameters": LedgerView(self.bigchain).network_parameters(),
                 "tracks": self.scope_tracks(scope)}
+
+    def parameter_at(self, name, height):
+        """The network parameter `name` in force at `height` (None on a chain whose genesis
+        set no parameters)."""
+        values = LedgerView(self.bigchain).parameters_at(height)
+        return values and values[name]
 
     def tip(self, at_height=None):
         """The block at `at_height` (by default the latest; None on an empty chain)."""

@@ -137,7 +137,8 @@ def rows_of(document):
 
 
 def fold_block(conn, height, seconds, transactions, platform_key):
-    """Add a committing block's PLAYs to the stored rows and totals; safe to repeat for a
+    """Add a committing block's PLAYs to the stored rows and totals, the co-op's share
+    being what is paid to `platform_key` (the one in force at `height`); safe to repeat for a
     block. Commits run one at a time, so reading the documents and then writing them
     cannot interleave with another block's fold. The rows go first; they chain to the
     block the `network` totals last reached, which is this block's predecessor until the
@@ -180,11 +181,10 @@ def recompute(ledger, at_height, progress=None):
     totals = Totals()
     if not at_height:
         return totals
-    platform_key = (ledger.context(Scope("network"), at_height)["network_parameters"] or {}).get(
-        "platform_key")
-    for count, (_, seconds, tx) in enumerate(
+    for count, (height, seconds, tx) in enumerate(
             ledger.plays_from_transactions(1, at_height, None), 1):
-        totals.add_play(seconds, tx["metadata"], tx["outputs"], platform_key)
+        totals.add_play(seconds, tx["metadata"], tx["outputs"],
+                        ledger.parameter_at("platform_key", height))
         if progress and count % 100_000 == 0:
             progress(f"{count:,} plays counted")
     return totals
@@ -197,8 +197,6 @@ def rebuild(bigchain, progress=None):
     ledger = StoreLedger(bigchain)
     tip = ledger.tip()
     height = tip["height"] if tip else 0
-    platform_key = (ledger.context(Scope("network"), height)["network_parameters"] or {}).get(
-        "platform_key") if height else None
     totals, rows, block, previous = Totals(), [], [], 0
     conn = bigchain.connection
     for collection in (COLLECTION, ROWS):
@@ -218,7 +216,8 @@ def rebuild(bigchain, progress=None):
         if block and block[0][0] != play_height:
             close_block()
         block.append((play_height, seconds, tx))
-        totals.add_play(seconds, tx["metadata"], tx["outputs"], platform_key)
+        totals.add_play(seconds, tx["metadata"], tx["outputs"],
+                        ledger.parameter_at("platform_key", play_height))
         if progress and count % 100_000 == 0:
             progress(f"{count:,} plays counted")
     if block:

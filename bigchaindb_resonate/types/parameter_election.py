@@ -52,6 +52,11 @@ class ElectionConcluded(ResonateValidationError):
     meaning = "the parameter election has concluded; it takes no more votes"
 
 
+class ElectionNotCommitted(ResonateValidationError):
+    code = "ELECTION_NOT_COMMITTED"
+    meaning = "a vote goes in a block after its election's: votes beside it would never count"
+
+
 class ElectionExpired(ResonateValidationError):
     code = "ELECTION_EXPIRED"
     meaning = "the parameter election reached its activation height without concluding"
@@ -96,7 +101,8 @@ class ParameterElection(ResonateRecord, Election):
         # A chain whose genesis set no parameters still has the table's defaults for these.
         parameters = ledger.network_parameters() or with_defaults({})
         earliest = height + parameters["activation_lead_blocks"]
-        latest = height + parameters["activation_max_lead_blocks"]
+        # Never below the earliest: a too small maximum must not stop every change.
+        latest = max(earliest, height + parameters["activation_max_lead_blocks"])
         if proposal["activation_height"] < earliest:
             raise ParameterActivationTooSoon(
                 f"proposed at height {height} for height {proposal['activation_height']}",
@@ -112,7 +118,13 @@ class ParameterElection(ResonateRecord, Election):
                                          expected="a vote in that election, or a proposal once it is settled")
 
     def check_vote(self, ledger):
-        """Refuse a VOTE in this election once it has concluded or expired."""
+        """Refuse a VOTE in this election before it is committed (upstream's
+        Election.process_block skips votes whose election is not committed yet, and later
+        blocks count them as already cast, so they would never conclude it), and once it
+        has concluded or expired."""
+        if ledger.in_this_block(self.id):
+            raise ElectionNotCommitted(f"election `{self.id}` is not committed yet", field="asset.id",
+                                       expected="a vote once the election is in a block")
         if ledger.parameter_change(self.id) is not None:
             raise ElectionConcluded(f"election `{self.id}` has concluded", field="asset.id")
         height = ledger.height()

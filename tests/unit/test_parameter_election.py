@@ -123,8 +123,8 @@ def test_two_of_four_never_activate_and_votes_expire_at_the_activation_height():
     store = a_network()
     election = proposal(store=store)
     activation = election.asset["data"]["activation_height"]
-    deliver(store, election, a_vote(election, VALIDATORS[0]))
-    deliver(store, a_vote(election, VALIDATORS[1]))
+    deliver(store, election)
+    deliver(store, a_vote(election, VALIDATORS[0]), a_vote(election, VALIDATORS[1]))
     empty_blocks(store, activation - store.validating_height)
     assert status(LedgerView(store), election, activation) == EXPIRED
     assert refusal(store, a_vote(election, VALIDATORS[2])) == "ELECTION_EXPIRED"
@@ -136,7 +136,8 @@ def test_the_last_vote_one_block_before_the_activation_height_still_counts():
     store = a_network()
     election = proposal(store=store)
     activation = election.asset["data"]["activation_height"]
-    deliver(store, election, a_vote(election, VALIDATORS[0]), a_vote(election, VALIDATORS[1]))
+    deliver(store, election)
+    deliver(store, a_vote(election, VALIDATORS[0]), a_vote(election, VALIDATORS[1]))
     empty_blocks(store, activation - 1 - store.validating_height)
     deliver(store, a_vote(election, VALIDATORS[2]))
     assert in_force_at(store, activation) == 1500
@@ -223,11 +224,12 @@ def test_a_plain_transfer_of_vote_tokens_is_refused():
 def test_crash_recovery_removes_the_change_its_block_concluded():
     store = a_network()
     election = proposal(store=store)
-    deliver(store, election, *(a_vote(election, validator) for validator in VALIDATORS[:2]))
+    deliver(store, election)
+    deliver(store, *(a_vote(election, validator) for validator in VALIDATORS[:2]))
     concluding = a_vote(election, VALIDATORS[2])
     deliver(store, concluding)
     assert LedgerView(store).parameter_change(election.id) is not None
-    Election.rollback(store, 3, [concluding.id])
+    Election.rollback(store, 4, [concluding.id])
     assert LedgerView(store).parameter_change(election.id) is None
 
 
@@ -245,8 +247,9 @@ def test_values_in_force_by_activation_height(height, share, currency):
 def test_changes_are_read_once_per_new_height_not_per_validation():
     store = a_network()
     election = proposal(store=store)
-    deliver(store, election, *(a_vote(election, validator) for validator in VALIDATORS[:3]))
-    store.commit(3, time=86400)  # the chain head's height, as the node keeps it
+    deliver(store, election)
+    deliver(store, *(a_vote(election, validator) for validator in VALIDATORS[:3]))
+    store.commit(4, time=86400)  # the chain head's height, as the node keeps it
     del store.validating_height  # as in the HTTP API's processes: the next block is read
     store.finds.clear()
     for _ in range(5):
@@ -257,3 +260,22 @@ def test_changes_are_read_once_per_new_height_not_per_validation():
     assert store.finds.count(PARAMETER_CHANGES) == 1
     LedgerView(store).parameters_at(50)  # beyond what the store had committed: read again
     assert store.finds.count(PARAMETER_CHANGES) == 2
+
+
+def test_a_maximum_lead_below_the_minimum_still_lets_the_earliest_height_through():
+    store = a_network()
+    shortened = proposal("activation_max_lead_blocks", 1, store=store)
+    deliver(store, shortened)
+    deliver(store, *(a_vote(shortened, validator) for validator in VALIDATORS[:3]))
+    empty_blocks(store, shortened.asset["data"]["activation_height"] - store.validating_height)
+    assert LedgerView(store).network_parameters()["activation_max_lead_blocks"] == 1
+    deliver(store, proposal("activation_max_lead_blocks", 1000, seed="2", store=store))
+    assert refusal(store, proposal(activation=store.validating_height + LEAD + 1, store=store)) \
+        == "PARAMETER_ACTIVATION_TOO_LATE"
+
+
+def test_a_vote_waits_until_its_election_is_in_a_block():
+    store = a_network()
+    election = proposal(store=store)
+    pending = [Transaction.from_dict(election.to_dict())]
+    assert refusal(store, a_vote(election, VALIDATORS[1]), pending) == "ELECTION_NOT_COMMITTED"

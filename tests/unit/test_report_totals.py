@@ -160,3 +160,42 @@ def test_the_summary_route_answers_from_stored_totals(history):
         response = http.get("/api/v1/resonate/reports/summary", query_string=bad)
         assert response.status_code == 400 and response.get_json()["message"], bad
     assert http.get("/api/v1/resonate/reports/totals").status_code == 400
+
+
+def test_the_coop_is_the_platform_key_in_force_at_each_plays_height():
+    """A parameter election moved the co-op's key: plays before its activation paid the
+    old key as the co-op, later plays the new one; reports and totals say so."""
+    from bigchaindb.common.crypto import generate_key_pair
+
+    from bigchaindb_resonate.ledger import LedgerView, PARAMETER_CHANGES
+
+    from .test_reports import History
+
+    changed = History()
+    store, old = changed.store, changed.keys["platform"].public_key
+    last = max(doc["height"] for doc in store.collection("blocks").documents)
+    new = generate_key_pair()
+    store.collection(PARAMETER_CHANGES).documents.append(
+        {"_id": "e" * 64, "parameter": "platform_key", "value": new.public_key,
+         "activation_height": last + 1, "election": "e" * 64, "concluded_height": last})
+    changed.keys["platform"] = new
+    later = changed.play("listener2", changed.track3, "US")  # 8 tokens, 2 to the co-op
+    store.commit(last + 1, later, time=T0 + 9 * DAY)
+
+    payments = by_kind(lines_of(changed), "payment")
+    coop = {(line["tx"], line["payee"]) for line in payments if line["role"] == "coop"}
+    assert (later["id"], new.public_key) in coop
+    assert all(payee == old for txid, payee in coop if txid != later["id"])
+    rebuilt = recomputed(changed)
+    assert rebuilt[f"payee|{new.public_key}"]["payments"] == 1
+    # What the node folds at commit, with the key in force at each block's height.
+    kept = {}
+    for height, seconds, transactions in blocks_of(changed):
+        block = totals.Totals()
+        block.add_block(seconds, transactions,
+                        LedgerView(store).parameters_at(height)["platform_key"])
+        apply_writes(kept, totals.updates(height, block, copy.deepcopy(kept)))
+    assert {key: figures(document) for key, document in kept.items()} == \
+        {key: figures(document) for key, document in rebuilt.items()}
+    assert kept["network"]["coop_tokens"] == sum(
+        line["amount"] for line in payments if line["role"] == "coop")
