@@ -1,10 +1,12 @@
 """The penny-per-play rule version (docs/spec/rule_versions.md) through a real network of 4
 validators, over HTTP: a proposal of a version no node knows is refused with its code;
-version 2 is voted in for an agreed height and every node reports it before; plays before
-that height pay as version 1, plays from it top the payees up to the minimum from the
-co-op's share, and the totals follow; then one node is wiped and replays the chain from
-genesis, reaching the same app hash at every height; and every committed transaction of
-the recorded chain still parses after a stricter schema version is added."""
+version 2 is voted in for an agreed height, and the co-op's share cut from 30% to 15% two
+blocks later, and every node reports the coming version before; plays before the height
+pay as version 1, plays from it top the payees up to the minimum from the co-op's share,
+each under the share in force at its height, and the totals follow; then one node is wiped
+and replays the chain from genesis, reaching the same app hash at every height across both
+activations; and every committed transaction of the recorded chain still parses after a
+stricter schema version is added."""
 import copy
 import json
 import subprocess
@@ -29,7 +31,7 @@ from .conftest import local_testnet, quiet, wait_everywhere
 
 pytestmark = pytest.mark.integration
 
-COOP_SHARE_BP, MIN_PLAY_PAYOUT = 3000, 8  # the testnet's genesis share, the default minimum
+OLD_SHARE, NEW_SHARE, MIN_PLAY_PAYOUT = 3000, 1500, 8  # the genesis share, the default minimum
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +71,11 @@ class Listener:
         return client.status(tx["id"])["height"], tx
 
 
-def paying_outputs(tx, payees, rules_version, platform):
-    """The outputs a play must open with under `rules_version`, and those it has."""
+def paying_outputs(tx, payees, rules_version, coop_share_bp, platform):
+    """The outputs a play must open with under `rules_version` and `coop_share_bp`, and
+    those it has."""
     paid, coop = payouts(price(tx["metadata"]["playNumber"]), payees, {
-        "coop_share_bp": COOP_SHARE_BP, "rules_version": rules_version,
+        "coop_share_bp": coop_share_bp, "rules_version": rules_version,
         "min_play_payout": MIN_PLAY_PAYOUT})
     expected = [([key], tokens) for key, tokens in paid if tokens] + [([platform], coop)] * (coop > 0)
     actual = [(output["public_keys"], int(output["amount"])) for output in tx["outputs"]]
@@ -96,19 +99,23 @@ def test_penny_per_play_from_its_height_on_every_node_and_after_a_replay_from_ge
     payees = [(payee["publicKey"], payee["shareBp"]) for payee in next(
         entry for entry in split["splits"] if entry["id"] == split["in_force"])["payees"]]
     in_force = clients[0].parameters()
-    activation = in_force["height"] + in_force["parameters"]["activation_lead_blocks"]["value"] + 4
+    activation = in_force["height"] + in_force["parameters"]["activation_lead_blocks"]["value"] + 8
+    share_from = activation + 2
 
     # A version no node knows is refused at the door, with its code.
     with pytest.raises(TransactionRefused) as refused:
         clients[1].propose_parameter(validator(testnet, "node2"), "rules_version", 3, activation)
     assert refused.value.code == "RULES_VERSION_UNKNOWN" and "[1, 2]" in refused.value.expected
 
-    # Version 2 voted in by three of the four validators (30 of 40 votes).
+    # Version 2, and the co-op's share two blocks later, voted in by three of the four
+    # validators (30 of 40 votes).
     election = clients[0].propose_parameter(validator(testnet, "node1"), "rules_version", 2, activation)
-    wait_everywhere(clients, election["id"])
-    for name, client in zip(("node1", "node2", "node3"), clients):
-        wait_everywhere(clients, client.vote(validator(testnet, name), election["id"])["id"])
-    assert clients[3].election(election["id"])["status"] == "concluded"
+    share = clients[1].propose_parameter(validator(testnet, "node2"), "coop_share_bp", NEW_SHARE, share_from)
+    for proposal in (election, share):
+        wait_everywhere(clients, proposal["id"])
+        for name, client in zip(("node1", "node2", "node3"), clients):
+            wait_everywhere(clients, client.vote(validator(testnet, name), proposal["id"])["id"])
+        assert clients[3].election(proposal["id"])["status"] == "concluded"
 
     # Every node says, before the height, which versions it knows and what is coming.
     for client in clients:
@@ -129,25 +136,28 @@ def test_penny_per_play_from_its_height_on_every_node_and_after_a_replay_from_ge
     assert said.returncode == 0, said.stderr
     assert f"version 2 voted in from height {activation}" in said.stdout
 
-    # Plays before the height pay as version 1; a fresh listener's first plays after it
-    # pay the payees at least the minimum (here the whole price), the co-op nothing.
+    # Plays before the height pay as version 1; a fresh listener's first plays after both
+    # heights pay the payees at least the minimum (here the whole price), the co-op
+    # nothing, and then 15% of a 16-token play.
     before = Listener(clients, catalogue)
     plays = [before.play(clients[number % 4]) for number in range(3)]
-    while plays[-1][0] < activation:
+    while plays[-1][0] < share_from:
         assert len(plays) < 20, f"the chain did not reach height {activation}"
         if len(plays) % 9 == 0:  # that listener owns the track: another one goes on
             before = Listener(clients, catalogue)
         plays.append(before.play(clients[len(plays) % 4]))
     after = Listener(clients, catalogue)
-    fresh = [after.play(clients[number % 4]) for number in range(3)]
+    fresh = [after.play(clients[number % 4]) for number in range(4)]
     for height, tx in plays + fresh:
         version = 1 if height < activation else 2
-        expected, actual = paying_outputs(tx, payees, version, platform)
-        assert actual == expected, f"play at height {height} (version 2 from {activation})"
+        coop_share_bp = OLD_SHARE if height < share_from else NEW_SHARE
+        expected, actual = paying_outputs(tx, payees, version, coop_share_bp, platform)
+        assert actual == expected, f"play at height {height} (version 2 from {activation}, 15% from {share_from})"
     assert [coop_tokens(tx, platform) for _, tx in plays[:3]] == [1, 2, 3]
     assert all(height < activation for height, _ in plays[:3])
-    assert [coop_tokens(tx, platform) for _, tx in fresh] == [0, 0, 0]
-    assert [sum(int(output["amount"]) for output in tx["outputs"][:-1]) for _, tx in fresh] == [2, 4, 8]
+    assert any(activation <= height < share_from for height, _ in plays)
+    assert [coop_tokens(tx, platform) for _, tx in fresh] == [0, 0, 0, 2]
+    assert [sum(int(output["amount"]) for output in tx["outputs"][:-1]) for _, tx in fresh[:3]] == [2, 4, 8]
 
     # The totals every node keeps follow the outputs of each version.
     summary = clients[2].report_summary(scope=f"track:{catalogue['track']['id']}")["totals"]
@@ -159,7 +169,7 @@ def test_penny_per_play_from_its_height_on_every_node_and_after_a_replay_from_ge
     # height, across the election and the activation.
     testnet.replay_node("node4", progress=quiet)
     last = after.play(clients[3])  # node4 validates and commits under version 2 again
-    expected, actual = paying_outputs(last[1], payees, 2, platform)
+    expected, actual = paying_outputs(last[1], payees, 2, NEW_SHARE, platform)
     assert actual == expected
     replayed, reference = app_hashes(testnet.nodes[3]), app_hashes(testnet.nodes[0])
     common = set(replayed) & set(reference)

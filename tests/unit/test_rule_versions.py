@@ -122,3 +122,62 @@ def test_a_record_under_no_released_schema_is_refused_with_the_newest_ones_reaso
 def test_every_type_keeps_its_released_schemas():
     for cls in registry.TYPES:
         assert cls._schemas[1].name == cls.SCHEMA  # no type has a second version yet
+
+
+def chain_with_votes(*changes, genesis_version=None):
+    """A store at height 1 whose elections voted `rules_version` (value, activation height)
+    pairs in."""
+    from bigchaindb_resonate.ledger import PARAMETER_CHANGES
+
+    genesis = {"treasury_keys": ["k"], "platform_key": "k", "coop_share_bp": 3000}
+    if genesis_version is not None:
+        genesis["rules_version"] = genesis_version
+    store = committed_store(parameters=genesis, day="2026-06-01")
+    for number, (value, activation) in enumerate(changes):
+        store.collection(PARAMETER_CHANGES).documents.append(
+            {"_id": f"e{number}", "parameter": "rules_version", "value": value,
+             "activation_height": activation, "election": f"e{number}", "concluded_height": 1})
+    return store
+
+
+def test_a_node_reports_the_version_in_force_those_voted_in_and_those_it_lacks():
+    store = chain_with_votes((2, 5), (9, 7))
+    state = rule_versions.on_chain(store)
+    assert (state["known"], state["next_height"], state["in_force"]) == ([1, 2], 2, 1)
+    assert state["scheduled"] == [
+        {"version": 2, "activation_height": 5, "election": "e0", "known": True},
+        {"version": 9, "activation_height": 7, "election": "e1", "known": False}]
+    assert state["unknown_voted_in"] == [{"version": 9, "activation_height": 7}]
+    assert "rules version 9 (from height 7) was voted in" in rule_versions.warning(state)
+    store.validating_height = 6
+    assert rule_versions.on_chain(store)["in_force"] == 2
+    store.validating_height = 8  # a node that did not stop: still told
+    state = rule_versions.on_chain(store)
+    assert (state["in_force"], state["scheduled"]) == (9, [])
+    assert state["unknown_voted_in"] == [{"version": 9, "activation_height": 7}]
+
+
+def test_only_known_versions_raise_no_warning_and_a_genesis_version_it_lacks_does():
+    assert rule_versions.warning(rule_versions.on_chain(chain_with_votes((2, 5)))) is None
+    state = rule_versions.on_chain(chain_with_votes(genesis_version=4))
+    assert state["unknown_voted_in"] == [{"version": 4, "activation_height": 1}]
+
+
+@pytest.mark.parametrize("operation, data, refused", [
+    ("PARAMETER_ELECTION", {"parameter": "rules_version", "value": 9}, True),
+    ("PARAMETER_ELECTION", {"parameter": "rules_version", "value": 2}, False),
+    ("PARAMETER_ELECTION", {"parameter": "coop_share_bp", "value": 9}, False),
+    ("PARTY", {"parameter": "rules_version", "value": 9}, False),
+])
+def test_only_a_proposal_of_a_version_the_node_lacks_is_refused_at_the_door(operation, data, refused):
+    class Proposal:
+        pass
+
+    tx = Proposal()
+    tx.operation, tx.asset = operation, {"data": data}
+    if refused:
+        with pytest.raises(RulesVersionUnknown) as refusal:
+            rule_versions.check_proposal(tx)
+        assert refusal.value.field == "asset.data.value"
+    else:
+        rule_versions.check_proposal(tx)
