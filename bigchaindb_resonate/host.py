@@ -23,8 +23,8 @@ from bigchaindb.common.exceptions import ValidationError
 from bigchaindb_resonate import admission, outcome, registry, rule_versions
 from bigchaindb_resonate.ledger import (
     BLOCK_TIMES, CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK, LATEST_BLOCK_TIME, NETWORK_PARAMETERS,
-    OWNER_INDEX, PARAMETER_CHANGES, RULE_INDEX, LedgerView, commit_positions, file_block, filed_ids, owner_key,
-    owner_keys, position_documents, remember_reads_until_next_filing, unfile,
+    OWNER_INDEX, PARAMETER_CHANGES, RULE_INDEX, LedgerView, commit_positions, file_block, filed_ids,
+    owner_key, owner_keys, position_documents, remember_reads_until_next_filing, unfile,
 )
 from bigchaindb_resonate.parameters import GenesisParametersError, read_genesis_parameters
 from bigchaindb_resonate.errors import TransactionTooLarge, ValidationCrashed, error_body
@@ -90,7 +90,9 @@ def _checked_abci_app():
     turns an unexpected bug into a refusal. `start.py` looks `App` up as a module global.
     At commit it also records where each transaction sits in the chain and the latest
     consensus time under keys (ledger.COMMIT_POSITIONS, ledger.CHAIN_HEAD), which upstream
-    could only find by searching `blocks`.
+    could only find by searching `blocks`. It keeps the height rules judge at
+    (`validating_height`, the parameters in force there: LedgerView.height): the block
+    being built from begin_block on, the next one once it has committed.
 
     Upstream CheckTx (`core.py:130-147`) sees only committed transactions; ours also
     validates against what it accepted and no block has carried yet (`unconfirmed`), so
@@ -995,9 +997,11 @@ def _report_totals_at_commit():
 
 def _parameter_elections():
     """`elections/vote.py:23-40` Vote.validate accepts any VOTE that spends its inputs, also
-    once the election has concluded (upstream only stops counting it). A VOTE in a
-    parameter election (types/parameter_election.py) is refused once the election has
-    concluded (ELECTION_CONCLUDED) or reached its activation height (ELECTION_EXPIRED).
+    once the election has concluded (upstream only stops counting it), and one in the
+    election's own block, which `Election.process_block` never counts. A VOTE in a
+    parameter election (types/parameter_election.py) is refused beside its election
+    (ELECTION_NOT_COMMITTED), once the election has concluded (ELECTION_CONCLUDED) or once
+    it reached its activation height (ELECTION_EXPIRED).
     Votes in BigchainDB's own elections are checked as upstream checks them. Also declares
     `parameter_changes` (ledger.PARAMETER_CHANGES), found by `_id` or read whole (one small
     document per concluded election)."""

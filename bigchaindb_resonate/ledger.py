@@ -254,18 +254,21 @@ def forget_settled():
 _CHANGES = {}
 
 
-def parameter_changes(conn, height):
+def parameter_changes(conn, height, latest=None):
     """Every committed parameter change that can be in force at `height` (and perhaps
-    later ones), in activation order; read from the store at most once per new height."""
+    later ones), in activation order; read from the store at most once per new height.
+    `latest`: the latest committed height, when the caller knows it (the ABCI app does),
+    else read with the changes."""
     key = (conn.host, conn.port, conn.dbname)
     known = _CHANGES.get(key)
     if known is None or height > known[0] + 1:
-        latest = conn.run(conn.collection(CHAIN_HEAD).find_one(
-            {"_id": LATEST_BLOCK_TIME}, projection={"_id": False, "height": True}))
+        if latest is None:
+            head = conn.run(conn.collection(CHAIN_HEAD).find_one(
+                {"_id": LATEST_BLOCK_TIME}, projection={"_id": False, "height": True}))
+            latest = (head or {}).get("height", 0)
         changes = conn.run(conn.collection(PARAMETER_CHANGES).find({}, projection={"_id": False}))
-        known = _CHANGES[key] = ((latest or {}).get("height", 0),
-                                 sorted(changes, key=lambda change: (change["activation_height"],
-                                                                     change["parameter"])))
+        known = _CHANGES[key] = (latest, sorted(changes, key=lambda change: (
+            change["activation_height"], change["parameter"])))
     return known[1]
 
 
@@ -488,7 +491,11 @@ class LedgerView:
         genesis = genesis_parameters(connection)
         if genesis is None:
             return None
-        return in_force(genesis, parameter_changes(connection, height), height)
+        # The ABCI app validates the block after the latest it committed (DeliverTx, and
+        # CheckTx once it committed), whose changes end_block has stored.
+        validating = getattr(self._bigchain, "validating_height", None)
+        latest = None if validating is None else validating - 1
+        return in_force(genesis, parameter_changes(connection, height, latest), height)
 
     def rules_version(self):
         """The rule version in force (rule_versions.py; the first on a chain without

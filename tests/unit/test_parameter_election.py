@@ -279,3 +279,16 @@ def test_a_vote_waits_until_its_election_is_in_a_block():
     election = proposal(store=store)
     pending = [Transaction.from_dict(election.to_dict())]
     assert refusal(store, a_vote(election, VALIDATORS[1]), pending) == "ELECTION_NOT_COMMITTED"
+
+
+def test_the_abci_app_reads_the_changes_once_a_block_without_the_chain_head():
+    store = a_network()  # the ABCI app's state: validating block 2, block 1 committed
+    store.finds.clear()
+    for _ in range(5):
+        LedgerView(store).network_parameters()
+    assert store.finds == ["network_parameters", PARAMETER_CHANGES]  # the genesis: once
+    deliver(store)  # block 2; now validating 3
+    store.finds.clear()
+    for _ in range(5):
+        LedgerView(store).network_parameters()
+    assert store.finds == [PARAMETER_CHANGES]
