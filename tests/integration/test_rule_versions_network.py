@@ -114,7 +114,10 @@ def test_penny_per_play_from_its_height_on_every_node_and_after_a_replay_from_ge
     for proposal in (election, share):
         wait_everywhere(clients, proposal["id"])
         for name, client in zip(("node1", "node2", "node3"), clients):
-            wait_everywhere(clients, client.vote(validator(testnet, name), proposal["id"])["id"])
+            # Sync, then wait for the commit: a commit-mode answer to the vote that
+            # concludes may read the concluded election before the vote itself is stored.
+            wait_everywhere(clients, client.vote(validator(testnet, name), proposal["id"],
+                                                 mode="sync")["id"])
         assert clients[3].election(proposal["id"])["status"] == "concluded"
 
     # Every node says, before the height, which versions it knows and what is coming.
