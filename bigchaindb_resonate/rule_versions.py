@@ -59,12 +59,6 @@ def check_known(version, field="rules_version"):
     return version
 
 
-def described():
-    """What a node reports about the versions it knows."""
-    return [{"version": version.number, "name": version.name, "change": version.change}
-            for version in (VERSIONS[number] for number in known())]
-
-
 def check_proposal(tx):
     """At a node's door only (the HTTP pre-check and CheckTx): refuse a parameter election
     proposing a `rules_version` this node lacks. Never in DeliverTx: a block carrying it,
@@ -85,8 +79,8 @@ def on_chain(bigchain):
     ledger = LedgerView(bigchain)
     height = ledger.height()
     parameters = ledger.parameters_at(height)
-    changes = [change for change in (parameter_changes(bigchain.connection, height) if parameters else [])
-               if change["parameter"] == "rules_version"]  # in activation order
+    voted = parameter_changes(bigchain.connection, height) if parameters else []
+    changes = [change for change in voted if change["parameter"] == "rules_version"]  # by activation
     in_force = parameters["rules_version"] if parameters else FIRST
     current = [change for change in changes if change["activation_height"] < height][-1:]
     coming = [change for change in changes if change["activation_height"] >= height]
@@ -97,9 +91,9 @@ def on_chain(bigchain):
         unknown.insert(0, {"version": in_force, "activation_height": 1})
     return {"known": known(), "plugin_version": __version__, "next_height": height,
             "in_force": in_force,
-            "scheduled": [{"version": change["value"], "activation_height": change["activation_height"],
-                           "election": change["election"], "known": change["value"] in VERSIONS}
-                          for change in coming],
+            "scheduled": [{"version": change["value"], "election": change["election"],
+                           "activation_height": change["activation_height"],
+                           "known": change["value"] in VERSIONS} for change in coming],
             "unknown_voted_in": unknown}
 
 

@@ -286,7 +286,7 @@ class EmptyChainTakingBlocks(EmptyChain):
     the only ones a test may ask about."""
 
     def __init__(self):
-        from tests.unit.memory_store import MemoryStore
+        from .memory_store import MemoryStore  # one copy, one counter of stores
 
         super().__init__()
         self.connection = MemoryStore()
@@ -589,7 +589,7 @@ def test_commit_stores_transactions_before_the_block_and_recovery_compares_their
 
 
 def test_latest_of_an_assets_transactions_comes_from_commit_positions():
-    from tests.unit.memory_store import MemoryStore
+    from .memory_store import MemoryStore  # one copy, one counter of stores
 
     store = MemoryStore()
     store.commit(1, {"id": "c", "operation": "CREATE", "asset": {"data": {}}, "metadata": None})
