@@ -8,7 +8,7 @@ query, 404 when nothing matches.
 import base58
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from bigchaindb_resonate import governance, outcome, reads, rules
+from bigchaindb_resonate import governance, outcome, reads, rule_versions, rules
 from bigchaindb_resonate.errors import ResonateValidationError
 from bigchaindb_resonate.reports import compute, formats, totals
 from bigchaindb_resonate.validators.identifiers import normalise_isrc, normalise_iswc
@@ -52,8 +52,9 @@ def _record_id(value):
 
 @blueprint.route("/")
 def index():
-    """The plugin's version and the digest of the rules this node enforces (rules.py)."""
-    return jsonify(rules.summary())
+    """The plugin's version and the digest of the rules this node enforces (rules.py), and
+    the rule versions of its chain: in force, voted in, and any voted in it lacks."""
+    return jsonify({**rules.summary(), "chain_rule_versions": _on_ledger(rule_versions.on_chain)})
 
 
 @blueprint.route("/records/<record_id>")

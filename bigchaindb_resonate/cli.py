@@ -842,6 +842,33 @@ def _governance_history(args):
     return 0
 
 
+def _governance_rules(args):
+    client = _client(args)
+    answer = client.rule_versions()
+    if args.json:
+        _print_json(answer)
+        return 0
+
+    def lines(answer):
+        chain = answer["chain_rule_versions"]
+        known = ", ".join(map(str, answer["rule_versions"]))
+        said = [f"{client.api_url}: bigchaindb-resonate {answer['version']} knows rule versions "
+                f"{known}; version {chain['in_force']} is in force at height {chain['next_height']}"]
+        said += [f"version {entry['version']} voted in from height {entry['activation_height']} "
+                 f"(election {entry['election']})" + ("" if entry["known"] else ": this node lacks it")
+                 for entry in chain["scheduled"]]
+        return said, chain["unknown_voted_in"]
+
+    said, lacking = _node_answer(client, lines, answer)
+    print("\n".join(said))
+    if lacking:
+        print(f"warning: this node lacks rules version "
+              f"{', '.join(str(entry['version']) for entry in lacking)} voted in: install a "
+              f"bigchaindb-resonate release that has it before its height, or the node stops "
+              f"there", file=sys.stderr)
+    return 0
+
+
 class HelpFormatter(argparse.HelpFormatter):
     """argparse's help, with each option's default where it has one and its help does not
     already say."""
@@ -1130,6 +1157,12 @@ def build_parser():
     history.add_argument("--at-height", type=int, help="without a parameter: in force at this "
                                                        "height (default: the next block)")
     history.set_defaults(func=_governance_history)
+    rules = governance_commands.add_parser(
+        "rules", parents=[output],
+        help="the rule versions the node knows, the one in force and those voted in "
+             "(docs/spec/rule_versions.md); a rule version is proposed as the parameter "
+             "rules_version")
+    rules.set_defaults(func=_governance_rules)
 
     config = commands.add_parser("config", help="settings kept for later commands")
     config_commands = config.add_subparsers(dest="config_command", required=True)

@@ -498,6 +498,13 @@ class Client:
         """A parameter election's status, votes and voters."""
         return self._get(f"resonate/governance/elections/{election_id}")
 
+    def rule_versions(self):
+        """The node's plugin (version, rules digest, the rule versions it knows) and its
+        chain's rule versions under `chain_rule_versions`: in force at the next height, voted
+        in for later heights, and any voted in that the node lacks
+        (docs/spec/rule_versions.md)."""
+        return self._get("resonate/")
+
 
 def _keypairs(keypairs):
     """One key pair (itself a tuple with private_key and public_key) or several."""

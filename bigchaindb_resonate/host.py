@@ -20,7 +20,7 @@ from typing import Callable, NamedTuple
 import bigchaindb
 from bigchaindb.common.exceptions import ValidationError
 
-from bigchaindb_resonate import admission, metrics, outcome, registry
+from bigchaindb_resonate import admission, metrics, outcome, registry, rule_versions
 from bigchaindb_resonate.ledger import (
     BLOCK_TIMES, CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK, LATEST_BLOCK_TIME, NETWORK_PARAMETERS,
     OWNER_INDEX, PARAMETER_CHANGES, RULE_INDEX, LedgerView, commit_positions, file_block, filed_ids,
@@ -129,7 +129,12 @@ def _checked_abci_app():
     choose it), a transaction checked again is validated against the others and keeps its
     place, and one refused then goes, as Tendermint evicts it. Each check, refusal code and
     commit is also counted and timed for the node's metrics (metrics.py), which only read
-    what was decided."""
+    what was decided.
+
+    Rule versions (rule_versions.py): CheckTx refuses a proposal of a rule version this
+    node lacks (RULES_VERSION_UNKNOWN), DeliverTx never does; while such a version is voted
+    in, every commit logs what to do; and the node stops before delivering a block whose
+    height has a rule version in force that it lacks, rather than diverge there."""
     import bigchaindb.start
     from abci import CodeTypeOk
     from bigchaindb.core import App
@@ -150,12 +155,14 @@ def _checked_abci_app():
 
         def _admit(self, raw, current_transactions, stage):
             with metrics.validating(stage) as observed:
-                return self._validate(raw, current_transactions, observed)
+                return self._validate(raw, current_transactions, observed, stage)
 
-        def _validate(self, raw, current_transactions, observed):
+        def _validate(self, raw, current_transactions, observed, stage):
             try:
                 tx = Transaction.from_dict(admission.decode(raw))
                 observed.operation = tx.operation  # one of the registered operations
+                if stage == metrics.CHECK_TX:  # never DeliverTx
+                    rule_versions.check_proposal(tx)
                 return tx.validate(self.bigchaindb, current_transactions)
             except ValidationError:
                 raise
@@ -188,7 +195,21 @@ def _checked_abci_app():
             chain_shift = 0 if self.chain is None else self.chain["height"]  # as end_block
             self.bigchaindb.validating_height = req_begin_block.header.height + chain_shift
             self.block_raw_transactions = []
+            self._stop_unless_rules_known(self.bigchaindb.validating_height)
             return super().begin_block(req_begin_block)
+
+        def _stop_unless_rules_known(self, height):
+            # Rather than compute a state its peers do not, a node that lacks the rule
+            # version in force stops before delivering the block (as upstream's init_chain
+            # does for a chain it cannot follow); once upgraded it goes on from here.
+            parameters = LedgerView(self.bigchaindb).parameters_at(height)
+            version = parameters["rules_version"] if parameters else rule_versions.FIRST
+            if version not in rule_versions.VERSIONS:
+                logger.critical("rules version %s is in force from height %s and this node's "
+                                "bigchaindb-resonate knows only versions %s: install a release "
+                                "that has it and start the node again", version, height,
+                                rule_versions.known())
+                sys.exit(1)
 
         def commit(self):
             with metrics.committing():
@@ -211,6 +232,9 @@ def _checked_abci_app():
                     {"_id": block_key(self.new_height)}, block_time, upsert=True))
                 connection.run(connection.collection(CHAIN_HEAD).replace_one(
                     {"_id": LATEST_BLOCK_TIME}, block_time, upsert=True))
+                warning = rule_versions.warning(rule_versions.on_chain(self.bigchaindb))
+                if warning:  # at every commit until the node is upgraded or stops
+                    logger.error(warning)
             metrics.committed(self.new_height, len(self.unconfirmed))
             return response
 
@@ -335,6 +359,7 @@ def _http_post_with_codes():
                 tx = admission.decode(request.get_data(), limit=admission.HTTP_BODY_LIMIT)
                 admission.check_size(admission.encoded_size(tx))
                 tx_obj = Transaction.from_dict(tx)
+                rule_versions.check_proposal(tx_obj)  # as CheckTx does
             except ValidationError as exc:
                 return refuse(exc)
             except Exception as exc:
@@ -846,7 +871,6 @@ def _committed_transactions_cached():
     only a creation's asset is stored apart."""
     from bigchaindb.backend import query
     from bigchaindb.lib import BigchainDB
-    from bigchaindb.models import Transaction
 
     upstream = getattr(BigchainDB.get_transaction, "resonate_upstream", BigchainDB.get_transaction)
 
@@ -860,7 +884,7 @@ def _committed_transactions_cached():
                 transaction["asset"] = asset
         metadata = query.get_metadata(bigchain.connection, [transaction_id])
         transaction["metadata"] = metadata[0].get("metadata") if metadata else None
-        return Transaction.from_dict(transaction)
+        return parse_committed(transaction)
 
     def get_transaction(self, transaction_id):
         return COMMITTED.get(self, transaction_id, read)
@@ -899,6 +923,40 @@ class CommittedTransactions:
 
 # Committed transactions kept per process (see _committed_transactions_cached).
 COMMITTED = CommittedTransactions(20_000)
+
+
+def parse_committed(tx):
+    """A committed transaction from its stored dict, checked as committed history is: its
+    id, and its type's `validate_committed` (the host's schemas and one of the type's
+    released record schemas), never the rules of a later height (rule_versions.py). A
+    host type (CREATE, TRANSFER, elections) keeps its own schema check."""
+    from bigchaindb.common.transaction import Transaction
+
+    cls = Transaction.resolve_class(tx["operation"])
+    cls.validate_id(tx)
+    getattr(cls, "validate_committed", cls.validate_schema)(tx)
+    return Transaction.from_dict(tx, skip_schema_validation=True)
+
+
+def _committed_reads_under_their_own_rules():
+    """`common/transaction.py:1214-1261` Transaction.from_db rebuilds stored transactions
+    (spending lookups `lib.py:315`, blocks `lib.py:353`) with `cls.from_dict`, which for
+    BigchainDB's models class runs the schema and stateless checks of today's rules again:
+    a stricter schema version or rule would make committed history unreadable. Ours
+    rebuilds them with parse_committed, as _committed_transactions_cached reads one by
+    id. Upstream's from_db uses its class for nothing but `from_dict`."""
+    from bigchaindb.common.transaction import Transaction
+
+    upstream = getattr(Transaction.from_db, "resonate_upstream", Transaction.from_db)
+
+    class Committed:
+        from_dict = staticmethod(parse_committed)
+
+    def from_db(cls, bigchain, tx_dict_list):
+        return upstream.__func__(Committed, bigchain, tx_dict_list)
+
+    from_db.resonate_upstream = upstream
+    Transaction.from_db = classmethod(from_db)
 
 def _pooled_instances_come_back():
     """`utils.py:54-104` pool(): `pooled` puts its instance back after the `yield` with no
@@ -1027,7 +1085,9 @@ ADAPTATIONS = (
                 "test_checktx_keeps_no_more_unconfirmed_transactions_than_the_mempool_holds",
                 "test_a_crash_in_validation_is_a_tx_internal_error_refusal_not_a_halt",
                 "test_a_store_failure_in_validation_stops_the_node_rather_than_refusing",
-                "test_commit_stores_transactions_before_the_block_and_recovery_compares_their_heights")),
+                "test_commit_stores_transactions_before_the_block_and_recovery_compares_their_heights",
+                "test_a_node_lacking_a_voted_rule_version_is_told_at_each_commit_then_stops_at_its_height",
+                "test_checktx_refuses_a_proposal_of_a_rule_version_this_node_lacks_and_delivertx_does_not")),
     Adaptation(_websocket_server_for_python_3_11, "`web/websocket_server.py:168-185`",
                ("test_websocket_start_is_replaced_because_upstream_still_passes_loop_to_queue",)),
     Adaptation(_http_post_with_codes, "`web/views/transactions.py:60-108`",
@@ -1057,7 +1117,10 @@ ADAPTATIONS = (
                ("test_rule_index_wraps_where_upstream_stores_a_block",)),
     Adaptation(_committed_transactions_cached, "`lib.py:242-260`",
                ("test_committed_transactions_are_cached_but_absent_ones_never",
-                "test_rule_index_wraps_where_upstream_stores_a_block")),
+                "test_rule_index_wraps_where_upstream_stores_a_block",
+                "test_committed_reads_parse_under_released_schemas_not_the_rules_in_force")),
+    Adaptation(_committed_reads_under_their_own_rules, "`common/transaction.py:1214-1261`",
+               ("test_committed_reads_parse_under_released_schemas_not_the_rules_in_force",)),
     Adaptation(_pooled_instances_come_back, "`utils.py:54-104`",
                ("test_pooled_instances_come_back_when_the_block_raises_or_a_stream_is_closed",)),
     Adaptation(_report_totals_at_commit, "`core.py:218`",

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from bigchaindb_resonate.errors import LinkNotFound, LinkWrongKind
 from bigchaindb_resonate.parameters import in_force
+from bigchaindb_resonate.rule_versions import FIRST, check_known
 from bigchaindb_resonate.validators.terms import date_of
 
 # Where the node records each committed block's consensus time, and the genesis parameters
@@ -495,6 +496,14 @@ class LedgerView:
         validating = getattr(self._bigchain, "validating_height", None)
         latest = None if validating is None else validating - 1
         return in_force(genesis, parameter_changes(connection, height, latest), height)
+
+    def rules_version(self):
+        """The rule version in force (rule_versions.py; the first on a chain without
+        parameters), or RulesVersionUnknown when this node's plugin lacks it: the node stops
+        at that height before delivering a block (host._checked_abci_app), so only CheckTx
+        and the HTTP pre-check can meet it."""
+        parameters = self.network_parameters()
+        return check_known(parameters["rules_version"] if parameters else FIRST)
 
     def consensus_date(self):
         seconds = self.consensus_time()

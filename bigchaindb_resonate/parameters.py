@@ -96,6 +96,13 @@ PARAMETERS = {parameter.name: parameter for parameter in (
               "an integer from 1 to 10^9 (blocks)", 1_000_000,
               "How many blocks after its proposal a parameter change may activate at the "
               "latest, so that a far-off proposal cannot hold its parameter for ever."),
+    Parameter("rules_version", lambda value: _is_int(value, 1, 1000),
+              "an integer from 1 to 1000 (a rule version, docs/spec/rule_versions.md)", 1,
+              "The rule set in force; a node refuses to propose a version its plugin lacks."),
+    Parameter("min_play_payout", lambda value: _is_int(value, 0, 10 ** 6),
+              "an integer from 0 to 10^6 (tokens)", 8,
+              "From rules version 2: the fewest tokens the payees of a paid play receive "
+              "together, topped up from the co-op's share (8: 0.01 EUR at a payout_rate of 800)."),
 )}
 REQUIRED = tuple(name for name, parameter in PARAMETERS.items() if parameter.default is None)
 

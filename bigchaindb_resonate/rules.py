@@ -14,13 +14,14 @@ from pathlib import Path
 
 import bigchaindb
 
-from bigchaindb_resonate import __version__, admission, registry
+from bigchaindb_resonate import __version__, admission, registry, rule_versions
 from bigchaindb_resonate.errors import HOST_ERROR_CODES, all_error_classes
 
 PACKAGE = Path(__file__).parent
 # The source that runs in CheckTx and DeliverTx, relative to the package.
 CONSENSUS_SOURCES = ("admission.py", "errors.py", "host.py", "ledger.py", "parameters.py",
-                     "registry.py", "schemas/*.yaml", "types/*.py", "validators/*.py", "vouchers.py")
+                     "registry.py", "rule_versions.py", "schemas/*.yaml", "types/*.py",
+                     "validators/*.py", "vouchers.py")
 
 
 @functools.cache
@@ -50,10 +51,10 @@ def summary():
     return {"software": "bigchaindb-resonate", "version": __version__, "rules": digest(rules),
             "types": [entry["operation"] for entry in rules["types"]],
             "schemas": sorted(rules["schemas"]), "error_codes": len(rules["error_codes"]),
-            "bigchaindb": bigchaindb.__version__}
+            "rule_versions": rule_versions.known(), "bigchaindb": bigchaindb.__version__}
 
 
 def version_line():
     rules = rule_set()
-    return (f"bigchaindb-resonate {__version__} (rules {digest(rules)}; "
-            f"BigchainDB {bigchaindb.__version__})")
+    return (f"bigchaindb-resonate {__version__} (rules {digest(rules)}; rule versions "
+            f"{', '.join(map(str, rule_versions.known()))}; BigchainDB {bigchaindb.__version__})")

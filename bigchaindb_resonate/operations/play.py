@@ -12,7 +12,8 @@ def pay(credits, listener, play, payees, parameters):
     transaction, output index) pairs of the listener's credit outputs, holding at least the
     price. `play` names `track`, `territory`, `right`, `playNumber` and (for a paid play)
     the `split` in force, whose (key, basis points) `payees` are given; `parameters` are
-    the network's (platform_key, coop_share_bp)."""
+    the network's in force (platform_key, coop_share_bp, rules_version, min_play_payout:
+    the outputs follow the rule version in force, validators/royalties.py)."""
     credits = [(as_transaction(tx), index) for tx, index in credits]
     amount = price(play["playNumber"])
     spent = sum(tx.outputs[index].amount for tx, index in credits)
@@ -25,6 +26,5 @@ def pay(credits, listener, play, payees, parameters):
     if amount and play.get("split") is not None:  # no split in force: the node says PLAY_NO_SPLIT
         record["split"] = play["split"]
     inputs = [input_ for tx, index in credits for input_ in tx.to_inputs([index])]
-    recipients = play_outputs(amount, payees, parameters["coop_share_bp"],
-                              parameters["platform_key"], listener, spent)
+    recipients = play_outputs(amount, payees, parameters, listener, spent)
     return move(OPERATION, inputs, recipients, credits[0][0].asset_id, record)

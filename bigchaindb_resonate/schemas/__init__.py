@@ -19,9 +19,10 @@ SCHEMA_DIR = Path(__file__).parent
 
 
 class CompiledSchema:
-    def __init__(self, name):
+    def __init__(self, name, document=None):
+        """The released schema `name` (`schemas/<name>.yaml`), or `document` under that name."""
         self.name = name
-        self.document = yaml.safe_load((SCHEMA_DIR / f"{name}.yaml").read_text())
+        self.document = document or yaml.safe_load((SCHEMA_DIR / f"{name}.yaml").read_text())
         jsonschema.Draft4Validator.check_schema(self.document)
         self._fast = rapidjson.Validator(rapidjson.dumps(self.document))
         self._explaining = jsonschema.Draft4Validator(self.document)

@@ -317,6 +317,22 @@ class Testnet:
         self._wait_until_ready(network, [name], timeout, progress,
                                min_height=max(heights, default=1))
 
+    def replay_node(self, name: str, timeout: float = START_NODE_TIMEOUT,
+                    progress: Progress = print) -> None:
+        """Stop a node, delete its store and its copy of the chain, and start it again: it
+        replays every block from genesis, under the rules and parameters in force at each
+        height, and returns once it has caught up. Its validator keys, and the state that
+        stops it signing a height twice, are kept."""
+        self.stop_node(name)
+        files = node_dir(self.directory, self._node(self.network, name))
+        kept = files.validator_state.read_bytes()
+        for folder in (files.store, files.ferretdb_state, files.validator_state.parent):
+            shutil.rmtree(folder)
+            folder.mkdir()
+        files.validator_state.write_bytes(kept)
+        progress(f"{name}: store and chain deleted; replaying from genesis")
+        self.start_node(name, timeout=timeout, progress=progress)
+
     @staticmethod
     def _node(network: Network, name: str) -> Node:
         try:
@@ -598,6 +614,8 @@ class Testnet:
         for node in self.network.nodes:
             root = _get_json(node.api_url)
             plugin = (root or {}).get("resonate") or {}
+            chain = ((_get_json(f"{node.api_url}/api/v1/resonate/") if root else None) or {}).get(
+                "chain_rule_versions") or {}
             status = _rpc(node, "status")
             powers = _voting_powers(node)
             sync = status["sync_info"] if status else {}
@@ -613,6 +631,10 @@ class Testnet:
                 "api_up": root is not None,
                 "plugin_version": plugin.get("version"),
                 "rules": plugin.get("rules"),
+                "rule_versions": plugin.get("rule_versions"),
+                "rules_version_in_force": chain.get("in_force"),
+                "rule_versions_scheduled": chain.get("scheduled", []),
+                "unknown_rule_versions": chain.get("unknown_voted_in", []),
                 "height": int(sync["latest_block_height"]) if sync else None,
                 "app_hash": sync.get("latest_app_hash"),
                 "catching_up": sync.get("catching_up"),
@@ -623,6 +645,17 @@ class Testnet:
                               for name in supervisor.PROCESSES},
             })
         return report
+
+
+def unknown_rule_versions(report: list[dict]) -> str | None:
+    """A warning naming each node that lacks a rule version voted in, or None."""
+    lacking = [f"{node['name']} (knows {node['rule_versions']}) lacks rules version "
+               f"{entry['version']} from height {entry['activation_height']}"
+               for node in report for entry in node.get("unknown_rule_versions") or []]
+    if not lacking:
+        return None
+    return (f"warning: {'; '.join(lacking)}: install a bigchaindb-resonate release that has "
+            f"it on those nodes before that height, or they stop there")
 
 
 def differing_rules(report: list[dict]) -> str | None:

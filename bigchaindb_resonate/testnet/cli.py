@@ -1,4 +1,4 @@
-"""`resonate testnet up|status|stop-node|start-node|add-node|join-as-validator|down`.
+"""`resonate testnet up|status|stop-node|start-node|replay-node|add-node|join-as-validator|down`.
 
 `add_testnet_commands(subparsers)` adds the `testnet` command to an argparse CLI; each
 sub-command sets `func`, which takes the parsed arguments and returns an exit code.
@@ -12,7 +12,9 @@ import time
 from pathlib import Path
 
 from bigchaindb_resonate.binaries import BuildError
-from bigchaindb_resonate.testnet import Testnet, TestnetError, default_directory, differing_rules
+from bigchaindb_resonate.testnet import (
+    Testnet, TestnetError, default_directory, differing_rules, unknown_rule_versions,
+)
 from bigchaindb_resonate.testnet.description import MAX_NODES, PortsBusy
 
 
@@ -51,6 +53,13 @@ def add_testnet_commands(subparsers) -> None:
                                      help="start a stopped node and wait until it caught up")
     start_node.add_argument("name", help="the node, e.g. node2 (`resonate testnet status` lists them)")
     start_node.set_defaults(func=_start_node)
+
+    replay_node = commands.add_parser(
+        "replay-node", parents=[directory],
+        help="delete one node's store and chain and let it replay from genesis, then wait "
+             "until it caught up")
+    replay_node.add_argument("name", help="the node, e.g. node2 (`resonate testnet status` lists them)")
+    replay_node.set_defaults(func=_replay_node)
 
     add_node = commands.add_parser(
         "add-node", parents=[directory],
@@ -112,24 +121,39 @@ def _up(testnet: Testnet, args) -> None:
 @_reported
 def _status(testnet: Testnet, args) -> None:
     report = testnet.status()
-    warning = differing_rules(report)
+    warning, lacking = differing_rules(report), unknown_rule_versions(report)
     if args.json:
         print(json.dumps({"directory": str(testnet.directory), "running": testnet.running,
-                          "nodes": report, "rules_differ": warning is not None}, indent=2))
+                          "nodes": report, "rules_differ": warning is not None,
+                          "rule_versions_lacking": lacking is not None}, indent=2))
     else:
         print(f"{testnet.directory}: {'running' if testnet.running else 'not running'}")
         print(format_table(report))
-    if warning:
-        print(warning, file=sys.stderr)
+    for line in (warning, lacking):
+        if line:
+            print(line, file=sys.stderr)
 
 
 def _yes_no(value) -> str:
     return "-" if value is None else ("yes" if value else "no")
 
 
+def _rule_versions(node: dict) -> str:
+    """`knows 1,2; in force 1; 2 from 57`: the versions a node knows, the one in force at its
+    next height and those voted in for later (`!` marks one it lacks)."""
+    if not node.get("rule_versions"):
+        return "-"
+    cell = "knows " + ",".join(map(str, node["rule_versions"]))
+    if node.get("rules_version_in_force") is not None:
+        cell += f"; in force {node['rules_version_in_force']}"
+    for entry in node.get("rule_versions_scheduled") or []:
+        cell += f"; {entry['version']}{'' if entry['known'] else '!'} from {entry['activation_height']}"
+    return cell
+
+
 def format_table(report: list[dict]) -> str:
     header = ["NODE", "API", "RPC", "HEIGHT", "APP HASH", "CATCHING UP", "VALIDATOR",
-              "PLUGIN, RULES", "FERRETDB", "BIGCHAINDB", "TENDERMINT"]
+              "PLUGIN, RULES", "RULE VERSIONS", "FERRETDB", "BIGCHAINDB", "TENDERMINT"]
     rows = [header]
     for node in report:
         processes = node["processes"]
@@ -143,6 +167,7 @@ def format_table(report: list[dict]) -> str:
             _yes_no(node["validator"]) + (f", power {node['power']}" if node["validator"]
                                           else ""),
             f"{node['plugin_version']}, {node['rules'][7:19]}" if node["rules"] else "-",
+            _rule_versions(node),
             processes["ferretdb"], processes["bigchaindb"], processes["tendermint"],
         ])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -160,6 +185,14 @@ def _stop_node(testnet: Testnet, args) -> None:
 def _start_node(testnet: Testnet, args) -> None:
     testnet.start_node(args.name)
     print(f"{args.name} is up")
+
+
+@_reported
+def _replay_node(testnet: Testnet, args) -> None:
+    started = time.monotonic()
+    testnet.replay_node(args.name)
+    print(f"{args.name} replayed the chain from genesis and caught up in "
+          f"{time.monotonic() - started:.0f}s")
 
 
 @_reported

@@ -5,7 +5,8 @@ or `ResonateTransfer` (TRANSFER-like: moves one) with the same five parts each t
 
 - ``OPERATION``: the frozen operation name written into every transaction of the type;
 - ``SCHEMA``: the versioned schema of its record (``schemas/<name>.yaml``), applied to
-  ``asset.data`` of a record or ``metadata`` of a transfer;
+  ``asset.data`` of a record or ``metadata`` of a transfer; ``SCHEMAS`` maps the rule
+  version from which each released schema is in force to it (by default ``{1: SCHEMA}``);
 - ``check_stateless(tx_dict)``: rules over the transaction alone (identifiers, shapes);
 - ``check_stateful(ledger)``: rules against a read-only ``LedgerView``;
 - ``build(...)`` (``assign``, ``pay`` for transfers): the client builder that returns an
@@ -15,9 +16,13 @@ The name, the schema version and the builder live in the type's module in `opera
 which the client library imports without BigchainDB Server; the type class here takes them
 from there (`client_builder`), so the node and the client build the same transaction.
 
-BigchainDB calls ``validate_schema`` when it parses a transaction (HTTP API, CheckTx,
-DeliverTx and every read from storage) and ``validate`` during CheckTx and DeliverTx; both
-are defined here once, so a type module contains only its own rules.
+BigchainDB calls ``validate_schema`` when it parses a new transaction (HTTP API, CheckTx,
+DeliverTx) and ``validate`` during CheckTx and DeliverTx; both are defined here once, so a
+type module contains only its own rules. Parsing accepts a record under any released
+schema of its type and runs ``check_stateless``, whose rules hold under every rule version;
+``validate`` then holds the record to the schema of the rule version in force at the height
+being validated (rule_versions.py). Reading a committed transaction runs none of these
+again (``validate_committed``): it was validated under the rules of its own height.
 """
 import copy
 
@@ -28,7 +33,7 @@ from bigchaindb.common.schema import (
 )
 from bigchaindb.common.transaction import Input, Output, Transaction
 
-from bigchaindb_resonate.errors import IdentifierNotCanonical, RecordShape
+from bigchaindb_resonate.errors import IdentifierNotCanonical, RecordShape, SchemaViolation
 from bigchaindb_resonate.ledger import LedgerView
 from bigchaindb_resonate.schemas import CompiledSchema
 
@@ -49,6 +54,7 @@ class ResonateTransaction(Transaction):
 
     OPERATION = None
     SCHEMA = None
+    SCHEMAS = None  # {first rule version: schema name}; None: {1: SCHEMA}
     # The operation that must move this type's assets; None lets a plain TRANSFER move them.
     TRANSFERRED_BY = None
     HOST_SCHEMA = None     # BigchainDB's CREATE or TRANSFER schema
@@ -69,6 +75,36 @@ class ResonateTransaction(Transaction):
         cls._bind_operation()
         cls._common_schema = _common_schema_for(cls.OPERATION)
         cls._data_schema = CompiledSchema(cls.SCHEMA)
+        cls._schemas = {version: CompiledSchema(name) for version, name
+                        in sorted((cls.__dict__.get("SCHEMAS") or {1: cls.SCHEMA}).items())}
+
+    @classmethod
+    def schema_in_force(cls, rules_version):
+        """The record schema of the rule version: the latest released from it or before."""
+        return cls._schemas[max(version for version in cls._schemas if version <= rules_version)]
+
+    @classmethod
+    def _check_record_released(cls, tx):
+        """The record holds under one of the type's released schemas (newest first); when
+        it holds under none, the refusal is the newest's."""
+        record = cls._record(tx)
+        newest, *older = reversed(cls._schemas.values())
+        try:
+            newest.check(record, cls.SCHEMA_FIELD)
+        except SchemaViolation:
+            for schema in older:
+                try:
+                    return schema.check(record, cls.SCHEMA_FIELD)
+                except SchemaViolation:
+                    continue
+            raise
+
+    @classmethod
+    def _record(cls, tx):
+        value = tx
+        for key in cls.SCHEMA_FIELD.split("."):
+            value = value[key]
+        return value
 
     @classmethod
     def from_client(cls, tx):
@@ -85,16 +121,22 @@ class ResonateTransaction(Transaction):
 
     @classmethod
     def validate_schema(cls, tx):
+        cls.validate_committed(tx)
+        cls.check_stateless(tx)
+
+    @classmethod
+    def validate_committed(cls, tx):
+        """What reading a committed transaction checks: the host's schemas and a record
+        under one of the type's released schemas; never the rules of a later height."""
         _validate_schema(cls._common_schema, tx)
         _validate_schema(cls.HOST_SCHEMA, tx)
-        value = tx
-        for key in cls.SCHEMA_FIELD.split("."):
-            value = value[key]
-        cls._data_schema.check(value, cls.SCHEMA_FIELD)
-        cls.check_stateless(tx)
+        cls._check_record_released(tx)
 
     def validate(self, bigchain, current_transactions=()):
         ledger = LedgerView(bigchain, current_transactions)
+        if len(self._schemas) > 1:  # with one, parsing checked it
+            self.schema_in_force(ledger.rules_version()).check(self._record(self.to_dict()),
+                                                               self.SCHEMA_FIELD)
         self._check_not_a_duplicate_then_inputs(ledger, bigchain, list(current_transactions))
         self.check_stateful(ledger)
         return self

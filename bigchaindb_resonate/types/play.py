@@ -4,13 +4,15 @@ Spec: docs/spec/play.md. TRANSFER-like on the network's CREDIT asset: the host c
 the inputs exist, are unspent (also within the block), are signed and balance the outputs;
 this module adds that the listener pays exactly the price curve for their count of earlier
 plays, to exactly the payees of the split in force and the co-op (validators/royalties.py),
-under a streaming licence the co-op holds. `metadata` is the Play record.
+under a streaming licence the co-op holds. How the price divides is the rule version's in
+force at the play's height (docs/spec/rule_versions.md). `metadata` is the Play record.
 
 Counting earlier plays is also what stops a replay or two conflicting plays: the second
 one's `playNumber` is no longer the count.
 """
 from bigchaindb_resonate.errors import ResonateValidationError
 from bigchaindb_resonate.operations import play as client_part
+from bigchaindb_resonate.rule_versions import check_known
 from bigchaindb_resonate.types.base import ResonateTransfer, client_builder
 from bigchaindb_resonate.types.copyright import Copyright
 from bigchaindb_resonate.types.credit import NetworkHasNoParameters, credit_token
@@ -160,8 +162,8 @@ class Play(ResonateTransfer):
                                      expected=str(count))
         payees = self._payees(ledger, play)
         check_licence(ledger, play, track, parameters["platform_key"])
-        expected = play_outputs(play["price"], payees, parameters["coop_share_bp"],
-                                parameters["platform_key"], play["listener"], spent)
+        check_known(parameters["rules_version"])  # the payout rule below is that version's
+        expected = play_outputs(play["price"], payees, parameters, play["listener"], spent)
         actual = [(output.public_keys, output.amount) for output in self.outputs]
         if actual != expected:
             raise PlayWrongOutputs(field="outputs", expected=str(expected))

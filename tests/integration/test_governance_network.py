@@ -122,7 +122,7 @@ def test_the_coop_share_changes_at_its_height_short_votes_never_activate_and_a_s
     for height, tx in plays:
         expected = payouts(tx["metadata"]["price"], [(catalogue["artist"].public_key, 7000),
                                                      (catalogue["producer"].public_key, 3000)],
-                           OLD_SHARE if height < activation else NEW_SHARE)[1]
+                           {"coop_share_bp": OLD_SHARE if height < activation else NEW_SHARE})[1]
         assert coop_tokens(tx, platform) == expected, f"play at height {height} (from {activation}: 15%)"
     assert any(height < activation and price(tx["metadata"]["playNumber"]) >= 4 for height, tx in plays)
     assert any(height >= activation and price(tx["metadata"]["playNumber"]) >= 4 for height, tx in plays)
@@ -150,7 +150,7 @@ def test_the_coop_share_changes_at_its_height_short_votes_never_activate_and_a_s
     height, tx = listener.play(clients[3])
     assert height >= activation and coop_tokens(tx, platform) == payouts(
         tx["metadata"]["price"], [(catalogue["artist"].public_key, 7000),
-                                  (catalogue["producer"].public_key, 3000)], NEW_SHARE)[1]
+                                  (catalogue["producer"].public_key, 3000)], {"coop_share_bp": NEW_SHARE})[1]
 
 
 def test_the_command_line_proposes_votes_and_shows_an_election(testnet, clients, capsys):

@@ -79,7 +79,12 @@ def test_every_node_reports_the_plugin_and_the_rules_it_enforces(testnet):
     assert differing_rules(report) is None
     node = testnet.nodes[2]
     assert requests.get(f"{node.api_url}/", timeout=5).json()["resonate"]["rules"] == expected
-    assert requests.get(f"{node.api_url}/api/v1/resonate/", timeout=5).json() == rules.summary()
+    index = requests.get(f"{node.api_url}/api/v1/resonate/", timeout=5).json()
+    chain = index.pop("chain_rule_versions")
+    assert index == rules.summary()
+    assert (chain["known"], chain["in_force"], chain["unknown_voted_in"]) == ([1, 2], 1, [])
+    assert all(entry["rule_versions"] == [1, 2] and entry["unknown_rule_versions"] == []
+               for entry in report)
 
 
 def test_party_round_trip_with_operation_filter_and_search(testnet, clients):

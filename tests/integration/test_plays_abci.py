@@ -137,7 +137,8 @@ def test_ten_plays_priced_by_the_curve_paying_each_payee_its_share(market):
             cost = tx["metadata"]["price"]
             assert cost == price(tx["metadata"]["playNumber"])
             paid, coop = payouts(cost, [(market.artist.public_key, 7000),
-                                        (market.producer.public_key, 3000)], COOP_SHARE_BP)
+                                        (market.producer.public_key, 3000)],
+                                 {"coop_share_bp": COOP_SHARE_BP})
             expected[market.listener] -= cost
             expected[market.artist] += dict(paid)[market.artist.public_key]
             expected[market.producer] += dict(paid)[market.producer.public_key]

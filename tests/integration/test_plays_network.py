@@ -64,7 +64,7 @@ def test_ten_plays_priced_by_the_curve_with_a_split_change_between_two(catalogue
         tx = clients[number % 4].play(listener, track, licence, "GB")
         assert tx["metadata"]["playNumber"] == number and tx["metadata"]["price"] == price(number)
         wait_everywhere(clients, tx["id"])
-        paid, coop = payouts(price(number), sorted(shares.items()), 3000)
+        paid, coop = payouts(price(number), sorted(shares.items()), {"coop_share_bp": 3000})
         expected[listener] -= price(number)
         for key in (artist, producer):
             expected[key] += dict(paid).get(key.public_key, 0)

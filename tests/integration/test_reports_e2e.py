@@ -58,7 +58,7 @@ def history(testnet, clients):
         number = sum(p["listener"] == listener.public_key and p["track"] == track for p in plays)
         tx = clients[len(plays) % 4].play(listener, track, licence, territory)
         wait_everywhere(clients, tx["id"])
-        paid, coop = payouts(price(number), sorted(split[1].items()), COOP_SHARE_BP)
+        paid, coop = payouts(price(number), sorted(split[1].items()), {"coop_share_bp": COOP_SHARE_BP})
         plays.append({"tx": tx["id"], "track": track, "listener": listener.public_key,
                       "play_number": number, "territory": territory, "price": price(number),
                       "split": split[0] if price(number) else None, "right": licence,

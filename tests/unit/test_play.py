@@ -169,3 +169,54 @@ def test_two_plays_with_the_same_number_conflict_even_in_one_block():
     with pytest.raises(PlayNumberMismatch) as refused:
         a_play().check_stateful(market(pending=[first]))
     assert refused.value.expected == "1"
+
+
+PENNY_PER_PLAY = {**PARAMETERS, "rules_version": 2, "min_play_payout": 8}
+
+
+def a_play_under(parameters, number=0, credits=((PURCHASE, 0),)):
+    return parsed(Play.pay(list(credits), CAROL.public_key, {
+        "track": TRACK.id, "territory": "GB", "right": LICENCE.id, "playNumber": number,
+        "split": SPLIT.id}, payees_of(SPLIT), parameters))
+
+
+@pytest.mark.parametrize("number, version_1, version_2", [
+    # (Alice 70%, Bob 30%, the co-op's tokens, rounding remainder to the split's first
+    # payee). Version 1: the co-op's share and the remainder; version 2: the payees' pool
+    # topped up to 8 tokens, or to the whole price, and paid out whole.
+    (0, (1, 0, 1, 0), (1, 0, 0, 1)),
+    (2, (4, 1, 3, 0), (5, 2, 0, 1)),
+    (3, (8, 3, 5, 0), (8, 3, 4, 1)),  # at or above the minimum only the rounding changes
+])
+def test_penny_per_play_from_version_2_and_not_before(number, version_1, version_2):
+    wallet = [(PURCHASE, 0)]
+    earlier = []
+    for done in range(number):  # the listener's earlier plays, under version 1
+        earlier.append(a_play_under(PARAMETERS, done, wallet))
+        wallet = [(earlier[-1], len(earlier[-1].outputs) - 1)]
+    old, new = a_play_under(PARAMETERS, number, wallet), a_play_under(PENNY_PER_PLAY, number, wallet)
+    change = 5000 - sum(2 ** (done + 1) for done in range(number + 1))
+
+    def outputs(alice, bob, coop, remainder):
+        tokens = {ALICE.public_key: alice, BOB.public_key: bob}
+        first = payees_of(SPLIT)[0][0]  # the split orders its payees by key
+        tokens[first] += remainder
+        return [([key], tokens[key]) for key, _ in payees_of(SPLIT) if tokens[key]] + [
+            ([BOB.public_key], coop)] * (coop > 0) + [([CAROL.public_key], change)]
+
+    assert [(o.public_keys, o.amount) for o in old.outputs] == outputs(*version_1)
+    assert [(o.public_keys, o.amount) for o in new.outputs] == outputs(*version_2)
+    old.check_stateful(market(pending=earlier))
+    new.check_stateful(market(pending=earlier, parameters=PENNY_PER_PLAY))
+    with pytest.raises(PlayWrongOutputs):
+        new.check_stateful(market(pending=earlier))
+    with pytest.raises(PlayWrongOutputs):
+        old.check_stateful(market(pending=earlier, parameters=PENNY_PER_PLAY))
+
+
+def test_a_play_under_a_rule_version_this_node_lacks_is_refused_with_its_code():
+    from bigchaindb_resonate.rule_versions import RulesVersionUnknown
+
+    with pytest.raises(RulesVersionUnknown) as refused:
+        a_play().check_stateful(market(parameters={**PARAMETERS, "rules_version": 999}))
+    assert refused.value.code == "RULES_VERSION_UNKNOWN"

@@ -117,7 +117,8 @@ class History:
         spent = int(source["outputs"][index]["amount"])
         split = self.payees[track["id"]]
         payees = [(payee["publicKey"], payee["shareBp"]) for payee in split["asset"]["data"]["payees"]]
-        outputs = play_outputs(cost, payees, COOP_BP, self.keys["platform"].public_key,
+        outputs = play_outputs(cost, payees, {"coop_share_bp": COOP_BP,
+                                              "platform_key": self.keys["platform"].public_key},
                                listener.public_key, spent)
         metadata = {"@type": "Play", "track": track["id"], "listener": listener.public_key,
                     "playNumber": number, "territory": territory, "price": cost,
