@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from bigchaindb_resonate import governance, outcome, reads, rule_versions, rules
 from bigchaindb_resonate.errors import ResonateValidationError
-from bigchaindb_resonate.reports import compute, formats, totals
+from bigchaindb_resonate.reports import compute, formats, statements, totals
 from bigchaindb_resonate.validators.identifiers import normalise_isrc, normalise_iswc
 
 PREFIX = "/api/v1/resonate"
@@ -114,6 +114,12 @@ def credit_history(public_key):
     return jsonify(_read(reads.credit_history, _public_key(public_key), missing="credit token yet"))
 
 
+@blueprint.route("/payees/<public_key>/account")
+def payee_account(public_key):
+    """Owed and paid: balance, open payout requests, settled payouts, the rate in force."""
+    return jsonify(_on_ledger(reads.payee_account, _public_key(public_key)))
+
+
 @blueprint.route("/tracks/<track_id>/splits")
 def splits(track_id):
     return jsonify(_read(reads.splits, _record_id(track_id), missing=f"track {track_id}"))
@@ -174,10 +180,10 @@ def _report_query():
     return scope, period, at_height
 
 
-def _on_store(function):
-    """`function(StoreLedger)` on this node's ledger; 404 when its scope or height is not."""
+def _on_store(function, store=compute.StoreLedger):
+    """`function(store)` on this node's ledger; 404 when its scope or height is not."""
     try:
-        return _on_ledger(lambda bigchain: function(compute.StoreLedger(bigchain)))
+        return _on_ledger(lambda bigchain: function(store(bigchain)))
     except compute.ScopeNotFound as exc:
         raise Refusal(404, str(exc)) from None
 
@@ -305,6 +311,25 @@ def elections():
 def election(election_id):
     return jsonify(_read(governance.election, _record_id(election_id),
                          missing=f"parameter election {election_id}"))
+@blueprint.route("/statements")
+def statement():
+    """A payee's statement for a period (reports/statements.py): JSON, CSV or a printable
+    HTML page."""
+    args = request.args
+    fmt = args.get("format", "json")
+    if fmt not in statements.FORMATS:
+        raise Refusal(400, f"format must be one of {', '.join(statements.FORMATS)}, not `{fmt}`")
+    if "payee" not in args:
+        raise Refusal(400, "name the payee: payee=<public key>")
+    payee = _public_key(args["payee"])
+    try:
+        period = compute.Period.parse(args)
+        at_height = compute.parse_count(args.get("at_height"), "at_height")
+    except compute.ReportError as exc:
+        raise Refusal(400, str(exc)) from None
+    text = "".join(_on_store(lambda ledger: statements.render(statements.statement_lines(
+        ledger, payee, period, at_height), fmt), statements.StoreStatements))
+    return Response(text, mimetype=statements.MEDIA_TYPES[fmt])
 
 
 def register(app):

@@ -19,6 +19,7 @@
 """
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import sys
@@ -564,6 +565,74 @@ def _play(args):
     return status
 
 
+def _payout_request(args):
+    payee = _one_key(args, "a payee")
+    status = _write(args, "PAYOUT_REQUEST", lambda client: client.request_payout(
+        payee, args.tokens, args.treasury))
+    if status == 0:
+        _print_account(_client(args), payee.public_key)
+        print("next: the treasury pays it and records the payment with `resonate payout settle "
+              "--request ID --reference REF`", file=sys.stderr)
+    return status
+
+
+def _payout_settle(args):
+    treasury = _one_key(args, "the treasury")
+    status = _write(args, "PAYOUT_SETTLE", lambda client: client.settle_payout(
+        treasury, args.request, args.reference))
+    if status == 0:
+        client = _client(args)
+        settled = client.get_transaction(args.request)
+        _print_account(client, _node_answer(client, lambda tx: tx["metadata"]["payee"], settled))
+    return status
+
+
+def _payout_cancel(args):
+    signer = _one_key(args, "the payee or the treasury")
+    return _write(args, "PAYOUT_CANCEL", lambda client: client.cancel_payout(signer, args.request))
+
+
+def _payout_status(args):
+    client = _client(args)
+    if args.json:
+        _print_json(client.payee_account(args.public_key))
+    else:
+        _print_account(client, args.public_key)
+    return 0
+
+
+def _print_account(client, payee):
+    """A payee's account as people read it: tokens, and money at the rate in force."""
+    from bigchaindb_resonate.money import format_money, money_minor
+
+    account = client.payee_account(payee)
+
+    def lines(account):
+        currency, rate = account["currency"], account["rate"]
+
+        def money(tokens):
+            return format_money(money_minor(tokens, rate, currency), currency) if rate else "-"
+
+        rows = [(entry["id"], entry["amount"], money(entry["amount"]), entry["requested_at"])
+                for entry in account["open_requests"]]
+        paid = [(entry["settlement"], entry["amount"],
+                 format_money(entry["money_minor"], entry["currency"]), entry["reference"],
+                 entry["height"]) for entry in account["payouts"]]
+        summary = (f"{payee}: balance {account['balance']} tokens, owed {account['owed']} tokens "
+                   f"({money(account['owed'])} at {rate} tokens per {currency}), paid "
+                   f"{account['paid']} tokens")
+        return summary, rows, paid
+
+    summary, rows, paid = _node_answer(client, lines, account)
+    print(summary)
+    if rows:
+        print("open requests:")
+        _print_table(("request", "tokens", "money at the rate", "requested at"), rows)
+    if paid:
+        print("payouts:")
+        _print_table(("settlement", "tokens", "paid", "reference", "height"), paid)
+
+
 def _tx_show(args):
     client = _client(args)
     tx = _found(client, f"committed transaction {args.id}", lambda: client.get_transaction(args.id))
@@ -661,6 +730,7 @@ def _audit(args):
     from bigchaindb_resonate import host
     from bigchaindb_resonate.reports.audit import AuditError, audit, audit_totals
     from bigchaindb_resonate.reports.formats import ReportFormatError
+    from bigchaindb_resonate.reports import statements
 
     if (args.report is None) == (not args.totals):
         print("error: name a report file to audit, or give --totals to audit the nodes' "
@@ -672,13 +742,18 @@ def _audit(args):
             result = audit_totals(args.node)
         else:
             with args.report.open() as text:
-                result = audit(text, args.node)
+                first = text.readline()
+                if statements.is_statement(first):
+                    result = statements.audit(first + text.read(), args.node)
+                else:
+                    result = audit(itertools.chain([first], text), args.node)
     except OSError as exc:
         raise CommandError(f"cannot read {args.report} ({exc.strerror}); give a report file "
                            f"`resonate report --out FILE` wrote") from None
-    except (AuditError, ReportFormatError, UnicodeDecodeError) as exc:
-        raise CommandError(f"{exc}; give a report file `resonate report --out FILE` wrote, "
-                           f"and nodes of the network it came from") from None
+    except (AuditError, ReportFormatError, statements.StatementError, UnicodeDecodeError) as exc:
+        raise CommandError(f"{exc}; give a file `resonate report --out FILE` or `resonate "
+                           f"statement --out FILE` wrote, and nodes of the network it came "
+                           f"from") from None
     for finding in result.findings:
         print(finding)
     verdict = "matches" if result.ok else f"does NOT match ({len(result.findings)} findings)"
@@ -688,6 +763,39 @@ def _audit(args):
           f"node(s), {result.transactions} transaction checks (id, signatures, conservation)",
           file=sys.stderr)
     return 0 if result.ok else 1
+
+
+def _statement(args):
+    import datetime
+
+    client = _client(args)
+    period = _fields([("from_height", args.from_height), ("to_height", args.to_height),
+                      ("from_time", args.from_date and _consensus_seconds(args.from_date)),
+                      ("to_time", args.to_date and _consensus_seconds(
+                          (datetime.date.fromisoformat(args.to_date) + datetime.timedelta(days=1)).isoformat()))])
+    context = _found(client, f"block {args.at_height}", lambda: client.report_context("network", args.at_height))
+    at_height = _node_answer(client, lambda context: int(context["at_height"]), context)
+    print(f"computing the statement of {args.payee} at height {at_height} on {client.api_url}",
+          file=sys.stderr, flush=True)
+    with _ticking(lambda: "still computing"):
+        text = client.statement(args.payee, args.format, at_height, **period)
+    with _output(args.out) as out:
+        out.write(text)
+    if args.out:
+        print(f"wrote the statement at height {at_height} to {args.out}; check it with "
+              f"`resonate audit {args.out} --node URL`", file=sys.stderr)
+    return 0
+
+
+def _date(text):
+    """A calendar date YYYY-MM-DD (UTC)."""
+    import datetime
+
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a date: give YYYY-MM-DD") from None
+    return text
 
 
 def _summary(args):
@@ -1069,6 +1177,30 @@ def build_parser():
                       help="where you are: ISO 3166-1 alpha-2, any case, e.g. GB")
     play.set_defaults(func=_play)
 
+    payout = commands.add_parser("payout", help="payouts of tokens in money (docs/spec/payout_request.md)")
+    payout_commands = payout.add_subparsers(dest="payout_command", required=True)
+    request = payout_commands.add_parser(
+        "request", parents=[signer], help="ask for some of your tokens to be paid out (at least "
+                                          "the network's payout_threshold)")
+    request.add_argument("--tokens", required=True, type=int, help="how many (1 token = 0.001 credit)")
+    request.add_argument("--treasury", type=public_key,
+                         help="the treasury key to settle it (default: the network's first)")
+    request.set_defaults(func=_payout_request)
+    settle = payout_commands.add_parser(
+        "settle", parents=[signer], help="record, as the request's treasury key, that you paid it")
+    settle.add_argument("--request", required=True, type=record_id, help="the PAYOUT_REQUEST id")
+    settle.add_argument("--reference", required=True,
+                        help="the payment's reference (bank or payment provider transfer id)")
+    settle.set_defaults(func=_payout_settle)
+    cancel = payout_commands.add_parser(
+        "cancel", parents=[signer], help="withdraw (payee) or refuse (treasury) an open request")
+    cancel.add_argument("--request", required=True, type=record_id, help="the PAYOUT_REQUEST id")
+    cancel.set_defaults(func=_payout_cancel)
+    payout_status = payout_commands.add_parser("status", parents=[output],
+                                        help="what a payee is owed and was paid")
+    payout_status.add_argument("public_key", type=public_key, help="the payee's public key")
+    payout_status.set_defaults(func=_payout_status)
+
     tx = commands.add_parser("tx", help="transactions").add_subparsers(dest="tx_command", required=True)
     show = tx.add_parser("show", parents=[node], help="print a committed transaction")
     show.add_argument("id", type=record_id, help="the transaction's id")
@@ -1093,9 +1225,23 @@ def build_parser():
     report.add_argument("--charts", type=Path, help="also draw PNG charts into this directory")
     report.set_defaults(func=_report)
 
-    audit = commands.add_parser("audit", help="recompute a report from nodes and name every "
-                                              "line that differs")
-    audit.add_argument("report", type=Path, nargs="?", help="a report file (JSON, CSV or DSR)")
+    statement = commands.add_parser("statement", parents=[node],
+                                    help="a payee's statement for a period, computed by a node")
+    statement.add_argument("--payee", required=True, type=public_key, help="the payee's public key")
+    statement.add_argument("--from-date", type=_date, help="first day (YYYY-MM-DD, UTC, inclusive)")
+    statement.add_argument("--to-date", type=_date, help="last day (YYYY-MM-DD, UTC, inclusive)")
+    statement.add_argument("--from-height", type=int, help="first block height (inclusive)")
+    statement.add_argument("--to-height", type=int, help="last block height (inclusive)")
+    statement.add_argument("--at-height", type=int, help="compute at this block (default: latest)")
+    statement.add_argument("--format", default="html", choices=["json", "csv", "html"],
+                           help="json or csv (every line), or html (a printable page)")
+    statement.add_argument("--out", type=Path, help="write it here (default: standard output)")
+    statement.set_defaults(func=_statement)
+
+    audit = commands.add_parser("audit", help="recompute a report or a statement from nodes "
+                                              "and name every line that differs")
+    audit.add_argument("report", type=Path, nargs="?",
+                       help="a report (JSON, CSV or DSR) or statement (JSON, CSV or HTML) file")
     audit.add_argument("--totals", action="store_true",
                        help="instead, recompute the report totals each node keeps at commit "
                             "from its ledger and compare them")
