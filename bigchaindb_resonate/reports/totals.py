@@ -11,10 +11,14 @@ history: one per key below, whatever the number of plays.
     track-day|<track>|<date>     one MANIFESTATION's plays on one consensus day
     territory|<code>             the plays in one territory
     payee|<public key>           what one key was paid (a payee of a split, or the co-op)
+    track-payee|<track>|<key>    what one key was paid by one MANIFESTATION's plays
+    track-progress|<track>       listeners' progress to owning one MANIFESTATION
 
 Play figures (`paid_plays`, `free_plays`, `tokens`, `ownerships`, `payee_tokens`,
 `coop_tokens`) are counted the way a report counts them (compute.report_lines); a payee
-document holds `amount` and `payments`. All integers, computed from the transactions and
+document holds `amount` and `payments`; a progress document holds `reached_1` to
+`reached_9`, the listeners who paid for at least that many plays of the track
+(`reached_9`: its owners). All integers, computed from the transactions and
 the block's consensus time only, so every node holds the same totals.
 
 A crash may replay a block's commit (BigchainDB's crash recovery deletes the transactions
@@ -50,6 +54,7 @@ DAY = 86400
 PLAY_FIGURES = ("paid_plays", "free_plays", "tokens", "ownerships", "payee_tokens",
                 "coop_tokens")
 PAYEE_FIGURES = ("amount", "payments")
+PROGRESS_FIGURES = tuple(f"reached_{count}" for count in range(1, OWNING_PLAY + 2))
 EPOCH = datetime.date(1970, 1, 1).toordinal()
 INSERT_BATCH = 1000
 ROWS_PER_INSERT = 50  # a block's rows hold up to a block of plays
@@ -89,10 +94,15 @@ class Totals:
                    "payee_tokens": sum(amount for _, amount, role in paid_to if role == "payee"),
                    "coop_tokens": sum(amount for _, amount, role in paid_to if role == "coop")}
         date = None if seconds is None else date_of(seconds)
-        for key in play_keys(metadata["track"], metadata["territory"], date):
+        track, number = metadata["track"], metadata["playNumber"]
+        for key in play_keys(track, metadata["territory"], date):
             self._add(key, figures)
         for payee, amount, _ in paid_to:
             self._add(f"payee|{payee}", {"amount": amount, "payments": 1})
+            self._add(f"track-payee|{track}|{payee}", {"amount": amount, "payments": 1})
+        if price > 0:  # the listener's (number + 1)th paid play of the track
+            self._add(f"track-progress|{track}",
+                      {name: int(name == f"reached_{number + 1}") for name in PROGRESS_FIGURES})
 
     def add_block(self, seconds, transactions, platform_key):
         """The PLAYs among a block's `transactions` (dicts as stored, with metadata)."""
