@@ -208,11 +208,15 @@ function svgEl(tag, attributes = {}, text) {
   return node;
 }
 
-function niceMax(value) {
-  if (value <= 0) return 1;
-  const power = 10 ** Math.floor(Math.log10(value));
-  const step = [1, 2, 2.5, 5, 10].find((multiple) => multiple * power >= value / 1.0001);
-  return step * power;
+// The top of a value axis: 1, 2, 2.5 or 5 times a power of ten (whole numbers), and how many
+// whole-numbered steps to mark up to it.
+function scale(values) {
+  const largest = Math.max(0, ...values);
+  if (largest <= 1) return {top: 1, steps: 1};
+  const power = 10 ** Math.floor(Math.log10(largest));
+  const top = [1, 2, 2.5, 5, 10].map((multiple) => multiple * power)
+    .find((candidate) => candidate >= largest && Number.isInteger(candidate)) || 10 * power;
+  return {top, steps: [4, 5, 2, 1].find((steps) => Number.isInteger(top / steps))};
 }
 
 function legend(svg, series, x, y) {
@@ -235,15 +239,15 @@ function columnChart(container, {title, xTitle, yTitle, labels, series, format =
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
   const totals = labels.map((_, index) => series.reduce((sum, serie) => sum + serie.values[index], 0));
-  const top = niceMax(Math.max(0, ...totals));
+  const {top, steps} = scale(totals);
   const svg = svgEl("svg", {viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title});
   svg.append(svgEl("text", {x: 0, y: 14, class: "title"}, title));
   legend(svg, series, margin.left, 32);
-  for (let tick = 0; tick <= 4; tick++) {
-    const value = top * tick / 4;
-    const y = margin.top + plotHeight - plotHeight * tick / 4;
+  for (let tick = 0; tick <= steps; tick++) {
+    const value = top * tick / steps;
+    const y = margin.top + plotHeight - plotHeight * tick / steps;
     svg.append(svgEl("line", {x1: margin.left, x2: width - margin.right, y1: y, y2: y, class: "grid"}));
-    svg.append(svgEl("text", {x: margin.left - 4, y: y + 4, "text-anchor": "end"}, format(Math.round(value))));
+    svg.append(svgEl("text", {x: margin.left - 4, y: y + 4, "text-anchor": "end"}, format(value)));
   }
   const slot = plotWidth / Math.max(1, labels.length);
   const barWidth = Math.max(2, Math.min(48, slot * 0.7));
@@ -291,7 +295,7 @@ function barChart(container, {title, xTitle, yTitle, labels, series, format = nu
   const plotWidth = width - margin.left - margin.right;
   const height = margin.top + row * labels.length + margin.bottom;
   const totals = labels.map((_, index) => series.reduce((sum, serie) => sum + serie.values[index], 0));
-  const top = niceMax(Math.max(0, ...totals));
+  const {top, steps} = scale(totals);
   const svg = svgEl("svg", {viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title});
   svg.append(svgEl("text", {x: 0, y: 14, class: "title"}, `${title} (${yTitle.toLowerCase()})`));
   legend(svg, series, margin.left, 32);
@@ -316,10 +320,10 @@ function barChart(container, {title, xTitle, yTitle, labels, series, format = nu
   const axisY = margin.top + row * labels.length + 4;
   svg.append(svgEl("line", {x1: margin.left, x2: margin.left + plotWidth, y1: axisY, y2: axisY,
                             class: "axis"}));
-  for (let tick = 0; tick <= 4; tick++) {
-    const x = margin.left + plotWidth * tick / 4;
+  for (let tick = 0; tick <= steps; tick++) {
+    const x = margin.left + plotWidth * tick / steps;
     svg.append(svgEl("text", {x, y: axisY + 14, "text-anchor": tick ? "middle" : "start"},
-                     format(Math.round(top * tick / 4))));
+                     format(top * tick / steps)));
   }
   svg.append(svgEl("text", {x: margin.left + plotWidth / 2, y: height - 4, class: "axis-title",
                             "text-anchor": "middle"}, xTitle));
@@ -381,12 +385,13 @@ function renderDays() {
   const shown = days.slice(first < 0 ? -7 : Math.min(first, days.length - 7));
   const labels = shown.map((day) => day.date.slice(5));
   const range = shown.length ? `${shown[0].date} to ${shown[shown.length - 1].date}` : "";
+  const xTitle = `Consensus day, UTC (${range})`;
   columnChart(document.getElementById("chart-days-plays"), {
-    title: `Plays per day, ${range} (UTC)`, xTitle: "Consensus day (month-day)", yTitle: "Plays",
+    title: "Plays per day", xTitle, yTitle: "Plays",
     labels, series: [{name: "Paid plays", cls: "s-paid", values: shown.map((day) => day.paid_plays)},
                      {name: "Free plays", cls: "s-free", values: shown.map((day) => day.free_plays)}]});
   columnChart(document.getElementById("chart-days-tokens"), {
-    title: `Earnings per day, ${range} (UTC)`, xTitle: "Consensus day (month-day)", yTitle: "Tokens",
+    title: "Earnings per day", xTitle, yTitle: "Tokens",
     labels, series: [{name: "Split payees", cls: "s-payee", values: shown.map((day) => day.payee_tokens)},
                      {name: "Co-op", cls: "s-coop", values: shown.map((day) => day.coop_tokens)}]});
 }
@@ -484,10 +489,9 @@ function renderProgress() {
   document.getElementById("progress-charts").replaceChildren(...charts);
   state.figures.tracks.forEach((track, position) => {
     const exactly = track.reached.map((count, index) => count - (track.reached[index + 1] || 0));
-    barChart(charts[position].firstChild, {
-      title: `${trackLabel(track)}: listeners by paid plays`, xTitle: "Listeners", yTitle: "Listeners",
-      labels: exactly.map((_, index) => index === 8 ? "9 paid plays: owns the track"
-                                                     : `${index + 1} paid play${index ? "s" : ""}`),
+    columnChart(charts[position].firstChild, {
+      title: trackLabel(track), xTitle: "Paid plays so far (9: owns the track)", yTitle: "Listeners",
+      labels: exactly.map((_, index) => `${index + 1}`),
       series: [{name: "Listeners", cls: "s-reached", values: exactly}]});
   });
 }
@@ -539,7 +543,8 @@ function render() {
     `money at the payout rate: ${number(rate)} tokens = 1 ${currency}`;
   document.getElementById("footer").textContent =
     `Figures from the committed ledger of this node: totals kept at commit, the splits in force ` +
-    `and the payout records. 1 token = 0.001 credit. Keys: ${subject.keys.join(", ")}`;
+    `and the payout records. 1 token = 0.001 credit.` +
+    (subject.keys.length ? ` Keys: ${subject.keys.join(", ")}` : "");
   document.getElementById("dashboard").hidden = false;
   renderOverview();
   renderDays();
