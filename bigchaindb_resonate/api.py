@@ -115,6 +115,12 @@ def credit_history(public_key):
     return jsonify(_read(reads.credit_history, _public_key(public_key), missing="credit token yet"))
 
 
+@blueprint.route("/payees/<public_key>/account")
+def payee_account(public_key):
+    """Owed and paid: balance, open payout requests, settled payouts, the rate in force."""
+    return jsonify(_on_ledger(reads.payee_account, _public_key(public_key)))
+
+
 @blueprint.route("/tracks/<track_id>/splits")
 def splits(track_id):
     return jsonify(_read(reads.splits, _record_id(track_id), missing=f"track {track_id}"))

@@ -564,6 +564,74 @@ def _play(args):
     return status
 
 
+def _payout_request(args):
+    payee = _one_key(args, "a payee")
+    status = _write(args, "PAYOUT_REQUEST", lambda client: client.request_payout(
+        payee, args.tokens, args.treasury))
+    if status == 0:
+        _print_account(_client(args), payee.public_key)
+        print("next: the treasury pays it and records the payment with `resonate payout settle "
+              "--request ID --reference REF`", file=sys.stderr)
+    return status
+
+
+def _payout_settle(args):
+    treasury = _one_key(args, "the treasury")
+    status = _write(args, "PAYOUT_SETTLE", lambda client: client.settle_payout(
+        treasury, args.request, args.reference))
+    if status == 0:
+        client = _client(args)
+        settled = client.get_transaction(args.request)
+        _print_account(client, _node_answer(client, lambda tx: tx["metadata"]["payee"], settled))
+    return status
+
+
+def _payout_cancel(args):
+    signer = _one_key(args, "the payee or the treasury")
+    return _write(args, "PAYOUT_CANCEL", lambda client: client.cancel_payout(signer, args.request))
+
+
+def _payout_status(args):
+    client = _client(args)
+    if args.json:
+        _print_json(client.payee_account(args.public_key))
+    else:
+        _print_account(client, args.public_key)
+    return 0
+
+
+def _print_account(client, payee):
+    """A payee's account as people read it: tokens, and money at the rate in force."""
+    from bigchaindb_resonate.money import format_money, money_minor
+
+    account = client.payee_account(payee)
+
+    def lines(account):
+        currency, rate = account["currency"], account["rate"]
+
+        def money(tokens):
+            return format_money(money_minor(tokens, rate, currency), currency) if rate else "-"
+
+        rows = [(entry["id"], entry["amount"], money(entry["amount"]), entry["requested_at"])
+                for entry in account["open_requests"]]
+        paid = [(entry["settlement"], entry["amount"],
+                 format_money(entry["money_minor"], entry["currency"]), entry["reference"],
+                 entry["height"]) for entry in account["payouts"]]
+        summary = (f"{payee}: balance {account['balance']} tokens, owed {account['owed']} tokens "
+                   f"({money(account['owed'])} at {rate} tokens per {currency}), paid "
+                   f"{account['paid']} tokens")
+        return summary, rows, paid
+
+    summary, rows, paid = _node_answer(client, lines, account)
+    print(summary)
+    if rows:
+        print("open requests:")
+        _print_table(("request", "tokens", "money at the rate", "requested at"), rows)
+    if paid:
+        print("payouts:")
+        _print_table(("settlement", "tokens", "paid", "reference", "height"), paid)
+
+
 def _tx_show(args):
     client = _client(args)
     tx = _found(client, f"committed transaction {args.id}", lambda: client.get_transaction(args.id))
@@ -906,6 +974,30 @@ def build_parser():
     play.add_argument("--territory", required=True, type=country,
                       help="where you are: ISO 3166-1 alpha-2, any case, e.g. GB")
     play.set_defaults(func=_play)
+
+    payout = commands.add_parser("payout", help="payouts of tokens in money (docs/spec/payout_request.md)")
+    payout_commands = payout.add_subparsers(dest="payout_command", required=True)
+    request = payout_commands.add_parser(
+        "request", parents=[signer], help="ask for some of your tokens to be paid out (at least "
+                                          "the network's payout_threshold)")
+    request.add_argument("--tokens", required=True, type=int, help="how many (1 token = 0.001 credit)")
+    request.add_argument("--treasury", type=public_key,
+                         help="the treasury key to settle it (default: the network's first)")
+    request.set_defaults(func=_payout_request)
+    settle = payout_commands.add_parser(
+        "settle", parents=[signer], help="record, as the request's treasury key, that you paid it")
+    settle.add_argument("--request", required=True, type=record_id, help="the PAYOUT_REQUEST id")
+    settle.add_argument("--reference", required=True,
+                        help="the payment's reference (bank or payment provider transfer id)")
+    settle.set_defaults(func=_payout_settle)
+    cancel = payout_commands.add_parser(
+        "cancel", parents=[signer], help="withdraw (payee) or refuse (treasury) an open request")
+    cancel.add_argument("--request", required=True, type=record_id, help="the PAYOUT_REQUEST id")
+    cancel.set_defaults(func=_payout_cancel)
+    payout_status = payout_commands.add_parser("status", parents=[output],
+                                        help="what a payee is owed and was paid")
+    payout_status.add_argument("public_key", type=public_key, help="the payee's public key")
+    payout_status.set_defaults(func=_payout_status)
 
     tx = commands.add_parser("tx", help="transactions").add_subparsers(dest="tx_command", required=True)
     show = tx.add_parser("show", parents=[node], help="print a committed transaction")

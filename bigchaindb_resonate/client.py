@@ -15,7 +15,7 @@ bigchaindb-driver, each one separate:
     client.record(signed["id"])
 
 `prepare` builds a record type offline; `prepare_assignment`, `prepare_purchase` and
-`prepare_play` read what they need from the node first. Each `register_*`, `assign`,
+`prepare_play` (and the payout ones) read what they need from the node first. Each `register_*`, `assign`,
 `buy_credits`, `play`, … does all three steps at once.
 
 Every failure is a `ClientError`: `NodeUnreachable`, `NotFoundError` (a 404: nothing
@@ -28,7 +28,8 @@ import requests
 
 from bigchaindb_resonate.conditions import KeyPair, generate_key_pair  # noqa: F401 (the library's interface)
 from bigchaindb_resonate.operations import (
-    copyright, credit, manifestation, party, play, right, rights_assignment, split, work,
+    copyright, credit, manifestation, party, payout_cancel, payout_request, payout_settle, play,
+    right, rights_assignment, split, work,
 )
 from bigchaindb_resonate.transaction import Transaction
 from bigchaindb_resonate.validators.royalties import price
@@ -227,6 +228,37 @@ class Client:
                          "playNumber": number, "split": in_force["id"]},
                         payees, parameters).to_dict()
 
+    def prepare_payout_request(self, payee, amount, treasury=None):
+        """PAYOUT_REQUEST, unsigned: the public key `payee` asks for `amount` of its credit
+        tokens to be paid out, to be settled by `treasury` (by default the network's first
+        treasury key)."""
+        token, parameters = self._fields(self.network(), "credit", "parameters")
+        if token is None or not parameters:
+            raise ClientError(f"{self.api_url} has no credit token yet, so nothing to pay out; "
+                              f"check --node names the right network")
+        treasury = treasury or parameters["treasury_keys"][0]
+        return payout_request.request(self._credits(payee, amount), payee, treasury, amount,
+                                      token).to_dict()
+
+    def prepare_payout_settlement(self, request_id, reference):
+        """PAYOUT_SETTLE, unsigned, of the committed request `request_id`, for its treasury
+        key to sign once it has paid: `reference` is the off-ledger payment's; the money is
+        computed at the payout rate in force."""
+        parameters, = self._fields(self.network(), "parameters")
+        return payout_settle.settle(self._payout_request(request_id), reference, parameters).to_dict()
+
+    def prepare_payout_cancellation(self, request_id):
+        """PAYOUT_CANCEL, unsigned, of the committed request `request_id`, for its payee or
+        treasury key to sign."""
+        return payout_cancel.cancel(self._payout_request(request_id)).to_dict()
+
+    def _payout_request(self, request_id):
+        tx = self._committed(request_id)
+        if tx.get("operation") != payout_request.OPERATION:
+            raise ClientError(f"{request_id} is a {tx.get('operation')}, not a "
+                              f"{payout_request.OPERATION}; give the id the payout request printed")
+        return tx
+
     @staticmethod
     def fulfill(tx, private_keys):
         """The transaction (a dict, or one from `operations/`) signed by every key of
@@ -311,6 +343,22 @@ class Client:
         MANIFESTATION or COPYRIGHT, signed by every current holder of its Copyright(s)."""
         return self._register(split.OPERATION, keypairs, {"subject": subject, "payees": payees}, mode)
 
+    def request_payout(self, keypair, amount, treasury=None, mode="commit"):
+        """A payout request (prepare_payout_request) signed by the payee's `keypair`, sent."""
+        tx = self.prepare_payout_request(keypair.public_key, amount, treasury)
+        return self.submit(self.fulfill(tx, [keypair.private_key]), mode)
+
+    def settle_payout(self, treasury, request_id, reference, mode="commit"):
+        """A settlement (prepare_payout_settlement) signed by the `treasury` key pair, sent."""
+        tx = self.prepare_payout_settlement(request_id, reference)
+        return self.submit(self.fulfill(tx, [treasury.private_key]), mode)
+
+    def cancel_payout(self, keypair, request_id, mode="commit"):
+        """A cancellation (prepare_payout_cancellation) signed by the payee's or the
+        treasury's `keypair`, sent."""
+        tx = self.prepare_payout_cancellation(request_id)
+        return self.submit(self.fulfill(tx, [keypair.private_key]), mode)
+
     def build_play(self, keypair, track_id, right_id, territory):
         """The listener's next PLAY (prepare_play), signed by `keypair`, not sent."""
         return self.fulfill(self.prepare_play(keypair.public_key, track_id, right_id, territory),
@@ -391,6 +439,11 @@ class Client:
     def owns(self, public_key, track_id):
         """How many plays of the track the key has made, and whether it owns it."""
         return self._get(f"resonate/tracks/{track_id}/listeners/{public_key}")
+
+    def payee_account(self, public_key):
+        """What a payee is owed and was paid: balance, open payout requests, owed, paid,
+        settled payouts (money, currency, reference) and the payout rate in force."""
+        return self._get(f"resonate/payees/{public_key}/account")
 
     def _credits(self, public_key, amount):
         """(transaction, output index) of the key's own credit outputs, largest first, until

@@ -2,7 +2,8 @@
 
 An output held by one public key carries an ed25519-sha-256 condition; one held by several
 keys together carries an n-of-n threshold-sha-256 condition over them (nested lists of keys
-nest thresholds). A transaction shows each condition twice, as its URI
+nest thresholds); one that any single key of several may spend (a payout request's tokens,
+which its payee or its treasury key moves) carries a 1-of-n threshold (`any_one_of`). A transaction shows each condition twice, as its URI
 (`ni:///sha-256;...`) and as `details`; an input is fulfilled by the DER encoding of the
 signed fulfillment, written base64url without padding.
 
@@ -73,12 +74,17 @@ class Ed25519Sha256:
             raise MissingPrivateKeyError(f"no private key given for {_b58(self.public_key)}")
         self.signature = SigningKey(private_keys[self.public_key]).sign(message).signature
 
+    @property
+    def is_signed(self):
+        return self.signature is not None
+
     def leaves(self):
         return [self]
 
 
 class ThresholdSha256:
-    """All of several subconditions (BigchainDB sets the threshold to their number)."""
+    """`threshold` of several subconditions: all of them for keys that hold an output
+    together (BigchainDB's only use), one for `any_one_of`."""
 
     TYPE_ID = 2
     TYPE_NAME = "threshold-sha-256"
@@ -107,18 +113,37 @@ class ThresholdSha256:
         return {"type": self.TYPE_NAME, "threshold": self.threshold,
                 "subconditions": [sub.details() for sub in self.subconditions]}
 
+    @property
+    def is_signed(self):
+        return sum(sub.is_signed for sub in self.subconditions) >= self.threshold
+
     def fulfillment_binary(self):
-        # The cheapest `threshold` subfulfillments (a stable order among equal costs); BigchainDB
-        # uses n of n, so none is left over as a bare condition.
-        chosen = sorted(self.subconditions, key=lambda sub: sub.cost)[:self.threshold]
+        # Exactly `threshold` signed subfulfillments, the cheapest (a stable order among
+        # equal costs): a validator refuses more as not minimal. The rest are bare conditions.
+        signed = [sub for sub in self.subconditions if sub.is_signed]
+        if len(signed) < self.threshold:
+            raise ValueError(f"{len(signed)} of the {self.threshold} signatures needed")
+        chosen = sorted(signed, key=lambda sub: sub.cost)[:self.threshold]
         rest = [condition_binary(sub) for sub in self.subconditions if sub not in chosen]
         return _constructed(self.TYPE_ID,
                             _constructed(0, _set_of([sub.fulfillment_binary() for sub in chosen]))
                             + _constructed(1, _set_of(rest)))
 
     def sign(self, message, private_keys):
-        for leaf in self.leaves():
-            leaf.sign(message, private_keys)
+        """Sign every subcondition; with a threshold below their number, those whose keys
+        are given, as long as they reach it."""
+        if self.threshold == len(self.subconditions):
+            for leaf in self.leaves():
+                leaf.sign(message, private_keys)
+            return
+        for sub in self.subconditions:
+            try:
+                sub.sign(message, private_keys)
+            except MissingPrivateKeyError:
+                continue
+        if not self.is_signed:
+            keys = ", ".join(leaf.details()["public_key"] for leaf in self.leaves())
+            raise MissingPrivateKeyError(f"no private key given for any {self.threshold} of {keys}")
 
     def leaves(self):
         return [leaf for sub in self.subconditions for leaf in sub.leaves()]
@@ -136,6 +161,13 @@ def condition_for(public_keys):
     if len(public_keys) == 1 and not isinstance(public_keys[0], list):
         return Ed25519Sha256(base58.b58decode(public_keys[0]))
     return ThresholdSha256(len(public_keys), [_subcondition(keys) for keys in public_keys])
+
+
+def any_one_of(public_keys):
+    """The condition that lets any one of `public_keys` (base58, at least two) spend alone."""
+    if len(public_keys) < 2 or len(set(public_keys)) != len(public_keys):
+        raise ValueError("any one of needs at least two distinct public keys")
+    return ThresholdSha256(1, [Ed25519Sha256(base58.b58decode(key)) for key in public_keys])
 
 
 def _subcondition(keys):

@@ -101,6 +101,11 @@ class AssetMovesByItsOwnOperation(ResonateValidationError):
     meaning = "this asset can only be transferred by the operation its type names"
 
 
+class OutputHeld(ResonateValidationError):
+    code = "OUTPUT_HELD"
+    meaning = "this output moves only by the operations its transaction's type names"
+
+
 class RecordNeedsOwnOperation(ResonateValidationError):
     code = "RECORD_NEEDS_OWN_OPERATION"
     meaning = "a registry record is registered by its own operation, never by a plain CREATE"

@@ -16,12 +16,15 @@ ledger's size. Reads by public key go through the owner index (host._owner_index
 import re
 
 from bigchaindb_resonate import registry
-from bigchaindb_resonate.host import SPENDS, documents_by_key, output_key
+from bigchaindb_resonate.host import SPENDS, block_key, documents_by_key, output_key
 from bigchaindb_resonate.ledger import (
-    OWNER_INDEX, LedgerView, commit_positions, filed_ids, owner_key, record_key)
+    BLOCK_TIMES, OWNER_INDEX, LedgerView, commit_positions, filed_ids, metadata_key, owner_key,
+    record_key)
 from bigchaindb_resonate.types.base import ResonateRecord
 from bigchaindb_resonate.types.credit import credit_token
 from bigchaindb_resonate.types.manifestation import WORK_LINKS, Manifestation, work_link
+from bigchaindb_resonate.types.payout_request import HELD, PayoutRequest
+from bigchaindb_resonate.types.payout_settle import PayoutSettle
 from bigchaindb_resonate.types.play import count_earlier_plays
 from bigchaindb_resonate.types.right import SOURCES, Right
 from bigchaindb_resonate.types.split import Split, copyright_splits, split_in_force
@@ -288,15 +291,17 @@ def network(bigchain):
 
 
 def credit_balance(bigchain, public_key):
-    """A key's credit tokens: its unspent outputs of the credit asset. None before the
-    credit token exists."""
+    """A key's credit tokens: its unspent outputs of the credit asset that it holds alone
+    (not a payout request's tokens, which its payee or treasury key move only by a
+    settlement or a cancellation). None before the credit token exists."""
     token = credit_token(LedgerView(bigchain))
     if token is None:
         return None
     held = next((holding for holding in holdings(bigchain, public_key)
-                 if holding["asset_id"] == token.id), {"amount": 0, "outputs": []})
-    return {"public_key": public_key, "asset_id": token.id, "balance": held["amount"],
-            "outputs": held["outputs"]}
+                 if holding["asset_id"] == token.id), {"outputs": []})
+    alone = [output for output in held["outputs"] if output["public_keys"] == [public_key]]
+    return {"public_key": public_key, "asset_id": token.id,
+            "balance": sum(output["amount"] for output in alone), "outputs": alone}
 
 
 def credit_history(bigchain, public_key):
@@ -354,3 +359,39 @@ def ownership(bigchain, track_id, listener):
     return {"track": track_id, "listener": listener, "plays": plays,
             "tokens_paid": sum(price(number) for number in range(plays)),
             "owned": owns(plays), "next_price": price(plays)}
+
+
+# -- payouts (docs/spec/payout_request.md, payout_settle.md, payout_cancel.md)
+
+def _block_time(conn, height):
+    """The consensus time of the block at `height` (one key lookup), or None."""
+    found = _document(conn, BLOCK_TIMES, block_key(height))
+    return found and found["time"]
+
+
+def payee_account(bigchain, public_key):
+    """What a payee is owed and was paid: its balance, its open payout requests, owed
+    (the two together) and paid (its settled payouts), each settlement with its money,
+    currency and reference, and the payout rate in force. Keyed lookups only: the rule
+    index lists the payee's requests and settlements; each request's held output says
+    whether it is still open (`spends`)."""
+    conn = bigchain.connection
+    parameters = LedgerView(bigchain).network_parameters() or {}
+    balance = (credit_balance(bigchain, public_key) or {"balance": 0})["balance"]
+    requests = filed_ids(conn, metadata_key(PayoutRequest.OPERATION, {"payee": public_key}))
+    open_ids = [txid for txid in requests if _spender(conn, txid, HELD) is None]
+    settlements = filed_ids(conn, metadata_key(PayoutSettle.OPERATION, {"payee": public_key}))
+    positions = commit_positions(conn, open_ids + settlements)
+    metadata = {txid: doc["metadata"]
+                for txid, doc in _by_key(conn, "metadata", open_ids + settlements).items()}
+    open_requests = [{"id": txid, "amount": metadata[txid]["amount"],
+                      "requested_at": _block_time(conn, positions[txid][0])} for txid in open_ids]
+    payouts = [{"request": metadata[txid]["request"], "settlement": txid,
+                "amount": metadata[txid]["amount"], "money_minor": metadata[txid]["moneyMinor"],
+                "currency": metadata[txid]["currency"], "reference": metadata[txid]["reference"],
+                "height": positions[txid][0], "time": _block_time(conn, positions[txid][0])}
+               for txid in settlements]
+    return {"public_key": public_key, "balance": balance, "open_requests": open_requests,
+            "owed": balance + sum(entry["amount"] for entry in open_requests),
+            "paid": sum(entry["amount"] for entry in payouts), "payouts": payouts,
+            "currency": parameters.get("payout_currency"), "rate": parameters.get("payout_rate")}

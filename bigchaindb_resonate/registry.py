@@ -8,20 +8,24 @@ from collections import OrderedDict
 
 from bigchaindb.common.transaction import Transaction
 
-from bigchaindb_resonate.errors import AssetMovesByItsOwnOperation, RecordNeedsOwnOperation
+from bigchaindb_resonate.errors import AssetMovesByItsOwnOperation, OutputHeld, RecordNeedsOwnOperation
 from bigchaindb_resonate.ledger import asset_key, metadata_key, record_key
 
 from bigchaindb_resonate.types.copyright import Copyright
 from bigchaindb_resonate.types.credit import Credit
 from bigchaindb_resonate.types.manifestation import Manifestation
 from bigchaindb_resonate.types.party import Party
+from bigchaindb_resonate.types.payout_cancel import PayoutCancel
+from bigchaindb_resonate.types.payout_request import PayoutRequest
+from bigchaindb_resonate.types.payout_settle import PayoutSettle
 from bigchaindb_resonate.types.play import Play
 from bigchaindb_resonate.types.right import Right
 from bigchaindb_resonate.types.rights_assignment import RightsAssignment
 from bigchaindb_resonate.types.split import Split
 from bigchaindb_resonate.types.work import Work
 
-TYPES = (Party, Work, Manifestation, Copyright, Right, RightsAssignment, Credit, Split, Play)
+TYPES = (Party, Work, Manifestation, Copyright, Right, RightsAssignment, Credit, Split, Play,
+         PayoutRequest, PayoutSettle, PayoutCancel)
 OPERATIONS = tuple(cls.OPERATION for cls in TYPES)
 
 
@@ -84,6 +88,19 @@ def check_plain_transfer(tx, ledger):
         raise AssetMovesByItsOwnOperation(
             f"a {owner_type.OPERATION} asset cannot move by a plain TRANSFER", field="operation",
             expected=owner_type.TRANSFERRED_BY)
+    check_held_outputs(tx, ledger)
+
+
+def check_held_outputs(tx, ledger):
+    """Refuse a transfer spending an output its transaction's type holds for other
+    operations (HELD_OUTPUTS: a payout request's tokens)."""
+    for index, input_ in enumerate(tx.inputs):
+        source = ledger.get_transaction(input_.fulfills.txid)
+        source_type = type_for(source.operation) if source is not None else None
+        allowed = source_type.HELD_OUTPUTS.get(input_.fulfills.output) if source_type else None
+        if allowed is not None and tx.operation not in allowed:
+            raise OutputHeld(f"output {input_.fulfills.output} of {source.operation} {source.id}",
+                             field=f"inputs[{index}].fulfills", expected=" or ".join(allowed))
 
 
 def check_plain_create(tx):

@@ -19,7 +19,7 @@ import base58
 import rapidjson
 
 from bigchaindb_resonate.conditions import (
-    condition_for, condition_uri, from_details, fulfillment_uri, public_key_of,
+    any_one_of, condition_for, condition_uri, from_details, fulfillment_uri, public_key_of,
 )
 
 VERSION = "2.0"
@@ -36,6 +36,10 @@ def hash_text(text):
     return sha3_256(text.encode()).hexdigest()
 
 
+class AnyOf(list):
+    """A recipient's public keys any one of whom may spend the output alone."""
+
+
 class Output:
     """`amount` of an asset locked to `public_keys` by a condition."""
 
@@ -50,6 +54,9 @@ class Output:
 
     @classmethod
     def locked_to(cls, public_keys, amount):
+        """Held by all of `public_keys` together, or by any one of them given as AnyOf."""
+        if isinstance(public_keys, AnyOf):
+            return cls(any_one_of(public_keys), list(public_keys), amount)
         return cls(condition_for(public_keys), public_keys, amount)
 
     @classmethod

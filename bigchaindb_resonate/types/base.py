@@ -60,6 +60,9 @@ class ResonateTransaction(Transaction):
     # name is filed and found under the indexed one.
     FIELD_ALIASES = {}
     INDEXED_METADATA = ()  # groups of metadata fields, e.g. (("listener", "track"),)
+    # Outputs only some operations may spend, by index: {output index: operations}
+    # (registry.check_held_outputs applies it to every transfer).
+    HELD_OUTPUTS = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -153,6 +156,9 @@ class ResonateTransfer(ResonateTransaction):
             if ledger.contains(self.id):
                 raise self.already_exists() from None
             raise
+        from bigchaindb_resonate.registry import check_held_outputs
+
+        check_held_outputs(self, ledger)
 
     @classmethod
     def build(cls, inputs, recipients, asset_id, metadata):

@@ -11,7 +11,8 @@ from nacl.signing import SigningKey
 from bigchaindb_resonate import operations, registry
 from bigchaindb_resonate.conditions import KeyPair, generate_key_pair
 from bigchaindb_resonate.operations import (
-    copyright, credit, manifestation, party, play, right, rights_assignment, split, work,
+    copyright, credit, manifestation, party, payout_cancel, payout_request, payout_settle, play,
+    right, rights_assignment, split, work,
 )
 from bigchaindb_resonate.transaction import MAX_AMOUNT, Transaction, serialize
 
@@ -126,6 +127,12 @@ def signed_purchase():
     return credit.sell([(token.to_dict(), 0)], ALICE.public_key, CAROL.public_key, 5000, token.id).sign(PRIVATE)
 
 
+def signed_payout_request():
+    purchase = signed_purchase()
+    return payout_request.request([(purchase.to_dict(), 0)], CAROL.public_key, ALICE.public_key,
+                                  2000, purchase.asset_id).sign([CAROL.private_key])
+
+
 # Each builds one transaction with `side`: the client's module or the server's class.
 BUILDS = {
     "PARTY": lambda side: side.build([ALICE.public_key], {"@type": "Person", "name": "Ada",
@@ -146,9 +153,15 @@ BUILDS = {
     "PLAY": lambda side: side.pay([(signed_purchase(), 0)], CAROL.public_key, {
         "track": TRACK_ID, "territory": "GB", "right": RIGHT_ID, "playNumber": 3,
         "split": SPLIT_ID}, [(BOB.public_key, 7500), (CAROL.public_key, 2500)], PARAMETERS),
+    "PAYOUT_REQUEST": lambda side: side.request([(signed_purchase(), 0)], CAROL.public_key,
+                                                ALICE.public_key, 2000, signed_purchase().asset_id),
+    "PAYOUT_SETTLE": lambda side: side.settle(signed_payout_request(), "SEPA-2026-0001",
+                                              {"payout_rate": 800, "payout_currency": "EUR"}),
+    "PAYOUT_CANCEL": lambda side: side.cancel(signed_payout_request()),
 }
 CLIENT_MODULES = {module.OPERATION: module for module in (
-    party, work, manifestation, copyright, right, rights_assignment, credit, split, play)}
+    party, work, manifestation, copyright, right, rights_assignment, credit, split, play,
+    payout_request, payout_settle, payout_cancel)}
 
 
 def test_every_type_has_a_client_builder_case():

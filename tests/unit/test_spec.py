@@ -17,6 +17,10 @@ from bigchaindb.models import Transaction
 
 from bigchaindb_resonate import registry
 from bigchaindb_resonate.errors import all_error_classes
+from bigchaindb_resonate.transaction import Transaction as LightTransaction
+from bigchaindb_resonate.types.payout_cancel import PayoutCancel
+from bigchaindb_resonate.types.payout_request import PayoutRequest
+from bigchaindb_resonate.types.payout_settle import PayoutSettle
 from bigchaindb_resonate.types.play import Play
 from bigchaindb_resonate.types.shares import SharedRecord
 
@@ -59,6 +63,9 @@ EXAMPLES = {
               "payees": [[ExampleKey("PARTY"), 7000], [ExampleKey("WORK"), 3000]]},
     "PLAY": {"track": ExampleId("MANIFESTATION"), "territory": "GB", "right": ExampleId("RIGHT"),
              "split": ExampleId("SPLIT"), "playNumber": 0},
+    "PAYOUT_REQUEST": {"amount": 8000},
+    "PAYOUT_SETTLE": {"reference": "SEPA-2026-11-29-0001"},
+    "PAYOUT_CANCEL": {},
 }
 # Examples the rules want signed by another example's key, so that together the examples
 # make a valid history: a Copyright by its subject's registrant, a Right by the holder of
@@ -106,6 +113,8 @@ def example_tx(operation):
                         owner.public_key, shares, data)
     elif operation == "PLAY":
         tx = example_play(data, owner)
+    elif operation.startswith("PAYOUT_"):
+        return example_payout(operation, data)
     elif operation in SIGNED_BY and issubclass(cls, SharedRecord):
         tx = cls.build([signer.public_key], data, holders=[(owner.public_key, 100)])
     else:
@@ -126,6 +135,28 @@ def example_play(play, listener):
     parameters = {"platform_key": fixed_keypair(PARAMETERS["platform_key"]).public_key,
                   "coop_share_bp": PARAMETERS["coop_share_bp"]}
     return Play.pay([(purchase, 0)], listener.public_key, play, payees, parameters)
+
+
+def example_payout(operation, data):
+    """The request example's payee bought credits from the treasury (the credit example's
+    key) and asks for some to be paid out; the treasury settles it, or the payee cancels.
+    Signed with the client library, which signs one key of the held output's 1-of-2."""
+    payee = fixed_keypair("PAYOUT_REQUEST")
+    treasury = fixed_keypair(PARAMETERS["treasury_keys"][0])
+    if operation == "PAYOUT_REQUEST":
+        credit = Transaction.from_dict(example_tx("CREDIT"))
+        purchase = Transaction.transfer(credit.to_inputs(), [
+            ([payee.public_key], 2 * data["amount"]),
+            ([treasury.public_key], credit.outputs[0].amount - 2 * data["amount"])],
+            asset_id=credit.id).sign([treasury.private_key])
+        tx, signer = PayoutRequest.request([(purchase, 0)], payee.public_key, treasury.public_key,
+                                           data["amount"], credit.id), payee
+    elif operation == "PAYOUT_SETTLE":
+        tx, signer = PayoutSettle.settle(example_tx("PAYOUT_REQUEST"), data["reference"], {
+            "payout_rate": 800, "payout_currency": "EUR"}), treasury
+    else:
+        tx, signer = PayoutCancel.cancel(example_tx("PAYOUT_REQUEST")), payee
+    return LightTransaction.from_dict(tx.to_dict()).sign([signer.private_key]).to_dict()
 
 
 def spec_text():
