@@ -14,9 +14,10 @@ holding its PARTY record, grouped by their artists (`byArtist`).
 """
 import datetime
 
-from bigchaindb_resonate import reads
+from bigchaindb_resonate import money, reads
 from bigchaindb_resonate.host import documents_by_key
-from bigchaindb_resonate.ledger import CHAIN_HEAD, LATEST_BLOCK_TIME, LedgerView
+from bigchaindb_resonate.ledger import (
+    CHAIN_HEAD, LATEST_BLOCK_TIME, OWNER_INDEX, LedgerView, entry_id, owner_key)
 from bigchaindb_resonate.reports import totals
 from bigchaindb_resonate.reports.compute import Scope, StoreLedger
 from bigchaindb_resonate.types.copyright import Copyright
@@ -29,6 +30,9 @@ MAX_KEYS = 20
 DEFAULT_DAYS = 30
 MAX_DAYS = 92
 MAX_DAY_LOOKUPS = 2000  # tracks x days, as the report summary allows
+# A payee key's name: the first PARTY among the first transactions that named the key.
+# A party registers before it is paid, and a key paid by every play has a long list.
+FIRST_TRANSACTIONS_NAMING = 20
 
 
 class DashboardError(ValueError):
@@ -55,6 +59,19 @@ def party_name(data):
     """How a PARTY record names itself: `name`, else given and family names."""
     return data.get("name") or " ".join(
         part for part in (data.get("givenName"), data.get("familyName")) if part) or None
+
+
+def party_of_key(conn, key):
+    """The name of the first PARTY record among the first FIRST_TRANSACTIONS_NAMING
+    committed transactions with an output naming `key` (the owner index, in commit
+    order), or None: a bounded number of lookups by key, however often the key was paid."""
+    index = conn.collection(OWNER_INDEX)
+    head = conn.run(index.find_one({"_id": owner_key(key)}))
+    for number in range(min(head["count"] if head else 0, FIRST_TRANSACTIONS_NAMING)):
+        txid = conn.run(index.find_one({"_id": entry_id(owner_key(key), number)}))["id"]
+        if reads.operations_of(conn, [txid]).get(txid) == Party.OPERATION:
+            return party_name(documents_by_key(conn, "assets", [txid])[0]["data"])
+    return None
 
 
 def tracks_paying(conn, keys):
@@ -87,16 +104,36 @@ def subject(bigchain, party=None, key=None):
         raise DashboardError("ask for one of party=<PARTY id> or key=<public key>")
     conn = bigchain.connection
     if key is not None:
+        tracks = tracks_paying(conn, [key])
         return {"kind": "key", "id": key, "name": None, "type": None, "roles": [],
-                "keys": [key], "tracks": tracks_paying(conn, [key])}
+                "keys": [key], "tracks": tracks, "names": names_of(bigchain, tracks)}
     found = _party(bigchain, party)
     if found is None:
         raise SubjectNotFound(f"no PARTY {party}")
     data, keys = found
     credited = StoreLedger(bigchain).scope_tracks(Scope("party", party))
+    tracks = sorted(set(credited) | set(tracks_paying(conn, keys)))
     return {"kind": "party", "id": party, "name": party_name(data), "type": data["@type"],
-            "roles": data.get("roles", []), "keys": keys,
-            "tracks": sorted(set(credited) | set(tracks_paying(conn, keys)))}
+            "roles": data.get("roles", []), "keys": keys, "tracks": tracks,
+            "names": names_of(bigchain, tracks)}
+
+
+def names_of(bigchain, tracks):
+    """{public key: name} for the keys holding a PARTY the `tracks` credit (`byArtist`) and
+    for the payees of their splits in force that registered a PARTY (party_of_key)."""
+    conn, ledger = bigchain.connection, LedgerView(bigchain)
+    artists = sorted({artist for doc in documents_by_key(conn, "assets", tracks)
+                      for artist in doc["data"].get("byArtist", ())})
+    names = {}
+    for artist in artists:
+        found = _party(bigchain, artist)
+        if found is not None:
+            names.update(dict.fromkeys(found[1], party_name(found[0])))
+    payees = sorted({payee for split in (split_in_force(ledger, track) for track in tracks)
+                     if split for payee, _ in payees_of(split)} - set(names))
+    names.update({key: name for key, name in ((key, party_of_key(conn, key)) for key in payees)
+                  if name})
+    return names
 
 
 def _tip(conn):
@@ -122,8 +159,7 @@ def figures(bigchain, tracks, keys, days=DEFAULT_DAYS):
     with what each of its payees (and each of `keys`) earned by the track; per artist
     the sums of its tracks; per consensus day of the last `days` up to the latest block
     the tracks' play figures; per key what it was paid in all; the payout rate and
-    currency and the co-op's key and share. Names come with the keys that hold a PARTY
-    credited on a track or is the subject."""
+    currency and the co-op's key and share."""
     if not 1 <= len(tracks) <= MAX_TRACKS or len(set(tracks)) != len(tracks):
         raise DashboardError(f"ask for 1 to {MAX_TRACKS} distinct tracks (track=...&track=...)")
     if len(keys) > MAX_KEYS:
@@ -138,18 +174,17 @@ def figures(bigchain, tracks, keys, days=DEFAULT_DAYS):
         raise SubjectNotFound(f"no MANIFESTATION {missing[0]}")
     ledger = LedgerView(bigchain)
     parameters = ledger.network_parameters() or {}
-    platform = parameters.get("platform_key")
+    platform, currency = parameters.get("platform_key"), parameters.get("payout_currency")
     data = {doc["id"]: doc["data"] for doc in documents_by_key(conn, "assets", tracks)}
     splits = {track: split_in_force(ledger, track) for track in tracks}
-    artists = sorted({artist for track in tracks for artist in data[track]["byArtist"]})
-    parties = {party: found for party, found in ((party, _party(bigchain, party)) for party in artists)
-               if found is not None}
-    names = {key: party_name(party_data) for party_data, party_keys in parties.values()
-             for key in party_keys}
+    shares = {track: payees_of(split) if split else [] for track, split in splits.items()}
+    artists = sorted({artist for track in tracks for artist in data[track].get("byArtist", ())})
+    artist_names = {doc["id"]: party_name(doc["data"])
+                    for doc in documents_by_key(conn, "assets", artists)}
     tip = _tip(conn)
     dates = _dates_until(tip["date"], days) if tip["date"] else []
-    earners = {track: sorted({*(payee for payee, _ in (payees_of(splits[track]) if splits[track] else ())),
-                              *keys, *([platform] if platform else [])})
+    earners = {track: sorted({*(payee for payee, _ in shares[track]), *keys,
+                              *([platform] if platform else [])})
                for track in tracks}
     wanted = [f"payee|{key}" for key in keys]
     for track in tracks:
@@ -165,12 +200,12 @@ def figures(bigchain, tracks, keys, days=DEFAULT_DAYS):
                   for key in earners[track]}
         rows.append({
             "id": track, "name": data[track]["name"], "isrc": data[track].get("isrcCode"),
-            "artists": data[track]["byArtist"],
+            "artists": data[track].get("byArtist", []),
             **_figures(stored.get(f"track|{track}"), totals.PLAY_FIGURES),
             "reached": list(_figures(stored.get(f"track-progress|{track}"),
                                      totals.PROGRESS_FIGURES).values()),
             "split": split and {"id": split.id, "payees": [
-                {"public_key": payee, "share_bp": share} for payee, share in payees_of(split)]},
+                {"public_key": payee, "share_bp": share} for payee, share in shares[track]]},
             "earned": earned,
             "days": [_figures(stored.get(f"track-day|{track}|{date}"), totals.PLAY_FIGURES)
                      for date in dates]})
@@ -181,10 +216,11 @@ def figures(bigchain, tracks, keys, days=DEFAULT_DAYS):
 
     return {
         "at": tip,
-        "money": {"currency": parameters.get("payout_currency"), "rate": parameters.get("payout_rate")},
+        "money": {"currency": currency, "rate": parameters.get("payout_rate"),
+                  "exponent": money.exponent(currency) if currency else None},
         "coop": {"public_key": platform, "share_bp": parameters.get("coop_share_bp")},
         "tracks": [{name: value for name, value in row.items() if name != "days"} for row in rows],
-        "artists": [{"id": artist, "name": party_name(parties[artist][0]) if artist in parties else None,
+        "artists": [{"id": artist, "name": artist_names.get(artist),
                      "tracks": [row["id"] for row in rows if artist in row["artists"]],
                      **summed([row for row in rows if artist in row["artists"]])}
                     for artist in artists],
@@ -193,6 +229,5 @@ def figures(bigchain, tracks, keys, days=DEFAULT_DAYS):
                  for index, date in enumerate(dates)],
         "keys": [{"public_key": key, **_figures(stored.get(f"payee|{key}"), totals.PAYEE_FIGURES)}
                  for key in keys],
-        "names": names,
         "totals": summed(rows),
     }

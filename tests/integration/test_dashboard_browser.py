@@ -17,6 +17,7 @@ import pytest
 from bigchaindb.common.crypto import generate_key_pair
 
 from bigchaindb_resonate.api import PREFIX
+from bigchaindb_resonate.money import format_money, money_minor
 
 from . import story
 from .browser import Browser
@@ -45,7 +46,9 @@ def history(testnet, clients):
     """Kokoroko's track (70/30 between its artist and producer) and Ezra Collective's
     (60/40 between its artist and the same producer), the producer's key registering the
     label Brownswood; listener 1 plays the first track ten times (owning it, the tenth
-    free), listener 2 plays it three times and the second track twice."""
+    free), listener 2 plays it three times and the second track twice. The label is paid
+    out 8,000 tokens (credits bought for it, above the payout threshold); Kokoroko's
+    artist asks for 8,000, not settled yet."""
     catalogue = story.catalogue(testnet, clients)
     producer, platform = catalogue["producer"], catalogue["platform"]
     label = clients[0].register_party(producer, {"@type": "Organization", "roles": ["label"],
@@ -64,6 +67,14 @@ def history(testnet, clients):
         # Each node reads the listener's change before building the next play.
         wait_everywhere(clients, clients[index % 4].play(listeners[listener], track, licence,
                                                          "GB")["id"])
+    treasury, artist = catalogue["treasury"], catalogue["artist"]
+    for payee in (producer, artist):
+        wait_everywhere(clients, clients[0].buy_credits(treasury, payee.public_key, 8000)["id"])
+    paid_out = clients[1].request_payout(producer, 8000)
+    wait_everywhere(clients, paid_out["id"])
+    settled = clients[2].settle_payout(treasury, paid_out["id"], "SEPA-2026-11-29-0001")
+    wait_everywhere(clients, clients[3].request_payout(artist, 8000)["id"])
+    wait_everywhere(clients, settled["id"])
     return {"label": label["id"], "label_key": producer.public_key,
             "band": catalogue["track"]["asset"]["data"]["byArtist"][0],
             "bands": {catalogue["track"]["id"]: catalogue["track"]["asset"]["data"]["byArtist"][0],
@@ -105,10 +116,10 @@ def shown(browser):
     return found
 
 
-def money(tokens, rate):
-    """Tokens at the payout rate, rounded down to cents, as payouts are made."""
-    cents = tokens * 100 // rate
-    return f"{cents // 100}.{cents % 100:02d} EUR"
+def money(tokens, parameters):
+    """Tokens at the payout rate, rounded down to the currency's minor unit, as payouts are."""
+    currency = parameters["payout_currency"]
+    return format_money(money_minor(tokens, parameters["payout_rate"], currency), currency)
 
 
 def payee_lines(client, track):
@@ -132,7 +143,8 @@ def from_the_ledger(client, history, tracks, keys):
         figures["progress"][track] = [paid.count(count) for count in range(1, 10)]
     figures["totals"] = {name: sum(row[name] for row in figures["tracks"].values())
                          for name in play_names}
-    figures["rate"] = client.network()["parameters"]["payout_rate"]
+    figures["parameters"] = client.network()["parameters"]
+    figures["accounts"] = {key: client.payee_account(key) for key in keys}
     return figures
 
 
@@ -153,8 +165,22 @@ def check_against_the_ledger(browser, client, history, tracks, keys):
     money_shown = {(item["figure"], item["track"]): item["text"]
                    for item in browser.evaluate(PAGE_MONEY)}
     for track in tracks:
-        assert money_shown[("earned", track)] == money(expected["earned"][track], expected["rate"])
-    assert money_shown[("earned", None)] == money(sum(expected["earned"].values()), expected["rate"])
+        assert money_shown[("earned", track)] == money(expected["earned"][track], expected["parameters"])
+    assert money_shown[("earned", None)] == money(sum(expected["earned"].values()), expected["parameters"])
+    accounts = expected["accounts"]
+    for key, account in accounts.items():
+        for name in ("balance", "owed", "paid"):
+            assert page[(name, None, None, key)] == account[name], (name, key)
+        assert page[("requested", None, None, key)] == sum(
+            request["amount"] for request in account["open_requests"])
+    for name in ("owed", "paid"):
+        assert page[(name, None, None, None)] == sum(account[name] for account in accounts.values())
+    history_rows = browser.evaluate("Array.from(document.querySelectorAll('#payout-history tbody tr'))"
+                                    ".map(row => Array.from(row.cells).map(cell => cell.textContent))")
+    payouts = [payout for account in accounts.values() for payout in account["payouts"]]
+    assert [row[2:5] for row in history_rows] == [
+        [f"{payout['amount']:,}", format_money(payout["money_minor"], payout["currency"]),
+         payout["reference"]] for payout in sorted(payouts, key=lambda payout: payout["height"])]
     return expected
 
 
@@ -198,6 +224,9 @@ def test_a_labels_page_shows_the_ledgers_figures_at_a_phones_width_and_updates_o
     assert after["tracks"][track]["tokens"] == before["tracks"][track]["tokens"] + 2  # a first play
     browser.screenshot(ARTIFACTS / "label-phone.png")
     assert browser.errors == []
+    # The label was paid out once; Kokoroko's artist (not the label's key) asked, unpaid.
+    assert after["accounts"][history["label_key"]]["paid"] == 8000
+    assert after["accounts"][history["label_key"]]["open_requests"] == []
 
 
 def test_a_bands_page_loads_everything_from_the_node_it_asks(history, testnet, clients, browser):
@@ -207,7 +236,9 @@ def test_a_bands_page_loads_everything_from_the_node_it_asks(history, testnet, c
     subject = clients[0].report_context(scope=f"party:{history['band']}")["tracks"]
     assert subject == [history["tracks"][0]]
     # The band's own key holds its PARTY record and takes 70% of the split.
-    check_against_the_ledger(browser, clients[1], history, subject, [history["artist_key"]])
+    expected = check_against_the_ledger(browser, clients[1], history, subject, [history["artist_key"]])
+    assert [request["amount"] for request in
+            expected["accounts"][history["artist_key"]]["open_requests"]] == [8000]
     origin = testnet.nodes[2].api_url
     resources = browser.evaluate("performance.getEntriesByType('resource').map(entry => entry.name)"
                                  ".concat([location.href])")

@@ -29,6 +29,7 @@ DAY = 86400
 # -- the scripted history
 
 def record(operation, data, keypair):
+    data = {"@context": "https://resonate.coop/ns/coalaip/v1.jsonld", **data}
     tx = Transaction.create([keypair.public_key], [([keypair.public_key], 1)], asset=data)
     tx.operation = operation
     return tx.sign([keypair.private_key]).to_dict()

@@ -22,22 +22,20 @@ const state = {subject: null, figures: null, accounts: {}, accountsAvailable: tr
 
 const number = (value) => Number(value).toLocaleString("en");
 
-function exponentOf(currency) {
-  try {
-    return new Intl.NumberFormat("en", {style: "currency", currency})
-      .resolvedOptions().maximumFractionDigits;
-  } catch (error) {
-    return 2;
-  }
-}
-
-// Money at the payout rate, rounded down to the currency's minor unit, as payouts are.
+// Money at the payout rate, rounded down to the currency's minor unit, as payouts are
+// (bigchaindb_resonate/money.py; the node says how many decimals the currency has).
 function money(tokens) {
-  const {currency, rate} = state.figures.money;
+  const {currency, rate, exponent} = state.figures.money;
   if (!currency || !rate) return "";
-  const exponent = exponentOf(currency);
   const minor = BigInt(tokens) * 10n ** BigInt(exponent) / BigInt(rate);
   return `${formatMinor(minor, exponent)} ${currency}`;
+}
+
+// A settled payout's money, in the currency it was paid in.
+function paidMoney(minor, currency) {
+  const exponent = currency === state.figures.money.currency ? state.figures.money.exponent
+    : new Intl.NumberFormat("en", {style: "currency", currency}).resolvedOptions().maximumFractionDigits;
+  return `${formatMinor(BigInt(minor), exponent)} ${currency}`;
 }
 
 function formatMinor(minor, exponent) {
@@ -54,7 +52,7 @@ function nameOfKey(key) {
   const subject = state.subject;
   if (subject.name && subject.keys.includes(key)) return subject.name;
   if (key === state.figures.coop.public_key) return "Resonate co-op";
-  return state.figures.names[key] || `payee ${shortKey(key)}`;
+  return state.subject.names[key] || `payee ${shortKey(key)}`;
 }
 
 function el(tag, attributes = {}, ...children) {
@@ -513,12 +511,12 @@ function renderAccounts() {
           const account = state.accounts[key];
           const at = {"data-key": key};
           const requested = account.open_requests.reduce((sum, request) => sum + request.amount, 0);
-          const paidMoney = account.payouts.reduce((sum, payout) => sum + payout.money_minor, 0);
+          const paidMinor = account.payouts.filter((payout) => payout.currency === currency)
+            .reduce((sum, payout) => sum + payout.money_minor, 0);
           return el("tr", at, el("td", {}, nameOfKey(key), el("br"), el("span", {class: "key"}, shortKey(key))),
                     ...cells(figure("balance", account.balance, at), figure("requested", requested, at),
                              figure("owed", account.owed, at), money(account.owed),
-                             figure("paid", account.paid, at),
-                             `${formatMinor(BigInt(paidMoney), exponentOf(currency))} ${currency}`));
+                             figure("paid", account.paid, at), paidMoney(paidMinor, currency)));
         }));
   const payouts = state.subject.keys.flatMap((key) => state.accounts[key].payouts.map((payout) => ({key, ...payout})));
   payouts.sort((a, b) => a.height - b.height);
@@ -527,7 +525,7 @@ function renderAccounts() {
         payouts.map((payout) => el("tr", {"data-settlement": payout.settlement},
           el("td", {}, new Date(payout.time * 1000).toISOString().slice(0, 10)),
           ...cells(nameOfKey(payout.key), figure("payout_amount", payout.amount, {"data-settlement": payout.settlement}),
-                   `${formatMinor(BigInt(payout.money_minor), exponentOf(payout.currency))} ${payout.currency}`,
+                   paidMoney(payout.money_minor, payout.currency),
                    payout.reference, number(payout.height)))));
 }
 
