@@ -239,6 +239,10 @@ def test_a_bands_page_loads_everything_from_the_node_it_asks(history, testnet, c
     expected = check_against_the_ledger(browser, clients[1], history, subject, [history["artist_key"]])
     assert [request["amount"] for request in
             expected["accounts"][history["artist_key"]]["open_requests"]] == [8000]
+    # Payees by name: the label's key registered the label, the co-op is the platform key.
+    payees = browser.evaluate("Array.from(document.querySelectorAll('#split-list tbody tr'))"
+                              ".map(row => row.cells[0].textContent)")
+    assert sorted(payees) == ["Brownswood Recordings", "Kokoroko", "Resonate co-op"]
     origin = testnet.nodes[2].api_url
     resources = browser.evaluate("performance.getEntriesByType('resource').map(entry => entry.name)"
                                  ".concat([location.href])")

@@ -169,9 +169,11 @@ def samples(catalogue, clients):
              "work_id": track["asset"]["data"]["recordingOf"],
              "public_key": catalogue["artist"].public_key,
              "transaction_id": listener["transaction_id"], "tx_id": listener["transaction_id"],
-             "txid": listener["transaction_id"]}
+             "txid": listener["transaction_id"], "name": "dashboard.js"}
     queries = {"/lookup": {"isrc": "GBAYE2600531"}, "/records/{record_id}/rights": {"depth": "all"},
-               "/reports/totals": {"key": ["network", f"track|{track['id']}"]}}
+               "/reports/totals": {"key": ["network", f"track|{track['id']}"]},
+               "/dashboard/subject": {"party": track["asset"]["data"]["byArtist"][0]},
+               "/dashboard/figures": {"track": track["id"], "key": catalogue["artist"].public_key}}
     return paths, queries
 
 
