@@ -188,22 +188,19 @@ def figures(bigchain, tracks, keys, days=DEFAULT_DAYS):
                for track in tracks}
     wanted = [f"payee|{key}" for key in keys]
     for track in tracks:
-        wanted += [f"track|{track}", f"track-progress|{track}"]
-        wanted += [f"track-payee|{track}|{key}" for key in earners[track]]
-        wanted += [f"track-day|{track}|{date}" for date in dates]
+        wanted += [f"track|{track}", *(f"track-day|{track}|{date}" for date in dates)]
     stored = totals.read(conn, wanted)
 
     rows = []
     for track in tracks:
         split = splits[track]
-        earned = {key: stored.get(f"track-payee|{track}|{key}", {}).get("amount", 0)
-                  for key in earners[track]}
+        document = stored.get(f"track|{track}", {})
+        earned = {key: document.get(totals.track_payee(key), 0) for key in earners[track]}
         rows.append({
             "id": track, "name": data[track]["name"], "isrc": data[track].get("isrcCode"),
             "artists": data[track].get("byArtist", []),
-            **_figures(stored.get(f"track|{track}"), totals.PLAY_FIGURES),
-            "reached": list(_figures(stored.get(f"track-progress|{track}"),
-                                     totals.PROGRESS_FIGURES).values()),
+            **_figures(document, totals.PLAY_FIGURES),
+            "reached": list(_figures(document, totals.PROGRESS_FIGURES).values()),
             "split": split and {"id": split.id, "payees": [
                 {"public_key": payee, "share_bp": share} for payee, share in shares[track]]},
             "earned": earned,

@@ -66,7 +66,9 @@ def test_figures_equal_the_reports_own_lines(history, store):
         counts = [min(count, 9) for (_, track), count in history.counts.items() if track == row["id"]]
         assert row["reached"] == [sum(count >= n for count in counts) for n in range(1, 10)]
         assert row["reached"][8] == row["ownerships"]
-    assert answer["tracks"][0]["split"] is not None
+    splits = {row["id"]: row["split"] and row["split"]["id"] for row in answer["tracks"]}
+    assert splits == {history.track1["id"]: history.split1["id"], history.track2["id"]: None,
+                      history.track3["id"]: history.split3["id"]}
     (report_totals,) = by_kind(lines, "totals")
     assert {name: answer["totals"][name] for name in totals.PLAY_FIGURES} == \
         {name: report_totals[name] for name in totals.PLAY_FIGURES}

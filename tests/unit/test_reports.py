@@ -64,9 +64,11 @@ class History:
         self.track3 = record("MANIFESTATION", {"@type": "MusicRecording", "name": "Elsewhere",
                                                "recordingOf": self.other_work["id"],
                                                "isrcCode": "USRC17607839"}, keys["band"])
-        self.split1 = record("SPLIT", {"@type": "RoyaltySplit", "subject": self.track1["id"], "payees": [
+        # Payees in key order, as a SPLIT must list them (types/split.py).
+        self.split1 = record("SPLIT", {"@type": "RoyaltySplit", "subject": self.track1["id"], "payees": sorted([
             {"publicKey": keys["artist"].public_key, "shareBp": 6000},
-            {"publicKey": keys["composer"].public_key, "shareBp": 4000}]}, keys["artist"])
+            {"publicKey": keys["composer"].public_key, "shareBp": 4000}], key=lambda payee: payee["publicKey"])},
+            keys["artist"])
         self.split3 = record("SPLIT", {"@type": "RoyaltySplit", "subject": self.track3["id"], "payees": [
             {"publicKey": keys["band"].public_key, "shareBp": 10000}]}, keys["band"])
         self.payees = {self.track1["id"]: self.split1, self.track2["id"]: self.split1,
