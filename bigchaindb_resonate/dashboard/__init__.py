@@ -65,10 +65,12 @@ def party_of_key(conn, key):
     """The name of the first PARTY record among the first FIRST_TRANSACTIONS_NAMING
     committed transactions with an output naming `key` (the owner index, in commit
     order), or None: a bounded number of lookups by key, however often the key was paid."""
-    index = conn.collection(OWNER_INDEX)
-    head = conn.run(index.find_one({"_id": owner_key(key)}))
+    def entry(document_id):  # a fresh query each time: BigchainDB's collection is lazy
+        return conn.run(conn.collection(OWNER_INDEX).find_one({"_id": document_id}))
+
+    head = entry(owner_key(key))
     for number in range(min(head["count"] if head else 0, FIRST_TRANSACTIONS_NAMING)):
-        txid = conn.run(index.find_one({"_id": entry_id(owner_key(key), number)}))["id"]
+        txid = entry(entry_id(owner_key(key), number))["id"]
         if reads.operations_of(conn, [txid]).get(txid) == Party.OPERATION:
             return party_name(documents_by_key(conn, "assets", [txid])[0]["data"])
     return None
