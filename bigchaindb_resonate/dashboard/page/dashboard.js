@@ -330,10 +330,10 @@ function barChart(container, {title, xTitle, yTitle, labels, series, format = nu
 
 // -- the page --------------------------------------------------------------------------
 
-function card(what, name, tokens, {withMoney = true, attributes = {}} = {}) {
+function card(what, name, tokens, {withMoney = true} = {}) {
   return el("div", {class: "card"},
             el("div", {class: "what"}, what),
-            el("div", {class: "value"}, figure(name, tokens, attributes)),
+            el("div", {class: "value"}, figure(name, tokens)),
             withMoney ? el("div", {class: "money", "data-money": name}, money(tokens)) : "");
 }
 
