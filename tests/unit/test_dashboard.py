@@ -29,6 +29,10 @@ def http(store):
     return app_over(store).test_client()
 
 
+def name_of(party):
+    return dashboard.party_name(party["asset"]["data"])
+
+
 def ids(*records):
     return sorted(record["id"] for record in records)
 
@@ -45,8 +49,8 @@ def test_a_partys_tracks_are_those_crediting_it_and_those_paying_its_keys(histor
     band_key = dashboard.subject(store, key=history.keys["band"].public_key)
     assert band_key["tracks"] == ids(history.track3) and band_key["name"] is None
     # Payees are named when they registered a PARTY: the artist and composer did.
-    assert band["names"] == {history.keys["artist"].public_key: "Kokoroko",
-                             history.keys["composer"].public_key: "Composer"}
+    assert band["names"] == {history.keys["artist"].public_key: name_of(history.party),
+                             history.keys["composer"].public_key: name_of(history.composer)}
 
 
 def test_figures_equal_the_reports_own_lines(history, store):
@@ -78,7 +82,12 @@ def test_figures_equal_the_reports_own_lines(history, store):
     assert answer["keys"] == [{"public_key": composer, "amount": paid,
                                "payments": answer["keys"][0]["payments"]}]
     assert answer["totals"]["earned"] == {composer: paid}
-    assert {artist["name"] for artist in answer["artists"]} == {"Kokoroko"}
+    credited = {party for track in (history.track1, history.track2, history.track3)
+                for party in track["asset"]["data"].get("byArtist", ())}
+    parties = {record["id"]: record for record in vars(history).values()
+               if isinstance(record, dict) and record.get("operation") == "PARTY"}
+    assert {artist["id"]: artist["name"] for artist in answer["artists"]} == {
+        party: name_of(parties[party]) for party in credited}
     assert answer["money"] == {"currency": "EUR", "rate": 800, "exponent": 2}
 
 
