@@ -217,7 +217,9 @@ function scale(values) {
   return {top, steps: [4, 5, 2, 1].find((steps) => Number.isInteger(top / steps))};
 }
 
+// A key to the series' colours; one series needs none (the title names it).
 function legend(svg, series, x, y) {
+  if (series.length < 2) return;
   series.forEach((serie, index) => {
     const left = x + index * 130;
     svg.append(svgEl("rect", {x: left, y: y - 10, width: 12, height: 12, class: serie.cls}));
@@ -233,7 +235,7 @@ function chartWidth(container) {
 function columnChart(container, {title, xTitle, yTitle, labels, series, format = number}) {
   const width = chartWidth(container);
   const height = 260;
-  const margin = {left: 58, right: 10, top: 44, bottom: 64};
+  const margin = {left: 58, right: 10, top: 56, bottom: 64};
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
   const totals = labels.map((_, index) => series.reduce((sum, serie) => sum + serie.values[index], 0));
@@ -249,7 +251,8 @@ function columnChart(container, {title, xTitle, yTitle, labels, series, format =
   }
   const slot = plotWidth / Math.max(1, labels.length);
   const barWidth = Math.max(2, Math.min(48, slot * 0.7));
-  const labelEvery = Math.ceil(labels.length / Math.max(1, Math.floor(plotWidth / 44)));
+  const labelWidth = Math.max(...labels.map((label) => label.length), 1) * 7 + 10;
+  const labelEvery = Math.ceil(labels.length / Math.max(1, Math.floor(plotWidth / labelWidth)));
   labels.forEach((label, index) => {
     const x = margin.left + slot * index + (slot - barWidth) / 2;
     let base = margin.top + plotHeight;
@@ -262,11 +265,12 @@ function columnChart(container, {title, xTitle, yTitle, labels, series, format =
       }
     });
     if (totals[index] > 0) {
-      const vertical = barWidth < 24;
+      const value = format(totals[index]);
+      const vertical = value.length * 7 > barWidth;
       const cx = x + barWidth / 2;
       const text = svgEl("text", vertical
         ? {x: cx + 4, y: base - 4, class: "value", transform: `rotate(-90 ${cx + 4} ${base - 4})`}
-        : {x: cx, y: base - 4, class: "value", "text-anchor": "middle"}, format(totals[index]));
+        : {x: cx, y: base - 4, class: "value", "text-anchor": "middle"}, value);
       svg.append(text);
     }
     if (index % labelEvery === 0) {
