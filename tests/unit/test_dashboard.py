@@ -144,6 +144,15 @@ def test_the_page_is_served_with_its_files_and_names_nothing_elsewhere(http):
     assert http.get(f"{PREFIX}/dashboard").status_code in (301, 308)
 
 
+def test_the_script_never_reads_ledger_text_as_html():
+    """Names on the ledger are anyone's to write: the page adds them as text only."""
+    from bigchaindb_resonate.api import DASHBOARD_PAGE
+
+    script = (DASHBOARD_PAGE / "dashboard.js").read_text()
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+        assert sink not in script
+
+
 def dashboard_files():
     from bigchaindb_resonate.api import DASHBOARD_FILES
 

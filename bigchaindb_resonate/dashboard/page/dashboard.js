@@ -6,6 +6,8 @@
 // (payees/<key>/account), then listens to BigchainDB's event stream and asks for the
 // figures again when a block commits. Every figure shown is marked with data-figure (and
 // data-track, data-artist or data-key) so that tests can read what a person sees.
+// Names come from the ledger, where anyone can write anything: they go into the page as
+// text (textContent, text nodes), never as HTML.
 "use strict";
 
 const API = location.pathname.replace(/dashboard\/[^/]*$/, "");  // .../api/v1/resonate/
