@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from bigchaindb_resonate import dashboard, outcome, reads, rules
 from bigchaindb_resonate.errors import ResonateValidationError
-from bigchaindb_resonate.reports import compute, formats, totals
+from bigchaindb_resonate.reports import compute, formats, statements, totals
 from bigchaindb_resonate.validators.identifiers import normalise_isrc, normalise_iswc
 
 PREFIX = "/api/v1/resonate"
@@ -181,10 +181,10 @@ def _report_query():
     return scope, period, at_height
 
 
-def _on_store(function):
-    """`function(StoreLedger)` on this node's ledger; 404 when its scope or height is not."""
+def _on_store(function, store=compute.StoreLedger):
+    """`function(store)` on this node's ledger; 404 when its scope or height is not."""
     try:
-        return _on_ledger(lambda bigchain: function(compute.StoreLedger(bigchain)))
+        return _on_ledger(lambda bigchain: function(store(bigchain)))
     except compute.ScopeNotFound as exc:
         raise Refusal(404, str(exc)) from None
 
@@ -282,6 +282,27 @@ def report_totals():
     if not 1 <= len(keys) <= MAX_TOTALS_KEYS:
         raise Refusal(400, f"ask for 1 to {MAX_TOTALS_KEYS} keys (key=...&key=...)")
     return jsonify({"totals": _stored_totals(keys)})
+
+
+@blueprint.route("/statements")
+def statement():
+    """A payee's statement for a period (reports/statements.py): JSON, CSV or a printable
+    HTML page."""
+    args = request.args
+    fmt = args.get("format", "json")
+    if fmt not in statements.FORMATS:
+        raise Refusal(400, f"format must be one of {', '.join(statements.FORMATS)}, not `{fmt}`")
+    if "payee" not in args:
+        raise Refusal(400, "name the payee: payee=<public key>")
+    payee = _public_key(args["payee"])
+    try:
+        period = compute.Period.parse(args)
+        at_height = compute.parse_count(args.get("at_height"), "at_height")
+    except compute.ReportError as exc:
+        raise Refusal(400, str(exc)) from None
+    text = "".join(_on_store(lambda ledger: statements.render(statements.statement_lines(
+        ledger, payee, period, at_height), fmt), statements.StoreStatements))
+    return Response(text, mimetype=statements.MEDIA_TYPES[fmt])
 
 
 def register(app):

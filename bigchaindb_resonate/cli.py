@@ -19,6 +19,7 @@
 """
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import sys
@@ -718,6 +719,7 @@ def _audit(args):
     from bigchaindb_resonate import host
     from bigchaindb_resonate.reports.audit import AuditError, audit, audit_totals
     from bigchaindb_resonate.reports.formats import ReportFormatError
+    from bigchaindb_resonate.reports import statements
 
     if (args.report is None) == (not args.totals):
         print("error: name a report file to audit, or give --totals to audit the nodes' "
@@ -729,13 +731,18 @@ def _audit(args):
             result = audit_totals(args.node)
         else:
             with args.report.open() as text:
-                result = audit(text, args.node)
+                first = text.readline()
+                if statements.is_statement(first):
+                    result = statements.audit(first + text.read(), args.node)
+                else:
+                    result = audit(itertools.chain([first], text), args.node)
     except OSError as exc:
         raise CommandError(f"cannot read {args.report} ({exc.strerror}); give a report file "
                            f"`resonate report --out FILE` wrote") from None
-    except (AuditError, ReportFormatError, UnicodeDecodeError) as exc:
-        raise CommandError(f"{exc}; give a report file `resonate report --out FILE` wrote, "
-                           f"and nodes of the network it came from") from None
+    except (AuditError, ReportFormatError, statements.StatementError, UnicodeDecodeError) as exc:
+        raise CommandError(f"{exc}; give a file `resonate report --out FILE` or `resonate "
+                           f"statement --out FILE` wrote, and nodes of the network it came "
+                           f"from") from None
     for finding in result.findings:
         print(finding)
     verdict = "matches" if result.ok else f"does NOT match ({len(result.findings)} findings)"
@@ -745,6 +752,39 @@ def _audit(args):
           f"node(s), {result.transactions} transaction checks (id, signatures, conservation)",
           file=sys.stderr)
     return 0 if result.ok else 1
+
+
+def _statement(args):
+    import datetime
+
+    client = _client(args)
+    period = _fields([("from_height", args.from_height), ("to_height", args.to_height),
+                      ("from_time", args.from_date and _consensus_seconds(args.from_date)),
+                      ("to_time", args.to_date and _consensus_seconds(
+                          (datetime.date.fromisoformat(args.to_date) + datetime.timedelta(days=1)).isoformat()))])
+    context = _found(client, f"block {args.at_height}", lambda: client.report_context("network", args.at_height))
+    at_height = _node_answer(client, lambda context: int(context["at_height"]), context)
+    print(f"computing the statement of {args.payee} at height {at_height} on {client.api_url}",
+          file=sys.stderr, flush=True)
+    with _ticking(lambda: "still computing"):
+        text = client.statement(args.payee, args.format, at_height, **period)
+    with _output(args.out) as out:
+        out.write(text)
+    if args.out:
+        print(f"wrote the statement at height {at_height} to {args.out}; check it with "
+              f"`resonate audit {args.out} --node URL`", file=sys.stderr)
+    return 0
+
+
+def _date(text):
+    """A calendar date YYYY-MM-DD (UTC)."""
+    import datetime
+
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a date: give YYYY-MM-DD") from None
+    return text
 
 
 def _summary(args):
@@ -1021,9 +1061,23 @@ def build_parser():
     report.add_argument("--charts", type=Path, help="also draw PNG charts into this directory")
     report.set_defaults(func=_report)
 
-    audit = commands.add_parser("audit", help="recompute a report from nodes and name every "
-                                              "line that differs")
-    audit.add_argument("report", type=Path, nargs="?", help="a report file (JSON, CSV or DSR)")
+    statement = commands.add_parser("statement", parents=[node],
+                                    help="a payee's statement for a period, computed by a node")
+    statement.add_argument("--payee", required=True, type=public_key, help="the payee's public key")
+    statement.add_argument("--from-date", type=_date, help="first day (YYYY-MM-DD, UTC, inclusive)")
+    statement.add_argument("--to-date", type=_date, help="last day (YYYY-MM-DD, UTC, inclusive)")
+    statement.add_argument("--from-height", type=int, help="first block height (inclusive)")
+    statement.add_argument("--to-height", type=int, help="last block height (inclusive)")
+    statement.add_argument("--at-height", type=int, help="compute at this block (default: latest)")
+    statement.add_argument("--format", default="html", choices=["json", "csv", "html"],
+                           help="json or csv (every line), or html (a printable page)")
+    statement.add_argument("--out", type=Path, help="write it here (default: standard output)")
+    statement.set_defaults(func=_statement)
+
+    audit = commands.add_parser("audit", help="recompute a report or a statement from nodes "
+                                              "and name every line that differs")
+    audit.add_argument("report", type=Path, nargs="?",
+                       help="a report (JSON, CSV or DSR) or statement (JSON, CSV or HTML) file")
     audit.add_argument("--totals", action="store_true",
                        help="instead, recompute the report totals each node keeps at commit "
                             "from its ledger and compare them")

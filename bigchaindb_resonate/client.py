@@ -497,6 +497,17 @@ class Client:
         return response.iter_content(chunk_size=1 << 16, decode_unicode=True)
 
 
+    def statement(self, payee, fmt="json", at_height=None, **period):
+        """A payee's statement (text) for a period: `period` as for `report`; `fmt` json,
+        csv or html."""
+        params = {"payee": payee, "format": fmt, **period}
+        if at_height is not None:
+            params["at_height"] = at_height
+        response = self._request("GET", "resonate/statements", params=params)
+        response.encoding = "utf-8"
+        return response.text
+
+
 def _keypairs(keypairs):
     """One key pair (itself a tuple with private_key and public_key) or several."""
     return [keypairs] if hasattr(keypairs, "private_key") else list(keypairs)
