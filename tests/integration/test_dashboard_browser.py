@@ -177,6 +177,10 @@ def check_against_the_ledger(browser, client, history, tracks, keys):
         assert page[(name, None, None, None)] == sum(account[name] for account in accounts.values())
     history_rows = browser.evaluate("Array.from(document.querySelectorAll('#payout-history tbody tr'))"
                                     ".map(row => Array.from(row.cells).map(cell => cell.textContent))")
+    # Each key's printable statement is a link away, on the same node.
+    statements = browser.evaluate("Promise.all(Array.from(document.querySelectorAll('a.statement'))"
+                                  ".map(link => fetch(link.href).then(answer => answer.status)))")
+    assert statements == [200] * len(accounts)
     payouts = [payout for account in accounts.values() for payout in account["payouts"]]
     assert [row[2:5] for row in history_rows] == [
         [f"{payout['amount']:,}", format_money(payout["money_minor"], payout["currency"]),

@@ -512,7 +512,7 @@ function renderAccounts() {
   }
   table(document.getElementById("accounts"),
         ["Key", "Balance (tokens)", "Requested, not yet paid (tokens)", "Owed (tokens)",
-         `Owed (${currency})`, "Paid out (tokens)", `Paid out (${currency})`],
+         `Owed (${currency})`, "Paid out (tokens)", `Paid out (${currency})`, "Statement"],
         state.subject.keys.map((key) => {
           const account = state.accounts[key];
           const at = {"data-key": key};
@@ -522,7 +522,9 @@ function renderAccounts() {
           return el("tr", at, el("td", {}, nameOfKey(key), el("br"), el("span", {class: "key"}, shortKey(key))),
                     ...cells(figure("balance", account.balance, at), figure("requested", requested, at),
                              figure("owed", account.owed, at), money(account.owed),
-                             figure("paid", account.paid, at), paidMoney(paidMinor, currency)));
+                             figure("paid", account.paid, at), paidMoney(paidMinor, currency),
+                             el("a", {class: "statement", href: `${API}statements?payee=${key}&format=html`},
+                                "printable, all time")));
         }));
   const payouts = state.subject.keys.flatMap((key) => state.accounts[key].payouts.map((payout) => ({key, ...payout})));
   payouts.sort((a, b) => a.height - b.height);
