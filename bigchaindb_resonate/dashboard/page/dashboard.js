@@ -524,7 +524,7 @@ function renderAccounts() {
                              figure("owed", account.owed, at), money(account.owed),
                              figure("paid", account.paid, at), paidMoney(paidMinor, currency),
                              el("a", {class: "statement", href: `${API}statements?payee=${key}&format=html`},
-                                "printable, all time")));
+                                "all time")));
         }));
   const payouts = state.subject.keys.flatMap((key) => state.accounts[key].payouts.map((payout) => ({key, ...payout})));
   payouts.sort((a, b) => a.height - b.height);
@@ -535,6 +535,9 @@ function renderAccounts() {
           ...cells(nameOfKey(payout.key), figure("payout_amount", payout.amount, {"data-settlement": payout.settlement}),
                    paidMoney(payout.money_minor, payout.currency),
                    payout.reference, number(payout.height)))));
+  if (!payouts.length) {
+    document.getElementById("payout-history").prepend(el("caption", {}, "No payouts settled yet."));
+  }
 }
 
 function render() {
