@@ -18,7 +18,7 @@ setup(
     packages=find_packages(include=["bigchaindb_resonate", "bigchaindb_resonate.*"]),
     # Tendermint templates are read from network/tendermint/ in the checkout; the project
     # is installed editable (scripts/bootstrap), as is the node image.
-    package_data={"bigchaindb_resonate": ["schemas/*.yaml"]},
+    package_data={"bigchaindb_resonate": ["schemas/*.yaml", "dashboard/page/*"]},
     # The client library: build, sign (byte-identical to the server) and send.
     install_requires=["requests>=2.20", "PyNaCl>=1.4", "base58>=2.0", "python-rapidjson>=1.0"],
     # What the node's own code imports besides; BigchainDB's pins decide pymongo's version.

@@ -5,10 +5,12 @@ Every answer is computed from the node's committed ledger only (reads.py), so an
 can ask any node and compare. Errors are JSON `{"status", "message"}`: 400 for a bad
 query, 404 when nothing matches.
 """
+from pathlib import Path
+
 import base58
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from bigchaindb_resonate import governance, outcome, reads, rule_versions, rules
+from bigchaindb_resonate import dashboard, governance, outcome, reads, rule_versions, rules
 from bigchaindb_resonate.errors import ResonateValidationError
 from bigchaindb_resonate.reports import compute, formats, statements, totals
 from bigchaindb_resonate.validators.identifiers import normalise_isrc, normalise_iswc
@@ -334,3 +336,48 @@ def statement():
 
 def register(app):
     app.register_blueprint(blueprint, url_prefix=PREFIX)
+
+
+# -- the artist and label dashboard (bigchaindb_resonate/dashboard/): its page and reads
+
+DASHBOARD_PAGE = Path(dashboard.__file__).parent / "page"
+DASHBOARD_FILES = {"index.html": "text/html", "dashboard.js": "text/javascript",
+                   "dashboard.css": "text/css"}
+
+
+@blueprint.route("/dashboard/")
+@blueprint.route("/dashboard/<name>")
+def dashboard_page(name="index.html"):
+    """The page and its assets, shipped in the package: it needs nothing from elsewhere."""
+    if name not in DASHBOARD_FILES:
+        raise Refusal(404, f"no dashboard file {name}")
+    return Response((DASHBOARD_PAGE / name).read_bytes(), mimetype=DASHBOARD_FILES[name])
+
+
+def _on_dashboard(function, *args):
+    try:
+        return _on_ledger(function, *args)
+    except dashboard.DashboardError as exc:
+        raise Refusal(400, str(exc)) from None
+    except dashboard.SubjectNotFound as exc:
+        raise Refusal(404, str(exc)) from None
+
+
+@blueprint.route("/dashboard/subject")
+def dashboard_subject():
+    """Whom a dashboard is about (party=<PARTY id> or key=<public key>): name, keys, tracks."""
+    party, key = request.args.get("party"), request.args.get("key")
+    return jsonify(_on_dashboard(dashboard.subject, party and _record_id(party),
+                                 key and _public_key(key)))
+
+
+@blueprint.route("/dashboard/figures")
+def dashboard_figures():
+    """What the page draws for track=... (and the subject's key=...), over `days` days."""
+    try:
+        days = compute.parse_count(request.args.get("days", dashboard.DEFAULT_DAYS), "days")
+    except compute.ReportError as exc:
+        raise Refusal(400, str(exc)) from None
+    tracks = [_record_id(track) for track in request.args.getlist("track")]
+    keys = [_public_key(key) for key in request.args.getlist("key")]
+    return jsonify(_on_dashboard(dashboard.figures, tracks, keys, days))

@@ -126,6 +126,8 @@ def run(directory=None):
         say("   error: the nodes did not agree; see `resonate testnet status`")
         return 1
     say(f"   height {agreed[0]}, app hash {agreed[1]}")
+    say("8. The band's dashboard, served by every node (docs/dashboard.md):")
+    say(f"   {testnet.nodes[0].api_url}/api/v1/resonate/dashboard/?party={band['id']}")
     say("Done.")
     return 0
 

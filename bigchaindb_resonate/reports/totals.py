@@ -14,7 +14,11 @@ history: one per key below, whatever the number of plays.
 
 Play figures (`paid_plays`, `free_plays`, `tokens`, `ownerships`, `payee_tokens`,
 `coop_tokens`) are counted the way a report counts them (compute.report_lines); a payee
-document holds `amount` and `payments`. All integers, computed from the transactions and
+document holds `amount` and `payments`. A track's document also holds what each key was
+paid by its plays (`payee|<key>`, one figure per key its splits ever paid) and its
+listeners' progress (`reached_1` to `reached_9`: the listeners who paid for at least that
+many of its plays; `reached_9` own it), for the dashboard, without another document to
+write at commit. All integers, computed from the transactions and
 the block's consensus time only, so every node holds the same totals.
 
 A crash may replay a block's commit (BigchainDB's crash recovery deletes the transactions
@@ -50,6 +54,7 @@ DAY = 86400
 PLAY_FIGURES = ("paid_plays", "free_plays", "tokens", "ownerships", "payee_tokens",
                 "coop_tokens")
 PAYEE_FIGURES = ("amount", "payments")
+PROGRESS_FIGURES = tuple(f"reached_{count}" for count in range(1, OWNING_PLAY + 2))
 EPOCH = datetime.date(1970, 1, 1).toordinal()
 INSERT_BATCH = 1000
 ROWS_PER_INSERT = 50  # a block's rows hold up to a block of plays
@@ -58,6 +63,11 @@ ROWS_PER_INSERT = 50  # a block's rows hold up to a block of plays
 def date_of(seconds):
     """The UTC date of consensus `seconds`, from integer days (no clock, no time zone)."""
     return datetime.date.fromordinal(EPOCH + seconds // DAY).isoformat()
+
+
+def track_payee(public_key):
+    """The figure of a track's document that holds what `public_key` was paid by it."""
+    return f"payee|{public_key}"
 
 
 def play_keys(track, territory, date):
@@ -75,9 +85,9 @@ class Totals:
         self.documents = {}
 
     def _add(self, key, figures):
-        document = self.documents.setdefault(key, dict.fromkeys(figures, 0))
+        document = self.documents.setdefault(key, {})
         for name, amount in figures.items():
-            document[name] += amount
+            document[name] = document.get(name, 0) + amount
 
     def add_play(self, seconds, metadata, outputs, platform_key):
         """One PLAY: its metadata, its outputs (`public_keys`, `amount`) and the consensus
@@ -89,10 +99,15 @@ class Totals:
                    "payee_tokens": sum(amount for _, amount, role in paid_to if role == "payee"),
                    "coop_tokens": sum(amount for _, amount, role in paid_to if role == "coop")}
         date = None if seconds is None else date_of(seconds)
-        for key in play_keys(metadata["track"], metadata["territory"], date):
+        track = metadata["track"]
+        for key in play_keys(track, metadata["territory"], date):
             self._add(key, figures)
         for payee, amount, _ in paid_to:
             self._add(f"payee|{payee}", {"amount": amount, "payments": 1})
+            self._add(f"track|{track}", {track_payee(payee): amount})
+        if price > 0:  # the listener's (playNumber + 1)th paid play of the track
+            reached = f"reached_{metadata['playNumber'] + 1}"
+            self._add(f"track|{track}", {name: int(name == reached) for name in PROGRESS_FIGURES})
 
     def add_block(self, seconds, transactions, platform_key):
         """The PLAYs among a block's `transactions` (dicts as stored, with metadata)."""

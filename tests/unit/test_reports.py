@@ -30,6 +30,7 @@ DAY = 86400
 # -- the scripted history
 
 def record(operation, data, keypair):
+    data = {"@context": "https://resonate.coop/ns/coalaip/v1.jsonld", **data}
     tx = Transaction.create([keypair.public_key], [([keypair.public_key], 1)], asset=data)
     tx.operation = operation
     return tx.sign([keypair.private_key]).to_dict()
@@ -69,9 +70,11 @@ class History:
                                                "recordingOf": self.other_work["id"],
                                                "byArtist": [self.band["id"]],
                                                "isrcCode": "USRC17607839"}, keys["band"])
-        self.split1 = record("SPLIT", {"@type": "RoyaltySplit", "subject": self.track1["id"], "payees": [
+        # Payees in key order, as a SPLIT must list them (types/split.py).
+        self.split1 = record("SPLIT", {"@type": "RoyaltySplit", "subject": self.track1["id"], "payees": sorted([
             {"publicKey": keys["artist"].public_key, "shareBp": 6000},
-            {"publicKey": keys["composer"].public_key, "shareBp": 4000}]}, keys["artist"])
+            {"publicKey": keys["composer"].public_key, "shareBp": 4000}], key=lambda payee: payee["publicKey"])},
+            keys["artist"])
         self.split3 = record("SPLIT", {"@type": "RoyaltySplit", "subject": self.track3["id"], "payees": [
             {"publicKey": keys["band"].public_key, "shareBp": 10000}]}, keys["band"])
         self.payees = {self.track1["id"]: self.split1, self.track2["id"]: self.split1,
