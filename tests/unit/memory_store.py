@@ -210,7 +210,7 @@ class MemoryStore:
             {"height": height, "app_hash": hashlib.sha256(str(height).encode()).hexdigest().upper(),
              "transactions": [tx["id"] for tx in transactions]})
         if time is not None:
-            self.collection("block_times").documents.append({"height": height, "time": time})
+            self.collection("block_times").documents.append({"_id": str(height), "height": height, "time": time})
             self.collection(CHAIN_HEAD).documents[:] = [
                 {"_id": LATEST_BLOCK_TIME, "height": height, "time": time}]
         plays = [tx for tx in transactions if tx["operation"] == "PLAY"]
