@@ -45,4 +45,4 @@ class ChannelOpen(ChannelTransaction):
         self.check_state(state)
         self.check_outputs(state, [([listener], spent - holds(state))] if spent > holds(state) else [])
 
-    open = client_builder(client_part.open_channel)
+    open_channel = client_builder(client_part.open_channel)
