@@ -18,7 +18,7 @@ from bigchaindb_resonate.operations import channel_settle as client_part
 from bigchaindb_resonate.operations.play import OPERATION as PLAY
 from bigchaindb_resonate.types.base import client_builder
 from bigchaindb_resonate.types.channels import (
-    ChannelTransaction, ChannelWrongInput, closes_at, state_of,
+    ChannelTransaction, closes_at, state_of,
 )
 from bigchaindb_resonate.types.manifestation import Manifestation
 from bigchaindb_resonate.types.play import (

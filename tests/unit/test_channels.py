@@ -6,12 +6,10 @@ Channel transactions are built by the client's builders (operations/) and signed
 key, as each side does, with the light client (the output is 1 of 2); then parsed as a
 node parses them."""
 import pytest
-from bigchaindb.common.exceptions import DoubleSpend
 from bigchaindb.models import Transaction
 
-from bigchaindb_resonate import registry
 from bigchaindb_resonate.conditions import generate_key_pair
-from bigchaindb_resonate.errors import SchemaViolation
+from bigchaindb_resonate.ledger import NETWORK_PARAMETERS, LedgerView
 from bigchaindb_resonate.operations import (
     channel_close, channel_open, channel_refund, channel_settle, channel_topup,
 )
@@ -32,11 +30,10 @@ from bigchaindb_resonate.types.play import (
 )
 from bigchaindb_resonate.types.split import payees_of
 from bigchaindb_resonate.validators.royalties import price
-from bigchaindb_resonate.vouchers import make_voucher, merkle_root
+from bigchaindb_resonate.vouchers import make_voucher
 from .memory_store import MemoryStore, seconds_of
 from .test_copyright import ALICE, BOB, CAROL
-from .test_play import CREDIT, LICENCE, MARKET, PARAMETERS, PURCHASE, SPLIT, TRACK, a_play, market
-from bigchaindb_resonate.ledger import LedgerView, NETWORK_PARAMETERS
+from .test_play import CREDIT, LICENCE, MARKET, PARAMETERS, PURCHASE, SPLIT, TRACK, a_play
 
 DELAY = 3600
 CHANNEL_PARAMETERS = {**PARAMETERS, "channel_settle_delay_s": DELAY}
@@ -99,11 +96,6 @@ class Chain:
     def view(self, pending=(), time=DAY):
         self.store.consensus_time = time  # the block being built (DeliverTx)
         return LedgerView(self.store, pending)
-
-    def accept(self, tx, pending=(), time=DAY):
-        tx.validate(self.store, pending) if False else None
-        tx.check_stateful(self.view(pending, time))
-        return tx
 
 
 def check(tx, chain, pending=(), time=DAY):
@@ -178,9 +170,7 @@ def test_one_live_channel_per_listener(chain):
     with pytest.raises(ChannelListenerHasChannel):
         check(opened(deposit=100, credits=((channel, 1),)), chain)
     with pytest.raises(ChannelListenerHasChannel):  # also within one block
-        second = opened(deposit=100, credits=((channel, 1),))
-        Chain().accept(second, pending=[channel]) if False else second.check_stateful(
-            Chain().view(pending=[opened(deposit=1000)]))
+        check(opened(deposit=100, credits=((channel, 1),)), Chain(), pending=[channel])
 
 
 def test_a_play_paid_both_ways_in_one_block_second_is_refused(chain):
@@ -407,3 +397,57 @@ def test_a_listener_or_receiver_alone_signs_for_the_channel_output(chain):
         check(signed(channel_close.close(read(channel), CREDIT.id), signer), chain)
     with pytest.raises(Exception):
         signed(channel_close.close(read(channel), CREDIT.id), ALICE)
+
+
+# -- the channel reads, through HTTP, as documented
+
+def http_get(store, path):
+    import contextlib
+
+    from flask import Flask
+
+    from bigchaindb_resonate import api
+
+    app = Flask(__name__)
+
+    @contextlib.contextmanager
+    def pool():
+        yield store
+
+    app.config["bigchain_pool"] = pool
+    api.register(app)
+    response = app.test_client().get(api.PREFIX + path)
+    return response.status_code, response.get_json()
+
+
+def documented(route):
+    import yaml
+
+    from .test_reads import OPENAPI, _schema_for
+
+    return _schema_for(yaml.safe_load(OPENAPI.read_text()), route)
+
+
+def test_channel_reads_follow_the_channel_and_match_the_documented_schema(chain):
+    import jsonschema
+
+    channel = opened()
+    chain.commit(channel)
+    paid = settlement(channel, vouchers_for(channel, 3))
+    chain.commit(paid)
+    close = signed(channel_close.close(read(paid), CREDIT.id), CAROL)
+    chain.commit(close, time=DAY + 50)
+    chain.store.consensus_time = None  # a read sees committed blocks only
+    status, body = http_get(chain.store, f"/channels/{channel.id}")
+    assert status == 200
+    jsonschema.validate(body, documented("/channels/{channel_id}"))
+    assert body == {"channel": channel.id, "listener": CAROL.public_key, "receiver": BOB.public_key,
+                    "status": "closing", "deposit": 2000, "settled": 14, "remaining": 1986,
+                    "sequence": 3, "closing": close.id, "closes_at": DAY + 50 + DELAY,
+                    "latest_transaction": close.id,
+                    "channel_output": {"transaction_id": close.id, "output_index": 0, "amount": 1987}}
+    assert http_get(chain.store, f"/listeners/{CAROL.public_key}/channel") == (200, body)
+    assert http_get(chain.store, f"/listeners/{ALICE.public_key}/channel")[0] == 404
+    assert http_get(chain.store, f"/channels/{paid.id}")[0] == 404
+    status, owned = http_get(chain.store, f"/tracks/{TRACK.id}/listeners/{CAROL.public_key}")
+    assert (owned["plays"], owned["tokens_paid"], owned["next_price"]) == (3, 14, 16)
