@@ -229,13 +229,12 @@ def report_lines(ledger, scope, period, at_height=None):
     for height, time, tx in ledger.plays(first, last, tracks):
         metadata = tx["metadata"]
         track, number = metadata["track"], metadata["playNumber"]
-        where = {"tx": tx["id"], "height": height, "track": track}
-        # A channel play names its voucher (by sequence) in the settlement `tx`.
+        # A channel play names its voucher (by sequence) in the settlement `tx`; a PLAY none.
+        where = {"tx": tx["id"], "voucher": tx.get("voucher"), "height": height, "track": track}
         yield emit({"kind": "play", **where, "time": time, "listener": metadata["listener"],
                     "play_number": number, "territory": metadata["territory"],
                     "price": metadata["price"], "split": metadata.get("split"),
-                    "right": metadata.get("right"),
-                    **({"voucher": tx["voucher"]} if "voucher" in tx else {})})
+                    "right": metadata.get("right")})
         for payee, amount, role in payments(tx["outputs"], metadata["price"], platform_key):
             yield emit({"kind": "payment", **where, "split": metadata.get("split"),
                         "payee": payee, "amount": amount, "role": role})

@@ -38,10 +38,10 @@ MEDIA_TYPES = {"json": "application/json", "csv": "text/csv",
 FIELDS = {
     "report": ["version", "chain_id", "scope", "period", "from_height", "to_height",
                "at_height", "app_hash", "created", "platform_key", "coop_share_bp", "tracks"],
-    "play": ["tx", "height", "track", "time", "listener", "play_number", "territory", "price",
-             "split", "right"],
-    "payment": ["tx", "height", "track", "split", "payee", "amount", "role"],
-    "ownership": ["tx", "height", "track", "listener"],
+    "play": ["tx", "voucher", "height", "track", "time", "listener", "play_number", "territory",
+             "price", "split", "right"],
+    "payment": ["tx", "voucher", "height", "track", "split", "payee", "amount", "role"],
+    "ownership": ["tx", "voucher", "height", "track", "listener"],
     "track": ["track", "isrc", "paid_plays", "free_plays", "tokens", "ownerships"],
     "territory": ["territory", "paid_plays", "free_plays", "tokens"],
     "payee": ["payee", "split", "track", "amount", "payments"],
@@ -51,7 +51,7 @@ FIELDS = {
     "digest": ["sha256", "lines"],
 }
 COLUMNS = ["kind"] + list(dict.fromkeys(field for fields in FIELDS.values() for field in fields))
-INTEGER_FIELDS = {"from_height", "to_height", "at_height", "created", "coop_share_bp",
+INTEGER_FIELDS = {"from_height", "to_height", "at_height", "created", "coop_share_bp", "voucher",
                   "height", "time", "play_number", "price", "amount", "paid_plays",
                   "free_plays", "tokens", "ownerships", "payee_tokens", "coop_tokens",
                   "payments", "lines"}
@@ -157,7 +157,7 @@ CURRENCY = "XXX"
 USE_TYPE = "OnDemandStream"
 PAID, FREE = "PayAsYouGoModel", "FreeOfChargeModel"
 DSR_SPOOL = """
-    CREATE TABLE usage (seq INTEGER PRIMARY KEY, tx TEXT UNIQUE, height INTEGER,
+    CREATE TABLE usage (seq INTEGER PRIMARY KEY, play TEXT UNIQUE, height INTEGER,
                         track TEXT, territory TEXT, price INTEGER, net INTEGER);
     CREATE TABLE isrc (track TEXT PRIMARY KEY, isrc TEXT);"""
 
@@ -192,6 +192,12 @@ def _model(price):
     return PAID if price > 0 else FREE
 
 
+def play_id(line):
+    """A usage's id in a DSR: the PLAY's transaction id, or for a channel play the
+    settlement's id and the voucher's sequence (`<settlement>:<sequence>`)."""
+    return line["tx"] if line.get("voucher") is None else f"{line['tx']}:{line['voucher']}"
+
+
 def _dsr_chunks(lines):
     """Usage lines are grouped by recording, which the report lists in commit order, so
     they go through a spool; summaries come from the report's own summary lines."""
@@ -203,11 +209,11 @@ def _dsr_chunks(lines):
                 head = line
             elif kind == "play":
                 first_time = line["time"] if first_time is None else first_time
-                db.execute("INSERT INTO usage (tx, height, track, territory, price, net) "
-                           "VALUES (?, ?, ?, ?, ?, 0)", (line["tx"], line["height"], line["track"],
+                db.execute("INSERT INTO usage (play, height, track, territory, price, net) "
+                           "VALUES (?, ?, ?, ?, ?, 0)", (play_id(line), line["height"], line["track"],
                                                          line["territory"], line["price"]))
             elif kind == "payment" and line["role"] == "payee":
-                db.execute("UPDATE usage SET net = net + ? WHERE tx = ?", (line["amount"], line["tx"]))
+                db.execute("UPDATE usage SET net = net + ? WHERE play = ?", (line["amount"], play_id(line)))
             elif kind == "track":
                 db.execute("INSERT INTO isrc VALUES (?, ?)", (line["track"], line["isrc"] or ""))
             elif kind == "territory":
@@ -237,7 +243,7 @@ def _dsr_chunks(lines):
             revenue += price
             yield _record("AS01", isrc, track, count, credits(price), credits(net))
             for tx, height, territory, price_, net_ in db.execute(
-                    "SELECT tx, height, territory, price, net FROM usage WHERE track = ? "
+                    "SELECT play, height, territory, price, net FROM usage WHERE track = ? "
                     "ORDER BY seq", (track,)):
                 yield _record("SU01", tx, height, territory, _model(price_), 1, credits(price_),
                               credits(net_), CURRENCY)

@@ -5,6 +5,8 @@ Alice's track with a 70/30 split (Alice, Bob), a streaming licence held by the p
 Channel transactions are built by the client's builders (operations/) and signed by ONE
 key, as each side does, with the light client (the output is 1 of 2); then parsed as a
 node parses them."""
+import json
+
 import pytest
 from bigchaindb.models import Transaction
 
@@ -509,3 +511,32 @@ def test_the_audit_finds_a_voucher_not_signed_or_not_included():
                                          "voucher 2 is not signed by its listener",
                                          "voucher 2 is not included in its root",
                                          "voucher 3 is not included in its root"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "dsr"])
+def test_a_report_with_channel_plays_audits_clean_and_a_forged_voucher_is_named(fmt, monkeypatch):
+    from bigchaindb_resonate.reports import audit
+    from .test_reports import fetch, nodes_over
+
+    chain = Chain()
+    channel = opened()
+    chain.commit(channel)
+    paid = settlement(channel, vouchers_for(channel, 10))
+    chain.commit(paid)
+    chain.store.consensus_time = None
+    nodes = nodes_over(chain.store)
+    status, text = fetch(nodes, format=fmt)
+    assert status == 200
+    result = audit.audit(text.splitlines(True), list(nodes["clients"]), nodes["clients"])
+    assert result.findings == [] and result.transactions == 2 * 1  # the settlement, on each node
+    if fmt == "json":
+        plays = [line for line in json.loads(text)["lines"] if line["kind"] == "play"]
+        assert [(line["tx"], line["voucher"]) for line in plays] == [(paid.id, n) for n in range(1, 11)]
+    stored = chain.store.transaction(paid.id)
+    forged = {**stored, "metadata": {**stored["metadata"], "vouchers": [
+        {**stored["metadata"]["vouchers"][0], "signature": stored["metadata"]["vouchers"][1]["signature"]},
+        *stored["metadata"]["vouchers"][1:]]}}
+    monkeypatch.setattr(chain.store, "transaction", lambda txid: forged if txid == paid.id else
+                        type(chain.store).transaction(chain.store, txid))
+    findings = audit.audit(text.splitlines(True), list(nodes["clients"]), nodes["clients"]).findings
+    assert any("voucher 1 is not signed by its listener" in finding for finding in findings)
