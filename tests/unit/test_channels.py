@@ -518,9 +518,16 @@ def test_a_report_with_channel_plays_audits_clean_and_a_forged_voucher_is_named(
     from bigchaindb_resonate.reports import audit
     from .test_reports import fetch, nodes_over
 
+    from bigchaindb_resonate.types.party import Party
+    from .test_copyright import WORK, parsed
+
     chain = Chain()
+    # The market's work names a party: the same one test_copyright builds (same key and
+    # data: the same transaction), which a report's catalogue reads.
+    composer = parsed(Party.build([ALICE.public_key], {"@type": "Person", "name": "Ada"}))
+    assert WORK.asset["data"]["composer"] == [composer.id]
     channel = opened()
-    chain.commit(channel)
+    chain.commit(composer, channel)
     paid = settlement(channel, vouchers_for(channel, 10))
     chain.commit(paid)
     chain.store.consensus_time = None
