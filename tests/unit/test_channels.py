@@ -547,3 +547,32 @@ def test_a_report_with_channel_plays_audits_clean_and_a_forged_voucher_is_named(
                         type(chain.store).transaction(chain.store, txid))
     findings = audit.audit(text.splitlines(True), list(nodes["clients"]), nodes["clients"]).findings
     assert any("voucher 1 is not signed by its listener" in finding for finding in findings)
+
+
+def test_a_settlement_spending_more_than_the_channel_output_or_another_output_is_refused(chain):
+    from bigchaindb_resonate.types.channels import ChannelWrongInput
+
+    channel = opened()
+    chain.commit(channel)
+    tx = channel_settle.settle(read(channel), vouchers_for(channel, 1), {TRACK.id: (SPLIT.id, payees_of(SPLIT))},
+                               PARAMETERS, CREDIT.id)
+    extra = LightTransaction.from_dict(channel.to_dict()).to_inputs([1])
+    tx.inputs += extra
+    tx.outputs[0].amount += channel.outputs[1].amount
+    with pytest.raises(ChannelWrongInput):
+        check(signed(tx, CAROL), chain)
+    elsewhere = channel_close.close({**read(channel), "latest_transaction": PURCHASE.id}, CREDIT.id)
+    elsewhere.inputs = LightTransaction.from_dict(channel.to_dict()).to_inputs([1])
+    elsewhere.outputs[0].amount = channel.outputs[1].amount
+    with pytest.raises(ChannelWrongInput):
+        check(signed(elsewhere, CAROL), chain)
+
+
+def test_a_channel_of_another_asset_is_refused(chain):
+    from bigchaindb_resonate.types.channels import ChannelNotCredit
+    from .test_play import COPYRIGHT
+
+    # Alice holds the 100 shares of the Copyright: a channel cannot hold them.
+    tx = channel_open.open_channel([(COPYRIGHT, 0)], ALICE.public_key, BOB.public_key, 99)
+    with pytest.raises(ChannelNotCredit):
+        check(signed(tx, ALICE), chain)
