@@ -85,11 +85,11 @@ def settlement(latest, vouchers, signer=BOB, split=SPLIT):
 class Chain:
     """A ledger of blocks over the market: commit transactions block by block, at times."""
 
-    def __init__(self, parameters=CHANNEL_PARAMETERS):
+    def __init__(self, parameters=CHANNEL_PARAMETERS, market=MARKET):
         self.store = MemoryStore()
         self.store.collection(NETWORK_PARAMETERS).documents.append({"chain_id": "memory", **parameters})
         self.height = 0
-        self.commit(*MARKET)
+        self.commit(*market)
 
     def commit(self, *transactions, time=DAY):
         self.height += 1
@@ -576,3 +576,16 @@ def test_a_channel_of_another_asset_is_refused(chain):
     tx = channel_open.open_channel([(COPYRIGHT, 0)], ALICE.public_key, BOB.public_key, 99)
     with pytest.raises(ChannelNotCredit):
         check(signed(tx, ALICE), chain)
+
+
+def test_a_paid_voucher_of_a_track_without_a_split_is_refused_as_a_play_would_be():
+    from bigchaindb_resonate.types.play import PlayNoSplit
+
+    chain = Chain(market=[tx for tx in MARKET if tx is not SPLIT])
+    channel = opened()
+    chain.commit(channel)
+    tx = channel_settle.settle(read(channel), vouchers_for(channel, 1), {TRACK.id: (None, [])},
+                               PARAMETERS, CREDIT.id)
+    assert tx.metadata["splits"] == {}
+    with pytest.raises(PlayNoSplit):
+        check(signed(tx, BOB), chain)
