@@ -304,6 +304,13 @@ def credit_balance(bigchain, public_key):
             "balance": sum(output["amount"] for output in alone), "outputs": alone}
 
 
+def _is_channel_output(operation, index):
+    """A payment channel's output is locked to its channel (read it with `channel`)."""
+    from bigchaindb_resonate.operations.channels import CHANNEL_OUTPUT, KEEPS_CHANNEL_OUTPUT
+
+    return operation in KEEPS_CHANNEL_OUTPUT and index == CHANNEL_OUTPUT
+
+
 def credit_history(bigchain, public_key):
     """Every committed credit transaction that paid the key or spent its outputs, in commit
     order, with what it received, spent and held after (a PLAY's metadata says which play)."""
@@ -313,7 +320,8 @@ def credit_history(bigchain, public_key):
     conn = bigchain.connection
     paid = [tx for tx in _paid(conn, public_key) if asset_id_of(tx) == token.id]
     owned = {(tx["id"], index): int(output["amount"]) for tx in paid
-             for index, output in enumerate(tx["outputs"]) if public_key in output["public_keys"]}
+             for index, output in enumerate(tx["outputs"]) if public_key in output["public_keys"]
+             and not _is_channel_output(tx["operation"], index)}
     spenders = sorted({spender for spender in (_spender(conn, *link) for link in sorted(owned)) if spender})
     transactions = {**_by_key(conn, "transactions", spenders), **{tx["id"]: tx for tx in paid}}
     positions = commit_positions(conn, sorted(transactions))
@@ -395,3 +403,41 @@ def payee_account(bigchain, public_key):
             "owed": balance + sum(entry["amount"] for entry in open_requests),
             "paid": sum(entry["amount"] for entry in payouts), "payouts": payouts,
             "currency": parameters.get("payout_currency"), "rate": parameters.get("payout_rate")}
+# -- payment channels: their state as the rules see it (types/channels.py)
+
+def _channel_answer(ledger, latest):
+    from bigchaindb_resonate.operations.channels import CHANNEL_OUTPUT, holds
+    from bigchaindb_resonate.types.channels import closes_at, state_of, status_of
+
+    state = state_of(latest)
+    status = status_of(latest)
+    return {"channel": state["channel"], "listener": state["listener"], "receiver": state["receiver"],
+            "status": status, "deposit": state["deposit"], "settled": state["settled"],
+            "remaining": state["deposit"] - state["settled"], "sequence": state["sequence"],
+            "closing": state.get("closing"),
+            "closes_at": closes_at(ledger, state, ledger.network_parameters() or {}) if "closing" in state else None,
+            "latest_transaction": latest.id,
+            "channel_output": None if status == "closed" else {
+                "transaction_id": latest.id, "output_index": CHANNEL_OUTPUT, "amount": holds(state)}}
+
+
+def channel(bigchain, channel_id):
+    """A payment channel's state: deposit, settled total, status, close time, last settled
+    sequence and the output its next transaction spends. None when `channel_id` is no
+    CHANNEL_OPEN."""
+    from bigchaindb_resonate.operations.channels import OPEN
+    from bigchaindb_resonate.types.channels import latest_of
+
+    ledger = LedgerView(bigchain)
+    if ledger.record(channel_id, (OPEN,)) is None:
+        return None
+    return _channel_answer(ledger, latest_of(ledger, channel_id, "channel"))
+
+
+def listener_channel(bigchain, public_key):
+    """The listener's live (open or closing) channel, as `channel` answers; None when none."""
+    from bigchaindb_resonate.types.channels import live_channel
+
+    ledger = LedgerView(bigchain)
+    latest = live_channel(ledger, public_key)
+    return None if latest is None else _channel_answer(ledger, latest)

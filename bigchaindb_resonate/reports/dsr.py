@@ -72,7 +72,7 @@ COLUMNS = {
 }
 SUMMARY, RESOURCE, USAGE = "SY02.02", "AS02.02", "SU02"
 SPOOL = """
-    CREATE TABLE usage (seq INTEGER PRIMARY KEY, tx TEXT UNIQUE, track TEXT,
+    CREATE TABLE usage (seq INTEGER PRIMARY KEY, play TEXT UNIQUE, track TEXT,
                         territory TEXT, price INTEGER, net INTEGER);
     CREATE TABLE track (track TEXT PRIMARY KEY, line TEXT);"""
 
@@ -128,6 +128,12 @@ def _record(record_type, **cells):
     return "\t".join([record_type] + [_cell(cells.get(name)) for name in COLUMNS[record_type]]) + "\n"
 
 
+def play_id(line):
+    """A play's id: its PLAY's transaction id, or for a channel play the settlement's id
+    and the voucher's sequence (`<settlement>:<sequence>`)."""
+    return line["tx"] if line.get("voucher") is None else f"{line['tx']}:{line['voucher']}"
+
+
 def _sales_transaction_id(txids):
     return hashlib.sha256("".join(f"{txid}\n" for txid in txids).encode()).hexdigest()
 
@@ -150,12 +156,12 @@ def render(lines):
                 head = line
             elif kind == "play":
                 first_time = line["time"] if first_time is None else first_time
-                db.execute("INSERT INTO usage (tx, track, territory, price, net) "
-                           "VALUES (?, ?, ?, ?, 0)", (line["tx"], line["track"],
+                db.execute("INSERT INTO usage (play, track, territory, price, net) "
+                           "VALUES (?, ?, ?, ?, 0)", (play_id(line), line["track"],
                                                       line["territory"], line["price"]))
             elif kind == "payment" and line["role"] == "payee":
-                db.execute("UPDATE usage SET net = net + ? WHERE tx = ?",
-                           (line["amount"], line["tx"]))
+                db.execute("UPDATE usage SET net = net + ? WHERE play = ?",
+                           (line["amount"], play_id(line)))
             elif kind == "track":
                 db.execute("INSERT INTO track VALUES (?, ?)", (line["track"], canonical(line)))
             elif kind == "digest":
@@ -223,7 +229,7 @@ def _records(db, head, digest, first_time):
                 "GROUP BY territory, price ORDER BY territory, price = 0, price",
                 (track,)).fetchall():
             txids = (txid for (txid,) in db.execute(
-                "SELECT tx FROM usage WHERE track = ? AND territory = ? AND price = ? "
+                "SELECT play FROM usage WHERE track = ? AND territory = ? AND price = ? "
                 "ORDER BY seq", (track, territory, price)))
             yield emit(_record(
                 USAGE, BlockId=block_id, SummaryRecordId=summary_ids[territory],

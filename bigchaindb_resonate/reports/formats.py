@@ -24,10 +24,10 @@ FIELDS = {
                "to_height", "at_height", "app_hash", "created", "platform_key",
                "coop_share_bp", "payout_rate", "payout_currency", "ddex_sender_id",
                "ddex_sender_name", "tracks"],
-    "play": ["tx", "height", "track", "time", "listener", "play_number", "territory", "price",
-             "split", "right"],
-    "payment": ["tx", "height", "track", "split", "payee", "amount", "role"],
-    "ownership": ["tx", "height", "track", "listener"],
+    "play": ["tx", "voucher", "height", "track", "time", "listener", "play_number", "territory",
+             "price", "split", "right"],
+    "payment": ["tx", "voucher", "height", "track", "split", "payee", "amount", "role"],
+    "ownership": ["tx", "voucher", "height", "track", "listener"],
     "track": ["track", "title", "artist", "isrc", "work", "iswc", "composers", "paid_plays",
               "free_plays", "tokens", "ownerships"],
     "territory": ["territory", "paid_plays", "free_plays", "tokens"],
@@ -39,7 +39,7 @@ FIELDS = {
 }
 COLUMNS = ["kind"] + list(dict.fromkeys(field for fields in FIELDS.values() for field in fields))
 INTEGER_FIELDS = {"from_height", "to_height", "at_height", "created", "coop_share_bp", "payout_rate",
-                  "height", "time", "play_number", "price", "amount", "paid_plays",
+                  "voucher", "height", "time", "play_number", "price", "amount", "paid_plays",
                   "free_plays", "tokens", "ownerships", "payee_tokens", "coop_tokens",
                   "payments", "lines"}
 JSON_FIELDS = {"period", "tracks", "composers"}

@@ -70,3 +70,17 @@ def play_outputs(amount, payees, parameters, listener, spent):
     if spent > amount:
         outputs.append(([listener], spent - amount))
     return outputs
+
+
+def pooled_payouts(plays, parameters):
+    """What several plays pay together, as one output per key: `plays` are (price, payees)
+    pairs; each divides as `payouts` does under `parameters` (so each key gets exactly what
+    the same plays paid one by one would give it), then tokens are summed per key.
+    [(public key, tokens)] in order of first appearance (each play's payees, then the co-op
+    at `parameters["platform_key"]`), without zeros."""
+    pooled = {}
+    for amount, payees in plays:
+        paid, coop = payouts(amount, payees, parameters)
+        for key, tokens in [*paid, (parameters["platform_key"], coop)]:
+            pooled[key] = pooled.get(key, 0) + tokens
+    return [(key, tokens) for key, tokens in pooled.items() if tokens > 0]

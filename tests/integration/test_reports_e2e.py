@@ -122,7 +122,8 @@ def expected_per_play_lines(plays, node, platform):
     """The play, payment and ownership lines, in commit order, with each height as `node`
     confirms it; play times are the consensus's, so they are left out (as None)."""
     for p in plays:
-        where = {"tx": p["tx"], "height": confirmed_height(node, p["tx"]), "track": p["track"]}
+        where = {"tx": p["tx"], "voucher": None, "height": confirmed_height(node, p["tx"]),
+                 "track": p["track"]}
         yield {"kind": "play", **where, "time": None, "listener": p["listener"],
                "play_number": p["play_number"], "territory": p["territory"], "price": p["price"],
                "split": p["split"], "right": p["right"]}

@@ -214,11 +214,25 @@ class MemoryStore:
                 {"_id": str(height), "height": height, "time": time})
             self.collection(CHAIN_HEAD).documents[:] = [
                 {"_id": LATEST_BLOCK_TIME, "height": height, "time": time}]
-        plays = [tx for tx in transactions if tx["operation"] == "PLAY"]
+        plays = self.play_rows(transactions)
         if plays:  # what the node's commit keeps for reports (reports/totals.py)
             rows = self.collection(totals.ROWS).documents
             previous = max((doc["height"] for doc in rows), default=0)
             rows.append(totals.rows_document(height, time, previous, plays))
+
+    def play_rows(self, transactions):
+        """The plays a block pays (compute.play_rows), as the node's commit finds them."""
+        from bigchaindb_resonate.reports.compute import play_rows
+
+        ledger = LedgerView(self)
+
+        def split_payees(split_id):
+            return [(payee["publicKey"], payee["shareBp"])
+                    for payee in ledger.get_transaction(split_id).asset["data"]["payees"]]
+
+        settles = any(tx["operation"] == "CHANNEL_SETTLE" for tx in transactions)
+        parameters = (ledger.network_parameters() or {}) if settles else {}
+        return [row for tx in transactions for row in play_rows(tx, split_payees, parameters)]
 
     def stored_before_its_block(self, height, *transactions):
         """App.commit stores the transactions, then the block: the window in between."""
@@ -245,6 +259,19 @@ class MemoryStore:
     def get_transaction(self, txid):
         """What BigchainDB.get_transaction answers: the parsed transaction, or None."""
         return Transaction.from_dict(self.transaction(txid)) if self.is_committed(txid) else None
+
+    def get_spent(self, txid, output, current_transactions=()):
+        """What BigchainDB.get_spent answers (lib.py): the committed or same-block
+        transaction spending an output, DoubleSpend when both or two in the block do."""
+        from bigchaindb.common.exceptions import DoubleSpend
+
+        spends = [doc["spender"] for doc in self.collection(SPENDS).documents
+                  if doc["_id"] == output_key(txid, output)]
+        in_block = [tx for tx in current_transactions for input_ in tx.inputs
+                    if input_.fulfills and (input_.fulfills.txid, input_.fulfills.output) == (txid, output)]
+        if len(spends) + len(in_block) > 1:
+            raise DoubleSpend(f'tx "{txid}" spends inputs twice')
+        return self.get_transaction(spends[0]) if spends else (in_block[0] if in_block else None)
 
 
     def get_spent(self, txid, output, current_transactions=()):

@@ -186,8 +186,8 @@ def test_network_report_figure_by_figure(history):
     assert {line["territory"]: line["tokens"] for line in by_kind(lines, "territory")} == {
         "GB": 1022, "IE": 8, "US": 6}
     [ownership] = by_kind(lines, "ownership")
-    assert ownership == {"kind": "ownership", "tx": history.plays[8]["id"], "height": 5,
-                         "track": t1, "listener": keys["listener1"].public_key}
+    assert ownership == {"kind": "ownership", "tx": history.plays[8]["id"], "voucher": None,
+                         "height": 5, "track": t1, "listener": keys["listener1"].public_key}
     # Every payment is an output of its play; payees and co-op add up to each price.
     for play in plays:
         paid = [line for line in by_kind(lines, "payment") if line["tx"] == play["tx"]]
@@ -390,9 +390,12 @@ def app_over(store):
 
 @pytest.fixture(scope="module")
 def nodes(history):
+    return nodes_over(history.store)
+
+
+def nodes_over(store):
     """Two nodes over the same store, serving our routes and BigchainDB's block and
     transaction routes; the audit reaches them through Flask's test client."""
-    store = history.store
     app = app_over(store)
 
     @app.route("/api/v1/blocks/<int:height>")
