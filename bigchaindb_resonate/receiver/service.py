@@ -1,0 +1,469 @@
+"""The receiver: accepts play vouchers before a track starts and settles them on the ledger.
+
+A player POSTs a voucher; the receiver checks it (checks.py) against what the ledger said
+(cached reads through several nodes, ledger.py) and what it already holds, stores it
+durably (store.py) and only then answers accepted; or it answers refused with a stable code
+(refusals.py). The protocol, codes and settings are in docs/receiver.md.
+
+How it stays fast and safe at once:
+- Checks run on one event loop, in order, with nothing awaited between checking a
+  voucher and reserving its sequence and play number, so two vouchers of one channel can
+  never both take the same place.
+- Vouchers accepted while the previous batch is being synced are written together in the
+  next commit (group commit): one sync for many listeners, and no answer before the sync.
+- Ledger facts are cached: a stale entry is used while a fresh one is fetched in the
+  background, so a ledger briefly unreachable changes nothing for channels, tracks and
+  licences already seen: vouchers are accepted within the deposit and settled later.
+- Settlement runs every `settle_every` seconds or after `settle_after` vouchers, and at
+  once for a channel seen closing. The period is at most half the network's settle delay,
+  so a voucher accepted before a channel starts closing settles before its delay ends.
+"""
+import asyncio
+import dataclasses
+import datetime
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from bigchaindb_resonate.receiver import checks, refusals
+from bigchaindb_resonate.receiver.ledger import LedgerDown, channel_from
+from bigchaindb_resonate.receiver.store import COMMITTED, REFUSED
+from bigchaindb_resonate.vouchers import merkle_root
+
+log = logging.getLogger("resonate.receiver")
+
+# Seconds a cached ledger fact is used before it is read again (in the background).
+FRESH = {"channel": 5.0, "track": 30.0, "licence": 60.0}
+# The most vouchers one settlement carries (the network's limit for CHANNEL_SETTLE).
+MAX_SETTLED = 100
+SETTLEMENT_THREADS = 32
+
+
+class Receiver:
+    def __init__(self, store, ledger, keypair, settle_every=30.0, settle_after=1000):
+        self.store = store
+        self.ledger = ledger
+        self.keypair = keypair
+        self.settle_every = settle_every
+        self.settle_after = settle_after
+        self.parameters = None
+        self.signatures = checks.SignatureChecker()
+        self.held = {}  # channel id -> checks.Held: the latest voucher accepted
+        self.lanes = {}  # (listener, track) -> the next play number, from held vouchers
+        self.lanes_read = set()  # lanes whose ledger count this process has read
+        self.cache = {}  # (kind, key) -> [value, when read]
+        self.loading = {}  # (kind, key) -> the future of a read under way
+        self.pending = {}  # (channel, sequence) -> the future of its commit
+        self.batch = []  # (voucher, body text, future) waiting for the next commit
+        self.unsettled = 0
+        self.settling = set()  # channels a settlement is being built or sent for
+        self.urgent = set()  # channels seen closing with vouchers unsettled
+        self.stats = {"accepted": 0, "refused": 0, "settlements": 0, "settlement_refusals": 0,
+                      "last_settlement": None, "ledger": "unknown"}
+        self.failed = None  # the store error that stopped the receiver
+        self.writing = False  # a commit is under way
+        self.wake = asyncio.Event()  # settle now
+        self.stopped = asyncio.Event()
+        self.reads = ThreadPoolExecutor(8, thread_name_prefix="ledger-read")
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
+        self.settlers = ThreadPoolExecutor(SETTLEMENT_THREADS, thread_name_prefix="settle")
+        self._load()
+
+    def _load(self):
+        """The state a restarted receiver resumes from: what its store holds."""
+        for channel_id, voucher in self.store.latest().items():
+            self.held[channel_id] = checks.Held(voucher["sequence"], voucher["total"],
+                                                voucher["signature"])
+        self.lanes = {lane: play + 1 for lane, play in self.store.lanes().items()}
+        for kind, key, document in self.store.facts():  # stale: used until read again
+            self.cache[(kind, key)] = [_fact(kind, document), float("-inf")]
+        self.parameters = self.store.get_meta("parameters")
+
+    # -- starting
+
+    def start_settling(self):
+        """Read the network parameters (or use the stored ones when no node answers) and
+        bound the settlement period by the settle delay."""
+        try:
+            self.parameters = self.ledger.parameters()
+            self.store.set_meta("parameters", self.parameters)
+        except LedgerDown:
+            if self.parameters is None:
+                raise
+        if self.parameters is None:
+            raise LedgerDown("the network has no parameters in its genesis")
+        delay = self.parameters.get("channel_settle_delay_s", 86_400)
+        if self.settle_every > delay / 2:
+            log.warning("settling every %ss instead of %ss: half the network's settle delay "
+                        "(%ss), so that every voucher settles before a closing channel's "
+                        "delay ends", delay / 2, self.settle_every, delay)
+            self.settle_every = delay / 2
+        return self.parameters
+
+    @property
+    def key(self):
+        return self.keypair.public_key
+
+    def receives_for_network(self):
+        """True when the network lets this key receive channels."""
+        return self.key == self.parameters["platform_key"] or \
+            self.key in self.parameters.get("receiver_keys", [])
+
+    # -- accepting a voucher
+
+    async def accept(self, body):
+        """The answer for a voucher in `body` (bytes), once it is stored; VoucherRefused."""
+        if self.failed:
+            raise refusals.StoreFailed(str(self.failed))
+        voucher = checks.parse(body)
+        self.signatures.check(voucher)
+        channel = await self._channel(voucher["channel"])
+        checks.check_channel(voucher, channel, self.key)
+        duplicate = await self._duplicate(voucher, channel)
+        if duplicate:
+            return duplicate
+        lane = (voucher["listener"], voucher["track"])
+        if lane not in self.lanes_read:
+            await self._read_lane(lane)
+        track = await self._cached("track", voucher["track"], self.ledger.track)
+        licence = await self._cached("licence", voucher["right"], self.ledger.licence)
+        # Nothing is awaited from here until the reservation: the checks see every voucher
+        # accepted before this one.
+        held = self._held(channel)
+        checks.check_continues(voucher, channel, held, self.lanes.get(lane, 0))
+        checks.check_licence(voucher, track, licence, self.parameters["platform_key"], _today())
+        self.held[channel.id] = checks.Held(voucher["sequence"], voucher["total"],
+                                            voucher["signature"])
+        self.lanes[lane] = voucher["play"] + 1
+        committed = asyncio.get_running_loop().create_future()
+        self.pending[(channel.id, voucher["sequence"])] = committed
+        self.batch.append((voucher, body.decode(), committed))
+        if len(self.batch) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+        await committed
+        self.stats["accepted"] += 1
+        self.unsettled += 1
+        if self.unsettled >= self.settle_after:
+            self._wake_settlement()
+        return _accepted(voucher)
+
+    async def _duplicate(self, voucher, channel):
+        """The answer again for a voucher already accepted (a player retrying after a lost
+        answer), once it is stored; None for any other voucher."""
+        held = self._held(channel)
+        if voucher["sequence"] > held.sequence:
+            return None
+        if not checks.is_duplicate(voucher, held) and \
+                self.store.voucher(channel.id, voucher["sequence"]) != voucher:
+            return None  # check_continues refuses it as stale
+        committing = self.pending.get((channel.id, voucher["sequence"]))
+        if committing is not None:
+            await asyncio.shield(committing)
+        return {**_accepted(voucher), "duplicate": True}
+
+    def _held(self, channel):
+        """The latest voucher held for the channel, or what the ledger settled if later."""
+        held = self.held.get(channel.id)
+        if held is None or held.sequence < channel.settled_sequence:
+            return checks.Held(channel.settled_sequence, channel.settled_total)
+        return held
+
+    async def _read_lane(self, lane):
+        """Merge the ledger's count of the listener's plays of the track into the lane."""
+        try:
+            count = await self._read(self.ledger.plays, *lane)
+        except refusals.LedgerUnreachable:
+            if lane in self.lanes:
+                return  # counted from the vouchers held; read the ledger next time
+            raise
+        if count is None:
+            raise refusals.UnknownTrack(field="track", expected="a MANIFESTATION id")
+        self.lanes[lane] = max(self.lanes.get(lane, 0), count)
+        self.lanes_read.add(lane)
+
+    # -- group commit
+
+    def _flush(self):
+        """Write the waiting vouchers in one synced commit, unless a commit is under way
+        (then they go in the next one)."""
+        if self.writing or not self.batch:
+            return
+        batch, self.batch = self.batch, []
+        self.writing = True
+        rows = [(voucher, body) for voucher, body, _ in batch]
+        done = asyncio.get_running_loop().run_in_executor(self.writer, self.store.append, rows)
+        done.add_done_callback(lambda outcome: self._written(batch, outcome))
+
+    def _written(self, batch, outcome):
+        self.writing = False
+        error = outcome.exception()
+        for voucher, _, committed in batch:
+            self.pending.pop((voucher["channel"], voucher["sequence"]), None)
+            if error is None:
+                committed.set_result(None)
+            else:
+                committed.set_exception(refusals.StoreFailed(f"{type(error).__name__}: {error}"))
+        if error is not None:
+            # What is held in memory is now ahead of the disk: stop, and let a restart
+            # resume from what was stored. Nothing unstored was acknowledged.
+            log.error("cannot store vouchers (%s); the receiver stops", error)
+            self.failed = error
+            self.stopped.set()
+            return
+        self._flush()
+
+    # -- ledger reads, cached
+
+    async def _read(self, function, *args):
+        try:
+            answer = await asyncio.get_running_loop().run_in_executor(self.reads, function, *args)
+        except LedgerDown as exc:
+            self.stats["ledger"] = "unreachable"
+            raise refusals.LedgerUnreachable(str(exc)) from None
+        self.stats["ledger"] = "reachable"
+        return answer
+
+    async def _cached(self, kind, key, fetch):
+        """The cached fact; a stale one is answered while a fresh one is read."""
+        entry = self.cache.get((kind, key))
+        if entry is not None:
+            if time.monotonic() - entry[1] > FRESH[kind] and (kind, key) not in self.loading:
+                asyncio.ensure_future(self._quietly(self._load_fact(kind, key, fetch)))
+            return entry[0]
+        return await self._load_fact(kind, key, fetch)
+
+    async def _load_fact(self, kind, key, fetch):
+        loading = self.loading.get((kind, key))
+        if loading is None:
+            loading = asyncio.ensure_future(self._read(fetch, key))
+            self.loading[(kind, key)] = loading
+            loading.add_done_callback(lambda _: self.loading.pop((kind, key), None))
+        value = await asyncio.shield(loading)
+        if value is not None:  # what is not there yet may be there at the next read
+            self._remember(kind, key, value)
+        return value
+
+    def _remember(self, kind, key, value):
+        entry = self.cache.get((kind, key))
+        self.cache[(kind, key)] = [value, time.monotonic()]
+        if entry is None or entry[0] != value:
+            self.store.save_fact(kind, key, _document(kind, value))
+            if kind == "channel" and value.status != "open" and self._unsettled(value):
+                self.urgent.add(value.id)  # settle before its delay ends
+                self._wake_settlement()
+
+    async def _quietly(self, refresh):
+        try:
+            await refresh
+        except refusals.LedgerUnreachable:
+            pass  # the cached value stays in use
+
+    async def _channel(self, channel_id):
+        return await self._cached("channel", channel_id, self.ledger.channel)
+
+    # -- settlement
+
+    def _unsettled(self, channel):
+        held = self.held.get(channel.id)
+        return held is not None and held.sequence > channel.settled_sequence
+
+    def _wake_settlement(self):
+        self.wake.set()
+
+    async def settle_forever(self):
+        while True:
+            try:
+                await asyncio.wait_for(self.wake.wait(), self.settle_every)
+            except asyncio.TimeoutError:
+                pass
+            self.wake.clear()
+            await self.settle_due()
+
+    async def settle_due(self, only=None):
+        """Settle every channel with vouchers the ledger has not settled (or only the
+        channel `only`); the number of settlements committed."""
+        self.unsettled = 0
+        self.urgent.clear()
+        due = [(channel_id, held.sequence) for channel_id, held in self.held.items()
+               if (only is None or channel_id == only) and channel_id not in self.settling
+               and self._maybe_unsettled(channel_id, held)]
+        if not due:
+            return 0
+        self.settling.update(channel_id for channel_id, _ in due)
+        loop = asyncio.get_running_loop()
+        try:
+            results = await asyncio.gather(*(
+                loop.run_in_executor(self.settlers, self._settle_channel, channel_id, through)
+                for channel_id, through in due), return_exceptions=True)
+        finally:
+            self.settling.difference_update(channel_id for channel_id, _ in due)
+        committed = 0
+        for (channel_id, _), result in zip(due, results):
+            if isinstance(result, BaseException):
+                log.warning("settling %s: %s", channel_id, result)
+                continue
+            if result is not None:
+                self._remember("channel", channel_id, result)
+                committed += 1
+        return committed
+
+    def _maybe_unsettled(self, channel_id, held):
+        entry = self.cache.get(("channel", channel_id))
+        return entry is None or held.sequence > entry[0].settled_sequence
+
+    def _settle_channel(self, channel_id, through):
+        """(In a settlement thread.) Send settlements of the channel's vouchers up to
+        sequence `through`, each at most MAX_SETTLED, until the ledger has them all; the
+        channel's state afterwards, or None when nothing was due."""
+        from bigchaindb_resonate.client import TransactionRefused
+
+        channel = self.ledger.channel(channel_id)
+        changed = False
+        while channel is not None and channel.settled_sequence < through:
+            vouchers = self.store.vouchers(channel_id, after=channel.settled_sequence,
+                                           limit=min(MAX_SETTLED, through - channel.settled_sequence))
+            if not vouchers or vouchers[0]["sequence"] != channel.settled_sequence + 1:
+                log.error("channel %s: the ledger settled through %s, the store holds no "
+                          "voucher %s", channel_id, channel.settled_sequence,
+                          channel.settled_sequence + 1)
+                break
+            try:
+                tx = self.ledger.settle(self.keypair, channel_id, vouchers)
+            except TransactionRefused as refusal:
+                self.stats["settlement_refusals"] += 1
+                attempt = {"id": f"refused:{channel_id}:{vouchers[0]['sequence']}-"
+                                 f"{vouchers[-1]['sequence']}"}
+                self.store.record_settlement(_settlement(channel_id, vouchers, attempt),
+                                             REFUSED, f"{refusal.code}: {refusal.detail}")
+                raise
+            self.store.record_settlement(_settlement(channel_id, vouchers, tx), COMMITTED)
+            self.stats["settlements"] += 1
+            self.stats["last_settlement"] = time.time()
+            changed = True
+            before, channel = channel.settled_sequence, self.ledger.channel(channel_id)
+            if channel.settled_sequence <= before:
+                break  # not committed yet where we read: the next round sees it
+        return channel if changed else None
+
+    # -- what the receiver tells players and operators
+
+    async def channel_view(self, channel_id, track=None):
+        channel = await self._channel(channel_id)
+        if channel is None:
+            return None
+        held = self._held(channel)
+        view = {"channel": channel.id, "listener": channel.listener, "receiver": channel.receiver,
+                "status": channel.status, "deposit": channel.deposit,
+                "sequence": held.sequence, "total": held.total,
+                "settled_sequence": channel.settled_sequence, "settled_total": channel.settled_total,
+                "closes_at": channel.closes_at}
+        if track is not None:
+            lane = (channel.listener, track)
+            if lane not in self.lanes_read:
+                await self._read_lane(lane)
+            view["track"] = track
+            view["next_play"] = self.lanes.get(lane, 0)
+        return view
+
+    def status(self):
+        return {"receiver": self.key, "vouchers": self.store.count(),
+                "channels": len(self.held), "settle_every_s": self.settle_every,
+                "settle_after": self.settle_after, **self.stats,
+                "nodes": [client.api_url for client in self.ledger.clients]}
+
+    # -- HTTP
+
+    async def handle(self, method, path, query, body):
+        """(status, JSON answer) for one request (docs/receiver.md)."""
+        parts = [part for part in path.split("/") if part]
+        try:
+            if parts == ["vouchers"] and method == "POST":
+                return 200, await self.accept(body)
+            if parts == [] and method == "GET":
+                return 200, self.status()
+            if len(parts) >= 2 and parts[0] == "channels":
+                return await self._channel_route(method, parts[1], parts[2:], query)
+        except refusals.VoucherRefused as refusal:
+            self.stats["refused"] += 1
+            return refusal.status, refusal.to_dict()
+        except Exception as exc:  # a bug: answer it, keep serving the others
+            log.exception("%s %s failed", method, path)
+            return 500, {"status": "refused", "code": "RECEIVER_INTERNAL_ERROR", "retry": True,
+                         "detail": f"{type(exc).__name__}: {exc}"}
+        return 404, {"status": "refused", "code": "NOT_FOUND",
+                     "detail": f"no route {method} {path}; see docs/receiver.md"}
+
+    async def _channel_route(self, method, channel_id, rest, query):
+        if rest == [] and method == "GET":
+            view = await self.channel_view(channel_id, query.get("track"))
+            if view is None:
+                raise refusals.UnknownChannel(f"channel {channel_id}", field="channel")
+            return 200, view
+        if rest == ["vouchers"] and method == "GET":
+            after = int(query.get("after", "0")) if query.get("after", "0").isdigit() else 0
+            return 200, {"channel": channel_id, "vouchers": self.store.vouchers(channel_id, after, 1000)}
+        if rest == ["settle"] and method == "POST":
+            settled = await self.settle_due(only=channel_id)
+            channel = await self._channel(channel_id)
+            return 200, {"channel": channel_id, "settlements": settled,
+                         "settled_sequence": channel.settled_sequence if channel else None,
+                         "settled_total": channel.settled_total if channel else None}
+        return 404, {"status": "refused", "code": "NOT_FOUND",
+                     "detail": f"no route {method} /channels/{channel_id}/{'/'.join(rest)}"}
+
+    async def run(self, host, port, ready=None):
+        """Serve until stopped (or until the store fails)."""
+        from bigchaindb_resonate.receiver.http import serve
+
+        server = await serve(self.handle, host, port)
+        settling = asyncio.ensure_future(self.settle_forever())
+        if ready:
+            ready(server.sockets[0].getsockname()[:2])
+        try:
+            await self.stopped.wait()
+        finally:
+            settling.cancel()
+            server.close()
+        return 1 if self.failed else 0
+
+
+def _accepted(voucher):
+    return {"status": "accepted", "channel": voucher["channel"], "sequence": voucher["sequence"],
+            "play": voucher["play"], "total": voucher["total"]}
+
+
+def _settlement(channel_id, vouchers, tx):
+    return {"id": tx["id"], "channel": channel_id, "first_sequence": vouchers[0]["sequence"],
+            "last_sequence": vouchers[-1]["sequence"], "total": vouchers[-1]["total"],
+            "root": merkle_root(vouchers), "tx": tx}
+
+
+def _document(kind, value):
+    """A cached fact as JSON, to store and read back with _fact."""
+    if kind == "channel":  # as the ledger's read shows it (ledger.channel_from)
+        return {"channel": value.id, "listener": value.listener, "receiver": value.receiver,
+                "deposit": value.deposit, "status": value.status,
+                "sequence": value.settled_sequence, "settled": value.settled_total,
+                "closes_at": value.closes_at}
+    return {name: sorted(field) if isinstance(field, frozenset) else field
+            for name, field in dataclasses.asdict(value).items()}
+
+
+def _fact(kind, document):
+    if kind == "channel":
+        return channel_from(document)
+    if kind == "track":
+        return checks.Track(**document)
+    return checks.Licence(**{name: frozenset(field) if isinstance(field, list) else field
+                             for name, field in document.items()})
+
+
+_day = [0.0, ""]
+
+
+def _today():
+    """Today's UTC date, YYYY-MM-DD (worked out once a second)."""
+    now = time.time()
+    if now - _day[0] > 1:
+        _day[:] = [now, datetime.datetime.fromtimestamp(now, datetime.timezone.utc).date().isoformat()]
+    return _day[1]
