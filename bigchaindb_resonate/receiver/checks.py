@@ -11,7 +11,7 @@ the track). Nothing here reads a clock, a file or the network; the caller passes
 """
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import rapidjson
 from nacl.bindings import crypto_sign_open
@@ -53,6 +53,7 @@ class Held:
     sequence: int
     total: int
     signature: Optional[str] = None
+    committed: Any = None  # the receiver's future of the commit that stores it
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,11 @@ def parse(body):
         voucher = rapidjson.loads(body)
     except (ValueError, TypeError, UnicodeDecodeError):
         raise refusals.Malformed("not JSON") from None
+    return check_fields(voucher)
+
+
+def check_fields(voucher):
+    """The voucher, if it has exactly the voucher's fields and types; else Malformed."""
     if not isinstance(voucher, dict) or voucher.keys() != _KEYS:
         fields = sorted(voucher) if isinstance(voucher, dict) else type(voucher).__name__
         raise refusals.Malformed(f"fields {fields}", expected=f"exactly {sorted(_KEYS)}")

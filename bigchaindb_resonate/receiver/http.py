@@ -9,7 +9,7 @@ import asyncio
 import json
 
 MAX_HEAD = 16 * 1024
-MAX_BODY = 64 * 1024
+MAX_BODY = 1024 * 1024
 REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
            413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
 

@@ -23,6 +23,8 @@ import dataclasses
 import datetime
 import logging
 import time
+
+import rapidjson
 from concurrent.futures import ThreadPoolExecutor
 
 from bigchaindb_resonate.receiver import checks, refusals
@@ -37,6 +39,7 @@ FRESH = {"channel": 5.0, "track": 30.0, "licence": 60.0}
 # The most vouchers one settlement carries (the network's limit for CHANNEL_SETTLE).
 MAX_SETTLED = 100
 SETTLEMENT_THREADS = 32
+MAX_BATCH = 1000  # vouchers in one request
 
 
 class Receiver:
@@ -53,8 +56,8 @@ class Receiver:
         self.lanes_read = set()  # lanes whose ledger count this process has read
         self.cache = {}  # (kind, key) -> [value, when read]
         self.loading = {}  # (kind, key) -> the future of a read under way
-        self.pending = {}  # (channel, sequence) -> the future of its commit
-        self.batch = []  # (voucher, body text, future) waiting for the next commit
+        self.batch = []  # (voucher, body text) waiting for the next commit
+        self.committing = None  # the future of the next commit, resolved once synced
         self.unsettled = 0
         self.settling = set()  # channels a settlement is being built or sent for
         self.urgent = set()  # channels seen closing with vouchers unsettled
@@ -62,6 +65,7 @@ class Receiver:
                       "last_settlement": None, "ledger": "unknown"}
         self.failed = None  # the store error that stopped the receiver
         self.writing = False  # a commit is under way
+        self.in_flight = []  # the batch it is writing
         self.wake = asyncio.Event()  # settle now
         self.stopped = asyncio.Event()
         self.reads = ThreadPoolExecutor(8, thread_name_prefix="ledger-read")
@@ -112,54 +116,98 @@ class Receiver:
     # -- accepting a voucher
 
     async def accept(self, body):
-        """The answer for a voucher in `body` (bytes), once it is stored; VoucherRefused."""
+        """The answer for one voucher in `body` (bytes), once it is stored; VoucherRefused."""
         if self.failed:
             raise refusals.StoreFailed(str(self.failed))
         voucher = checks.parse(body)
         self.signatures.check(voucher)
-        channel = await self._channel(voucher["channel"])
-        checks.check_channel(voucher, channel, self.key)
-        duplicate = await self._duplicate(voucher, channel)
-        if duplicate:
-            return duplicate
-        lane = (voucher["listener"], voucher["track"])
-        if lane not in self.lanes_read:
-            await self._read_lane(lane)
-        track = await self._cached("track", voucher["track"], self.ledger.track)
-        licence = await self._cached("licence", voucher["right"], self.ledger.licence)
-        # Nothing is awaited from here until the reservation: the checks see every voucher
-        # accepted before this one.
-        held = self._held(channel)
-        checks.check_continues(voucher, channel, held, self.lanes.get(lane, 0))
-        checks.check_licence(voucher, track, licence, self.parameters["platform_key"], _today())
-        self.held[channel.id] = checks.Held(voucher["sequence"], voucher["total"],
-                                            voucher["signature"])
-        self.lanes[lane] = voucher["play"] + 1
-        committed = asyncio.get_running_loop().create_future()
-        self.pending[(channel.id, voucher["sequence"])] = committed
-        self.batch.append((voucher, body.decode(), committed))
-        if len(self.batch) == 1:
-            asyncio.get_running_loop().call_soon(self._flush)
-        await committed
-        self.stats["accepted"] += 1
-        self.unsettled += 1
-        if self.unsettled >= self.settle_after:
-            self._wake_settlement()
-        return _accepted(voucher)
+        await self._learn(voucher)
+        committed, duplicate = self._admit(voucher, body.decode())
+        await asyncio.shield(committed)
+        return self._acknowledged(voucher, duplicate)
 
-    async def _duplicate(self, voucher, channel):
-        """The answer again for a voucher already accepted (a player retrying after a lost
-        answer), once it is stored; None for any other voucher."""
+    async def accept_many(self, vouchers):
+        """Answers for a list of vouchers (dicts) sent together, in order: each accepted
+        once all are stored, or refused with its code. One commit stores them all."""
+        if self.failed:
+            raise refusals.StoreFailed(str(self.failed))
+        answers, admitted, waits = [None] * len(vouchers), [], set()
+        for index, voucher in enumerate(vouchers):
+            try:
+                voucher = checks.check_fields(dict(voucher) if isinstance(voucher, dict) else voucher)
+                self.signatures.check(voucher)
+                await self._learn(voucher)
+                committed, duplicate = self._admit(voucher, None)
+                waits.add(committed)
+                admitted.append((index, voucher, duplicate))
+            except refusals.VoucherRefused as refusal:
+                self.stats["refused"] += 1
+                answers[index] = refusal.to_dict()
+        for committed in waits:
+            await asyncio.shield(committed)
+        for index, voucher, duplicate in admitted:
+            answers[index] = self._acknowledged(voucher, duplicate)
+        return answers
+
+    async def _learn(self, voucher):
+        """Read into the cache what the checks need that it does not hold yet."""
+        if self._known("channel", voucher["channel"]) is None:
+            await self._load_fact("channel", voucher["channel"], self.ledger.channel)
+        if (voucher["listener"], voucher["track"]) not in self.lanes_read:
+            await self._read_lane((voucher["listener"], voucher["track"]))
+        if self._known("track", voucher["track"]) is None:
+            await self._load_fact("track", voucher["track"], self.ledger.track)
+        if self._known("licence", voucher["right"]) is None:
+            await self._load_fact("licence", voucher["right"], self.ledger.licence)
+
+    def _admit(self, voucher, text):
+        """Check the voucher against the cache and what is held, and reserve its place:
+        (the future of the commit that stores it, whether it was held already). Nothing
+        here awaits, so the checks see every voucher admitted before this one."""
+        channel = self._known("channel", voucher["channel"])
+        checks.check_channel(voucher, channel, self.key)
         held = self._held(channel)
-        if voucher["sequence"] > held.sequence:
-            return None
+        if voucher["sequence"] <= held.sequence:
+            return self._duplicate(voucher, channel, held), True
+        lane = (voucher["listener"], voucher["track"])
+        checks.check_continues(voucher, channel, held, self.lanes.get(lane, 0))
+        checks.check_licence(voucher, self._known("track", voucher["track"]),
+                             self._known("licence", voucher["right"]),
+                             self.parameters["platform_key"], _today())
+        if not self.batch:
+            self.committing = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(self._flush)
+        self.batch.append((voucher, text if text is not None else rapidjson.dumps(voucher)))
+        self.held[channel.id] = checks.Held(voucher["sequence"], voucher["total"],
+                                            voucher["signature"], self.committing)
+        self.lanes[lane] = voucher["play"] + 1
+        return self.committing, False
+
+    def _duplicate(self, voucher, channel, held):
+        """For a voucher already accepted (a player retrying after a lost answer), the
+        future of the commit that stored it; any other voucher there is stale."""
         if not checks.is_duplicate(voucher, held) and \
-                self.store.voucher(channel.id, voucher["sequence"]) != voucher:
-            return None  # check_continues refuses it as stale
-        committing = self.pending.get((channel.id, voucher["sequence"]))
-        if committing is not None:
-            await asyncio.shield(committing)
-        return {**_accepted(voucher), "duplicate": True}
+                self._held_voucher(channel.id, voucher["sequence"]) != voucher:
+            raise refusals.Stale(f"sequence {voucher['sequence']}", field="sequence",
+                                 expected=str(held.sequence + 1))
+        # Batches commit in order: once the latest held voucher is stored, this one is.
+        return held.committed if held.committed is not None else _done()
+
+    def _held_voucher(self, channel_id, sequence):
+        """A voucher held, stored or still on its way to the disk."""
+        for voucher, _ in self.batch + self.in_flight:
+            if voucher["channel"] == channel_id and voucher["sequence"] == sequence:
+                return voucher
+        return self.store.voucher(channel_id, sequence)
+
+    @staticmethod
+    def _acknowledged(voucher, duplicate):
+        answer = {"status": "accepted", "channel": voucher["channel"],
+                  "sequence": voucher["sequence"], "play": voucher["play"],
+                  "total": voucher["total"]}
+        if duplicate:
+            answer["duplicate"] = True
+        return answer
 
     def _held(self, channel):
         """The latest voucher held for the channel, or what the ledger settled if later."""
@@ -188,21 +236,24 @@ class Receiver:
         (then they go in the next one)."""
         if self.writing or not self.batch:
             return
-        batch, self.batch = self.batch, []
-        self.writing = True
-        rows = [(voucher, body) for voucher, body, _ in batch]
-        done = asyncio.get_running_loop().run_in_executor(self.writer, self.store.append, rows)
-        done.add_done_callback(lambda outcome: self._written(batch, outcome))
+        batch, committed, self.batch = self.batch, self.committing, []
+        self.writing, self.in_flight = True, batch
+        done = asyncio.get_running_loop().run_in_executor(self.writer, self.store.append, batch)
+        done.add_done_callback(lambda outcome: self._written(batch, committed, outcome))
 
-    def _written(self, batch, outcome):
-        self.writing = False
+    def _written(self, batch, committed, outcome):
+        """Answer every voucher of a batch at once: stored, or the store failed."""
+        self.writing, self.in_flight = False, []
         error = outcome.exception()
-        for voucher, _, committed in batch:
-            self.pending.pop((voucher["channel"], voucher["sequence"]), None)
-            if error is None:
-                committed.set_result(None)
-            else:
-                committed.set_exception(refusals.StoreFailed(f"{type(error).__name__}: {error}"))
+        if error is None:
+            committed.set_result(None)
+            self.stats["accepted"] += len(batch)
+            self.unsettled += len(batch)
+            if self.unsettled >= self.settle_after:
+                self._wake_settlement()
+        else:
+            committed.set_exception(refusals.StoreFailed(f"{type(error).__name__}: {error}"))
+            committed.exception()  # retrieved: waiters each get it
         if error is not None:
             # What is held in memory is now ahead of the disk: stop, and let a restart
             # resume from what was stored. Nothing unstored was acknowledged.
@@ -223,14 +274,17 @@ class Receiver:
         self.stats["ledger"] = "reachable"
         return answer
 
-    async def _cached(self, kind, key, fetch):
-        """The cached fact; a stale one is answered while a fresh one is read."""
+    def _known(self, kind, key):
+        """The cached fact, or None when none is cached; a stale one is answered while a
+        fresh one is read in the background."""
         entry = self.cache.get((kind, key))
-        if entry is not None:
-            if time.monotonic() - entry[1] > FRESH[kind] and (kind, key) not in self.loading:
-                asyncio.ensure_future(self._quietly(self._load_fact(kind, key, fetch)))
-            return entry[0]
-        return await self._load_fact(kind, key, fetch)
+        if entry is None:
+            return None
+        if time.monotonic() - entry[1] > FRESH[kind] and (kind, key) not in self.loading:
+            fetch = {"channel": self.ledger.channel, "track": self.ledger.track,
+                     "licence": self.ledger.licence}[kind]
+            asyncio.ensure_future(self._quietly(self._load_fact(kind, key, fetch)))
+        return entry[0]
 
     async def _load_fact(self, kind, key, fetch):
         loading = self.loading.get((kind, key))
@@ -246,8 +300,8 @@ class Receiver:
     def _remember(self, kind, key, value):
         entry = self.cache.get((kind, key))
         self.cache[(kind, key)] = [value, time.monotonic()]
-        if entry is None or entry[0] != value:
-            self.store.save_fact(kind, key, _document(kind, value))
+        if entry is None or entry[0] != value:  # kept for a restart while the ledger is down
+            self.writer.submit(self.store.save_fact, kind, key, _document(kind, value))
             if kind == "channel" and value.status != "open" and self._unsettled(value):
                 self.urgent.add(value.id)  # settle before its delay ends
                 self._wake_settlement()
@@ -259,7 +313,8 @@ class Receiver:
             pass  # the cached value stays in use
 
     async def _channel(self, channel_id):
-        return await self._cached("channel", channel_id, self.ledger.channel)
+        return self._known("channel", channel_id) or \
+            await self._load_fact("channel", channel_id, self.ledger.channel)
 
     # -- settlement
 
@@ -378,6 +433,8 @@ class Receiver:
         parts = [part for part in path.split("/") if part]
         try:
             if parts == ["vouchers"] and method == "POST":
+                if body.lstrip()[:1] == b"[":  # several vouchers at once
+                    return 200, {"answers": await self.accept_many(_voucher_list(body))}
                 return 200, await self.accept(body)
             if parts == [] and method == "GET":
                 return 200, self.status()
@@ -427,9 +484,20 @@ class Receiver:
         return 1 if self.failed else 0
 
 
-def _accepted(voucher):
-    return {"status": "accepted", "channel": voucher["channel"], "sequence": voucher["sequence"],
-            "play": voucher["play"], "total": voucher["total"]}
+def _voucher_list(body):
+    try:
+        vouchers = rapidjson.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise refusals.Malformed("not JSON") from None
+    if len(vouchers) > MAX_BATCH:
+        raise refusals.Malformed(f"{len(vouchers)} vouchers", expected=f"at most {MAX_BATCH}")
+    return vouchers
+
+
+def _done():
+    done = asyncio.get_running_loop().create_future()
+    done.set_result(None)
+    return done
 
 
 def _settlement(channel_id, vouchers, tx):

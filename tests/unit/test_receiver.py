@@ -358,3 +358,15 @@ def test_a_channel_seen_closing_is_settled_at_once(tmp_path, ledger):
 
 def test_the_settlement_period_is_at_most_half_the_settle_delay(tmp_path, ledger):
     assert open_service(tmp_path, ledger, settle_every=3600).settle_every == 300
+
+
+def test_vouchers_sent_together_are_answered_each_in_order(tmp_path, ledger):
+    receiver = open_service(tmp_path, ledger)
+    first, second, third = stream(3)
+    answers = run(receiver.accept_many([first, second, {**second, "total": 7}, third, second,
+                                        {"not": "a voucher"}]))
+    assert [answer["status"] for answer in answers] == ["accepted", "accepted", "refused",
+                                                        "accepted", "accepted", "refused"]
+    assert [answer.get("code") for answer in answers] == [
+        None, None, "RECEIVER_BAD_SIGNATURE", None, None, "RECEIVER_MALFORMED"]
+    assert answers[4]["duplicate"] and receiver.store.vouchers(CHANNEL) == [first, second, third]
