@@ -124,6 +124,17 @@ def ownership(track_id, public_key):
                          missing=f"track {track_id}"))
 
 
+@blueprint.route("/channels/<channel_id>")
+def channel(channel_id):
+    return jsonify(_read(reads.channel, _record_id(channel_id), missing=f"channel {channel_id}"))
+
+
+@blueprint.route("/listeners/<public_key>/channel")
+def listener_channel(public_key):
+    return jsonify(_read(reads.listener_channel, _public_key(public_key),
+                         missing=f"open or closing channel of {public_key}"))
+
+
 @blueprint.route("/works/<work_id>/recordings")
 def recordings(work_id):
     return jsonify(_read(reads.recordings, _record_id(work_id), missing=f"work {work_id}"))

@@ -30,6 +30,9 @@ from bigchaindb_resonate.conditions import KeyPair, generate_key_pair  # noqa: F
 from bigchaindb_resonate.operations import (
     copyright, credit, manifestation, party, play, right, rights_assignment, split, work,
 )
+from bigchaindb_resonate.operations import (
+    channel_close, channel_open, channel_refund, channel_settle, channel_topup,
+)
 from bigchaindb_resonate.transaction import Transaction
 from bigchaindb_resonate.validators.royalties import price
 
@@ -227,6 +230,61 @@ class Client:
                          "playNumber": number, "split": in_force["id"]},
                         payees, parameters).to_dict()
 
+    # -- payment channels (docs/spec/channels.md)
+
+    def prepare_channel_open(self, listener, receiver, deposit):
+        """CHANNEL_OPEN, unsigned: the public key `listener` locks `deposit` tokens (and the
+        anchor token) from its credits in a channel towards `receiver` (the platform key or
+        one of the network's receiver_keys)."""
+        return channel_open.open_channel(self._credits(listener, deposit + 1), listener, receiver,
+                                         deposit).to_dict()
+
+    def prepare_channel_topup(self, channel_id, amount):
+        """CHANNEL_TOPUP, unsigned: the channel's listener adds `amount` tokens."""
+        state = self.channel(channel_id)
+        return channel_topup.top_up(state, self._credits(state["listener"], amount), amount).to_dict()
+
+    def prepare_settlement(self, channel_id, vouchers):
+        """CHANNEL_SETTLE, unsigned, paying `vouchers` (the channel's next ones, in sequence
+        order) under each track's split in force; sign with either side's key."""
+        state = self.channel(channel_id)
+        parameters, token = self._fields(self.network(), "parameters", "credit")
+        splits = {}
+        for track in sorted({voucher["track"] for voucher in vouchers if voucher["price"]}):
+            entries, in_force = self._fields(self.splits_of(track), "splits", "in_force")
+            payees = next((entry["payees"] for entry in entries if entry["id"] == in_force), [])
+            splits[track] = (in_force, [(payee["publicKey"], payee["shareBp"]) for payee in payees])
+        return channel_settle.settle(state, list(vouchers), splits, parameters, token).to_dict()
+
+    def prepare_channel_close(self, channel_id):
+        """CHANNEL_CLOSE, unsigned: starts the settle delay; sign with either side's key."""
+        token, = self._fields(self.network(), "credit")
+        return channel_close.close(self.channel(channel_id), token).to_dict()
+
+    def prepare_channel_refund(self, channel_id):
+        """CHANNEL_REFUND, unsigned: once the closing channel has closed, the rest returns
+        to the listener; sign with either side's key."""
+        token, = self._fields(self.network(), "credit")
+        return channel_refund.refund(self.channel(channel_id), token).to_dict()
+
+    def open_channel(self, keypair, receiver, deposit, mode="commit"):
+        return self.submit(self.fulfill(self.prepare_channel_open(keypair.public_key, receiver, deposit),
+                                        [keypair.private_key]), mode)
+
+    def top_up_channel(self, keypair, channel_id, amount, mode="commit"):
+        return self.submit(self.fulfill(self.prepare_channel_topup(channel_id, amount),
+                                        [keypair.private_key]), mode)
+
+    def settle_channel(self, keypair, channel_id, vouchers, mode="commit"):
+        return self.submit(self.fulfill(self.prepare_settlement(channel_id, vouchers),
+                                        [keypair.private_key]), mode)
+
+    def close_channel(self, keypair, channel_id, mode="commit"):
+        return self.submit(self.fulfill(self.prepare_channel_close(channel_id), [keypair.private_key]), mode)
+
+    def refund_channel(self, keypair, channel_id, mode="commit"):
+        return self.submit(self.fulfill(self.prepare_channel_refund(channel_id), [keypair.private_key]), mode)
+
     @staticmethod
     def fulfill(tx, private_keys):
         """The transaction (a dict, or one from `operations/`) signed by every key of
@@ -391,6 +449,15 @@ class Client:
     def owns(self, public_key, track_id):
         """How many plays of the track the key has made, and whether it owns it."""
         return self._get(f"resonate/tracks/{track_id}/listeners/{public_key}")
+
+    def channel(self, channel_id):
+        """A payment channel's state (status, deposit, settled, sequence, closes_at, the
+        output its next transaction spends); NotFoundError when there is none."""
+        return self._get(f"resonate/channels/{channel_id}")
+
+    def listener_channel(self, public_key):
+        """The listener's open or closing channel; NotFoundError when it has none."""
+        return self._get(f"resonate/listeners/{public_key}/channel")
 
     def _credits(self, public_key, amount):
         """(transaction, output index) of the key's own credit outputs, largest first, until

@@ -73,12 +73,16 @@ class Ed25519Sha256:
             raise MissingPrivateKeyError(f"no private key given for {_b58(self.public_key)}")
         self.signature = SigningKey(private_keys[self.public_key]).sign(message).signature
 
+    def is_signed(self):
+        return self.signature is not None
+
     def leaves(self):
         return [self]
 
 
 class ThresholdSha256:
-    """All of several subconditions (BigchainDB sets the threshold to their number)."""
+    """`threshold` of several subconditions. BigchainDB sets the threshold to their number;
+    a payment channel's output is 1 of 2 (listener or receiver)."""
 
     TYPE_ID = 2
     TYPE_NAME = "threshold-sha-256"
@@ -108,17 +112,32 @@ class ThresholdSha256:
                 "subconditions": [sub.details() for sub in self.subconditions]}
 
     def fulfillment_binary(self):
-        # The cheapest `threshold` subfulfillments (a stable order among equal costs); BigchainDB
-        # uses n of n, so none is left over as a bare condition.
-        chosen = sorted(self.subconditions, key=lambda sub: sub.cost)[:self.threshold]
+        # The cheapest `threshold` signed subfulfillments (a stable order among equal costs);
+        # the others are left as bare conditions (none for BigchainDB's n of n).
+        signed = [sub for sub in sorted(self.subconditions, key=lambda sub: sub.cost) if sub.is_signed()]
+        chosen = signed[:self.threshold]
+        if len(chosen) < self.threshold:
+            raise ValueError(f"{len(chosen)} of {self.threshold} required signatures")
         rest = [condition_binary(sub) for sub in self.subconditions if sub not in chosen]
         return _constructed(self.TYPE_ID,
                             _constructed(0, _set_of([sub.fulfillment_binary() for sub in chosen]))
                             + _constructed(1, _set_of(rest)))
 
     def sign(self, message, private_keys):
-        for leaf in self.leaves():
-            leaf.sign(message, private_keys)
+        """Every subcondition signs; below n of n, those whose keys are given, as long as
+        at least `threshold` of them can."""
+        missing = None
+        for sub in self.subconditions:
+            try:
+                sub.sign(message, private_keys)
+            except MissingPrivateKeyError as exc:
+                missing = exc
+        if missing is not None and (self.threshold == len(self.subconditions)
+                                    or not self.is_signed()):
+            raise missing
+
+    def is_signed(self):
+        return sum(sub.is_signed() for sub in self.subconditions) >= self.threshold
 
     def leaves(self):
         return [leaf for sub in self.subconditions for leaf in sub.leaves()]
@@ -136,6 +155,11 @@ def condition_for(public_keys):
     if len(public_keys) == 1 and not isinstance(public_keys[0], list):
         return Ed25519Sha256(base58.b58decode(public_keys[0]))
     return ThresholdSha256(len(public_keys), [_subcondition(keys) for keys in public_keys])
+
+
+def one_of(public_keys):
+    """The condition that any one of `public_keys` fulfils (a 1-of-n threshold)."""
+    return ThresholdSha256(1, [Ed25519Sha256(base58.b58decode(key)) for key in public_keys])
 
 
 def _subcondition(keys):

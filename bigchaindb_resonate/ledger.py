@@ -120,14 +120,15 @@ def unfile(conn, keyed_transactions, collection=RULE_INDEX):
     of each key; the crash may have come before or after the heads were written."""
     rolled_back = {}
     for txid, keys in keyed_transactions:
-        for key in keys:
-            rolled_back.setdefault(key, set()).add(txid)
-    for key, txids in rolled_back.items():
+        for key in keys:  # a key listed n times was filed n times
+            rolled_back.setdefault(key, []).append(txid)
+    for key, entries in rolled_back.items():
+        txids = set(entries)
         head = _head(conn, key, collection) or {"_id": key, "count": 0}
         kept = head["count"]
         while kept and _entry(conn, key, kept - 1, collection) in txids:
             kept -= 1
-        for number in range(kept, kept + len(txids)):
+        for number in range(kept, kept + len(entries)):
             conn.run(conn.collection(collection).delete_one({"_id": entry_id(key, number)}))
         if kept:
             conn.run(conn.collection(collection).replace_one(
@@ -360,6 +361,23 @@ class LedgerView:
         if cls is None or sorted(values) not in [sorted(group) for group in cls.INDEXED_METADATA]:
             raise UnindexedLookup(f"{operation} is not indexed by metadata {sorted(values)}")
         return Filed(self, metadata_key(operation, values))
+
+    def filed_under(self, key):
+        """The transactions filed under `key` (Filed), for a key a type files under by
+        its own rule (extra_index_keys)."""
+        return Filed(self, key)
+
+    def block_time_of(self, txid):
+        """The consensus seconds of the block holding a transaction: this block's for one
+        earlier in it, else its committed block's; None when unknown."""
+        if txid in self._pending_by_id:
+            return self.consensus_time()
+        connection = self._bigchain.connection
+        position = commit_positions(connection, [txid]).get(txid)
+        if position is None:
+            return None
+        block = connection.run(connection.collection(BLOCK_TIMES).find_one({"_id": str(position[0])}))
+        return block and block["time"]
 
     def in_commit_order(self, transactions):
         """`transactions` (committed or earlier in this block) in the order they commit:

@@ -354,3 +354,43 @@ def ownership(bigchain, track_id, listener):
     return {"track": track_id, "listener": listener, "plays": plays,
             "tokens_paid": sum(price(number) for number in range(plays)),
             "owned": owns(plays), "next_price": price(plays)}
+
+
+# -- payment channels: their state as the rules see it (types/channels.py)
+
+def _channel_answer(ledger, latest):
+    from bigchaindb_resonate.operations.channels import CHANNEL_OUTPUT, holds
+    from bigchaindb_resonate.types.channels import closes_at, state_of, status_of
+
+    state = state_of(latest)
+    status = status_of(latest)
+    return {"channel": state["channel"], "listener": state["listener"], "receiver": state["receiver"],
+            "status": status, "deposit": state["deposit"], "settled": state["settled"],
+            "remaining": state["deposit"] - state["settled"], "sequence": state["sequence"],
+            "closing": state.get("closing"),
+            "closes_at": closes_at(ledger, state, ledger.network_parameters() or {}) if "closing" in state else None,
+            "latest_transaction": latest.id,
+            "channel_output": None if status == "closed" else {
+                "transaction_id": latest.id, "output_index": CHANNEL_OUTPUT, "amount": holds(state)}}
+
+
+def channel(bigchain, channel_id):
+    """A payment channel's state: deposit, settled total, status, close time, last settled
+    sequence and the output its next transaction spends. None when `channel_id` is no
+    CHANNEL_OPEN."""
+    from bigchaindb_resonate.operations.channels import OPEN
+    from bigchaindb_resonate.types.channels import latest_of
+
+    ledger = LedgerView(bigchain)
+    if ledger.record(channel_id, (OPEN,)) is None:
+        return None
+    return _channel_answer(ledger, latest_of(ledger, channel_id, "channel"))
+
+
+def listener_channel(bigchain, public_key):
+    """The listener's live (open or closing) channel, as `channel` answers; None when none."""
+    from bigchaindb_resonate.types.channels import live_channel
+
+    ledger = LedgerView(bigchain)
+    latest = live_channel(ledger, public_key)
+    return None if latest is None else _channel_answer(ledger, latest)

@@ -11,6 +11,12 @@ from bigchaindb.common.transaction import Transaction
 from bigchaindb_resonate.errors import AssetMovesByItsOwnOperation, RecordNeedsOwnOperation
 from bigchaindb_resonate.ledger import asset_key, metadata_key, record_key
 
+from bigchaindb_resonate.types.channel_close import ChannelClose
+from bigchaindb_resonate.types.channel_open import ChannelOpen
+from bigchaindb_resonate.types.channel_refund import ChannelRefund
+from bigchaindb_resonate.types.channel_settle import ChannelSettle
+from bigchaindb_resonate.types.channel_topup import ChannelTopUp
+from bigchaindb_resonate.types.channels import check_not_channel_output
 from bigchaindb_resonate.types.copyright import Copyright
 from bigchaindb_resonate.types.credit import Credit
 from bigchaindb_resonate.types.manifestation import Manifestation
@@ -21,7 +27,8 @@ from bigchaindb_resonate.types.rights_assignment import RightsAssignment
 from bigchaindb_resonate.types.split import Split
 from bigchaindb_resonate.types.work import Work
 
-TYPES = (Party, Work, Manifestation, Copyright, Right, RightsAssignment, Credit, Split, Play)
+TYPES = (Party, Work, Manifestation, Copyright, Right, RightsAssignment, Credit, Split, Play,
+         ChannelOpen, ChannelTopUp, ChannelSettle, ChannelClose, ChannelRefund)
 OPERATIONS = tuple(cls.OPERATION for cls in TYPES)
 
 
@@ -77,13 +84,16 @@ def moves_assets(operation):
 
 
 def check_plain_transfer(tx, ledger):
-    """Refuse a host TRANSFER of an asset whose type names its own transfer operation."""
+    """Refuse a host TRANSFER of an asset whose type names its own transfer operation, or
+    one spending a payment channel's output (which moves only by the channel's rules)."""
     created = ledger.get_transaction(tx.asset["id"])
     owner_type = type_for(created.operation) if created is not None else None
     if owner_type is not None and owner_type.TRANSFERRED_BY:
         raise AssetMovesByItsOwnOperation(
             f"a {owner_type.OPERATION} asset cannot move by a plain TRANSFER", field="operation",
             expected=owner_type.TRANSFERRED_BY)
+    for index, input_ in enumerate(tx.inputs):
+        check_not_channel_output(ledger, input_.fulfills, f"inputs[{index}].fulfills")
 
 
 def check_plain_create(tx):
@@ -128,6 +138,7 @@ def index_keys(operation, asset, metadata):
     metadata = metadata or {}
     keys += [metadata_key(operation, {field: metadata[field] for field in group})
              for group in cls.INDEXED_METADATA if all(field in metadata for field in group)]
+    keys += cls.extra_index_keys(metadata)
     return keys
 
 

@@ -61,6 +61,13 @@ class ResonateTransaction(Transaction):
     FIELD_ALIASES = {}
     INDEXED_METADATA = ()  # groups of metadata fields, e.g. (("listener", "track"),)
 
+    @classmethod
+    def extra_index_keys(cls, metadata):
+        """Keys besides INDEXED_FIELDS and INDEXED_METADATA that a committed transaction of
+        this type is filed under (registry.index_keys), from its metadata; a key listed n
+        times is filed n times (a settlement counts each play it pays)."""
+        return []
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.OPERATION is None:
@@ -152,7 +159,12 @@ class ResonateTransfer(ResonateTransaction):
         except DoubleSpend:
             if ledger.contains(self.id):
                 raise self.already_exists() from None
-            raise
+            raise self.double_spent(ledger) from None
+
+    def double_spent(self, ledger):
+        """The refusal of a transfer spending an output already spent; a type whose
+        outputs carry a state (a payment channel) says what moved it on."""
+        return DoubleSpend(f"an input of `{self.id}` is spent already")
 
     @classmethod
     def build(cls, inputs, recipients, asset_id, metadata):

@@ -12,6 +12,7 @@ one's `playNumber` is no longer the count.
 from bigchaindb_resonate.errors import ResonateValidationError
 from bigchaindb_resonate.operations import play as client_part
 from bigchaindb_resonate.types.base import ResonateTransfer, client_builder
+from bigchaindb_resonate.types.channels import channel_id_of, listener_credits, live_channel
 from bigchaindb_resonate.types.copyright import Copyright
 from bigchaindb_resonate.types.credit import NetworkHasNoParameters, credit_token
 from bigchaindb_resonate.types.manifestation import Manifestation, work_of
@@ -85,6 +86,12 @@ class PlayRightOtherTrack(ResonateValidationError):
     meaning = "the licence does not derive from a Copyright in the track or the track's work"
 
 
+class PlayListenerHasChannel(ResonateValidationError):
+    code = "PLAY_LISTENER_HAS_CHANNEL"
+    meaning = ("the listener has an open or closing payment channel: their plays are paid "
+               "through it until it is refunded (so no play is paid twice)")
+
+
 class PlayWrongOutputs(ResonateValidationError):
     code = "PLAY_WRONG_OUTPUTS"
     meaning = ("the outputs are not exactly the payees' shares, the co-op's share and the "
@@ -100,30 +107,41 @@ def root_copyright(ledger, right):
     return record
 
 
-def check_licence(ledger, play, track, platform_key):
-    """The play's `right` lets the co-op stream the track where and when the play happens."""
-    right = ledger.linked(play["right"], (Right.OPERATION,), "metadata.right")
+def check_licence(ledger, play, track, platform_key, field="metadata"):
+    """The play's `right` lets the co-op stream the track where and when the play happens.
+    `play` has `right` and `territory` (a PLAY's metadata, or a channel's voucher at `field`)."""
+    right = ledger.linked(play["right"], (Right.OPERATION,), f"{field}.right")
     data = right.asset["data"]
     if platform_key not in holder_keys(ledger, right.id):
-        raise PlayRightNotPlatform(field="metadata.right", expected=f"held by `{platform_key}`")
+        raise PlayRightNotPlatform(field=f"{field}.right", expected=f"held by `{platform_key}`")
     if STREAMING not in usages(data):
-        raise PlayRightNotStreaming(f"usage types {sorted(usages(data))}", field="metadata.right",
+        raise PlayRightNotStreaming(f"usage types {sorted(usages(data))}", field=f"{field}.right",
                                     expected=f"usageType with {STREAMING}")
     if not covers_country(data["territory"], play["territory"]):
         raise PlayRightTerritory(f"{play['territory']} is not in {data['territory']}",
-                                 field="metadata.territory", expected="a licensed country")
+                                 field=f"{field}.territory", expected="a licensed country")
     if not in_force(data, ledger):
-        raise PlayRightNotInForce(field="metadata.right",
+        raise PlayRightNotInForce(field=f"{field}.right",
                                   expected=f"in force on {ledger.consensus_date()}")
     subject = root_copyright(ledger, right).asset["data"]["rightsOf"]
     if subject not in (track.id, work_of(track.asset["data"])):
-        raise PlayRightOtherTrack(f"its Copyright covers `{subject}`", field="metadata.right",
+        raise PlayRightOtherTrack(f"its Copyright covers `{subject}`", field=f"{field}.right",
                                   expected="a Right from a Copyright in the track or its work")
 
 
+def split_to_pay(ledger, track_id, field):
+    """The split in force that pays a paid play of the track."""
+    split = split_in_force(ledger, track_id)
+    if split is None:
+        raise PlayNoSplit(field=field, expected="a SPLIT of the track or its Copyright")
+    return split
+
+
 def count_earlier_plays(ledger, listener, track_id):
-    """How many PLAYs of the track the listener made, committed or earlier in the block:
-    a count the rule index keeps, never a list."""
+    """How many plays of the track the listener made, committed or earlier in the block,
+    paid by PLAY or through a payment channel (a settlement is filed under the same key
+    once per play it pays, types/channel_settle.py): a count the rule index keeps, never
+    a list."""
     return len(ledger.find_by_metadata(Play.OPERATION, {"listener": listener, "track": track_id}))
 
 
@@ -152,7 +170,11 @@ class Play(ResonateTransfer):
         if token is None or self.asset["id"] != token.id:
             raise PlayNotCredit(field="asset.id",
                                 expected=token.id if token else "a credit token on the network")
-        spent = self._spent_by(ledger, play["listener"])
+        spent = listener_credits(ledger, self.inputs, play["listener"], PlayNotListener)
+        channel = live_channel(ledger, play["listener"])
+        if channel is not None:
+            raise PlayListenerHasChannel(f"channel `{channel_id_of(channel)}`", field="metadata.listener",
+                                         expected="plays paid through that channel until it is refunded")
         track = ledger.linked(play["track"], (Manifestation.OPERATION,), "metadata.track")
         count = count_earlier_plays(ledger, play["listener"], track.id)
         if play["playNumber"] != count:
@@ -166,17 +188,6 @@ class Play(ResonateTransfer):
         if actual != expected:
             raise PlayWrongOutputs(field="outputs", expected=str(expected))
 
-    def _spent_by(self, ledger, listener):
-        """The tokens the inputs spend, each checked to be the listener's alone."""
-        total = 0
-        for index, input_ in enumerate(self.inputs):
-            output = ledger.get_transaction(input_.fulfills.txid).outputs[input_.fulfills.output]
-            if output.public_keys != [listener]:
-                raise PlayNotListener(f"the output is held by {output.public_keys}",
-                                      field=f"inputs[{index}].fulfills", expected=f"[{listener!r}]")
-            total += output.amount
-        return total
-
     @staticmethod
     def _payees(ledger, play):
         """The payees a play pays: the split in force's, or none for a free play."""
@@ -185,9 +196,7 @@ class Play(ResonateTransfer):
                 raise PlayWrongSplit("a free play pays no split", field="metadata.split",
                                      expected="no split")
             return []
-        split = split_in_force(ledger, play["track"])
-        if split is None:
-            raise PlayNoSplit(field="metadata.track", expected="a SPLIT of the track or its Copyright")
+        split = split_to_pay(ledger, play["track"], "metadata.track")
         if play.get("split") != split.id:
             raise PlayWrongSplit(f"`{play.get('split')}`", field="metadata.split", expected=split.id)
         return payees_of(split)

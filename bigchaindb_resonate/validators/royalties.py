@@ -47,3 +47,16 @@ def play_outputs(amount, payees, coop_share_bp, platform_key, listener, spent):
     if spent > amount:
         outputs.append(([listener], spent - amount))
     return outputs
+
+
+def pooled_payouts(plays, coop_share_bp, platform_key):
+    """What several plays pay together, as one output per key: `plays` are (price, payees)
+    pairs; each divides as `payouts` does (so each key gets exactly what the same plays
+    paid one by one would give it), then tokens are summed per key. [(public key, tokens)]
+    in order of first appearance (each play's payees, then the co-op), without zeros."""
+    pooled = {}
+    for amount, payees in plays:
+        paid, coop = payouts(amount, payees, coop_share_bp)
+        for key, tokens in [*paid, (platform_key, coop)]:
+            pooled[key] = pooled.get(key, 0) + tokens
+    return [(key, tokens) for key, tokens in pooled.items() if tokens > 0]

@@ -210,7 +210,7 @@ class MemoryStore:
             {"height": height, "app_hash": hashlib.sha256(str(height).encode()).hexdigest().upper(),
              "transactions": [tx["id"] for tx in transactions]})
         if time is not None:
-            self.collection("block_times").documents.append({"height": height, "time": time})
+            self.collection("block_times").documents.append({"_id": str(height), "height": height, "time": time})
             self.collection(CHAIN_HEAD).documents[:] = [
                 {"_id": LATEST_BLOCK_TIME, "height": height, "time": time}]
         plays = [tx for tx in transactions if tx["operation"] == "PLAY"]
@@ -244,6 +244,19 @@ class MemoryStore:
     def get_transaction(self, txid):
         """What BigchainDB.get_transaction answers: the parsed transaction, or None."""
         return Transaction.from_dict(self.transaction(txid)) if self.is_committed(txid) else None
+
+    def get_spent(self, txid, output, current_transactions=()):
+        """What BigchainDB.get_spent answers (lib.py): the committed or same-block
+        transaction spending an output, DoubleSpend when both or two in the block do."""
+        from bigchaindb.common.exceptions import DoubleSpend
+
+        spends = [doc["spender"] for doc in self.collection(SPENDS).documents
+                  if doc["_id"] == output_key(txid, output)]
+        in_block = [tx for tx in current_transactions for input_ in tx.inputs
+                    if input_.fulfills and (input_.fulfills.txid, input_.fulfills.output) == (txid, output)]
+        if len(spends) + len(in_block) > 1:
+            raise DoubleSpend(f'tx "{txid}" spends inputs twice')
+        return self.get_transaction(spends[0]) if spends else (in_block[0] if in_block else None)
 
 
 def seconds_of(day):

@@ -11,8 +11,10 @@ from nacl.signing import SigningKey
 from bigchaindb_resonate import operations, registry
 from bigchaindb_resonate.conditions import KeyPair, generate_key_pair
 from bigchaindb_resonate.operations import (
-    copyright, credit, manifestation, party, play, right, rights_assignment, split, work,
+    channel_close, channel_open, channel_refund, channel_settle, channel_topup, copyright, credit,
+    manifestation, party, play, right, rights_assignment, split, work,
 )
+from bigchaindb_resonate.vouchers import make_voucher
 from bigchaindb_resonate.transaction import MAX_AMOUNT, Transaction, serialize
 
 
@@ -86,6 +88,21 @@ def test_a_transaction_read_back_from_a_node_spends_like_the_one_built():
         HostTransaction.from_dict(built.to_dict()).outputs)
 
 
+@pytest.mark.parametrize("signer", [CAROL, ERIN])
+def test_one_side_alone_signs_a_channel_output_and_the_server_accepts_it(signer):
+    built = channel_close.close(CHANNEL, "%064x" % 8).sign([signer.private_key])
+    host = HostTransaction.from_dict(built.to_dict())
+    output = channel_open.open_channel([(signed_purchase(), 0)], CAROL.public_key, ERIN.public_key,
+                                       3000).outputs[0]
+    assert host.inputs_valid([HostTransaction.from_dict(
+        {**built.to_dict(), "outputs": [output.to_dict()]}).outputs[0]])
+
+
+def test_nobody_else_signs_a_channel_output():
+    with pytest.raises(ValueError):
+        channel_close.close(CHANNEL, "%064x" % 8).sign([ALICE.private_key])
+
+
 def test_signing_without_a_needed_private_key_says_which():
     tx = Transaction.create("CREATE", [ALICE.public_key, BOB.public_key], [([ALICE.public_key], 1)])
     with pytest.raises(ValueError, match=BOB.public_key):
@@ -114,6 +131,15 @@ LICENCE = {"usageType": ["on_demand_stream"], "territory": {"include": ["GB"]},
            "validFrom": "2020-01-01", "exclusive": False,
            "license": {"uri": "https://resonate.coop/l.pdf", "hash": "ab" * 32}}
 PARAMETERS = {"platform_key": ERIN.public_key, "coop_share_bp": 3000}
+CHANNEL_ID = "%064x" % 7
+# A channel read (what the builders of later channel transactions take): Carol's channel
+# to the platform (Erin), with nothing settled yet.
+CHANNEL = {"channel": CHANNEL_ID, "listener": CAROL.public_key, "receiver": ERIN.public_key,
+           "deposit": 3000, "settled": 0, "sequence": 0, "latest_transaction": CHANNEL_ID}
+VOUCHERS = [make_voucher(CAROL.private_key, channel=CHANNEL_ID, listener=CAROL.public_key,
+                         sequence=number + 1, track=TRACK_ID, play=number, price=2 ** (number + 1),
+                         total=2 ** (number + 2) - 2, territory="GB", right=RIGHT_ID)
+            for number in range(3)]
 
 
 def signed_copyright():
@@ -146,9 +172,17 @@ BUILDS = {
     "PLAY": lambda side: side.pay([(signed_purchase(), 0)], CAROL.public_key, {
         "track": TRACK_ID, "territory": "GB", "right": RIGHT_ID, "playNumber": 3,
         "split": SPLIT_ID}, [(BOB.public_key, 7500), (CAROL.public_key, 2500)], PARAMETERS),
+    "CHANNEL_OPEN": lambda side: side.open_channel([(signed_purchase(), 0)], CAROL.public_key,
+                                                   ERIN.public_key, 3000),
+    "CHANNEL_TOPUP": lambda side: side.top_up(CHANNEL, [(signed_purchase(), 0)], 1000),
+    "CHANNEL_SETTLE": lambda side: side.settle(CHANNEL, VOUCHERS, {TRACK_ID: (SPLIT_ID, [
+        (BOB.public_key, 7500), (CAROL.public_key, 2500)])}, PARAMETERS, "%064x" % 8),
+    "CHANNEL_CLOSE": lambda side: side.close(CHANNEL, "%064x" % 8),
+    "CHANNEL_REFUND": lambda side: side.refund({**CHANNEL, "closing": "%064x" % 9}, "%064x" % 8),
 }
 CLIENT_MODULES = {module.OPERATION: module for module in (
-    party, work, manifestation, copyright, right, rights_assignment, credit, split, play)}
+    party, work, manifestation, copyright, right, rights_assignment, credit, split, play,
+    channel_open, channel_topup, channel_settle, channel_close, channel_refund)}
 
 
 def test_every_type_has_a_client_builder_case():

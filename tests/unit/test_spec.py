@@ -96,6 +96,8 @@ def resolved(value):
 
 def example_tx(operation):
     """The signed example of `operation`, built from fixed keys."""
+    if operation.startswith("CHANNEL_"):
+        return example_channel(operation)
     cls = registry.type_for(operation)
     owner = fixed_keypair(operation)
     signer = fixed_keypair(SIGNED_BY.get(operation, operation))
@@ -106,6 +108,7 @@ def example_tx(operation):
                         owner.public_key, shares, data)
     elif operation == "PLAY":
         tx = example_play(data, owner)
+
     elif operation in SIGNED_BY and issubclass(cls, SharedRecord):
         tx = cls.build([signer.public_key], data, holders=[(owner.public_key, 100)])
     else:
@@ -126,6 +129,52 @@ def example_play(play, listener):
     parameters = {"platform_key": fixed_keypair(PARAMETERS["platform_key"]).public_key,
                   "coop_share_bp": PARAMETERS["coop_share_bp"]}
     return Play.pay([(purchase, 0)], listener.public_key, play, payees, parameters)
+
+
+def example_purchase(listener):
+    """A treasury TRANSFER of the credit example to `listener`."""
+    treasury = fixed_keypair(PARAMETERS["treasury_keys"][0])
+    credit = Transaction.from_dict(example_tx("CREDIT"))
+    return Transaction.transfer(credit.to_inputs(), [
+        ([listener.public_key], PURCHASE), ([treasury.public_key], credit.outputs[0].amount - PURCHASE)],
+        asset_id=credit.id).sign([treasury.private_key])
+
+
+def example_channel(operation):
+    """A channel of the CHANNEL_OPEN example's key towards the platform (the Right
+    example's holder): opened from a purchase, then each later operation from the open's
+    state, signed by one side with the client library (the channel output is 1 of 2)."""
+    from bigchaindb_resonate.operations import (
+        channel_close, channel_open, channel_refund, channel_settle, channel_topup,
+    )
+    from bigchaindb_resonate.transaction import Transaction as LightTransaction
+    from bigchaindb_resonate.vouchers import make_voucher
+
+    listener, platform = fixed_keypair("CHANNEL_OPEN"), fixed_keypair(PARAMETERS["platform_key"])
+    credit_id = example_tx("CREDIT")["id"]
+    purchase = example_purchase(listener)
+    opened = channel_open.open_channel([(purchase.to_dict(), 0)], listener.public_key,
+                                       platform.public_key, 2000).sign([listener.private_key])
+    state = {"channel": opened.id, "listener": listener.public_key, "receiver": platform.public_key,
+             "deposit": 2000, "settled": 0, "sequence": 0, "latest_transaction": opened.id}
+    track, right, split = (example_tx(name) for name in ("MANIFESTATION", "RIGHT", "SPLIT"))
+    vouchers = [make_voucher(listener.private_key, channel=opened.id, listener=listener.public_key,
+                             sequence=number + 1, track=track["id"], play=number,
+                             price=2 ** (number + 1), total=2 ** (number + 2) - 2, territory="GB",
+                             right=right["id"]) for number in range(3)]
+    payees = [(payee["publicKey"], payee["shareBp"]) for payee in split["asset"]["data"]["payees"]]
+    parameters = {"platform_key": platform.public_key, "coop_share_bp": PARAMETERS["coop_share_bp"]}
+    closed = channel_close.close(state, credit_id).sign([listener.private_key])
+    built = {
+        "CHANNEL_OPEN": lambda: opened,
+        "CHANNEL_TOPUP": lambda: channel_topup.top_up(state, [(opened, 1)], 1000).sign([listener.private_key]),
+        "CHANNEL_SETTLE": lambda: channel_settle.settle(state, vouchers, {track["id"]: (split["id"], payees)},
+                                                        parameters, credit_id).sign([platform.private_key]),
+        "CHANNEL_CLOSE": lambda: closed,
+        "CHANNEL_REFUND": lambda: channel_refund.refund(
+            {**state, "closing": closed.id, "latest_transaction": closed.id}, credit_id).sign([platform.private_key]),
+    }[operation]()
+    return LightTransaction.from_dict(built.to_dict()).to_dict()
 
 
 def spec_text():

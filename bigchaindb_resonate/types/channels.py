@@ -1,0 +1,229 @@
+"""What the payment channel types share: the channel's state, read from its latest
+transaction, and the checks every channel transaction makes (spec: docs/spec/channels.md).
+
+A channel is the chain of transactions spending each other's output 0 (the channel
+output, operations/channels.py), starting at its CHANNEL_OPEN, whose id is the channel's.
+Each carries the state after it in its metadata, checked here to follow from the state
+before it, so the channel's state is its latest transaction's metadata: found by the head
+of `channel|<id>` in the rule index (one lookup). The listener's latest channel
+transaction is filed under `channel-listener|<key>`, which says whether the listener has
+a live (open or closing) channel.
+"""
+from bigchaindb_resonate.conditions import condition_for, condition_uri, one_of
+from bigchaindb_resonate.errors import ResonateValidationError
+from bigchaindb_resonate.operations.channels import (
+    CHANNEL_OUTPUT, CLOSE, KEEPS_CHANNEL_OUTPUT, OPEN, REFUND, STATE_FIELDS, holds,
+)
+from bigchaindb_resonate.types.base import ResonateTransfer
+
+
+class ChannelNotCredit(ResonateValidationError):
+    code = "CHANNEL_NOT_CREDIT"
+    meaning = "a channel holds the network's credit token and nothing else"
+
+
+class ChannelNotListener(ResonateValidationError):
+    code = "CHANNEL_NOT_LISTENER"
+    meaning = "credits put into a channel must come from outputs held by the listener alone"
+
+
+class ChannelOutputLocked(ResonateValidationError):
+    code = "CHANNEL_OUTPUT_LOCKED"
+    meaning = ("a channel output moves only by the channel's own operations, never by a plain "
+               "TRANSFER, a PLAY or another channel's transaction")
+
+
+class ChannelWrongInput(ResonateValidationError):
+    code = "CHANNEL_WRONG_INPUT"
+    meaning = "the first input must spend the channel's current output, and only it (besides a top-up's credits)"
+
+
+class ChannelClosed(ResonateValidationError):
+    code = "CHANNEL_CLOSED"
+    meaning = "the channel was refunded: nothing can settle, top up, close or refund it any more"
+
+
+class ChannelStaleState(ResonateValidationError):
+    code = "CHANNEL_STALE_STATE"
+    meaning = ("another channel transaction spent the channel output first (a second "
+               "settlement of the same state, a close or a top-up): build again from the "
+               "channel's current state")
+
+
+class ChannelWrongState(ResonateValidationError):
+    code = "CHANNEL_WRONG_STATE"
+    meaning = "the state the metadata carries is not the one that follows from the channel's state before it"
+
+
+class ChannelWrongOutputs(ResonateValidationError):
+    code = "CHANNEL_WRONG_OUTPUTS"
+    meaning = "the outputs are not exactly those the channel's rules give, in that order and with those conditions"
+
+
+class ChannelClosing(ResonateValidationError):
+    code = "CHANNEL_CLOSING"
+    meaning = "the channel is closing: it can only be settled (until the delay ends) and then refunded"
+
+
+def channel_key(channel_id):
+    return f"channel|{channel_id}"
+
+
+def listener_key(listener):
+    return f"channel-listener|{listener}"
+
+
+def is_channel_output(tx, index):
+    return tx.operation in KEEPS_CHANNEL_OUTPUT and index == CHANNEL_OUTPUT
+
+
+def check_not_channel_output(ledger, fulfills, field):
+    """Refuse spending a channel output (the output `fulfills` names) outside its channel."""
+    spent = ledger.get_transaction(fulfills.txid) if fulfills else None
+    if spent is not None and is_channel_output(spent, fulfills.output):
+        raise ChannelOutputLocked(f"output {fulfills.output} of {spent.operation} `{spent.id}`",
+                                  field=field, expected="a channel operation of that channel")
+
+
+def live_channel(ledger, listener):
+    """The latest transaction of the listener's open or closing channel, or None."""
+    filed = ledger.filed_under(listener_key(listener))
+    latest = filed[-1] if filed else None
+    return latest if latest is not None and latest.operation != REFUND else None
+
+
+def channel_id_of(tx):
+    return tx.id if tx.operation == OPEN else tx.metadata["channel"]
+
+
+def state_of(tx):
+    """The channel's state after its transaction `tx`, as the metadata carries it, with
+    `closing` set from a CHANNEL_CLOSE itself."""
+    state = {field: tx.metadata[field] for field in STATE_FIELDS if field in tx.metadata}
+    state["channel"] = channel_id_of(tx)
+    if tx.operation == CLOSE:
+        state["closing"] = tx.id
+    return state
+
+
+def status_of(tx):
+    if tx.operation == REFUND:
+        return "closed"
+    return "closing" if tx.operation == CLOSE or "closing" in tx.metadata else "open"
+
+
+def latest_of(ledger, channel_id, field):
+    """The latest transaction of a channel (its CHANNEL_OPEN when nothing followed)."""
+    opened = ledger.linked(channel_id, (OPEN,), field)
+    later = ledger.filed_under(channel_key(channel_id))
+    return later[-1] if later else opened
+
+
+def closes_at(ledger, state, parameters):
+    """Consensus seconds from which a closing channel can no longer settle and may be
+    refunded: its close's block time plus the settle delay in force; None when not
+    closing (or the close's block time is unknown)."""
+    if "closing" not in state:
+        return None
+    started = ledger.block_time_of(state["closing"])
+    return None if started is None else started + parameters["channel_settle_delay_s"]
+
+
+def output_rows(outputs):
+    """Outputs as (public keys, amount, condition URI), what the rules compare."""
+    return [(output.public_keys, output.amount, output.fulfillment.condition_uri) for output in outputs]
+
+
+def expected_rows(state, others):
+    """The rows of a channel transaction's outputs: the channel output for `state` (none
+    when None), then `others` as (public keys, amount), each locked as BigchainDB locks it."""
+    rows = [] if state is None else [
+        ([state["listener"], state["receiver"]], holds(state),
+         condition_uri(one_of([state["listener"], state["receiver"]])))]
+    return rows + [(keys, amount, condition_uri(condition_for(keys))) for keys, amount in others]
+
+
+class ChannelTransaction(ResonateTransfer):
+    """A channel's transaction: the credit token, the state check and the filing every
+    channel operation shares; a type module adds `check_channel`."""
+
+    @classmethod
+    def extra_index_keys(cls, metadata):
+        keys = [listener_key(metadata["listener"])]
+        if "channel" in metadata:
+            keys.insert(0, channel_key(metadata["channel"]))
+        return keys
+
+    def check_stateful(self, ledger):
+        # Imported here: credit.py and play.py are heavier and import this module.
+        from bigchaindb_resonate.types.credit import NetworkHasNoParameters, credit_token
+
+        parameters = ledger.network_parameters()
+        if parameters is None:
+            raise NetworkHasNoParameters(field="genesis app_state.resonate")
+        token = credit_token(ledger)
+        if token is None or self.asset["id"] != token.id:
+            raise ChannelNotCredit(field="asset.id",
+                                   expected=token.id if token else "a credit token on the network")
+        self.check_channel(ledger, parameters)
+
+    def check_channel(self, ledger, parameters):
+        """The type's own rules."""
+
+    def state_before(self, ledger):
+        """The channel's latest transaction, checked to be what this transaction's first
+        input spends; only a refunded channel has none."""
+        latest = latest_of(ledger, self.metadata["channel"], "metadata.channel")
+        if latest.operation == REFUND:
+            raise ChannelClosed(f"refunded by `{latest.id}`", field="metadata.channel")
+        fulfills = self.inputs[0].fulfills
+        if (fulfills.txid, fulfills.output) != (latest.id, CHANNEL_OUTPUT):
+            raise ChannelWrongInput(f"spends output {fulfills.output} of `{fulfills.txid}`",
+                                    field="inputs[0].fulfills",
+                                    expected=f"output {CHANNEL_OUTPUT} of `{latest.id}`")
+        return latest
+
+    def check_only_input(self):
+        if len(self.inputs) != 1:
+            raise ChannelWrongInput(f"{len(self.inputs)} inputs", field="inputs",
+                                    expected="the channel output alone")
+
+    def check_state(self, expected):
+        """The metadata's state fields are exactly `expected`'s."""
+        for field in STATE_FIELDS:
+            if self.metadata.get(field) != expected.get(field):
+                raise ChannelWrongState(f"{field} {self.metadata.get(field)!r}",
+                                        field=f"metadata.{field}", expected=repr(expected.get(field)))
+
+    def check_outputs(self, state, others):
+        expected = expected_rows(state, others)
+        if output_rows(self.outputs) != expected:
+            raise ChannelWrongOutputs(field="outputs",
+                                      expected=str([(keys, amount) for keys, amount, _ in expected]))
+
+    def double_spent(self, ledger):
+        channel = self.metadata.get("channel")
+        latest = latest_of(ledger, channel, "metadata.channel") if channel else None
+        if latest is not None and latest.operation == REFUND:
+            return ChannelClosed(f"refunded by `{latest.id}`", field="metadata.channel")
+        if latest is not None:
+            return ChannelStaleState(f"the channel's latest transaction is `{latest.id}`",
+                                     field="inputs[0].fulfills",
+                                     expected=f"output {CHANNEL_OUTPUT} of `{latest.id}`")
+        return super().double_spent(ledger)
+
+
+def listener_credits(ledger, inputs, listener, refusal, first=0):
+    """The tokens `inputs` spend, each checked to be an output held by the listener alone
+    (and no channel output): `refusal` otherwise. `first` numbers the inputs' fields."""
+    total = 0
+    for index, input_ in enumerate(inputs, start=first):
+        field = f"inputs[{index}].fulfills"
+        check_not_channel_output(ledger, input_.fulfills, field)
+        output = ledger.get_transaction(input_.fulfills.txid).outputs[input_.fulfills.output]
+        if output.public_keys != [listener]:
+            raise refusal(f"the output is held by {output.public_keys}", field=field,
+                          expected=f"[{listener!r}]")
+        total += output.amount
+    return total
+
