@@ -39,6 +39,9 @@ FRESH = {"channel": 5.0, "track": 30.0, "licence": 60.0}
 # The most vouchers one settlement carries (the network's limit for CHANNEL_SETTLE).
 MAX_SETTLED = 100
 SETTLEMENT_THREADS = 32
+# Channels with unsettled vouchers read again each second to see a close early (the
+# settlement period, at most half the delay, bounds the rest).
+WATCHED_PER_SECOND = 20
 MAX_BATCH = 1000  # vouchers in one request
 
 
@@ -334,6 +337,18 @@ class Receiver:
             self.wake.clear()
             await self.settle_due()
 
+    async def watch_closing(self):
+        """Read again, a few a second and the longest unread first, the channels holding
+        unsettled vouchers: one seen closing is settled at once (`_remember`)."""
+        while True:
+            await asyncio.sleep(1)
+            unsettled = [(self.cache[("channel", channel_id)][1], channel_id)
+                         for channel_id, held in list(self.held.items())
+                         if ("channel", channel_id) in self.cache
+                         and self._maybe_unsettled(channel_id, held)]
+            for _, channel_id in sorted(unsettled)[:WATCHED_PER_SECOND]:
+                await self._quietly(self._load_fact("channel", channel_id, self.ledger.channel))
+
     async def settle_due(self, only=None):
         """Settle every channel with vouchers the ledger has not settled (or only the
         channel `only`); the number of settlements committed."""
@@ -473,13 +488,15 @@ class Receiver:
         from bigchaindb_resonate.receiver.http import serve
 
         server = await serve(self.handle, host, port)
-        settling = asyncio.ensure_future(self.settle_forever())
+        tasks = [asyncio.ensure_future(self.settle_forever()),
+                 asyncio.ensure_future(self.watch_closing())]
         if ready:
             ready(server.sockets[0].getsockname()[:2])
         try:
             await self.stopped.wait()
         finally:
-            settling.cancel()
+            for task in tasks:
+                task.cancel()
             server.close()
         return 1 if self.failed else 0
 
