@@ -154,28 +154,30 @@ class Receiver:
 
     async def _learn(self, voucher):
         """Read into the cache what the checks need that it does not hold yet."""
-        if self._known("channel", voucher["channel"]) is None:
+        cache = self.cache
+        if ("channel", voucher["channel"]) not in cache:
             await self._load_fact("channel", voucher["channel"], self.ledger.channel)
         if (voucher["listener"], voucher["track"]) not in self.lanes_read:
             await self._read_lane((voucher["listener"], voucher["track"]))
-        if self._known("track", voucher["track"]) is None:
+        if ("track", voucher["track"]) not in cache:
             await self._load_fact("track", voucher["track"], self.ledger.track)
-        if self._known("licence", voucher["right"]) is None:
+        if ("licence", voucher["right"]) not in cache:
             await self._load_fact("licence", voucher["right"], self.ledger.licence)
 
     def _admit(self, voucher, text):
         """Check the voucher against the cache and what is held, and reserve its place:
         (the future of the commit that stores it, whether it was held already). Nothing
         here awaits, so the checks see every voucher admitted before this one."""
-        channel = self._known("channel", voucher["channel"])
+        now = time.monotonic()
+        channel = self._known("channel", voucher["channel"], now)
         checks.check_channel(voucher, channel, self.key)
         held = self._held(channel)
         if voucher["sequence"] <= held.sequence:
             return self._duplicate(voucher, channel, held), True
         lane = (voucher["listener"], voucher["track"])
         checks.check_continues(voucher, channel, held, self.lanes.get(lane, 0))
-        checks.check_licence(voucher, self._known("track", voucher["track"]),
-                             self._known("licence", voucher["right"]),
+        checks.check_licence(voucher, self._known("track", voucher["track"], now),
+                             self._known("licence", voucher["right"], now),
                              self.parameters["platform_key"], _today())
         if not self.batch:
             self.committing = asyncio.get_running_loop().create_future()
@@ -277,13 +279,13 @@ class Receiver:
         self.stats["ledger"] = "reachable"
         return answer
 
-    def _known(self, kind, key):
+    def _known(self, kind, key, now=None):
         """The cached fact, or None when none is cached; a stale one is answered while a
         fresh one is read in the background."""
         entry = self.cache.get((kind, key))
         if entry is None:
             return None
-        if time.monotonic() - entry[1] > FRESH[kind] and (kind, key) not in self.loading:
+        if (now or time.monotonic()) - entry[1] > FRESH[kind] and (kind, key) not in self.loading:
             fetch = {"channel": self.ledger.channel, "track": self.ledger.track,
                      "licence": self.ledger.licence}[kind]
             asyncio.ensure_future(self._quietly(self._load_fact(kind, key, fetch)))

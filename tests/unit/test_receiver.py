@@ -370,3 +370,14 @@ def test_vouchers_sent_together_are_answered_each_in_order(tmp_path, ledger):
     assert [answer.get("code") for answer in answers] == [
         None, None, "RECEIVER_BAD_SIGNATURE", None, None, "RECEIVER_MALFORMED"]
     assert answers[4]["duplicate"] and receiver.store.vouchers(CHANNEL) == [first, second, third]
+
+
+def test_docs_list_every_receiver_code_with_its_meaning():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "receiver.md").read_text()
+    for cls in refusals.all_refusals():
+        row = next((line for line in text.splitlines() if line.startswith(f"| `{cls.code}` |")), None)
+        assert row is not None, f"{cls.code} is not in docs/receiver.md"
+        assert cls.meaning in row and f"| {cls.status} |" in row
+        assert ("| yes |" if cls.retry else "| no |") in row
