@@ -16,7 +16,8 @@ deletes it afterwards. In order:
 3. A receiver (`resonate receiver serve`, reading through all four nodes) pinned to one CPU;
    the load generator on the other, one keep-alive connection per listener, all open at once.
    Paced: each listener sends its first half of plays at `--rate` vouchers a second in all
-   (latency at a steady load). Flat out: each sends the rest as fast as it is answered
+   (latency at a steady load; each channel's first voucher, whose checks read the ledger,
+   counted apart). Flat out: each sends the rest as fast as it is answered
    (throughput, latency at saturation). The receiver settles every `--settle-every` seconds.
 4. Settled: until every channel is settled through its last voucher on the ledger; the
    artist's, co-writer's and co-op's balances are then checked to have grown by exactly what
@@ -134,11 +135,12 @@ def vouchers_for(listener, channel_id, track, right, plays_each):
 async def stream(url, streams, paced, rate):
     """Send each listener's vouchers on its own keep-alive connection, all listeners at
     once: the first `paced` of each at `rate` a second in all, the rest as fast as they are
-    answered. (latencies paced, latencies flat out, seconds flat out, first send time)."""
+    answered. (latencies of each channel's first voucher, whose checks read the ledger;
+    of the other paced ones; flat out; seconds flat out; the first send time)."""
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     timeout = aiohttp.ClientTimeout(total=120)
     period = len(streams) / rate  # each listener's time between paced vouchers
-    latencies = {"paced": [], "flat": []}
+    latencies = {"first": [], "paced": [], "flat": []}
     gate = asyncio.Event()
     flat_started = []
     ready = []
@@ -160,7 +162,8 @@ async def stream(url, streams, paced, rate):
                 answer = await response.json()
             if answer.get("status") != "accepted":
                 raise RuntimeError(f"refused: {answer}")
-            latencies["paced" if number < paced else "flat"].append(time.perf_counter() - sent)
+            phase = "first" if number == 0 else "paced" if number < paced else "flat"
+            latencies[phase].append(time.perf_counter() - sent)
 
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         first = time.perf_counter()
@@ -168,7 +171,7 @@ async def stream(url, streams, paced, rate):
                                for index, vouchers in enumerate(streams)))
         finished = time.perf_counter()
     flat_seconds = finished - flat_started[0] if flat_started else None
-    return latencies["paced"], latencies["flat"], flat_seconds, first
+    return latencies["first"], latencies["paced"], latencies["flat"], flat_seconds, first
 
 
 def percentiles(values):
@@ -246,7 +249,7 @@ def measure(testnet, args):
     try:
         print(f"{args.listeners} listeners × {args.plays} plays through {url}…", flush=True)
         cpu_before = network_cpu_seconds(testnet)
-        paced, flat, flat_seconds, first = asyncio.run(
+        cold, paced, flat, flat_seconds, first = asyncio.run(
             stream(url, streams, args.plays // 2, args.rate))
         accepted_at = time.perf_counter()
         wait_settled(clients, channels, args.plays, timeout=600)
@@ -275,7 +278,8 @@ def measure(testnet, args):
     report = {
         "listeners": args.listeners, "plays_each": args.plays, "vouchers": vouchers,
         "direct_play": {**direct_result, "network_cpu_ms_per_play": round(direct_cost * 1000, 2)},
-        "receiver": {"paced_rate_per_s": args.rate, "paced": percentiles(paced),
+        "receiver": {"paced_rate_per_s": args.rate, "first_of_channel": percentiles(cold),
+                     "paced": percentiles(paced),
                      "flat_out": percentiles(flat), "flat_out_accepted_per_s": round(accept_rate, 1),
                      "settle_every_s": args.settle_every, "cpus": 1},
         "seconds_first_voucher_to_last_accepted": round(accepted_at - first, 2),
