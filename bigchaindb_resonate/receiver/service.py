@@ -377,6 +377,7 @@ class Receiver:
             if result is not None:
                 self._remember("channel", channel_id, result)
                 committed += 1
+        log.info("settled %d of %d channels with unsettled vouchers", committed, len(due))
         return committed
 
     def _maybe_unsettled(self, channel_id, held):
@@ -439,7 +440,10 @@ class Receiver:
 
     def status(self):
         return {"receiver": self.key, "vouchers": self.store.count(),
-                "channels": len(self.held), "settle_every_s": self.settle_every,
+                "channels": len(self.held),
+                "unsettled_channels": sum(self._maybe_unsettled(channel_id, held)
+                                          for channel_id, held in self.held.items()),
+                "settle_every_s": self.settle_every,
                 "settle_after": self.settle_after, **self.stats,
                 "nodes": [client.api_url for client in self.ledger.clients]}
 

@@ -381,3 +381,71 @@ def test_docs_list_every_receiver_code_with_its_meaning():
         assert row is not None, f"{cls.code} is not in docs/receiver.md"
         assert cls.meaning in row and f"| {cls.status} |" in row
         assert ("| yes |" if cls.retry else "| no |") in row
+
+
+# -- the HTTP protocol, over a real socket (ReceiverClient and ChannelPlayer on the other end)
+
+@pytest.fixture
+def served(tmp_path, ledger):
+    """The receiver answering HTTP on a loopback port, in a thread of its own."""
+    import threading
+
+    from bigchaindb_resonate.client import ReceiverClient
+
+    receiver = open_service(tmp_path, ledger)
+    bound, loop = [], asyncio.new_event_loop()
+    ready = threading.Event()
+
+    def run():
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(receiver.run("127.0.0.1", 0, ready=lambda address: (
+            bound.append(address), ready.set())))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    yield receiver, ReceiverClient(f"http://{bound[0][0]}:{bound[0][1]}")
+    loop.call_soon_threadsafe(receiver.stopped.set)
+    thread.join(10)
+
+
+def test_a_player_streams_through_the_receivers_http_protocol(served, ledger):
+    from bigchaindb_resonate.client import ChannelPlayer, ReceiverRefused
+
+    receiver, client = served
+    ledger.counts[(LISTENER.public_key, OTHER_TRACK)] = 2
+    ledger.channels[CHANNEL].deposit = 30
+    player = ChannelPlayer(client, LISTENER, CHANNEL)
+    plays = [player.play(track, RIGHT, " gb ") for track in (TRACK, TRACK, OTHER_TRACK, TRACK)]
+    assert [(answer["sequence"], answer["play"], answer["total"]) for answer in plays] == [
+        (1, 0, 2), (2, 1, 6), (3, 2, 14), (4, 2, 22)]
+    assert client.send_voucher(plays[-1]["voucher"])["duplicate"]
+    assert client.vouchers(CHANNEL, after=2) == [answer["voucher"] for answer in plays[2:]]
+    view = client.channel(CHANNEL, track=OTHER_TRACK)
+    assert (view["sequence"], view["total"], view["next_play"]) == (4, 22, 3)
+    with pytest.raises(ReceiverRefused) as refused:
+        client.send_voucher({**plays[0]["voucher"], "signature": "x"})
+    assert refused.value.code == "RECEIVER_BAD_SIGNATURE" and not refused.value.retry
+    with pytest.raises(ReceiverRefused) as refused:  # 22 + 16 > 30
+        player.play(TRACK, RIGHT, "GB")
+    assert refused.value.code == "RECEIVER_OVERDRAWN"
+    answers = client.send_vouchers([plays[0]["voucher"], {"not": "a voucher"}])
+    assert [answer.get("code") for answer in answers] == [None, "RECEIVER_MALFORMED"]
+    assert client.settle(CHANNEL)["settled_sequence"] == 4
+    assert ledger.settled == [[answer["voucher"] for answer in plays]]
+    status = client.status()
+    assert status["vouchers"] == 4 and status["unsettled_channels"] == 0
+
+
+def test_what_is_not_the_protocol_is_answered_with_a_code(served):
+    import socket
+
+    import requests
+
+    _, client = served
+    assert requests.get(f"{client.url}/nowhere").json()["code"] == "NOT_FOUND"
+    assert requests.post(f"{client.url}/vouchers", data=b"{").json()["code"] == "RECEIVER_MALFORMED"
+    host, port = client.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as raw:
+        raw.sendall(b"NONSENSE\r\n\r\n")
+        assert b"400 Bad Request" in raw.recv(1000)
