@@ -71,8 +71,17 @@ def _query(text):
 
 async def serve(handler, host, port):
     """Start serving `handler(method, path, query, body) -> (status, JSON body)`; the
-    asyncio server (its sockets say where it listens)."""
+    asyncio server (its sockets say where it listens) and `close_connections()`, which
+    ends the connections still open."""
+    open_connections = set()
+
+    async def close_connections():
+        for task in list(open_connections):
+            task.cancel()
+        await asyncio.gather(*open_connections, return_exceptions=True)
+
     async def connection(reader, writer):
+        open_connections.add(asyncio.current_task())
         try:
             while True:
                 try:
@@ -93,6 +102,8 @@ async def serve(handler, host, port):
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            open_connections.discard(asyncio.current_task())
             writer.close()
 
-    return await asyncio.start_server(connection, host, port, limit=MAX_HEAD, backlog=2048)
+    server = await asyncio.start_server(connection, host, port, limit=MAX_HEAD, backlog=2048)
+    return server, close_connections

@@ -493,7 +493,7 @@ class Receiver:
         """Serve until stopped (or until the store fails)."""
         from bigchaindb_resonate.receiver.http import serve
 
-        server = await serve(self.handle, host, port)
+        server, close_connections = await serve(self.handle, host, port)
         tasks = [asyncio.ensure_future(self.settle_forever()),
                  asyncio.ensure_future(self.watch_closing())]
         if ready:
@@ -504,6 +504,7 @@ class Receiver:
             for task in tasks:
                 task.cancel()
             server.close()
+            await close_connections()
         return 1 if self.failed else 0
 
 
