@@ -897,7 +897,7 @@ def _report_totals_at_commit():
     """`core.py:218` App.end_block calls `Election.process_block(bigchaindb, new_height,
     block_transactions)` (`elections/election.py:278-330`) once per committed block, with
     its accepted transactions in order: the only per-block hook. Ours also folds the
-    block's PLAYs into the report totals (reports/totals.py), at the block's height and
+    block's plays (PLAYs, and each voucher a channel settlement pays) into the report totals (reports/totals.py), at the block's height and
     consensus time (set by _checked_abci_app's begin_block), and keeps the block's report
     rows. Tendermint delivers a block again when its commit did not finish
     (core.py:262-271 rollback), so both are idempotent per block. Declares the
@@ -906,7 +906,7 @@ def _report_totals_at_commit():
     from bigchaindb.backend.localmongodb import schema as mongo_schema
     from bigchaindb.elections.election import Election
 
-    from bigchaindb_resonate.reports import totals
+    from bigchaindb_resonate.reports import compute, totals
 
     for collection in (totals.COLLECTION, totals.ROWS):
         mongo_schema.INDEXES[collection] = []
@@ -916,12 +916,20 @@ def _report_totals_at_commit():
 
     def process_block(cls, bigchain, new_height, txns):
         validator_update = upstream(bigchain, new_height, txns)
-        plays = [{"id": tx.id, "operation": tx.operation, "metadata": tx.metadata,
-                  "outputs": [{"public_keys": output.public_keys, "amount": output.amount}
-                              for output in tx.outputs]}
-                 for tx in txns if tx.operation == totals.PLAY]
-        if plays:
-            parameters = LedgerView(bigchain).network_parameters() or {}
+        paying = [tx for tx in txns if tx.operation in compute.PAYS_PLAYS]
+        if paying:
+            # The block's own transactions too: a split may commit with its first play.
+            ledger = LedgerView(bigchain, txns)
+            parameters = ledger.network_parameters() or {}
+
+            def split_payees(split_id):
+                return [(payee["publicKey"], payee["shareBp"])
+                        for payee in ledger.get_transaction(split_id).asset["data"]["payees"]]
+
+            plays = [row for tx in paying for row in compute.play_rows(
+                {"id": tx.id, "operation": tx.operation, "metadata": tx.metadata,
+                 "outputs": [{"public_keys": output.public_keys, "amount": output.amount}
+                             for output in tx.outputs]}, split_payees, parameters)]
             totals.fold_block(bigchain.connection, new_height,
                               getattr(bigchain, "consensus_time", None), plays,
                               parameters.get("platform_key"))

@@ -295,8 +295,18 @@ def credit_balance(bigchain, public_key):
         return None
     held = next((holding for holding in holdings(bigchain, public_key)
                  if holding["asset_id"] == token.id), {"amount": 0, "outputs": []})
-    return {"public_key": public_key, "asset_id": token.id, "balance": held["amount"],
-            "outputs": held["outputs"]}
+    # A payment channel's output is locked to its channel (read it with `channel`).
+    operations = operations_of(bigchain.connection, sorted({output["transaction_id"] for output in held["outputs"]}))
+    outputs = [output for output in held["outputs"]
+               if not _is_channel_output(operations.get(output["transaction_id"]), output["output_index"])]
+    return {"public_key": public_key, "asset_id": token.id,
+            "balance": sum(output["amount"] for output in outputs), "outputs": outputs}
+
+
+def _is_channel_output(operation, index):
+    from bigchaindb_resonate.operations.channels import CHANNEL_OUTPUT, KEEPS_CHANNEL_OUTPUT
+
+    return operation in KEEPS_CHANNEL_OUTPUT and index == CHANNEL_OUTPUT
 
 
 def credit_history(bigchain, public_key):
@@ -308,7 +318,8 @@ def credit_history(bigchain, public_key):
     conn = bigchain.connection
     paid = [tx for tx in _paid(conn, public_key) if asset_id_of(tx) == token.id]
     owned = {(tx["id"], index): int(output["amount"]) for tx in paid
-             for index, output in enumerate(tx["outputs"]) if public_key in output["public_keys"]}
+             for index, output in enumerate(tx["outputs"]) if public_key in output["public_keys"]
+             and not _is_channel_output(tx["operation"], index)}
     spenders = sorted({spender for spender in (_spender(conn, *link) for link in sorted(owned)) if spender})
     transactions = {**_by_key(conn, "transactions", spenders), **{tx["id"]: tx for tx in paid}}
     positions = commit_positions(conn, sorted(transactions))

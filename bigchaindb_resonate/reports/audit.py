@@ -4,9 +4,10 @@ pinpoint every line that differs.
 For each node, `NodeLedger` walks the report's blocks through the node's API (our
 `/api/v1/resonate/reports/blocks` for heights, times and transaction order; BigchainDB's
 own `/api/v1/blocks/<height>` for the transactions; `/api/v1/transactions/<id>` for the
-outputs they spend) and checks every PLAY it covers: its id is the hash of its body, every
-input is signed by the owner of the output it spends (whose own id is checked too), and its
-outputs add up to those inputs. `report_lines` then recomputes the report from those
+outputs they spend) and checks every PLAY and channel settlement it covers: its id is the
+hash of its body, every input is signed by the owner of the output it spends (whose own id
+is checked too), its outputs add up to those inputs, and each voucher a settlement pays is
+signed by its listener and proven included in the settlement's Merkle root. `report_lines` then recomputes the report from those
 transactions, and the audit compares, line by line and in step, the report with every
 node's recomputation: nodes that disagree with each other, and report lines that differ
 from the ledger, are named with the field and both values. A JSON or CSV report's digest
@@ -21,8 +22,11 @@ from bigchaindb.common.transaction import Output, Transaction
 
 from bigchaindb_resonate.client import Client, NotFoundError
 from bigchaindb_resonate.reports import totals
-from bigchaindb_resonate.reports.compute import PLAY, Digest, Period, Scope, report_lines
+from bigchaindb_resonate.reports.compute import SETTLE, Digest, Period, Scope, play_rows, report_lines
 from bigchaindb_resonate.reports.formats import ReportFormatError, detect, read_lines, render
+from bigchaindb_resonate.vouchers import (
+    VoucherSignatureError, inclusion_proof, proves_inclusion, verify_signature,
+)
 
 MAX_DIFFERENCES = 20  # after a missing or extra line every later line differs too
 MAX_TOTALS_KEYS = 100  # per request (api.MAX_TOTALS_KEYS)
@@ -43,6 +47,7 @@ class NodeLedger:
         self.findings = []
         self.verified = 0
         self._known = collections.OrderedDict()
+        self._network = None
 
     def _answer(self, path, **params):
         try:
@@ -83,13 +88,25 @@ class NodeLedger:
                 if tx is None:
                     continue
                 self._remember(tx)
-                if tx["operation"] != PLAY or (wanted is not None and
-                                               tx["metadata"]["track"] not in wanted):
+                rows = play_rows(tx, self._split_payees,
+                                 self._parameters() if tx["operation"] == SETTLE else {})
+                rows = [row for row in rows if wanted is None or row["metadata"]["track"] in wanted]
+                if not rows:
                     continue
                 self.check(tx, block["height"])
-                yield block["height"], block["time"], tx
+                for row in rows:
+                    yield block["height"], block["time"], row
 
     plays_from_transactions = plays  # over HTTP, `plays` reads the transactions themselves
+
+    def _parameters(self):
+        if self._network is None:
+            self._network = self._answer("resonate/network")["parameters"] or {}
+        return self._network
+
+    def _split_payees(self, split_id):
+        return [(payee["publicKey"], payee["shareBp"])
+                for payee in self._transaction(split_id)["asset"]["data"]["payees"]]
 
     def _remember(self, tx):
         self._known[tx["id"]] = tx
@@ -124,6 +141,8 @@ class NodeLedger:
         inputs = sum(int(output["amount"]) for output in spent)
         if outputs != inputs:
             problems.append(f"its outputs hold {outputs} tokens but its inputs {inputs}")
+        if tx["operation"] == SETTLE:
+            problems += _voucher_problems(tx["metadata"])
         self.findings += [f"{where}: {problem}" for problem in problems]
         self.verified += 1
 
@@ -134,6 +153,22 @@ class NodeLedger:
             if "isrcCode" in data:
                 found[track] = data["isrcCode"]
         return found
+
+
+def _voucher_problems(settlement):
+    """Each voucher of a settlement is signed by its listener and proven included in the
+    settlement's commitment (its Merkle root over `count` vouchers)."""
+    vouchers, problems = settlement["vouchers"], []
+    if settlement["count"] != len(vouchers):
+        problems.append(f"it commits to {settlement['count']} vouchers but carries {len(vouchers)}")
+    for index, voucher in enumerate(vouchers):
+        try:
+            verify_signature(voucher)
+        except VoucherSignatureError:
+            problems.append(f"voucher {voucher.get('sequence')} is not signed by its listener")
+        if not proves_inclusion(voucher, inclusion_proof(vouchers, index), settlement["root"]):
+            problems.append(f"voucher {voucher.get('sequence')} is not included in its root")
+    return problems
 
 
 def _id_problems(tx, what):

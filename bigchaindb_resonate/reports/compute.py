@@ -35,6 +35,9 @@ from bigchaindb_resonate.types.work import Work
 
 VERSION = "resonate-report/1"
 PLAY = "PLAY"
+SETTLE = "CHANNEL_SETTLE"
+# Operations that pay plays: a PLAY pays one, a channel settlement one per voucher.
+PAYS_PLAYS = (PLAY, SETTLE)
 ROWS_PER_BATCH = 20  # report rows documents per store round trip (up to a block each)
 OWNING_PLAY = 8  # 0-based: the 9th paid play makes the listener an owner
 SCOPE_KINDS = ("network", "track", "party")
@@ -128,6 +131,40 @@ def payments(outputs, price, platform_key):
     return paying
 
 
+def play_rows(tx, split_payees, parameters):
+    """The plays a transaction pays, as report rows (`id`, `metadata` as a PLAY's,
+    `outputs` with `public_keys` and `amount`): a PLAY is one row, itself; a CHANNEL_SETTLE
+    one per voucher, with the settlement's `id`, the voucher's `sequence` as `voucher`,
+    and the outputs the same PLAY would have (royalties.play_outputs, no change), which
+    the settlement pays pooled. `split_payees(split id)` answers a split's (key, basis
+    points) payees; `parameters` are the network's (platform_key, coop_share_bp)."""
+    from bigchaindb_resonate.validators.royalties import play_outputs
+
+    if tx["operation"] == PLAY:
+        return [tx]
+    if tx["operation"] != SETTLE:
+        return []
+    metadata, rows = tx["metadata"], []
+    for voucher in metadata["vouchers"]:
+        split = metadata["splits"].get(voucher["track"]) if voucher["price"] else None
+        play = {"@type": "Play", "listener": voucher["listener"], "track": voucher["track"],
+                "territory": voucher["territory"], "right": voucher["right"],
+                "playNumber": voucher["play"], "price": voucher["price"],
+                **({"split": split} if split else {})}
+        outputs = play_outputs(voucher["price"], split_payees(split) if split else [],
+                               parameters["coop_share_bp"], parameters["platform_key"],
+                               voucher["listener"], voucher["price"])
+        rows.append({"id": tx["id"], "operation": SETTLE, "voucher": voucher["sequence"],
+                     "metadata": play, "outputs": [{"public_keys": keys, "amount": amount}
+                                                   for keys, amount in outputs]})
+    return rows
+
+
+def is_play_row(tx):
+    """A PLAY, or a voucher row of a settlement (play_rows), not a settlement itself."""
+    return tx["operation"] == PLAY or "voucher" in tx
+
+
 class _Totals:
     """Running sums for the summary lines."""
 
@@ -193,10 +230,12 @@ def report_lines(ledger, scope, period, at_height=None):
         metadata = tx["metadata"]
         track, number = metadata["track"], metadata["playNumber"]
         where = {"tx": tx["id"], "height": height, "track": track}
+        # A channel play names its voucher (by sequence) in the settlement `tx`.
         yield emit({"kind": "play", **where, "time": time, "listener": metadata["listener"],
                     "play_number": number, "territory": metadata["territory"],
                     "price": metadata["price"], "split": metadata.get("split"),
-                    "right": metadata.get("right")})
+                    "right": metadata.get("right"),
+                    **({"voucher": tx["voucher"]} if "voucher" in tx else {})})
         for payee, amount, role in payments(tx["outputs"], metadata["price"], platform_key):
             yield emit({"kind": "payment", **where, "split": metadata.get("split"),
                         "payee": payee, "amount": amount, "role": role})
@@ -385,15 +424,22 @@ class StoreLedger:
         metadata = in_commit_order((txid for _, txid in for_metadata),
                                    self._cursor("metadata", {}, ["id", "metadata"]))
         time = next(times, None)
+        view = LedgerView(self.bigchain)
+        parameters = view.network_parameters() or {}
+
+        def split_payees(split_id):
+            return [(payee["publicKey"], payee["shareBp"])
+                    for payee in view.get_transaction(split_id).asset["data"]["payees"]]
+
         for (height, _), tx, meta in zip(positions, transactions, metadata):
-            if height < first or tx["operation"] != PLAY:
-                continue
-            if wanted is not None and meta["metadata"]["track"] not in wanted:
+            if height < first or tx["operation"] not in PAYS_PLAYS:
                 continue
             while time is not None and time["height"] < height:
                 time = next(times, None)
             seconds = time["time"] if time is not None and time["height"] == height else None
-            yield height, seconds, {**tx, "metadata": meta["metadata"]}
+            for row in play_rows({**tx, "metadata": meta["metadata"]}, split_payees, parameters):
+                if wanted is None or row["metadata"]["track"] in wanted:
+                    yield height, seconds, row
 
     def isrcs(self, track_ids):
         """{MANIFESTATION id: its ISRC} for those that carry one: one query."""

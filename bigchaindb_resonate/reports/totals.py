@@ -1,7 +1,8 @@
 """Report totals kept as blocks commit, so that summaries answer in milliseconds at any
 ledger size.
 
-Every committed PLAY adds to a few small documents in the `report_totals` collection, each
+Every committed play (a PLAY, or a voucher a CHANNEL_SETTLE pays: compute.play_rows)
+adds to a few small documents in the `report_totals` collection, each
 keyed by `_id` (the one lookup FerretDB answers without scanning) and none growing with
 history: one per key below, whatever the number of plays.
 
@@ -41,7 +42,7 @@ from pymongo import UpdateOne
 
 from bigchaindb_resonate.ledger import REPLACEMENTS_PER_COMMAND
 from bigchaindb_resonate.reports.compute import (
-    OWNING_PLAY, PLAY, ReportError, Scope, StoreLedger, payments,
+    OWNING_PLAY, ReportError, Scope, StoreLedger, is_play_row, payments,
 )
 
 COLLECTION = "report_totals"
@@ -95,9 +96,10 @@ class Totals:
             self._add(f"payee|{payee}", {"amount": amount, "payments": 1})
 
     def add_block(self, seconds, transactions, platform_key):
-        """The PLAYs among a block's `transactions` (dicts as stored, with metadata)."""
+        """The plays among a block's `transactions` (dicts as stored, with metadata): its
+        PLAYs and the voucher rows of its settlements (compute.play_rows)."""
         for tx in transactions:
-            if tx["operation"] == PLAY:
+            if is_play_row(tx):
                 self.add_play(seconds, tx["metadata"], tx["outputs"], platform_key)
 
 
@@ -124,7 +126,8 @@ def rows_document(height, seconds, previous, plays):
     text = json.dumps([{"id": tx["id"], "metadata": tx["metadata"],
                         "outputs": [{"public_keys": output["public_keys"],
                                      "amount": int(output["amount"])}
-                                    for output in tx["outputs"]]} for tx in plays],
+                                    for output in tx["outputs"]],
+                        **({"voucher": tx["voucher"]} if "voucher" in tx else {})} for tx in plays],
                       sort_keys=True, separators=(",", ":"))
     # A string `_id`: FerretDB's pushdown (and so the patched `_id` index) serves strings.
     return {"_id": str(height), "height": height, "previous": previous, "time": seconds,
@@ -136,13 +139,13 @@ def rows_of(document):
     return json.loads(document["plays"])
 
 
-def fold_block(conn, height, seconds, transactions, platform_key):
-    """Add a committing block's PLAYs to the stored rows and totals; safe to repeat for a
+def fold_block(conn, height, seconds, plays, platform_key):
+    """Add a committing block's plays (compute.play_rows of its PLAYs and channel
+    settlements, in block order) to the stored rows and totals; safe to repeat for a
     block. Commits run one at a time, so reading the documents and then writing them
     cannot interleave with another block's fold. The rows go first; they chain to the
     block the `network` totals last reached, which is this block's predecessor until the
     totals below are written."""
-    plays = [tx for tx in transactions if tx["operation"] == PLAY]
     if not plays:
         return
     totals = Totals()

@@ -213,11 +213,25 @@ class MemoryStore:
             self.collection("block_times").documents.append({"_id": str(height), "height": height, "time": time})
             self.collection(CHAIN_HEAD).documents[:] = [
                 {"_id": LATEST_BLOCK_TIME, "height": height, "time": time}]
-        plays = [tx for tx in transactions if tx["operation"] == "PLAY"]
+        plays = self.play_rows(transactions)
         if plays:  # what the node's commit keeps for reports (reports/totals.py)
             rows = self.collection(totals.ROWS).documents
             previous = max((doc["height"] for doc in rows), default=0)
             rows.append(totals.rows_document(height, time, previous, plays))
+
+    def play_rows(self, transactions):
+        """The plays a block pays (compute.play_rows), as the node's commit finds them."""
+        from bigchaindb_resonate.reports.compute import play_rows
+
+        ledger = LedgerView(self)
+
+        def split_payees(split_id):
+            return [(payee["publicKey"], payee["shareBp"])
+                    for payee in ledger.get_transaction(split_id).asset["data"]["payees"]]
+
+        settles = any(tx["operation"] == "CHANNEL_SETTLE" for tx in transactions)
+        parameters = (ledger.network_parameters() or {}) if settles else {}
+        return [row for tx in transactions for row in play_rows(tx, split_payees, parameters)]
 
     def stored_before_its_block(self, height, *transactions):
         """App.commit stores the transactions, then the block: the window in between."""

@@ -451,3 +451,61 @@ def test_channel_reads_follow_the_channel_and_match_the_documented_schema(chain)
     assert http_get(chain.store, f"/channels/{paid.id}")[0] == 404
     status, owned = http_get(chain.store, f"/tracks/{TRACK.id}/listeners/{CAROL.public_key}")
     assert (owned["plays"], owned["tokens_paid"], owned["next_price"]) == (3, 14, 16)
+
+
+# -- reports: channel plays count exactly like direct plays
+
+def totals_and_lines(chain):
+    from bigchaindb_resonate.reports import totals
+    from bigchaindb_resonate.reports.compute import Period, Scope, StoreLedger, report_lines
+
+    chain.store.consensus_time = None
+    ledger = StoreLedger(chain.store)
+    kept = totals.Totals()
+    for document in chain.store.collection(totals.ROWS).documents:
+        for row in totals.rows_of(document):
+            kept.add_play(document["time"], row["metadata"], row["outputs"], PARAMETERS["platform_key"])
+    rebuilt = totals.recompute(ledger, chain.height).documents
+    return kept.documents, rebuilt, list(report_lines(ledger, Scope("network"), Period()))
+
+
+def test_ten_channel_plays_report_and_total_like_ten_plays():
+    direct, through_channel = Chain(), Chain()
+    done, wallet = [], (PURCHASE, 0)
+    for number in range(10):
+        done.append(a_play(number, credits=(wallet,)))
+        wallet = (done[-1], len(done[-1].outputs) - 1)
+    direct.commit(*done)
+    channel = opened()
+    through_channel.commit(channel)
+    through_channel.commit(settlement(channel, vouchers_for(channel, 10)))
+    kept_direct, rebuilt_direct, lines_direct = totals_and_lines(direct)
+    kept_channel, rebuilt_channel, lines_channel = totals_and_lines(through_channel)
+    assert kept_channel == rebuilt_channel == kept_direct == rebuilt_direct
+    assert kept_channel["network"]["paid_plays"] == 9 and kept_channel["network"]["ownerships"] == 1
+
+    def comparable(lines):
+        ignored = {"tx", "height", "voucher", "app_hash", "at_height", "to_height", "sha256"}
+        return [{key: value for key, value in line.items() if key not in ignored}
+                for line in lines if line["kind"] not in ("report", "digest")]
+
+    assert comparable(lines_channel) == comparable(lines_direct)
+    plays = [line for line in lines_channel if line["kind"] == "play"]
+    assert [line["voucher"] for line in plays] == list(range(1, 11))
+    assert {line["tx"] for line in plays} == {through_channel.store.collection("blocks").documents[-1]["transactions"][0]}
+
+
+def test_the_audit_finds_a_voucher_not_signed_or_not_included():
+    from bigchaindb_resonate.reports.audit import _voucher_problems
+
+    channel = opened()
+    paid = settlement(channel, vouchers_for(channel, 3))
+    assert _voucher_problems(paid.metadata) == []
+    forged = {**paid.metadata, "vouchers": [paid.metadata["vouchers"][0],
+                                            {**paid.metadata["vouchers"][1], "total": 99},
+                                            paid.metadata["vouchers"][2]]}
+    # The root no longer commits to this list: no voucher proves its inclusion.
+    assert _voucher_problems(forged) == ["voucher 1 is not included in its root",
+                                         "voucher 2 is not signed by its listener",
+                                         "voucher 2 is not included in its root",
+                                         "voucher 3 is not included in its root"]

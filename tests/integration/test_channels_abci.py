@@ -1,0 +1,143 @@
+"""Payment channels through the node's ABCI application over a real FerretDB store (the
+market of test_plays_abci.py, the platform as receiver): ten plays through a channel pay
+what ten PLAYs pay and count like them; same-block cases (two settlements of one channel;
+a settlement and a PLAY of the same play number); a close with unsettled vouchers, settled
+within the delay, then refunded."""
+import pytest
+from bigchaindb.models import Transaction
+
+from bigchaindb_resonate import reads
+from bigchaindb_resonate.operations import (
+    channel_close, channel_open, channel_refund, channel_settle,
+)
+from bigchaindb_resonate.reports import totals
+from bigchaindb_resonate.transaction import Transaction as LightTransaction
+from bigchaindb_resonate.types.channels import state_of
+from bigchaindb_resonate.validators.royalties import payouts, price
+from bigchaindb_resonate.vouchers import make_voucher
+
+from .abci import GENESIS_SECONDS, commit_block, raw
+from .test_plays_abci import COOP_SHARE_BP, PURCHASE, chain, market  # noqa: F401 (fixtures)
+from .test_registry_abci import codes
+from .test_rights_abci import delivered
+
+pytestmark = pytest.mark.integration
+DELAY = 86_400  # the default channel_settle_delay_s: this chain's genesis leaves it out
+
+
+def one_side(tx, keypair):
+    """Signed by one side only, as a listener or a receiver signs a channel output."""
+    return LightTransaction.from_dict(tx.to_dict()).sign([keypair.private_key]).to_dict()
+
+
+def state(tx):
+    """The channel read after `tx` (committed or not), as the builders take it."""
+    return {**state_of(Transaction.from_dict(tx)), "latest_transaction": tx["id"]}
+
+
+class Channel:
+    def __init__(self, market, deposit=2000):
+        self.market = market
+        self.opened = one_side(channel_open.open_channel(
+            [market.wallet], market.listener.public_key, market.app.platform.public_key, deposit),
+            market.listener)
+        self.sequence, self.total = 0, 0
+
+    def vouchers(self, *plays):
+        made = []
+        for play in plays:
+            self.sequence += 1
+            self.total += price(play)
+            made.append(make_voucher(
+                self.market.listener.private_key, channel=self.opened["id"],
+                listener=self.market.listener.public_key, sequence=self.sequence,
+                track=self.market.track["id"], play=play, price=price(play), total=self.total,
+                territory="GB", right=self.market.licence["id"]))
+        return made
+
+    def settle(self, after, vouchers):
+        split = self.market.split
+        payees = [(payee["publicKey"], payee["shareBp"]) for payee in split["asset"]["data"]["payees"]]
+        tx = channel_settle.settle(state(after), vouchers, {self.market.track["id"]: (split["id"], payees)},
+                                   {"platform_key": self.market.app.platform.public_key,
+                                    "coop_share_bp": COOP_SHARE_BP}, self.market.credit["id"])
+        return one_side(tx, self.market.app.platform)
+
+
+def test_ten_plays_through_a_channel_pay_and_count_as_ten_plays(market):
+    channel = Channel(market)
+    assert delivered(market.app, channel.opened) == ["OK"]
+    settled = channel.settle(channel.opened, channel.vouchers(*range(10)))
+    assert delivered(market.app, settled) == ["OK"]
+    artist = producer = coop = 0
+    for number in range(10):
+        paid, co_op = payouts(price(number), [(market.artist.public_key, 7000),
+                                              (market.producer.public_key, 3000)], COOP_SHARE_BP)
+        artist, producer, coop = (artist + dict(paid)[market.artist.public_key],
+                                  producer + dict(paid)[market.producer.public_key], coop + co_op)
+    assert [market.balance(key) for key in (market.artist, market.producer, market.app.platform)] == [
+        artist, producer, coop]
+    assert market.balance(market.listener) == PURCHASE - 2001  # the rest is in the channel
+    owned = reads.ownership(market.app.bigchaindb, market.track["id"], market.listener.public_key)
+    assert (owned["plays"], owned["owned"], owned["tokens_paid"]) == (10, True, 1022)
+    read = reads.channel(market.app.bigchaindb, channel.opened["id"])
+    assert (read["status"], read["settled"], read["sequence"], read["remaining"]) == ("open", 1022, 10, 978)
+    conn = market.app.bigchaindb.connection
+    network = conn.run(conn.collection(totals.COLLECTION).find_one({"_id": "network"}))
+    assert (network["paid_plays"], network["free_plays"], network["ownerships"], network["tokens"]) == (
+        9, 1, 1, 1022)
+    assert network["payee_tokens"] == artist + producer and network["coop_tokens"] == coop
+
+
+def test_two_settlements_of_one_channel_in_one_block(market):
+    channel = Channel(market)
+    assert delivered(market.app, channel.opened) == ["OK"]
+    vouchers = channel.vouchers(0, 1, 2)
+    first = channel.settle(channel.opened, vouchers[:2])
+    other = channel.settle(channel.opened, vouchers)   # the same state: a double settlement
+    chained = channel.settle(first, vouchers[2:])      # continues the first: fine
+    assert delivered(market.app, first, other, chained) == ["OK", "CHANNEL_STALE_STATE", "OK"]
+    assert codes(commit_block(market.app, [raw(first)])) == ["CHANNEL_DOUBLE_SETTLEMENT"]
+    assert reads.channel(market.app.bigchaindb, channel.opened["id"])["sequence"] == 3
+
+
+def test_a_settlement_and_a_play_of_the_same_play_number_in_one_block(market):
+    # PLAY first, then the channel and a settlement of the same play number 0.
+    play = market.play(number=0)
+    market.played(play)
+    channel = Channel(market)
+    settled = channel.settle(channel.opened, channel.vouchers(0))
+    assert codes(commit_block(market.app, [raw(play), raw(channel.opened), raw(settled)])) == [
+        "OK", "OK", "CHANNEL_PLAY_NUMBER_MISMATCH"]
+    # The channel now live: a PLAY of the next play number loses to the settlement of it.
+    channel.sequence, channel.total = 0, 0
+    settled = channel.settle(channel.opened, channel.vouchers(1))
+    change = (channel.opened, 1)
+    direct = market.play(number=1, wallet=change)
+    assert codes(commit_block(market.app, [raw(settled), raw(direct)])) == [
+        "OK", "PLAY_LISTENER_HAS_CHANNEL"]
+    owned = reads.ownership(market.app.bigchaindb, market.track["id"], market.listener.public_key)
+    assert owned["plays"] == 2
+
+
+def test_a_close_with_unsettled_vouchers_is_settled_within_the_delay_then_refunded(market):
+    channel = Channel(market)
+    commit_block(market.app, [raw(channel.opened)], seconds=GENESIS_SECONDS + 1000)
+    held = channel.vouchers(0, 1, 2)  # accepted by the receiver, not settled yet
+    close = one_side(channel_close.close(state(channel.opened), market.credit["id"]), market.listener)
+    closed_at = GENESIS_SECONDS + 2000
+    assert codes(commit_block(market.app, [raw(close)], seconds=closed_at)) == ["OK"]
+    read = reads.channel(market.app.bigchaindb, channel.opened["id"])
+    assert (read["status"], read["closes_at"]) == ("closing", closed_at + DELAY)
+    early = one_side(channel_refund.refund(state(close), market.credit["id"]), market.listener)
+    assert codes(commit_block(market.app, [raw(early)], seconds=closed_at + DELAY - 1)) == [
+        "CHANNEL_EARLY_REFUND"]
+    settled = channel.settle(close, held)
+    assert codes(commit_block(market.app, [raw(settled)], seconds=closed_at + DELAY - 1)) == ["OK"]
+    refund = one_side(channel_refund.refund(state(settled), market.credit["id"]), market.listener)
+    late = channel.settle(settled, channel.vouchers(3))
+    assert codes(commit_block(market.app, [raw(late), raw(refund)], seconds=closed_at + DELAY)) == [
+        "CHANNEL_EXPIRED", "OK"]
+    assert market.balance(market.listener) == PURCHASE - 14  # three plays paid, the rest back
+    assert reads.channel(market.app.bigchaindb, channel.opened["id"])["status"] == "closed"
+    assert reads.listener_channel(market.app.bigchaindb, market.listener.public_key) is None
