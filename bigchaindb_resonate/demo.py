@@ -108,7 +108,14 @@ def run(directory=None):
             f"{'(owned)' if owns['owned'] else ''}")
     say(f"   listener balance: {_balance(node(0), listener)} tokens (1500 - 1022)")
 
-    say("6. Node 2 computes the usage report; every node audits it")
+    say("6. Another listener streams the track through a payment channel: each play is accepted "
+        "off the ledger in milliseconds, and the receiver settles them on its own")
+    if _stream_through_channel(testnet, clients, treasury, platform, (artist, label), track,
+                               right) != direct_paid:
+        say("   error: the channel's plays did not pay what the direct plays paid")
+        return 1
+
+    say("7. Node 2 computes the usage report (direct and channel plays alike); every node audits it")
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "report.json"
         path.write_text("".join(clients[1 % len(clients)].report(f"track:{track['id']}")))
@@ -123,13 +130,6 @@ def run(directory=None):
             + ("matches" if result.ok else "DIFFERS: " + "; ".join(result.findings[:3])))
         if not result.ok:
             return 1
-
-    say("7. Another listener streams the track through a payment channel: each play is accepted "
-        "off the ledger in milliseconds, and the receiver settles them on its own")
-    if _stream_through_channel(testnet, clients, treasury, platform, (artist, label), track,
-                               right) != direct_paid:
-        say("   error: the channel's plays did not pay what the direct plays paid")
-        return 1
 
     say("8. Every node at the same height with the same app hash")
     agreed = _agreement(testnet)
