@@ -4,10 +4,10 @@ It walks the co-op's whole story through the HTTP API, spreading the writes over
 an artist registers a band, a work, its recording and its copyright, licenses streaming to
 the co-op and sets a royalty split; the treasury creates the credit token and sells credits;
 a listener streams the track ten times, paying 2, 4, …, 512 tokens and then owning it; the
-artist and the co-op are paid as each play commits; a node computes the usage report and
-every node audits it; another listener streams the track through a payment channel, each
-play accepted off the ledger by a receiver in milliseconds and settled by it. Refusals
-along the way show their codes.
+artist and the co-op are paid as each play commits; another listener streams the track
+through a payment channel, each play accepted off the ledger by a receiver in milliseconds
+and settled by it, paying the same; a node computes the usage report and every node audits
+it. Refusals along the way show their codes.
 """
 import json
 import sys
