@@ -200,3 +200,34 @@ def test_with_a_validator_down_and_then_the_ledger_unreachable_plays_go_on_and_s
         finally:
             testnet.start_node(first.name)
     assert settled_through(clients, channel_id, 5, timeout=30)["settled"] == 2 + 4 + 8 + 16 + 32
+
+
+def test_the_channel_commands_open_play_settle_show_and_close(catalogue, clients, receiver,
+                                                              tmp_path, capsys):
+    import json
+
+    from bigchaindb_resonate import cli
+
+    listener = generate_key_pair()
+    key_file = tmp_path / "listener.json"
+    key_file.write_text(json.dumps({"public_key": listener.public_key,
+                                    "private_key": listener.private_key}))
+    wait_everywhere(clients, clients[0].buy_credits(catalogue["treasury"], listener.public_key,
+                                                    500)["id"])
+    node = ["--node", clients[1].api_url]
+    at = ["--receiver", receiver.url]
+    assert cli.main(["channel", "open", "--key", str(key_file), "--deposit", "100", *node]) == 0
+    channel_id = capsys.readouterr().out.split()[-1]
+    wait_everywhere(clients, channel_id)
+    play = ["channel", "play", "--key", str(key_file), "--track", catalogue["track"]["id"],
+            "--right", catalogue["licence"]["id"], "--territory", "gb", *at, *node]
+    assert cli.main(play) == 0 and "play 1 of the track" in capsys.readouterr().out
+    assert cli.main(["channel", "settle", "--channel", channel_id, *at]) == 0
+    assert "settled through sequence 1 (2 tokens" in capsys.readouterr().out
+    assert cli.main(["channel", "status", "--listener", listener.public_key, *at, *node]) == 0
+    shown = capsys.readouterr().out
+    assert channel_id in shown and "open" in shown
+    assert cli.main(["channel", "close", "--key", str(key_file), "--channel", channel_id, *node]) == 0
+    capsys.readouterr()
+    assert cli.main(play) == 2  # closing: the receiver refuses, saying why
+    assert "RECEIVER_CHANNEL_CLOSING" in capsys.readouterr().err
