@@ -229,5 +229,9 @@ def test_the_channel_commands_open_play_settle_show_and_close(catalogue, clients
     assert channel_id in shown and "open" in shown
     assert cli.main(["channel", "close", "--key", str(key_file), "--channel", channel_id, *node]) == 0
     capsys.readouterr()
+    deadline = time.monotonic() + 20  # the receiver reads the channel again within seconds
+    while ReceiverClient(receiver.url).channel(channel_id)["status"] != "closing":
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
     assert cli.main(play) == 2  # closing: the receiver refuses, saying why
     assert "RECEIVER_CHANNEL_CLOSING" in capsys.readouterr().err
