@@ -53,9 +53,10 @@ class CachedLedger:
         self.channels = channels
         self.clients = []
 
-    def parameters(self):
-        return {"platform_key": PLATFORM.public_key, "receiver_keys": [RECEIVER.public_key],
-                "channel_settle_delay_s": 86_400}
+    def network(self):
+        return {"parameters": {"platform_key": PLATFORM.public_key,
+                               "receiver_keys": [RECEIVER.public_key],
+                               "channel_settle_delay_s": 86_400}, "credit": None}
 
     def channel(self, channel_id):
         return self.channels.get(channel_id)

@@ -9,6 +9,7 @@ read raise LedgerDown, and the service falls back to what it has cached.
 from bigchaindb_resonate.client import (
     Client, NodeUnreachable, NotANode, NotFoundError, ServerError, TransactionPending,
 )
+from bigchaindb_resonate.operations import channel_settle
 from bigchaindb_resonate.receiver.checks import Channel, Licence, Track
 from bigchaindb_resonate.validators.terms import territory_codes
 
@@ -50,13 +51,28 @@ class Ledger:
         except NotFoundError:
             return None
 
+    def network(self):
+        """The network parameters and the credit token's id (`parameters`, `credit`)."""
+        return self._ask(lambda client: client.network())
+
     def parameters(self):
-        return self._ask(lambda client: client.network())["parameters"]
+        return self.network()["parameters"]
+
+    def channel_state(self, channel_id):
+        """The channel read as the node answers it (what a settlement is built on), or None."""
+        return self._found(lambda client: client.channel(channel_id))
 
     def channel(self, channel_id):
         """The channel's state, or None when no node knows it."""
-        state = self._found(lambda client: client.channel(channel_id))
+        state = self.channel_state(channel_id)
         return None if state is None else channel_from(state)
+
+    def split_in_force(self, track_id):
+        """(id, [(public key, basis points)]) of the track's split in force, or None."""
+        answer = self._ask(lambda client: client.splits_of(track_id))
+        entry = next((split for split in answer["splits"] if split["id"] == answer["in_force"]), None)
+        return None if entry is None else (entry["id"], [(payee["publicKey"], payee["shareBp"])
+                                                         for payee in entry["payees"]])
 
     def plays(self, listener, track_id):
         """The ledger's count of the listener's plays of the track (direct and through
@@ -86,16 +102,20 @@ class Ledger:
         return Licence(holders, frozenset(data.get("usageType", ())),
                        territory_codes(data["territory"]), period, root["data"]["rightsOf"])
 
-    def settle(self, keypair, channel_id, vouchers):
-        """Build, sign and send a settlement of `vouchers`; the committed transaction.
-        Raises the client's TransactionRefused with the network's code."""
+    def settle(self, keypair, state, vouchers, splits, network):
+        """Build from the channel read `state`, sign and send a settlement of `vouchers`
+        (`splits`: each paid track's split in force; `network`: as `network()` answers);
+        (the transaction, whether it committed where it was sent). Raises the client's
+        TransactionRefused with the network's code."""
+        tx = Client.fulfill(channel_settle.settle(state, vouchers, splits, network["parameters"],
+                                                  network["credit"]).to_dict(),
+                            [keypair.private_key])
+
         def send(client):
-            tx = client.fulfill(client.prepare_settlement(channel_id, vouchers),
-                                [keypair.private_key])
             try:
-                return client.send_commit(tx)
+                return client.send_commit(tx), True
             except TransactionPending:
-                return tx  # accepted; the next read of the channel shows whether it committed
+                return tx, False  # accepted; a later read of the channel shows the commit
         return self._ask(send)
 
 

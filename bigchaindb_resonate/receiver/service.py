@@ -39,9 +39,11 @@ FRESH = {"channel": 5.0, "track": 30.0, "licence": 60.0}
 # The most vouchers one settlement carries (the network's limit for CHANNEL_SETTLE).
 MAX_SETTLED = 100
 SETTLEMENT_THREADS = 32
-# Channels with unsettled vouchers read again each second to see a close early (the
-# settlement period, at most half the delay, bounds the rest).
+# Channels with unsettled vouchers are read again, once their last read is WATCH_AGE
+# seconds old and at most WATCHED_PER_SECOND a second, to see a close early (the settlement
+# period, at most half the delay, bounds the rest).
 WATCHED_PER_SECOND = 20
+WATCH_AGE = 30.0
 MAX_BATCH = 1000  # vouchers in one request
 
 
@@ -53,6 +55,8 @@ class Receiver:
         self.settle_every = settle_every
         self.settle_after = settle_after
         self.parameters = None
+        self.network = None  # parameters and credit token, as a node answered them
+        self.splits = {}  # track -> [its split in force, when read], for settlements
         self.signatures = checks.SignatureChecker()
         self.held = {}  # channel id -> checks.Held: the latest voucher accepted
         self.lanes = {}  # (listener, track) -> the next play number, from held vouchers
@@ -92,7 +96,8 @@ class Receiver:
         """Read the network parameters (or use the stored ones when no node answers) and
         bound the settlement period by the settle delay."""
         try:
-            self.parameters = self.ledger.parameters()
+            self.network = self.ledger.network()
+            self.parameters = self.network["parameters"]
             self.store.set_meta("parameters", self.parameters)
         except LedgerDown:
             if self.parameters is None:
@@ -340,13 +345,15 @@ class Receiver:
             await self.settle_due()
 
     async def watch_closing(self):
-        """Read again, a few a second and the longest unread first, the channels holding
-        unsettled vouchers: one seen closing is settled at once (`_remember`)."""
+        """Read again the channels holding unsettled vouchers, the longest unread first:
+        one seen closing is settled at once (`_remember`)."""
         while True:
             await asyncio.sleep(1)
+            due = time.monotonic() - WATCH_AGE
             unsettled = [(self.cache[("channel", channel_id)][1], channel_id)
                          for channel_id, held in list(self.held.items())
                          if ("channel", channel_id) in self.cache
+                         and self.cache[("channel", channel_id)][1] < due
                          and self._maybe_unsettled(channel_id, held)]
             for _, channel_id in sorted(unsettled)[:WATCHED_PER_SECOND]:
                 await self._quietly(self._load_fact("channel", channel_id, self.ledger.channel))
@@ -372,8 +379,11 @@ class Receiver:
         committed = 0
         for (channel_id, _), result in zip(due, results):
             if isinstance(result, BaseException):
+                if isinstance(result, LedgerDown):
+                    self.stats["ledger"] = "unreachable"
                 log.warning("settling %s: %s", channel_id, result)
                 continue
+            self.stats["ledger"] = "reachable"
             if result is not None:
                 self._remember("channel", channel_id, result)
                 committed += 1
@@ -387,36 +397,56 @@ class Receiver:
     def _settle_channel(self, channel_id, through):
         """(In a settlement thread.) Send settlements of the channel's vouchers up to
         sequence `through`, each at most MAX_SETTLED, until the ledger has them all; the
-        channel's state afterwards, or None when nothing was due."""
+        channel's state afterwards, or None when nothing was settled. One read of the
+        channel; each committed settlement gives the state after it."""
         from bigchaindb_resonate.client import TransactionRefused
 
-        channel = self.ledger.channel(channel_id)
-        changed = False
-        while channel is not None and channel.settled_sequence < through:
-            vouchers = self.store.vouchers(channel_id, after=channel.settled_sequence,
-                                           limit=min(MAX_SETTLED, through - channel.settled_sequence))
-            if not vouchers or vouchers[0]["sequence"] != channel.settled_sequence + 1:
+        state = self.ledger.channel_state(channel_id)
+        settled = False
+        while state is not None and state["sequence"] < through:
+            vouchers = self.store.vouchers(channel_id, after=state["sequence"],
+                                           limit=min(MAX_SETTLED, through - state["sequence"]))
+            if not vouchers or vouchers[0]["sequence"] != state["sequence"] + 1:
                 log.error("channel %s: the ledger settled through %s, the store holds no "
-                          "voucher %s", channel_id, channel.settled_sequence,
-                          channel.settled_sequence + 1)
+                          "voucher %s", channel_id, state["sequence"], state["sequence"] + 1)
                 break
+            paid = sorted({voucher["track"] for voucher in vouchers if voucher["price"]})
             try:
-                tx = self.ledger.settle(self.keypair, channel_id, vouchers)
+                splits = {track: self._split(track) for track in paid}
+                tx, committed = self.ledger.settle(self.keypair, state, vouchers, splits,
+                                                   self._network())
             except TransactionRefused as refusal:
+                for track in paid:  # a split may have changed: read them again next time
+                    self.splits.pop(track, None)
                 self.stats["settlement_refusals"] += 1
                 attempt = {"id": f"refused:{channel_id}:{vouchers[0]['sequence']}-"
                                  f"{vouchers[-1]['sequence']}"}
                 self.store.record_settlement(_settlement(channel_id, vouchers, attempt),
                                              REFUSED, f"{refusal.code}: {refusal.detail}")
                 raise
+            if not committed:
+                break  # accepted, not committed yet where it was sent: the next round sees it
             self.store.record_settlement(_settlement(channel_id, vouchers, tx), COMMITTED)
             self.stats["settlements"] += 1
             self.stats["last_settlement"] = time.time()
-            changed = True
-            before, channel = channel.settled_sequence, self.ledger.channel(channel_id)
-            if channel.settled_sequence <= before:
-                break  # not committed yet where we read: the next round sees it
-        return channel if changed else None
+            settled = True
+            state = {**state, "settled": vouchers[-1]["total"], "sequence": vouchers[-1]["sequence"],
+                     "latest_transaction": tx["id"]}
+        return channel_from(state) if settled else None
+
+    def _split(self, track):
+        """The track's split in force (id, payees), read at most every FRESH["track"] seconds."""
+        entry = self.splits.get(track)
+        if entry is None or time.monotonic() - entry[1] > FRESH["track"]:
+            entry = self.splits[track] = [self.ledger.split_in_force(track), time.monotonic()]
+        if entry[0] is None:
+            raise LedgerDown(f"track {track} has no split in force")
+        return entry[0]
+
+    def _network(self):
+        if self.network is None or self.network.get("credit") is None:
+            self.network = self.ledger.network()
+        return self.network
 
     # -- what the receiver tells players and operators
 

@@ -161,7 +161,8 @@ def test_a_listener_closing_with_unsettled_vouchers_is_settled_within_the_delay(
         assert clients[0].channel(channel_id)["sequence"] == 0
         closing = clients[2].close_channel(listener, channel_id)
         wait_everywhere(clients, closing["id"])
-        state = settled_through(clients, channel_id, 3, timeout=30)
+        # It reads the channel again within half a minute, sees it closing, and settles.
+        state = settled_through(clients, channel_id, 3, timeout=60)
         assert state["status"] == "closing" and state["settled"] == 2 + 4 + 8
         assert state["closes_at"] is not None
         with pytest.raises(ReceiverRefused) as refused:

@@ -14,7 +14,7 @@ from bigchaindb_resonate.receiver.service import Receiver
 from bigchaindb_resonate.receiver.store import Store
 from bigchaindb_resonate.validators.royalties import price
 from bigchaindb_resonate.validators.terms import COUNTRY_CODES
-from bigchaindb_resonate.vouchers import make_voucher, merkle_root
+from bigchaindb_resonate.vouchers import make_voucher
 
 CHANNEL, TRACK, OTHER_TRACK, RIGHT, WORK = ("c" * 63 + "1", "a" * 64, "b" * 64, "d" * 64,
                                             "e" * 64)
@@ -176,15 +176,29 @@ class FakeLedger:
         if self.down:
             raise LedgerDown("no node answered")
 
-    def parameters(self):
+    def network(self):
         self._up()
-        return {"platform_key": PLATFORM.public_key, "receiver_keys": [RECEIVER.public_key],
-                "channel_settle_delay_s": 600}
+        return {"parameters": {"platform_key": PLATFORM.public_key,
+                               "receiver_keys": [RECEIVER.public_key],
+                               "channel_settle_delay_s": 600, "coop_share_bp": 3000},
+                "credit": "9" * 64}
 
     def channel(self, channel_id):
         self._up()
         found = self.channels.get(channel_id)
         return None if found is None else checks.Channel(**found.__dict__)
+
+    def channel_state(self, channel_id):
+        found = self.channel(channel_id)
+        return None if found is None else {
+            "channel": found.id, "listener": found.listener, "receiver": found.receiver,
+            "deposit": found.deposit, "status": found.status, "sequence": found.settled_sequence,
+            "settled": found.settled_total, "closes_at": found.closes_at,
+            "latest_transaction": f"{found.settled_sequence:064x}"}
+
+    def split_in_force(self, track):
+        self._up()
+        return ("f" * 64, [(PLATFORM.public_key, 10000)])
 
     def plays(self, listener, track):
         self._up()
@@ -199,13 +213,15 @@ class FakeLedger:
         return checks.Licence(LICENCE.holders, LICENCE.usages, LICENCE.countries,
                               LICENCE.period, WORK) if right_id == RIGHT else None
 
-    def settle(self, keypair, channel_id, vouchers):
+    def settle(self, keypair, state, vouchers, splits, network):
         self._up()
-        state = self.channels[channel_id]
-        assert vouchers[0]["sequence"] == state.settled_sequence + 1
+        channel = self.channels[state["channel"]]
+        assert state["latest_transaction"] == f"{channel.settled_sequence:064x}"
+        assert vouchers[0]["sequence"] == channel.settled_sequence + 1
+        assert set(splits) == {voucher["track"] for voucher in vouchers if voucher["price"]}
         self.settled.append(vouchers)
-        state.settled_sequence, state.settled_total = vouchers[-1]["sequence"], vouchers[-1]["total"]
-        return {"id": merkle_root(vouchers)}
+        channel.settled_sequence, channel.settled_total = vouchers[-1]["sequence"], vouchers[-1]["total"]
+        return {"id": f"{channel.settled_sequence:064x}"}, True
 
 
 @pytest.fixture
