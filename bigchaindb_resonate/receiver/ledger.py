@@ -6,6 +6,8 @@ licence, and sending a settlement. Each read tries the node that answered last, 
 others in turn, so one validator down changes nothing; only when none answers does the
 read raise LedgerDown, and the service falls back to what it has cached.
 """
+import requests
+
 from bigchaindb_resonate.client import (
     Client, NodeUnreachable, NotANode, NotFoundError, ServerError, TransactionPending,
 )
@@ -14,6 +16,7 @@ from bigchaindb_resonate.receiver.checks import Channel, Licence, Track
 from bigchaindb_resonate.validators.terms import territory_codes
 
 COPYRIGHT, RIGHT, MANIFESTATION = "COPYRIGHT", "RIGHT", "MANIFESTATION"
+POOL = 64  # connections kept per node: the service's reading and settling threads
 WORK_LINKS = ("recordingOf", "manifestationOf", "manifestationOfWork")
 SOURCE_LINKS = ("source", "allowedBy")
 # Answers that say nothing about the ledger, only about the node asked.
@@ -29,6 +32,9 @@ class Ledger:
         if not node_urls:
             raise ValueError("the receiver needs at least one node URL")
         self.clients = [Client(url, timeout=timeout) for url in node_urls]
+        for client in self.clients:  # as many kept connections as threads that read and settle
+            client.session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=POOL))
+            client.session.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=POOL))
         self.preferred = 0
 
     def _ask(self, read):
