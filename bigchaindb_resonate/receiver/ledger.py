@@ -28,24 +28,27 @@ class LedgerDown(RuntimeError):
 
 
 class Ledger:
-    def __init__(self, node_urls, timeout=5):
+    def __init__(self, node_urls, timeout=5, commit_timeout=60):
         if not node_urls:
             raise ValueError("the receiver needs at least one node URL")
         self.clients = [Client(url, timeout=timeout) for url in node_urls]
-        for client in self.clients:  # as many kept connections as threads that read and settle
+        # Sending waits for a block, longer under load: a timeout then sends it again elsewhere.
+        self.senders = [Client(url, timeout=commit_timeout) for url in node_urls]
+        for client in self.clients + self.senders:
             client.session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=POOL))
             client.session.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=POOL))
         self.preferred = 0
 
-    def _ask(self, read):
+    def _ask(self, read, clients=None):
         """`read(client)` on the node that answered last, else each other node in turn."""
+        clients = clients or self.clients
         failures = []
-        for step in range(len(self.clients)):
-            index = (self.preferred + step) % len(self.clients)
+        for step in range(len(clients)):
+            index = (self.preferred + step) % len(clients)
             try:
-                answer = read(self.clients[index])
+                answer = read(clients[index])
             except _NODE_FAILURES as exc:
-                failures.append(f"{self.clients[index].api_url}: {exc}")
+                failures.append(f"{clients[index].api_url}: {exc}")
                 continue
             self.preferred = index
             return answer
@@ -122,7 +125,7 @@ class Ledger:
                 return client.send_commit(tx), True
             except TransactionPending:
                 return tx, False  # accepted; a later read of the channel shows the commit
-        return self._ask(send)
+        return self._ask(send, self.senders)
 
 
 def channel_from(state):

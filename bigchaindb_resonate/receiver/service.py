@@ -416,6 +416,12 @@ class Receiver:
                 tx, committed = self.ledger.settle(self.keypair, state, vouchers, splits,
                                                    self._network())
             except TransactionRefused as refusal:
+                # Sent once more after an answer was lost (another node, or a retry), it is
+                # refused for having committed already: then the ledger shows it settled.
+                after = self.ledger.channel_state(channel_id)
+                if after is not None and after["sequence"] >= vouchers[-1]["sequence"]:
+                    state, settled = after, True
+                    continue
                 for track in paid:  # a split may have changed: read them again next time
                     self.splits.pop(track, None)
                 self.stats["settlement_refusals"] += 1

@@ -465,3 +465,25 @@ def test_what_is_not_the_protocol_is_answered_with_a_code(served):
     with socket.create_connection((host, int(port))) as raw:
         raw.sendall(b"NONSENSE\r\n\r\n")
         assert b"400 Bad Request" in raw.recv(1000)
+
+
+def test_a_settlement_refused_for_having_committed_already_counts_as_settled(tmp_path, ledger):
+    """Sent again after its answer was lost, the network refuses it as a double settlement:
+    the channel read then shows it settled, and the receiver goes on."""
+    from bigchaindb_resonate.client import TransactionRefused
+
+    receiver = open_service(tmp_path, ledger)
+    settle = ledger.settle
+
+    def answer_lost(*args):
+        settle(*args)
+        raise TransactionRefused(400, {"code": "CHANNEL_DOUBLE_SETTLEMENT", "detail": "committed"})
+
+    ledger.settle = answer_lost
+
+    async def scenario():
+        await send(receiver, *stream(3))
+        return await receiver.settle_due(), await receiver.settle_due()
+
+    assert run(scenario()) == (1, 0)
+    assert receiver.stats["settlement_refusals"] == 0 and len(ledger.settled) == 1
