@@ -39,6 +39,7 @@ FRESH = {"channel": 5.0, "track": 30.0, "licence": 60.0}
 # The most vouchers one settlement carries (the network's limit for CHANNEL_SETTLE).
 MAX_SETTLED = 100
 SETTLEMENT_THREADS = 32
+READ_THREADS = 32
 # Channels with unsettled vouchers are read again, once their last read is WATCH_AGE
 # seconds old and at most WATCHED_PER_SECOND a second, to see a close early (the settlement
 # period, at most half the delay, bounds the rest).
@@ -64,6 +65,7 @@ class Receiver:
         self.cache = {}  # (kind, key) -> [value, when read]
         self.loading = {}  # (kind, key) -> the future of a read under way
         self.batch = []  # (voucher, body text) waiting for the next commit
+        self.fact_updates = {}  # (kind, key) -> document: ledger facts for the next commit
         self.committing = None  # the future of the next commit, resolved once synced
         self.unsettled = 0
         self.settling = set()  # channels a settlement is being built or sent for
@@ -75,7 +77,7 @@ class Receiver:
         self.in_flight = []  # the batch it is writing
         self.wake = asyncio.Event()  # settle now
         self.stopped = asyncio.Event()
-        self.reads = ThreadPoolExecutor(8, thread_name_prefix="ledger-read")
+        self.reads = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="ledger-read")
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
         self.settlers = ThreadPoolExecutor(SETTLEMENT_THREADS, thread_name_prefix="settle")
         self._load()
@@ -158,16 +160,20 @@ class Receiver:
         return answers
 
     async def _learn(self, voucher):
-        """Read into the cache what the checks need that it does not hold yet."""
-        cache = self.cache
-        if ("channel", voucher["channel"]) not in cache:
-            await self._load_fact("channel", voucher["channel"], self.ledger.channel)
+        """Read into the cache what the checks need that it does not hold yet, the reads
+        at the same time."""
+        cache, reads = self.cache, []
+        for kind, key, fetch in (("channel", voucher["channel"], self.ledger.channel),
+                                 ("track", voucher["track"], self.ledger.track),
+                                 ("licence", voucher["right"], self.ledger.licence)):
+            if (kind, key) not in cache:
+                reads.append(self._load_fact(kind, key, fetch))
         if (voucher["listener"], voucher["track"]) not in self.lanes_read:
-            await self._read_lane((voucher["listener"], voucher["track"]))
-        if ("track", voucher["track"]) not in cache:
-            await self._load_fact("track", voucher["track"], self.ledger.track)
-        if ("licence", voucher["right"]) not in cache:
-            await self._load_fact("licence", voucher["right"], self.ledger.licence)
+            reads.append(self._read_lane((voucher["listener"], voucher["track"])))
+        if reads:
+            for outcome in await asyncio.gather(*reads, return_exceptions=True):
+                if isinstance(outcome, BaseException):
+                    raise outcome
 
     def _admit(self, voucher, text):
         """Check the voucher against the cache and what is held, and reserve its place:
@@ -242,20 +248,24 @@ class Receiver:
     # -- group commit
 
     def _flush(self):
-        """Write the waiting vouchers in one synced commit, unless a commit is under way
-        (then they go in the next one)."""
-        if self.writing or not self.batch:
+        """Write the waiting vouchers (and the ledger facts read since) in one synced
+        commit, unless a commit is under way (then they go in the next one)."""
+        if self.writing or not (self.batch or self.fact_updates):
             return
         batch, committed, self.batch = self.batch, self.committing, []
+        facts, self.fact_updates = [(*key, document) for key, document in self.fact_updates.items()], {}
         self.writing, self.in_flight = True, batch
-        done = asyncio.get_running_loop().run_in_executor(self.writer, self.store.append, batch)
-        done.add_done_callback(lambda outcome: self._written(batch, committed, outcome))
+        done = asyncio.get_running_loop().run_in_executor(self.writer, self.store.append, batch, facts)
+        done.add_done_callback(lambda outcome: self._written(batch, committed if batch else None,
+                                                             outcome))
 
     def _written(self, batch, committed, outcome):
         """Answer every voucher of a batch at once: stored, or the store failed."""
         self.writing, self.in_flight = False, []
         error = outcome.exception()
-        if error is None:
+        if committed is None:
+            pass  # only facts were written
+        elif error is None:
             committed.set_result(None)
             self.stats["accepted"] += len(batch)
             self.unsettled += len(batch)
@@ -311,7 +321,9 @@ class Receiver:
         entry = self.cache.get((kind, key))
         self.cache[(kind, key)] = [value, time.monotonic()]
         if entry is None or entry[0] != value:  # kept for a restart while the ledger is down
-            self.writer.submit(self.store.save_fact, kind, key, _document(kind, value))
+            if not self.fact_updates and not self.batch:
+                asyncio.get_running_loop().call_soon(self._flush)
+            self.fact_updates[(kind, key)] = _document(kind, value)
             if kind == "channel" and value.status != "open" and self._unsettled(value):
                 self.urgent.add(value.id)  # settle before its delay ends
                 self._wake_settlement()

@@ -92,14 +92,17 @@ class Store:
 
     # -- vouchers
 
-    def append(self, vouchers):
-        """Store accepted vouchers, (voucher dict, body text) pairs, in one synced commit."""
+    def append(self, vouchers, facts=()):
+        """Store accepted vouchers, (voucher dict, body text) pairs, and ledger facts read
+        since the last commit, (kind, key, document), in one synced commit."""
         rows = [(voucher["channel"], voucher["sequence"], voucher["listener"], voucher["track"],
                  voucher["play"], voucher["total"], body) for voucher, body in vouchers]
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 self.db.executemany("INSERT INTO vouchers VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                self.db.executemany("INSERT OR REPLACE INTO facts VALUES (?, ?, ?)",
+                                    [(kind, key, json.dumps(document)) for kind, key, document in facts])
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
@@ -163,11 +166,6 @@ class Store:
         return dict(rows)
 
     # -- the ledger's facts, as last read
-
-    def save_fact(self, kind, key, document):
-        with self.lock:
-            self.db.execute("INSERT OR REPLACE INTO facts VALUES (?, ?, ?)",
-                            (kind, key, json.dumps(document)))
 
     def facts(self):
         """[(kind, key, document)] of every fact kept."""

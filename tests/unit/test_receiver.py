@@ -235,8 +235,13 @@ def open_service(tmp_path, ledger, **options):
     return receiver
 
 
+# One event loop for the module, as a receiver has one: what a step leaves scheduled (a
+# commit of ledger facts) runs in the next.
+LOOP = asyncio.new_event_loop()
+
+
 def run(coroutine):
-    return asyncio.run(coroutine)
+    return LOOP.run_until_complete(coroutine)
 
 
 async def send(receiver, *vouchers):
