@@ -11,6 +11,8 @@
     resonate credits issue|buy|balance                       the credit token, purchases, balances
     resonate split set|show                                  a recording's royalty split
     resonate play --track ID --right ID --territory CC       stream to own: one paid (or free) play
+    resonate channel open|top-up|play|status|settle|close|refund   plays through a payment channel
+    resonate receiver serve --key FILE --store DIR           a channel receiver (docs/receiver.md)
     resonate tx show ID                                      a committed transaction
     resonate report [--scope S] [--format F] [--charts DIR]  a usage and royalty report
     resonate audit REPORT --node URL [--node URL ...]        recompute a report from nodes
@@ -1318,6 +1320,10 @@ def build_parser():
     set_node.set_defaults(func=_config_set_node)
     config_commands.add_parser("show", help="the node commands use without --node, and why"
                                ).set_defaults(func=_config_show)
+
+    from bigchaindb_resonate.receiver.commands import add_commands as add_channel_commands
+
+    add_channel_commands(commands, node, signer)
 
     demo = commands.add_parser("demo", help="run the main job against the local testnet")
     demo.add_argument("--dir", type=Path, default=None,

@@ -642,3 +642,133 @@ def _keypairs(keypairs):
 def _listed(keys):
     """Keys given as a list, or one key alone."""
     return [keys] if isinstance(keys, str) else list(keys)
+
+
+# -- playing through a payment channel: a receiver's protocol (docs/receiver.md)
+
+class ReceiverRefused(ClientError):
+    """The receiver refused a voucher: its stable `code` (docs/receiver.md), the `field` at
+    fault, what was `expected`, and whether the same voucher may be sent again (`retry`)."""
+
+    def __init__(self, body):
+        self.body = body
+        self.code = body.get("code")
+        self.field = body.get("field")
+        self.expected = body.get("expected")
+        self.retry = bool(body.get("retry"))
+        self.detail = body.get("detail")
+        super().__init__(f"{self.code}: {self.detail}"
+                         + (f" (field {self.field})" if self.field else "")
+                         + (f"; expected {self.expected}" if self.expected else "")
+                         + ("; try again shortly" if self.retry else ""))
+
+
+class ReceiverClient:
+    """A receiver's HTTP protocol: send vouchers, read what it holds, ask it to settle."""
+
+    def __init__(self, url, timeout=10):
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def _call(self, method, path, fields=(), **options):
+        """The receiver's JSON answer, which must name `fields`."""
+        try:
+            response = self.session.request(method, f"{self.url}{path}", timeout=self.timeout,
+                                            **options)
+        except requests.RequestException as exc:
+            raise NodeUnreachable(f"cannot reach the receiver at {self.url} "
+                                  f"({type(exc).__name__}): is `resonate receiver serve` "
+                                  f"running there?") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise NotANode(f"{self.url} answered HTTP {response.status_code} without a "
+                           f"receiver's JSON; check the receiver URL (`resonate receiver "
+                           f"serve` prints it)")
+        if body.get("status") == "refused":
+            raise ReceiverRefused(body)
+        if response.status_code >= 400 or not all(field in body for field in fields):
+            raise NotANode(f"{self.url} answered HTTP {response.status_code} without "
+                           f"{', '.join(fields) or 'a refusal code'}, not as a receiver does; "
+                           f"check the receiver URL (`resonate receiver serve` prints it)")
+        return body
+
+    def send_voucher(self, voucher):
+        """The receiver's answer once it has stored the voucher: accepted (`duplicate`
+        when it held it already); ReceiverRefused otherwise."""
+        return self._call("POST", "/vouchers", ("status", "sequence", "total"), json=voucher)
+
+    def send_vouchers(self, vouchers):
+        """Answers for several vouchers sent together, each accepted or refused (a dict
+        with `code`), once the accepted ones are stored."""
+        return self._call("POST", "/vouchers", ("answers",), json=list(vouchers))["answers"]
+
+    def channel(self, channel_id, track=None):
+        """What the receiver holds for a channel (its latest sequence and total, what the
+        ledger settled), and with `track` the listener's next play number of it."""
+        return self._call("GET", f"/channels/{channel_id}",
+                          ("sequence", "total") + (("next_play",) if track else ()),
+                          params={"track": track} if track else None)
+
+    def vouchers(self, channel_id, after=0):
+        """The vouchers the receiver holds for a channel after sequence `after` (up to 1000)."""
+        return self._call("GET", f"/channels/{channel_id}/vouchers", ("vouchers",),
+                          params={"after": after})["vouchers"]
+
+    def settle(self, channel_id):
+        """Ask the receiver to settle the channel now; what the ledger then holds."""
+        return self._call("POST", f"/channels/{channel_id}/settle",
+                          ("settled_sequence", "settled_total", "settlements"))
+
+    def status(self):
+        return self._call("GET", "/", ("receiver", "vouchers"))
+
+
+class ChannelPlayer:
+    """A listener streaming through a channel: before each track starts, it signs the
+    play's voucher (the next sequence, the track's next play number, its price by the
+    curve, the running total) and has the receiver accept it.
+
+        player = ChannelPlayer(ReceiverClient("http://127.0.0.1:7400"), listener, channel_id)
+        player.play(track_id, right_id, "GB")   # {'status': 'accepted', ...} in milliseconds
+
+    It starts from what the receiver holds and keeps count itself; after a refusal that
+    says its count is off, it reads the receiver's again on the next play."""
+
+    def __init__(self, receiver, keypair, channel_id):
+        self.receiver = receiver
+        self.keypair = keypair
+        self.channel_id = channel_id
+        self._forget()
+
+    def _forget(self):
+        self.sequence = self.total = None
+        self.next_play = {}
+
+    def play(self, track_id, right_id, territory):
+        from bigchaindb_resonate.validators.terms import normalise_country
+        from bigchaindb_resonate.vouchers import make_voucher
+
+        if self.sequence is None or track_id not in self.next_play:
+            view = self.receiver.channel(self.channel_id, track=track_id)
+            self.sequence, self.total = view["sequence"], view["total"]
+            self.next_play[track_id] = view["next_play"]
+        number = self.next_play[track_id]
+        voucher = make_voucher(
+            self.keypair.private_key, channel=self.channel_id, listener=self.keypair.public_key,
+            sequence=self.sequence + 1, track=track_id, play=number, price=price(number),
+            total=self.total + price(number), territory=normalise_country(territory),
+            right=right_id)
+        try:
+            answer = self.receiver.send_voucher(voucher)
+        except ReceiverRefused as refusal:
+            if refusal.code in ("RECEIVER_STALE", "RECEIVER_SEQUENCE_GAP",
+                                "RECEIVER_PLAY_NUMBER", "RECEIVER_WRONG_TOTAL"):
+                self._forget()  # someone else's count moved: start again from the receiver's
+            raise
+        self.sequence, self.total = voucher["sequence"], voucher["total"]
+        self.next_play[track_id] = number + 1
+        return {**answer, "voucher": voucher}

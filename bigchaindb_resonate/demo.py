@@ -4,8 +4,10 @@ It walks the co-op's whole story through the HTTP API, spreading the writes over
 an artist registers a band, a work, its recording and its copyright, licenses streaming to
 the co-op and sets a royalty split; the treasury creates the credit token and sells credits;
 a listener streams the track ten times, paying 2, 4, …, 512 tokens and then owning it; the
-artist and the co-op are paid as each play commits; a node computes the usage report and
-every node audits it. Refusals along the way show their codes.
+artist and the co-op are paid as each play commits; another listener streams the track
+through a payment channel, each play accepted off the ledger by a receiver in milliseconds
+and settled by it, paying the same; a node computes the usage report and every node audits
+it. Refusals along the way show their codes.
 """
 import json
 import sys
@@ -94,17 +96,26 @@ def run(directory=None):
 
     say("5. Ten plays: each costs twice the one before; after the ninth the track is owned")
     payees = (artist, label, platform)
+    direct_paid = [0, 0, 0]
     for number in range(10):
         before = [_balance(node(number), who) for who in payees]
         node(number).play(listener, track["id"], right["id"], "GB")
         _wait_everywhere(clients, number + 1, listener, track)
         paid = [_balance(node(number + 1), who) - was for who, was in zip(payees, before)]
+        direct_paid = [total + gain for total, gain in zip(direct_paid, paid)]
         owns = node(number + 2).owns(listener.public_key, track["id"])
         say(f"   play {number + 1:>2}: artist +{paid[0]:<3} label +{paid[1]:<3} co-op +{paid[2]:<3} "
             f"{'(owned)' if owns['owned'] else ''}")
     say(f"   listener balance: {_balance(node(0), listener)} tokens (1500 - 1022)")
 
-    say("6. Node 2 computes the usage report; every node audits it")
+    say("6. Another listener streams the track through a payment channel: each play is accepted "
+        "off the ledger in milliseconds, and the receiver settles them on its own")
+    if _stream_through_channel(testnet, clients, treasury, platform, (artist, label), track,
+                               right) != direct_paid:
+        say("   error: the channel's plays did not pay what the direct plays paid")
+        return 1
+
+    say("7. Node 2 computes the usage report (direct and channel plays alike); every node audits it")
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "report.json"
         path.write_text("".join(clients[1 % len(clients)].report(f"track:{track['id']}")))
@@ -120,7 +131,7 @@ def run(directory=None):
         if not result.ok:
             return 1
 
-    say("7. Every node at the same height with the same app hash")
+    say("8. Every node at the same height with the same app hash")
     agreed = _agreement(testnet)
     if agreed is None:
         say("   error: the nodes did not agree; see `resonate testnet status`")
@@ -130,6 +141,59 @@ def run(directory=None):
     say(f"   {testnet.nodes[0].api_url}/api/v1/resonate/dashboard/?party={band['id']}")
     say("Done.")
     return 0
+
+
+def _stream_through_channel(testnet, clients, treasury, platform, payees, track, right):
+    """A listener opens a channel towards the co-op's receiver, plays ten times through it
+    and closes it; what each payee (artist, label, co-op) gained."""
+    from bigchaindb_resonate.client import ChannelPlayer, ReceiverClient
+    from bigchaindb_resonate.receiver.process import ReceiverProcess
+
+    listener = generate_key_pair()
+    _settled(clients, clients[0].buy_credits(treasury, listener.public_key, 1500))
+    opened = _settled(clients, clients[1].open_channel(listener, platform.public_key, 1100))
+    say(f"   channel {opened['id'][:16]}…: 1100 tokens locked towards the co-op's receiver")
+    before = [_own_balance(clients[2], who) for who in (*payees, platform)]
+    with tempfile.TemporaryDirectory() as scratch, ReceiverProcess(
+            role_key_path(testnet.directory, "platform"), Path(scratch) / "store",
+            [node.api_url for node in testnet.nodes], settle_every=3) as receiver:
+        say(f"   receiver {receiver.url} (resonate receiver serve, settling every 3 s)")
+        player = ChannelPlayer(ReceiverClient(receiver.url), listener, opened["id"])
+        took = []
+        for _ in range(10):
+            started = time.perf_counter()
+            player.play(track["id"], right["id"], "GB")
+            took.append((time.perf_counter() - started) * 1000)
+        say(f"   10 plays accepted in {min(took):.0f}–{max(took):.0f} ms each "
+            f"(a direct PLAY waits for its block)")
+        state = _channel_settled(clients, opened["id"], 10)
+        paid = [_own_balance(clients[3], who) - was for who, was in zip((*payees, platform), before)]
+        say(f"   settled by the receiver: sequence {state['sequence']}, {state['settled']} tokens; "
+            f"artist +{paid[0]} label +{paid[1]} co-op +{paid[2]} (what the ten direct plays paid)")
+    closing = _settled(clients, clients[0].close_channel(listener, opened["id"]))
+    state = clients[1].channel(opened["id"])
+    say(f"   the listener closes it ({closing['id'][:16]}…): {state['status']}; the remaining "
+        f"{state['deposit'] - state['settled']} tokens return after the settle delay "
+        f"(`resonate channel refund`)")
+    return paid
+
+
+def _own_balance(client, keypair):
+    """Tokens held by the key alone (the platform key is also a side of every channel)."""
+    try:
+        outputs = client.balance(keypair.public_key)["outputs"]
+    except NotFoundError:
+        return 0
+    return sum(entry["amount"] for entry in outputs if entry["public_keys"] == [keypair.public_key])
+
+
+def _channel_settled(clients, channel_id, sequence, timeout=60):
+    deadline = time.monotonic() + timeout
+    while any(client.channel(channel_id)["sequence"] < sequence for client in clients):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"channel {channel_id} not settled through {sequence} after {timeout}s")
+        time.sleep(0.3)
+    return clients[0].channel(channel_id)
 
 
 def _role_keypair(testnet, role):

@@ -40,7 +40,7 @@ BUG = "this is a bug in resonate"
 NEXT_STEP = re.compile(r"usage: |`resonate [^`]+`|--[a-z]|\b(give|check|pick|make|run|start|"
                        r"try|set|use|see|ask|keep|wait|unset|report it)\b")
 # Commands whose well-formed run would start a network; they get only values they refuse.
-STARTS_PROCESSES = {("testnet", "up"), ("demo",)}
+STARTS_PROCESSES = {("testnet", "up"), ("demo",), ("receiver", "serve")}
 
 
 def leaf_commands():
@@ -228,7 +228,7 @@ def test_the_tree_has_every_command_group():
     groups = {words[0] for words, _ in LEAVES}
     assert {"testnet", "network", "keys", "party", "work", "recording", "copyright", "right",
             "show", "credits", "split", "play", "tx", "report", "audit", "config", "demo",
-            "governance"} <= groups
+            "governance", "channel", "receiver"} <= groups
     assert len(LEAVES) >= 30
 
 
