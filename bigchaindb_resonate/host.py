@@ -931,6 +931,31 @@ def _report_totals_at_commit():
     Election.process_block = classmethod(process_block)
 
 
+def _store_format_checked_at_start():
+    """`commands/bigchaindb.py:272-292` run_start calls run_recover(BigchainDB()) once
+    the configuration is read and before crash recovery, the database's initialisation
+    or any process touches the store. Ours first refuses a store that a newer release
+    wrote and records this release's format in any other (store_format.py), so that an
+    operator who rolls a node back to an older release is stopped with a message instead
+    of a node that misreads its store. `utils.start` finds run_start in the module's
+    globals, and run_start finds run_recover there too."""
+    from bigchaindb.commands import bigchaindb as commands
+
+    from bigchaindb_resonate import store_format
+
+    upstream = getattr(commands.run_recover, "resonate_upstream", commands.run_recover)
+
+    def run_recover(bigchain):
+        try:
+            store_format.check_and_record(bigchain.connection)
+        except store_format.StoreTooNew as exc:
+            raise SystemExit(f"error: {exc}") from None
+        upstream(bigchain)
+
+    run_recover.resonate_upstream = upstream
+    commands.run_recover = run_recover
+
+
 class Adaptation(NamedTuple):
     apply: Callable[[], None]
     upstream: str        # the spot it changes, as its docstring names it
@@ -987,4 +1012,6 @@ ADAPTATIONS = (
                ("test_pooled_instances_come_back_when_the_block_raises_or_a_stream_is_closed",)),
     Adaptation(_report_totals_at_commit, "`core.py:218`",
                ("test_report_totals_fold_where_upstream_processes_each_committed_block",)),
+    Adaptation(_store_format_checked_at_start, "`commands/bigchaindb.py:272-292`",
+               ("test_the_store_format_is_checked_where_start_recovers_before_touching_the_store",)),
 )
