@@ -353,17 +353,25 @@ class Testnet:
         self.stop_node(name)
         try:
             backup.check_archive(archive, files.root)
-            progress(f"{name}: deleting its chain and store")
-            kept = files.validator_state.read_bytes() if files.validator_state.exists() else None
-            for folder in (files.store, files.ferretdb_state, files.validator_state.parent):
-                shutil.rmtree(folder, ignore_errors=True)
-                folder.mkdir()
-            if kept is not None:
-                files.validator_state.write_bytes(kept)
+            self.wipe_node(name, progress)
             manifest = backup.restore(archive, files.root, progress)
         finally:
             self.start_node(name, progress=progress)
         return manifest
+
+    def wipe_node(self, name: str, progress: Progress = print) -> None:
+        """Stop node `name` and delete its chain and store; its keys, and the state that
+        stops its validator signing a height twice, stay. Started again (`start_node`),
+        it replays every block from genesis."""
+        self.stop_node(name)
+        files = node_dir(self.directory, self._node(self.network, name))
+        kept = files.validator_state.read_bytes() if files.validator_state.exists() else None
+        for folder in (files.store, files.ferretdb_state, files.validator_state.parent):
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+        if kept is not None:
+            files.validator_state.write_bytes(kept)
+        progress(f"{name}: chain and store deleted")
 
     # -- growing the network ------------------------------------------------------------
 

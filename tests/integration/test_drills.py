@@ -5,11 +5,14 @@ transaction a node acknowledged is committed on every node (drills.py).
 All are marked `drills`; those marked `drills(ci=False)` take minutes and run only when
 asked for: `scripts/test -m drills` runs every drill (network/README.md, "Drills")."""
 import base64
+import email.utils
 import json
 import os
 import shutil
 import signal
 import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import requests
@@ -168,3 +171,82 @@ def test_kill_9_of_a_process_under_load_loses_nothing_acknowledged(testnet, clie
     assert load.acknowledged
     assert_none_lost(clients, load.acknowledged)
     assert_one_history(testnet)
+
+
+# -- two of four validators down and back, under load
+
+@pytest.mark.drills(ci=False)
+def test_two_of_four_validators_down_and_back_under_load_lose_nothing(testnet, clients):
+    with Load(clients[:2]) as load:
+        time.sleep(3)
+        committed_before = len(load.acknowledged)
+        for name in ("node3", "node4"):
+            testnet.stop_node(name)
+        time.sleep(2)  # answers to what committed before the second stop
+        halted = len(load.acknowledged)
+        time.sleep(13)  # longer than a commit-mode wait: posts answer pending
+        assert len(load.acknowledged) == halted, "2 of 4 validators cannot commit"
+        for name in ("node3", "node4"):
+            testnet.start_node(name, progress=quiet)
+        time.sleep(5)
+    assert committed_before and load.pending
+    assert len(load.acknowledged) > halted  # committing again
+    # What the halted network accepted into its mempool commits once it is back.
+    assert_none_lost(clients, load.acknowledged + load.pending)
+    assert_one_history(testnet)
+
+
+# -- wipe and replay from genesis
+
+@pytest.mark.drills(ci=False)
+def test_a_validator_wiped_replays_from_genesis_and_agrees(testnet, clients):
+    before = commit_some(clients)
+    testnet.wipe_node("node4", progress=quiet)
+    files = node_dir(testnet.directory, testnet.network.node("node4"))
+    assert not any(files.store.iterdir())
+    during = commit_some(clients[:3])
+    testnet.start_node("node4", progress=quiet)
+    assert_none_lost(clients, before + during)
+    assert_one_history(testnet)
+
+
+# -- a node whose clock is wrong
+
+FAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+
+
+@pytest.mark.drills(ci=False)
+def test_a_node_whose_clock_is_400_days_ahead_decides_as_the_others(testnet, clients):
+    """The node's BigchainDB process (our rules, its commit-time bookkeeping, its API) runs
+    with libfaketime preloaded, its clock 400 days ahead; the host's clock is untouched.
+    Tendermint is a static Go binary, which an LD_PRELOAD does not reach (network/README.md,
+    Drills). Licences' validity dates, plays and totals all go through it."""
+    from bigchaindb.common.crypto import generate_key_pair
+
+    from .story import catalogue
+
+    assert FAKETIME.exists(), ("libfaketime is not installed: `scripts/drills` installs it "
+                               "(Debian's libfaketime) and runs every drill")
+    files = node_dir(testnet.directory, testnet.network.node("node2"))
+    skew = supervisor.environment_path(files.root, "bigchaindb")
+    skew.write_text(json.dumps({"LD_PRELOAD": str(FAKETIME), "FAKETIME": "+400d"}))
+    try:
+        testnet.stop_node("node2")
+        testnet.start_node("node2", progress=quiet)
+        served = requests.get(testnet.nodes[1].api_url, timeout=5).headers["Date"]
+        ahead = email.utils.parsedate_to_datetime(served) - datetime.now(timezone.utc)
+        assert ahead > timedelta(days=399), f"node2's clock is not skewed: {served}"
+
+        shop = catalogue(testnet, clients)
+        listener = generate_key_pair()
+        bought = clients[1].buy_credits(shop["treasury"], listener.public_key, 100)
+        plays = [clients[number % 2].play(listener, shop["track"]["id"], shop["licence"]["id"],
+                                          "GB") for number in range(4)]
+        assert_none_lost(clients, [bought["id"]] + [play["id"] for play in plays])
+        assert ([clients[1].balance(listener.public_key)["balance"]] ==
+                [clients[0].balance(listener.public_key)["balance"]] == [100 - 2 - 4 - 8 - 16])
+        assert_one_history(testnet)
+    finally:
+        skew.unlink()
+        testnet.stop_node("node2")
+        testnet.start_node("node2", progress=quiet)
