@@ -131,7 +131,10 @@ def store_state(store: Path) -> tuple[int | None, str | None, int | None]:
 
     connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:
-        tables = dict(connection.execute("SELECT name, table_name FROM _ferretdb_collections"))
+        created = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                     "AND name = '_ferretdb_collections'").fetchone()
+        tables = dict(connection.execute("SELECT name, table_name FROM _ferretdb_collections")
+                      if created else [])  # a database FerretDB created but never wrote
 
         def document(collection: str, key: str) -> dict | None:
             if collection not in tables:
