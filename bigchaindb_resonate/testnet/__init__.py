@@ -4,6 +4,7 @@
     net.up(nodes=4)            # returns when every node serves and has committed block 1
     net.nodes[0].api_url       # http://127.0.0.1:29003
     net.stop_node("node3"); net.start_node("node3")
+    net.backup_node("node3", "node3.tar.gz"); net.restore_node("node3", "node3.tar.gz")
     net.add_node()             # node5, synced, not a validator (not in the genesis)
     net.join_as_validator("node5", power=3)   # election, approvals, until it signs
     net.status()

@@ -1,4 +1,5 @@
-"""`resonate testnet up|status|stop-node|start-node|add-node|join-as-validator|down`.
+"""`resonate testnet up|status|stop-node|start-node|add-node|join-as-validator|down`, and
+`backup-node|restore-node` (backup.py).
 
 `add_testnet_commands(subparsers)` adds the `testnet` command to an argparse CLI; each
 sub-command sets `func`, which takes the parsed arguments and returns an exit code.
