@@ -160,6 +160,15 @@ def _files(root: Path) -> list[Path]:
     return sorted(path for path in root.rglob("*") if path.is_file())
 
 
+def check_destination(out: Path) -> None:
+    """Refuse an archive path a backup cannot write."""
+    out = Path(out)
+    if out.exists():
+        raise BackupError(f"{out} exists; give a new file name (a backup never overwrites one)")
+    if not out.parent.is_dir():
+        raise BackupError(f"{out.parent} is not a directory; make it first or pick another --out")
+
+
 def backup(node: Path, out: Path, progress: Progress = print) -> Manifest:
     """Archive the stopped node in directory `node` to `out`; its manifest."""
     node, out = Path(node), Path(out)
@@ -167,10 +176,7 @@ def backup(node: Path, out: Path, progress: Progress = print) -> Manifest:
         if not (node / part).is_dir():
             raise BackupError(f"{node / part} does not exist: give the directory of a node "
                               f"(it holds tendermint/ and store/), e.g. <testnet dir>/node3")
-    if out.exists():
-        raise BackupError(f"{out} exists; give a new file name (a backup never overwrites one)")
-    if not out.parent.is_dir():
-        raise BackupError(f"{out.parent} is not a directory; make it first or pick another --out")
+    check_destination(out)
     _require_stopped(node)
     height, app_hash, format_ = store_state(node / STORE)
     manifest = Manifest(format=ARCHIVE_FORMAT, chain_id=chain_id(node), height=height,

@@ -338,6 +338,7 @@ class Testnet:
         the archive's manifest. The other validators commit meanwhile."""
         self._require_running()
         files = node_dir(self.directory, self._node(self.network, name))
+        backup.check_destination(out)  # before stopping the node for nothing
         progress(f"stopping {name} for the copy")
         self.stop_node(name)
         try:

@@ -69,7 +69,7 @@ def test_a_validator_backed_up_wiped_and_restored_on_a_fresh_machine_catches_up_
     testnet.stop_node("node3")
     for folder in (files.store, files.ferretdb_state, files.tendermint_home / "data"):
         shutil.rmtree(folder)
-    with pytest.raises(backup.BackupError, match="no node backup"):
+    with pytest.raises(backup.BackupError, match="does not exist"):
         backup.restore(tmp_path / "missing.tar.gz", files.root, progress=quiet)
     assert cli.main(["node", "restore", str(archive), str(files.root)]) == 0
     assert json.loads(files.validator_state.read_text())["height"] != "0"
