@@ -27,10 +27,13 @@ def test_a_2_2_partition_commits_nothing_and_heals_into_one_history(testnet, cli
             time.sleep(3)
             links.partition(["node1", "node2"], ["node3", "node4"])
             time.sleep(3)  # answers to what committed before the cut
-            halted = {node.name: chain_state(node) for node in testnet.nodes}
+            # A node may still fetch the last block from a peer on its side; no new one
+            # is made on either side.
+            last = max(chain_state(node) for node in testnet.nodes)
             acknowledged = len(load.acknowledged)
             time.sleep(15)  # longer than a commit-mode wait: posts answer pending
-            assert {node.name: chain_state(node) for node in testnet.nodes} == halted
+            assert {chain_state(node)[0] for node in testnet.nodes} <= {last[0], last[0] - 1}
+            assert max(chain_state(node) for node in testnet.nodes) == last
             assert len(load.acknowledged) == acknowledged
             links.heal()
             deadline = time.monotonic() + 120
