@@ -33,6 +33,7 @@ from pathlib import Path
 from bigchaindb_resonate.client import Client, ClientError, NotFoundError, TransactionRefused
 from bigchaindb_resonate.testnet.cli import add_testnet_commands
 from bigchaindb_resonate.testnet.compose import add_network_commands
+from bigchaindb_resonate.node_commands import add_node_commands
 
 NODE_VARIABLE = "RESONATE_NODE"
 FALLBACK_NODE = "http://127.0.0.1:9984"
@@ -1008,6 +1009,7 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_testnet_commands(commands)
     add_network_commands(commands)
+    add_node_commands(commands)
 
     node = argparse.ArgumentParser(add_help=False)
     node.add_argument("--node", type=node_url,

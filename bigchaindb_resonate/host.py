@@ -1070,6 +1070,31 @@ def _parameter_elections():
     Vote.validate = validate
 
 
+def _store_format_checked_at_start():
+    """`commands/bigchaindb.py:272-292` run_start calls run_recover(BigchainDB()) once
+    the configuration is read and before crash recovery, the database's initialisation
+    or any process touches the store. Ours first refuses a store that a newer release
+    wrote and records this release's format in any other (store_format.py), so that an
+    operator who rolls a node back to an older release is stopped with a message instead
+    of a node that misreads its store. `utils.start` finds run_start in the module's
+    globals, and run_start finds run_recover there too."""
+    from bigchaindb.commands import bigchaindb as commands
+
+    from bigchaindb_resonate import store_format
+
+    upstream = getattr(commands.run_recover, "resonate_upstream", commands.run_recover)
+
+    def run_recover(bigchain):
+        try:
+            store_format.check_and_record(bigchain.connection)
+        except store_format.StoreTooNew as exc:
+            raise SystemExit(f"error: {exc}") from None
+        upstream(bigchain)
+
+    run_recover.resonate_upstream = upstream
+    commands.run_recover = run_recover
+
+
 class Adaptation(NamedTuple):
     apply: Callable[[], None]
     upstream: str        # the spot it changes, as its docstring names it
@@ -1135,4 +1160,6 @@ ADAPTATIONS = (
                ("test_report_totals_fold_where_upstream_processes_each_committed_block",)),
     Adaptation(_parameter_elections, "`elections/vote.py:23-40`",
                ("test_votes_in_a_parameter_election_are_checked_where_upstream_validates_a_vote",)),
+    Adaptation(_store_format_checked_at_start, "`commands/bigchaindb.py:272-292`",
+               ("test_the_store_format_is_checked_where_start_recovers_before_touching_the_store",)),
 )

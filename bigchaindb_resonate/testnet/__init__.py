@@ -4,6 +4,7 @@
     net.up(nodes=4)            # returns when every node serves and has committed block 1
     net.nodes[0].api_url       # http://127.0.0.1:29003
     net.stop_node("node3"); net.start_node("node3")
+    net.backup_node("node3", "node3.tar.gz"); net.restore_node("node3", "node3.tar.gz")
     net.add_node()             # node5, synced, not a validator (not in the genesis)
     net.join_as_validator("node5", power=3)   # election, approvals, until it signs
     net.status()
@@ -28,6 +29,7 @@ from typing import Callable
 
 import requests
 
+from bigchaindb_resonate import backup
 from bigchaindb_resonate.binaries import ensure_ferretdb, ensure_tendermint
 from bigchaindb_resonate.testnet import config, election, supervisor
 from bigchaindb_resonate.testnet.config import node_dir, write_network
@@ -344,6 +346,50 @@ class Testnet:
         if not self.running:
             raise TestnetError(f"the network in {self.directory} is not running; "
                                f"run `resonate testnet up`")
+
+    # -- backups (backup.py) -----------------------------------------------------------
+
+    def backup_node(self, name: str, out: Path, progress: Progress = print) -> "backup.Manifest":
+        """Stop node `name`, archive its chain and store to `out`, and start it again;
+        the archive's manifest. The other validators commit meanwhile."""
+        self._require_running()
+        files = node_dir(self.directory, self._node(self.network, name))
+        backup.check_destination(out)  # before stopping the node for nothing
+        progress(f"stopping {name} for the copy")
+        self.stop_node(name)
+        try:
+            return backup.backup(files.root, out, progress)
+        finally:
+            self.start_node(name, progress=progress)
+
+    def restore_node(self, name: str, archive: Path, progress: Progress = print) -> "backup.Manifest":
+        """Stop node `name`, replace its chain and store with the backup `archive`, and
+        start it; returns once it has caught up with the others. Its keys, and its
+        last-signed state when later than the archive's, are kept."""
+        self._require_running()
+        files = node_dir(self.directory, self._node(self.network, name))
+        self.stop_node(name)
+        try:
+            backup.check_archive(archive, files.root)
+            self.wipe_node(name, progress)
+            manifest = backup.restore(archive, files.root, progress)
+        finally:
+            self.start_node(name, progress=progress)
+        return manifest
+
+    def wipe_node(self, name: str, progress: Progress = print) -> None:
+        """Stop node `name` and delete its chain and store; its keys, and the state that
+        stops its validator signing a height twice, stay. Started again (`start_node`),
+        it replays every block from genesis."""
+        self.stop_node(name)
+        files = node_dir(self.directory, self._node(self.network, name))
+        kept = files.validator_state.read_bytes() if files.validator_state.exists() else None
+        for folder in (files.store, files.ferretdb_state, files.validator_state.parent):
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+        if kept is not None:
+            files.validator_state.write_bytes(kept)
+        progress(f"{name}: chain and store deleted")
 
     # -- growing the network ------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""`resonate testnet up|status|stop-node|start-node|replay-node|add-node|join-as-validator|down`.
+"""`resonate testnet up|status|stop-node|start-node|replay-node|add-node|join-as-validator|down`, and
+`backup-node|restore-node` (backup.py).
 
 `add_testnet_commands(subparsers)` adds the `testnet` command to an argparse CLI; each
 sub-command sets `func`, which takes the parsed arguments and returns an exit code.
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from bigchaindb_resonate.backup import BackupError
 from bigchaindb_resonate.binaries import BuildError
 from bigchaindb_resonate.testnet import (
     Testnet, TestnetError, default_directory, differing_rules, unknown_rule_versions,
@@ -90,6 +92,26 @@ def add_testnet_commands(subparsers) -> None:
                       help="seconds to wait once approved (default 180)")
     join.set_defaults(func=_join_as_validator)
 
+    backup_node = commands.add_parser(
+        "backup-node", parents=[directory],
+        help="stop a node, archive its chain and store, start it again",
+        description="`resonate node backup` on a node of the running network, stopped for "
+                    "the copy; the other validators commit meanwhile.")
+    backup_node.add_argument("name", help="the node, e.g. node3 (`resonate testnet status` lists them)")
+    backup_node.add_argument("--out", type=Path, required=True,
+                             help="the archive to write (a new .tar.gz file)")
+    backup_node.set_defaults(func=_backup_node)
+
+    restore_node = commands.add_parser(
+        "restore-node", parents=[directory],
+        help="replace a node's chain and store with a backup and wait until it caught up",
+        description="Stops the node, deletes its chain and store (its keys and its "
+                    "validator's last-signed state stay), restores the backup and starts "
+                    "it; it catches up from the backup's height.")
+    restore_node.add_argument("name", help="the node, e.g. node3 (`resonate testnet status` lists them)")
+    restore_node.add_argument("archive", type=Path, help="the file `backup-node` wrote")
+    restore_node.set_defaults(func=_restore_node)
+
     down = commands.add_parser("down", parents=[directory], help="stop the network")
     down.add_argument("--purge", action="store_true",
                       help="also delete its keys, chain and stores")
@@ -102,7 +124,7 @@ def _reported(command):
         try:
             command(Testnet(args.dir), args)
             return 0
-        except (TestnetError, PortsBusy, BuildError) as exc:
+        except (TestnetError, PortsBusy, BuildError, BackupError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
     return run
@@ -219,3 +241,17 @@ def _down(testnet: Testnet, args) -> None:
     testnet.down(purge=args.purge)
     print("network down")
 
+
+
+@_reported
+def _backup_node(testnet: Testnet, args) -> None:
+    manifest = testnet.backup_node(args.name, args.out)
+    print(f"{args.out}: {args.name} at height {manifest.height}, app hash {manifest.app_hash}")
+
+
+@_reported
+def _restore_node(testnet: Testnet, args) -> None:
+    started = time.monotonic()
+    manifest = testnet.restore_node(args.name, args.archive)
+    print(f"{args.name} restored at height {manifest.height} and caught up in "
+          f"{time.monotonic() - started:.0f}s")

@@ -12,7 +12,9 @@ either side and need no protocol:
 - `<node>/stop-requested` exists while a node should be stopped (stop-node/start-node);
 - `supervisor-state.json` is written by it: every process's state, pid and restarts;
 - `network.json`, the description, is read again whenever it changes: a node added to
-  it is started (other changes, such as new ports, take effect when `up` restarts it).
+  it is started (other changes, such as new ports, take effect when `up` restarts it);
+- `<node>/<process>-environment.json`, if present, adds its variables to that process's
+  environment from its next start (the clock-skew drill preloads libfaketime this way).
 
 Run as `python -m bigchaindb_resonate.testnet.supervisor DIR --tendermint PATH --ferretdb PATH`.
 """
@@ -50,6 +52,10 @@ STABLE_SECONDS = 60  # a process that ran this long starts again without back-of
 
 def stop_request_path(directory: Path, name: str) -> Path:
     return Path(directory) / name / STOP_REQUEST
+
+
+def environment_path(node_root: Path, process: str) -> Path:
+    return Path(node_root) / f"{process}-environment.json"
 
 
 def read_state(directory: Path) -> dict:
@@ -144,14 +150,19 @@ class Supervised:
                 self.popen = subprocess.Popen(self.argv, cwd=self.cwd,
                                               stdin=subprocess.DEVNULL, stdout=log,
                                               stderr=subprocess.STDOUT,
-                                              start_new_session=True)
-            except OSError as exc:  # e.g. its binary was deleted: try again later
+                                              start_new_session=True,
+                                              env={**os.environ, **self.environment()})
+            except (OSError, ValueError) as exc:  # e.g. its binary was deleted: try again later
                 log.write(f"--- cannot start: {exc}\n".encode())
                 self.next_start = time.monotonic() + MAX_BACKOFF
                 self.state = "backoff"
                 return
         self.started_at = time.monotonic()
         self.state = "starting"
+
+    def environment(self) -> dict[str, str]:
+        path = environment_path(self.cwd, self.name)
+        return json.loads(path.read_text()) if path.exists() else {}
 
     def record_crash(self) -> None:
         self.last_exit = self.popen.returncode

@@ -149,3 +149,15 @@ def at_once(posts):
 
     with ThreadPoolExecutor(len(posts)) as pool:
         return list(pool.map(run, posts))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Drills marked `drills(ci=False)` take minutes: they run only when the -m expression
+    names drills (`scripts/test -m drills`), and are deselected, never skipped, otherwise."""
+    if "drills" in (config.option.markexpr or ""):
+        return
+    long_drills = [item for item in items
+                   if any(mark.kwargs.get("ci") is False for mark in item.iter_markers("drills"))]
+    if long_drills:
+        config.hook.pytest_deselected(items=long_drills)
+        items[:] = [item for item in items if item not in long_drills]

@@ -17,6 +17,7 @@ from bigchaindb_resonate.schemas import COALAIP_CONTEXT
 from bigchaindb_resonate.types.party import Party
 
 from .conftest import local_testnet, quiet, wait_everywhere
+from .drills import assert_one_history
 
 pytestmark = pytest.mark.integration
 
@@ -200,6 +201,7 @@ def test_the_event_stream_reports_committed_transactions(testnet, clients):
     assert received[0]["asset_id"] == create.id
 
 
+@pytest.mark.drills
 def test_with_one_validator_stopped_the_others_commit_and_it_catches_up(testnet, clients):
     testnet.stop_node("node4")
     try:
@@ -212,9 +214,10 @@ def test_with_one_validator_stopped_the_others_commit_and_it_catches_up(testnet,
     finally:
         testnet.start_node("node4", progress=quiet)
     wait_everywhere(clients, transfer.id, timeout=60)
-    wait_until(lambda: all_agree(testnet), timeout=60, what="node4 at the others' app hash")
+    assert_one_history(testnet)
 
 
+@pytest.mark.drills
 def test_with_half_the_validators_down_commit_mode_answers_pending_then_the_status_follows(
         testnet, clients):
     alice = generate_key_pair()
@@ -242,6 +245,7 @@ def test_with_half_the_validators_down_commit_mode_answers_pending_then_the_stat
     # Any node knows a committed one, once it has caught up (node4 was restarted just now).
     wait_until(lambda: clients[3].is_committed(create.id), timeout=60, what="node4 to catch up")
     assert clients[3].status(create.id)["status"] == "committed"
+    assert_one_history(testnet)
 
 
 def block_of(testnet, txid):

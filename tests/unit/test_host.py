@@ -753,3 +753,16 @@ def test_votes_in_a_parameter_election_are_checked_where_upstream_validates_a_vo
         "bigchaindb.elections.election", "rollback")
     assert issubclass(ParameterElection, Election)
     assert Transaction.resolve_class(ParameterElection.OPERATION) is ParameterElection
+
+
+# -- guard of the store format check at start (store_format.py)
+
+def test_the_store_format_is_checked_where_start_recovers_before_touching_the_store():
+    from bigchaindb.commands import bigchaindb as commands
+
+    start = upstream_source("bigchaindb.commands.bigchaindb", "run_start")
+    # run_recover is the first thing run_start does with the store, found as a global.
+    assert start.index("run_recover(bigchaindb.lib.BigchainDB())") < start.index("_run_init()")
+    assert start.index("run_recover(") < start.index("    start(args)")
+    assert "rollback(b)" in inspect.getsource(commands.run_recover.resonate_upstream)
+    assert commands.run_recover.__module__ == "bigchaindb_resonate.host"
