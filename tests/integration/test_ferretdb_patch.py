@@ -132,6 +132,8 @@ def test_patched_ferretdb_opens_a_store_the_stock_one_wrote(tmp_path):
 BOUNDED = {
     ("pre_commit", ()): "one document: the block being committed",
     ("network_parameters", ()): "one document per chain",
+    ("parameter_changes", ()): "one small document per concluded parameter election, read "
+                               "once per block (ledger.parameter_changes)",
 }
 
 

@@ -175,7 +175,7 @@ def samples(catalogue, clients, testnet):
              "work_id": track["asset"]["data"]["recordingOf"],
              "public_key": subscriber.public_key, "channel_id": channel["id"],
              "transaction_id": listener["transaction_id"], "tx_id": listener["transaction_id"],
-             "txid": listener["transaction_id"], "name": "dashboard.js"}
+             "txid": listener["transaction_id"], "file": "dashboard.js"}
     # A parameter election open far ahead (it changes nothing the plays here see).
     proposer = validator_keypair(testnet.validator_key("node1").path)
     election = clients[0].propose_parameter(proposer, "payout_threshold", 9000,
@@ -184,6 +184,7 @@ def samples(catalogue, clients, testnet):
     paths.update(name="payout_threshold", election_id=election["id"])
     queries = {"/lookup": {"isrc": "GBAYE2600531"}, "/records/{record_id}/rights": {"depth": "all"},
                "/reports/totals": {"key": ["network", f"track|{track['id']}"]},
+               "/statements": {"payee": catalogue["artist"].public_key},
                "/dashboard/subject": {"party": track["asset"]["data"]["byArtist"][0]},
                "/dashboard/figures": {"track": track["id"], "key": catalogue["artist"].public_key}}
     return paths, queries

@@ -333,13 +333,13 @@ def test_member_advertises_its_event_stream_as_wss_behind_the_proxy(member):
 
 
 def test_the_api_advertises_the_event_stream_at_its_wss_address(member, monkeypatch):
-    import bigchaindb
-    from bigchaindb.web.views.base import base_ws_uri
+    from bigchaindb.web.views import base
 
     out, _, _, _ = member
     settings = read_json(out / compose.MEMBER_NODE_DIR / "bigchaindb.json")
-    monkeypatch.setitem(bigchaindb.config, "wsserver", settings["wsserver"])
-    assert base_ws_uri() == "wss://kokoroko.coop.example:443"
+    # The configuration the function reads (an earlier test may have rebound bigchaindb.config).
+    monkeypatch.setitem(base.config, "wsserver", settings["wsserver"])
+    assert base.base_ws_uri() == "wss://kokoroko.coop.example:443"
 
 
 def test_every_private_file_of_a_member_is_its_owners_alone(member):
