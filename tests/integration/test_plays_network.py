@@ -284,7 +284,7 @@ def test_issuing_the_credit_token_again_says_it_exists(catalogue, clients):
 
 
 def test_plays_pay_an_artist_who_is_paid_out_and_whose_statement_another_node_audits(
-        catalogue, clients, testnet, capsys):
+        catalogue, clients, testnet, capsys, tmp_path):
     from bigchaindb_resonate import cli
     from bigchaindb_resonate.reports import statements
 
@@ -333,3 +333,9 @@ def test_plays_pay_an_artist_who_is_paid_out_and_whose_statement_another_node_au
         "Victory Dance", ["Ezra Collective"], 9, 1, earned)
     assert lines[0]["payee_name"] == "Ezra Collective"
     assert (totals["paid_out"], totals["paid_out_money_minor"], totals["owed_end"]) == (8000, 1000, 0)
+    # The same through the command line: a CSV statement from node 2, audited against node 3.
+    out = tmp_path / "statement.csv"
+    assert cli.main(["statement", "--payee", artist.public_key, "--from-height", str(since),
+                     "--format", "csv", "--out", str(out), "--node", clients[1].api_url]) == 0
+    assert cli.main(["audit", str(out), "--node", clients[2].api_url]) == 0
+    assert "matches" in capsys.readouterr().err
