@@ -21,7 +21,8 @@ PACKAGE = Path(__file__).parent
 # The source that runs in CheckTx and DeliverTx, relative to the package.
 CONSENSUS_SOURCES = ("admission.py", "errors.py", "host.py", "ledger.py", "parameters.py",
                      "registry.py", "rule_versions.py", "schemas/*.yaml", "types/*.py",
-                     "validators/*.py", "vouchers.py", "conditions.py", "operations/channels.py")
+                     "validators/*.py", "vouchers.py", "conditions.py", "operations/channels.py",
+                     "money.py")
 
 
 @functools.cache
