@@ -14,13 +14,16 @@ tracks and network parameters), growing to each size in turn. At each size:
   transactions (what `bigchaindb-resonate rebuild-totals` runs);
 - fresh processes, each timed with its peak RSS (VmHWM): `report` computes the
   network report and writes it as JSON to /dev/null (StoreLedger + report_lines +
-  formats.render; it reads the report rows); `scan` only reads every PLAY transaction
+  formats.render; it reads the report rows); `dsr` the same report rendered as a DDEX
+  DSR (reports/dsr.py: plays grouped per track, territory and price step through an
+  SQLite spool); `scan` only reads every PLAY transaction
   and its metadata (a bare read of the same transactions, through FerretDB); `summary`
   answers the network summary with 31 days, a track's and a payee's from the stored
   totals; `file` reads and parses the same transactions and metadata straight from the
   SQLite file under FerretDB (what the store itself costs without FerretDB's decoding).
 
-The report/scan ratio should stay flat (goal: at most 2), the summary's time should not
+The report/scan ratio should stay flat (goal: at most 2), the dsr/report ratio too, the
+summary's time should not
 grow with plays, and peak memory should stay flat. Results are appended to
 benchmarks/results/reports.jsonl with the command.
 """
@@ -182,14 +185,14 @@ def measure(port, what, database=DATABASE):
         plays = summaries(conn)
     elif what == "file":
         read_file(port)
-    elif what == "report":
+    elif what in ("report", "dsr"):
         from bigchaindb_resonate.reports.compute import Period, Scope, StoreLedger, report_lines
         from bigchaindb_resonate.reports.formats import render
 
         with open("/dev/null", "w") as out:
             lines = report_lines(StoreLedger(SimpleNamespace(connection=conn)),
                                  Scope.parse("network"), Period())
-            out.writelines(render(lines, "json"))
+            out.writelines(render(lines, "json" if what == "report" else "dsr"))
     else:
         for collection, match in (("transactions", {"operation": "PLAY"}),
                                   ("metadata", {"metadata.@type": "Play"})):
@@ -214,7 +217,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--per-block", type=int, default=100, help="plays per block")
-    parser.add_argument("--measure", choices=["report", "scan", "summary", "file"],
+    parser.add_argument("--measure", choices=["report", "dsr", "scan", "summary", "file"],
                         help=argparse.SUPPRESS)
     parser.add_argument("--port", help=argparse.SUPPRESS)  # or the SQLite file, for `file`
     parser.add_argument("--database", default=DATABASE, help=argparse.SUPPRESS)
@@ -236,12 +239,14 @@ def main(argv=None):
                 seeded = time.perf_counter() - started
                 kept = keep_totals(port, size, args.per_block)
                 scan, report = timed_process(port, "scan"), timed_process(port, "report")
+                as_dsr = timed_process(port, "dsr")
                 summary = timed_process(port, "summary")
                 from_file = timed_process(Path(home) / "store" / f"{DATABASE}.sqlite", "file")
                 assert summary.pop("plays") == size, "the totals miss plays"
                 row = {"plays": size, "blocks": -(-size // args.per_block),
                        "seed_seconds": round(seeded, 1), "report": report, "scan": scan,
-                       "summary": summary, "file": from_file, **kept,
+                       "summary": summary, "file": from_file, "dsr": as_dsr, **kept,
+                       "dsr_to_report_ratio": round(as_dsr["seconds"] / report["seconds"], 2),
                        "time_ratio": round(report["seconds"] / scan["seconds"], 2),
                        "report_to_file_ratio": round(report["seconds"] / from_file["seconds"], 2),
                        "summary_ms": round(summary["seconds"] * 1000, 1),

@@ -592,9 +592,16 @@ def _consensus_seconds(text):
 
 
 def _report(args):
+    from bigchaindb_resonate.reports import dsr
     from bigchaindb_resonate.reports.charts import write_charts
     from bigchaindb_resonate.reports.formats import read_lines
 
+    # A DSR written into a directory takes the file name DSRF gives it (its HEAD's sender,
+    # recipient, service and period, its territories), known once it is written.
+    named = args.out is not None and args.out.is_dir()
+    if named and args.format != "dsr":
+        raise CommandError(f"--out {args.out} is a directory; only a DSR is named for you: "
+                           f"give a file name, or --format dsr")
     client = _client(args)
     period = _fields([("from_height", args.from_height), ("to_height", args.to_height),
                       ("from_time", args.from_time), ("to_time", args.to_time)])
@@ -604,10 +611,14 @@ def _report(args):
     at_height = _node_answer(client, lambda context: int(context["at_height"]), context)
     print(f"computing the {args.scope} report at height {at_height} on {client.api_url}",
           file=sys.stderr, flush=True)
-    with _output(args.out) as out:
+    path = args.out / ".report.partial" if named else args.out
+    with _output(path) as out:
         out.writelines(_received(client.report(args.scope, args.format, at_height, **period)))
-    if args.out:
-        print(f"wrote the report at height {at_height} to {args.out}", file=sys.stderr)
+    if named:
+        with path.open() as text:
+            path = path.rename(args.out / dsr.file_name(dsr.parse(text)))
+    if path:
+        print(f"wrote the report at height {at_height} to {path}", file=sys.stderr)
     if args.charts:
         text = "".join(client.report(args.scope, "json", at_height, **period))
         try:
@@ -926,8 +937,10 @@ def build_parser():
                         help="consensus time to (exclusive): seconds or ISO 8601, UTC")
     report.add_argument("--at-height", type=int, help="compute at this block (default: latest)")
     report.add_argument("--format", default="json", choices=["json", "csv", "dsr"],
-                        help="json or csv (every line), or dsr (a DDEX DSR-shaped flat file)")
-    report.add_argument("--out", type=Path, help="write it here (default: standard output)")
+                        help="json or csv (every line), or dsr (a DDEX DSRF Basic Audio "
+                             "Profile flat file)")
+    report.add_argument("--out", type=Path, help="write it here (default: standard output); a "
+                                                 "directory: a DSR under its standard file name")
     report.add_argument("--charts", type=Path, help="also draw PNG charts into this directory")
     report.set_defaults(func=_report)
 

@@ -16,6 +16,8 @@ from typing import Any, Callable
 
 _KEY = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,44}")  # base58 Ed25519 public key
 _CURRENCY = re.compile(r"[A-Z]{3}")  # ISO 4217 alphabetic code
+_DPID = re.compile(r"PADPIDA[A-Za-z0-9]{1,57}")  # a DDEX Party Id, as DSRF's HEAD requires
+_PLAIN_TEXT = re.compile(r"[^\x00-\x1f\x7f|\\]{1,200}")  # one DSR cell, nothing to escape
 MAX_KEYS = 32
 DAY = 86_400
 
@@ -78,6 +80,14 @@ PARAMETERS = {parameter.name: parameter for parameter in (
     Parameter("payout_currency", lambda value: isinstance(value, str) and _CURRENCY.fullmatch(value) is not None,
               "an ISO 4217 alphabetic code (three capital letters)", "EUR",
               "The currency of payouts and of money shown in statements."),
+    Parameter("ddex_sender_id", lambda value: isinstance(value, str) and _DPID.fullmatch(value) is not None,
+              "PADPIDA and 1 to 57 letters or digits (a DDEX Party Id)", "PADPIDAUNREGISTERED",
+              "The co-op's DDEX Party Id, the sender of its sales reports (DSR); the "
+              "default says none is registered yet."),
+    Parameter("ddex_sender_name", lambda value: isinstance(value, str) and _PLAIN_TEXT.fullmatch(value) is not None,
+              "1 to 200 characters without control characters, vertical bars or backslashes",
+              "Resonate",
+              "The sender's name in the co-op's sales reports (DSR)."),
 )}
 REQUIRED = tuple(name for name, parameter in PARAMETERS.items() if parameter.default is None)
 

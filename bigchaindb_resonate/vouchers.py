@@ -15,6 +15,7 @@ different lists share a root (the duplicated-last-leaf ambiguity of Bitcoin's tr
 
 Pure and dependency-light: the client, the receiver and the validators share it.
 """
+import functools
 from hashlib import sha3_256
 
 import base58
@@ -52,10 +53,17 @@ def make_voucher(private_key, *, channel, listener, sequence, track, play, price
     return {**voucher, "signature": base58.b58encode(signature).decode()}
 
 
+@functools.lru_cache(maxsize=4096)
+def _verify_key(listener):
+    """A listener's key, decoded once: a settlement's vouchers, and a receiver's stream of
+    them, are mostly one listener's."""
+    return VerifyKey(base58.b58decode(listener))
+
+
 def verify_signature(voucher):
     """Raise VoucherSignatureError unless the voucher's listener signed its fields."""
     try:
-        key = VerifyKey(base58.b58decode(voucher["listener"]))
+        key = _verify_key(voucher["listener"])
         signature = base58.b58decode(voucher["signature"])
         key.verify(signed_bytes(voucher), signature)
     except (BadSignatureError, ValueError, TypeError, KeyError) as exc:

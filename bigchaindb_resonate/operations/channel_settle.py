@@ -24,7 +24,9 @@ def settle(state, vouchers, splits, parameters, asset_id):
              for voucher in vouchers]
     paid = pooled_payouts(plays, parameters["coop_share_bp"], parameters["platform_key"])
     after = {**state, "settled": vouchers[-1]["total"], "sequence": vouchers[-1]["sequence"]}
-    named = {voucher["track"]: splits[voucher["track"]][0] for voucher in vouchers if voucher["price"]}
+    # A track with no split in force (None): the node answers PLAY_NO_SPLIT.
+    named = {voucher["track"]: splits[voucher["track"]][0] for voucher in vouchers
+             if voucher["price"] and splits[voucher["track"]][0] is not None}
     metadata = record("ChannelSettlement", after, splits=named, count=len(vouchers),
                       root=merkle_root(vouchers), vouchers=list(vouchers))
     return channel_transfer(OPERATION, [channel_input(state)], after,

@@ -21,7 +21,7 @@ from bigchaindb.common.exceptions import InvalidHash
 from bigchaindb.common.transaction import Output, Transaction
 
 from bigchaindb_resonate.client import Client, NotFoundError
-from bigchaindb_resonate.reports import totals
+from bigchaindb_resonate.reports import dsr, totals
 from bigchaindb_resonate.reports.compute import SETTLE, Digest, Period, Scope, play_rows, report_lines
 from bigchaindb_resonate.reports.formats import ReportFormatError, detect, read_lines, render
 from bigchaindb_resonate.vouchers import (
@@ -146,13 +146,13 @@ class NodeLedger:
         self.findings += [f"{where}: {problem}" for problem in problems]
         self.verified += 1
 
-    def isrcs(self, track_ids):
-        found = {}
-        for track in track_ids:
-            data = self._transaction(track).get("asset", {}).get("data") or {}
-            if "isrcCode" in data:
-                found[track] = data["isrcCode"]
-        return found
+    def records(self, record_ids):
+        return {record_id: self._transaction(record_id)["asset"]["data"]
+                for record_id in record_ids}
+
+    def registrants(self, record_ids):
+        return {record_id: sorted(self._transaction(record_id)["outputs"][0]["public_keys"])
+                for record_id in record_ids}
 
 
 def _voucher_problems(settlement):
@@ -180,11 +180,13 @@ def _id_problems(tx, what):
 
 
 def _fields(item):
-    """A line's fields; a DSR record's are its tab-separated columns, counted from 1."""
+    """A line's fields; a DSR record's are its cells, by the names the profile gives them."""
     if item is None or isinstance(item, dict):
         return item or {}
-    columns = item.rstrip("\n").split("\t")
-    return {f"{columns[0]} column {index}": value for index, value in enumerate(columns[1:], 1)}
+    record_type, *values = dsr.cells(item)
+    names = dsr.COLUMNS.get(record_type, [])
+    return {f"{record_type} {names[index] if index < len(names) else f'cell {index + 1}'}": value
+            for index, value in enumerate(values)}
 
 
 def _describe(item):
@@ -222,15 +224,16 @@ class Audit:
 
 def _header(fmt, items):
     """The scope, period and height the report was computed for, and the items."""
-    first = next(items, None)
     try:
         if fmt == "dsr":
-            # HEAD: ..., chain id, height, app hash, scope, period (see formats.py)
-            values = first.rstrip("\n").split("\t")
-            scope, period, at_height = values[10], json.loads(values[11]), int(values[8])
+            # The HEAD, then the #Ledger comment (see dsr.py)
+            first = [next(items, ""), next(items, "")]
+            ledger = dsr.ledger_of(first)
+            scope, period, at_height = ledger["scope"], ledger["period"], ledger["height"]
         else:
-            scope, period, at_height = first["scope"], first["period"], first["at_height"]
-        return Scope.parse(scope), Period(**period), at_height, itertools.chain([first], items)
+            first = [next(items, None)]
+            scope, period, at_height = first[0]["scope"], first[0]["period"], first[0]["at_height"]
+        return Scope.parse(scope), Period(**period), at_height, itertools.chain(first, items)
     except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
         raise ReportFormatError(f"not a report: its first line states no scope, period and "
                                 f"height ({exc!r})") from None

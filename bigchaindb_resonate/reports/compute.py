@@ -2,13 +2,17 @@
 
 `report_lines(ledger, scope, period)` yields, in this order:
 
-- one `report` line: chain id, scope, the period asked for and the block heights it
-  covers, the height and app hash the report was computed at, the consensus time of that
-  block, the platform key and co-op share, and the tracks in scope;
+- one `report` line: chain id, scope (and the name of the party or track it names), the
+  period asked for and the block heights it covers, the height and app hash the report was
+  computed at, the consensus time of that block, the network parameters a report uses
+  (platform key, co-op share, payout rate and currency, the co-op's DDEX sender id and
+  name), and the tracks in scope;
 - per PLAY in commit order (height, then position in the block): a `play` line, one
   `payment` line per paying output (role `payee`, or `coop` for the platform key's share),
   and an `ownership` line when it was the listener's 9th paid play (playNumber 8);
-- summaries, each sorted: `track`, `territory`, `payee` (per payee, split and track),
+- summaries, each sorted: `track` (with its title, display artist, ISRC, work, ISWC and
+  composers, from the registry's records), `territory`, `payee` (per payee, split and
+  track, named after the party its key registered among those credited on the tracks),
   `coop`, then `totals`;
 - a `digest` line: sha256 over the canonical text of every earlier line.
 
@@ -16,7 +20,8 @@ Amounts are integer tokens (1 token = 0.001 credit). Memory stays flat as the le
 per-play lines are yielded as they are read; only the summaries (bounded by tracks, payees
 and territories, not by plays) are held.
 
-A ledger is anything with `context`, `heights`, `plays` and `isrcs`: `StoreLedger` reads a
+A ledger is anything with `context`, `heights`, `plays`, `records` (registry records' data
+by id) and `registrants` (the keys a record was registered to): `StoreLedger` reads a
 node's store; audit.NodeLedger reads a node over HTTP.
 """
 import contextlib
@@ -28,12 +33,13 @@ import tempfile
 from dataclasses import dataclass
 
 from bigchaindb_resonate import reads
+from bigchaindb_resonate.host import documents_by_key
 from bigchaindb_resonate.ledger import BLOCK_TIMES, LedgerView
 from bigchaindb_resonate.types.manifestation import WORK_LINKS, Manifestation
 from bigchaindb_resonate.types.party import Party
 from bigchaindb_resonate.types.work import Work
 
-VERSION = "resonate-report/1"
+VERSION = "resonate-report/2"
 PLAY = "PLAY"
 SETTLE = "CHANNEL_SETTLE"
 # Operations that pay plays: a PLAY pays one, a channel settlement one per voucher.
@@ -41,6 +47,10 @@ PAYS_PLAYS = (PLAY, SETTLE)
 ROWS_PER_BATCH = 20  # report rows documents per store round trip (up to a block each)
 OWNING_PLAY = 8  # 0-based: the 9th paid play makes the listener an owner
 SCOPE_KINDS = ("network", "track", "party")
+# Network parameters a report states besides the platform key: the DSR prices in money at
+# the payout rate and names the co-op as its sender.
+REPORTED_PARAMETERS = ("coop_share_bp", "payout_rate", "payout_currency", "ddex_sender_id",
+                       "ddex_sender_name")
 
 
 class ReportError(ValueError):
@@ -165,6 +175,64 @@ def is_play_row(tx):
     return tx["operation"] == PLAY or "voucher" in tx
 
 
+def party_name(data):
+    """A PARTY's name as people read it: `name`, else a Person's given and family names."""
+    return data.get("name") or " ".join(
+        part for part in (data.get("givenName"), data.get("familyName")) if part) or None
+
+
+def scope_name(ledger, scope):
+    """The name of the party, or the title of the track, a scope names (None: network)."""
+    if scope.id is None:
+        return None
+    data = ledger.records([scope.id]).get(scope.id, {})
+    return party_name(data) if scope.kind == "party" else data.get("name")
+
+
+def _work(track_data):
+    return next((track_data[link] for link in WORK_LINKS if link in track_data), None)
+
+
+class Catalogue:
+    """What the registry says of the tracks a report covers: per track its title, display
+    artist (the names of its byArtist parties), ISRC, work, ISWC and composers (the work's
+    composers and lyricists); and a name for each key that registered one of those parties.
+    Three reads of records by id and one lookup per credited party, whatever the number of
+    plays."""
+
+    def __init__(self, ledger, track_ids):
+        tracks = ledger.records(track_ids)
+        works = ledger.records(sorted({_work(data) for data in tracks.values()} - {None}))
+        credited = {party for data in tracks.values() for party in data.get("byArtist", [])}
+        credited |= {party for data in works.values()
+                     for role in ("composer", "lyricist") for party in data.get(role, [])}
+        parties = ledger.records(sorted(credited))
+        self._tracks, self._works = tracks, works
+        self._names = {party: party_name(data) for party, data in parties.items()}
+        # A key that registered several credited parties is named after all of them.
+        by_key = {}
+        for party, keys in sorted(ledger.registrants(sorted(parties)).items()):
+            for key in keys:
+                by_key.setdefault(key, [])
+                if self._names[party] and self._names[party] not in by_key[key]:
+                    by_key[key].append(self._names[party])
+        self.names = {key: " / ".join(names) for key, names in by_key.items() if names}
+
+    def _named(self, party_ids):
+        """The parties' names; a party with none (a Person may give none) by its id."""
+        return [self._names.get(party) or party for party in party_ids]
+
+    def track(self, track_id):
+        data = self._tracks.get(track_id, {})
+        work_id = _work(data)
+        work = self._works.get(work_id, {})
+        return {"title": data.get("name"), "artist": " & ".join(self._named(
+                    data.get("byArtist", []))) or None,
+                "isrc": data.get("isrcCode"), "work": work_id, "iswc": work.get("iswcCode"),
+                "composers": self._named(list(dict.fromkeys(
+                    work.get("composer", []) + work.get("lyricist", []))))}
+
+
 class _Totals:
     """Running sums for the summary lines."""
 
@@ -189,13 +257,14 @@ class _Totals:
         else:
             self._add(self.payees, (payee, split, track), amount=amount, payments=1)
 
-    def lines(self, isrcs):
+    def lines(self, catalogue):
         for track, row in sorted(self.tracks.items()):
-            yield {"kind": "track", "track": track, "isrc": isrcs.get(track), **row}
+            yield {"kind": "track", "track": track, **catalogue.track(track), **row}
         for territory, row in sorted(self.territories.items()):
             yield {"kind": "territory", "territory": territory, **row}
         for (payee, split, track), row in sorted(self.payees.items()):
-            yield {"kind": "payee", "payee": payee, "split": split, "track": track, **row}
+            yield {"kind": "payee", "payee": payee, "name": catalogue.names.get(payee),
+                   "split": split, "track": track, **row}
         for payee, row in sorted(self.coop.items()):
             yield {"kind": "coop", "payee": payee, **row}
         tracks = self.tracks.values()
@@ -221,21 +290,21 @@ def report_lines(ledger, scope, period, at_height=None):
         return line
 
     yield emit({"kind": "report", "version": VERSION, "chain_id": context["chain_id"],
-                "scope": str(scope), "period": period.query(), "from_height": first, "to_height": last,
+                "scope": str(scope), "scope_name": scope_name(ledger, scope),
+                "period": period.query(), "from_height": first, "to_height": last,
                 "at_height": context["at_height"], "app_hash": context["app_hash"],
                 "created": context["created"], "platform_key": platform_key,
-                "coop_share_bp": parameters.get("coop_share_bp"),
+                **{name: parameters.get(name) for name in REPORTED_PARAMETERS},
                 "tracks": None if tracks is None else sorted(tracks)})
     for height, time, tx in ledger.plays(first, last, tracks):
         metadata = tx["metadata"]
         track, number = metadata["track"], metadata["playNumber"]
-        where = {"tx": tx["id"], "height": height, "track": track}
-        # A channel play names its voucher (by sequence) in the settlement `tx`.
+        # A channel play names its voucher (by sequence) in the settlement `tx`; a PLAY none.
+        where = {"tx": tx["id"], "voucher": tx.get("voucher"), "height": height, "track": track}
         yield emit({"kind": "play", **where, "time": time, "listener": metadata["listener"],
                     "play_number": number, "territory": metadata["territory"],
                     "price": metadata["price"], "split": metadata.get("split"),
-                    "right": metadata.get("right"),
-                    **({"voucher": tx["voucher"]} if "voucher" in tx else {})})
+                    "right": metadata.get("right")})
         for payee, amount, role in payments(tx["outputs"], metadata["price"], platform_key):
             yield emit({"kind": "payment", **where, "split": metadata.get("split"),
                         "payee": payee, "amount": amount, "role": role})
@@ -244,7 +313,7 @@ def report_lines(ledger, scope, period, at_height=None):
         if owned:
             yield emit({"kind": "ownership", **where, "listener": metadata["listener"]})
         totals.play(metadata, owned)
-    for line in totals.lines(ledger.isrcs(sorted(totals.tracks))):
+    for line in totals.lines(Catalogue(ledger, sorted(totals.tracks))):
         yield emit(line)
     yield digest.line()
 
@@ -441,10 +510,16 @@ class StoreLedger:
                 if wanted is None or row["metadata"]["track"] in wanted:
                     yield height, seconds, row
 
-    def isrcs(self, track_ids):
-        """{MANIFESTATION id: its ISRC} for those that carry one: one query."""
-        if not track_ids:
+    def records(self, record_ids):
+        """{record id: its data} for the registry records among `record_ids`: one query
+        (the assets collection holds records and the credit token, not plays)."""
+        if not record_ids:
             return {}
-        return {doc["id"]: doc["data"]["isrcCode"] for doc in reads.find_documents(
-            self.conn, "assets", {"id": {"$in": list(track_ids)}}, ["id", "data.isrcCode"])
-            if "isrcCode" in doc.get("data", {})}
+        return {doc["id"]: doc["data"] for doc in reads.find_documents(
+            self.conn, "assets", {"id": {"$in": list(record_ids)}}, ["id", "data"])}
+
+    def registrants(self, record_ids):
+        """{record id: the keys its registration's first output names}: one lookup by
+        key each."""
+        return {doc["id"]: sorted(doc["outputs"][0]["public_keys"])
+                for doc in documents_by_key(self.conn, "transactions", record_ids)}

@@ -144,15 +144,35 @@ def role_key_path(directory: Path, role: str) -> Path:
     return Path(directory) / "keys" / f"{role}.json"
 
 
+# Parameters a new network's genesis sets beyond the roles (e.g. a short
+# channel_settle_delay_s for tests), in its directory; read once, when the genesis is written.
+GENESIS_PARAMETERS = "genesis-parameters.json"
+
+
 def network_parameters(directory: Path) -> dict:
     """The parameters every validator reads from the genesis (`app_state.resonate`): the
     treasury key that alone issues credits, the platform key that holds the co-op's
-    licences and receives its share of plays, and that share. Their key pairs are kept in
-    `<directory>/keys/` for whoever runs the co-op's treasury and platform."""
+    licences and receives its share of plays, and that share; and any other parameter
+    saved for this network before its genesis was written (save_genesis_parameters). The
+    key pairs are kept in `<directory>/keys/` for whoever runs the co-op's treasury and
+    platform."""
     public = {role: _kept_key(role_key_path(directory, role), _new_ledger_key)["public_key"]
               for role in ROLE_KEYS}
+    chosen = Path(directory) / GENESIS_PARAMETERS
     return {"treasury_keys": [public["treasury"]], "platform_key": public["platform"],
-            "coop_share_bp": DEFAULT_COOP_SHARE_BP}
+            "coop_share_bp": DEFAULT_COOP_SHARE_BP,
+            **(json.loads(chosen.read_text()) if chosen.exists() else {})}
+
+
+def save_genesis_parameters(directory: Path, values: dict) -> None:
+    """Parameters for the genesis of the network about to be created in `directory`, each
+    checked against its range (parameters.check_value)."""
+    from bigchaindb_resonate.parameters import check_value
+
+    for name, value in values.items():
+        check_value(name, value)
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    (Path(directory) / GENESIS_PARAMETERS).write_text(json.dumps(values, sort_keys=True))
 
 
 def _new_ledger_key() -> dict:

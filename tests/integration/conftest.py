@@ -44,11 +44,16 @@ def ferretdb(tmp_path_factory):
 
 
 @contextlib.contextmanager
-def local_testnet(directory, first_port, nodes=4):
+def local_testnet(directory, first_port, nodes=4, parameters=None):
     """A real network of `nodes` validators on loopback, from the first free ports at or
-    after `first_port`; stopped and deleted afterwards."""
+    after `first_port`, its genesis also setting `parameters`; stopped and deleted
+    afterwards."""
     from bigchaindb_resonate.testnet import Testnet
+    from bigchaindb_resonate.testnet.config import save_genesis_parameters
     from bigchaindb_resonate.testnet.description import free_base_port
+
+    if parameters:
+        save_genesis_parameters(directory, parameters)
 
     base_port = free_base_port(nodes, start=first_port)
     assert base_port is not None, f"no free block of ports from {first_port} up to 32767"

@@ -165,9 +165,14 @@ def samples(catalogue, clients):
         "byArtist": track["asset"]["data"]["byArtist"], "isrcCode": "GB-AYE-26-00531"})
     wait_everywhere(clients, recording["id"])
     listener = clients[3].credit_history(catalogue["treasury"].public_key)["steps"][-1]
+    # A listener with a payment channel: the channel routes answer for it.
+    subscriber = generate_key_pair()
+    wait_everywhere(clients, clients[0].buy_credits(catalogue["treasury"], subscriber.public_key, 100)["id"])
+    channel = clients[1].open_channel(subscriber, catalogue["platform"].public_key, 50)
+    wait_everywhere(clients, channel["id"])
     paths = {"record_id": catalogue["copyright"]["id"], "track_id": track["id"],
              "work_id": track["asset"]["data"]["recordingOf"],
-             "public_key": catalogue["artist"].public_key,
+             "public_key": subscriber.public_key, "channel_id": channel["id"],
              "transaction_id": listener["transaction_id"], "tx_id": listener["transaction_id"],
              "txid": listener["transaction_id"]}
     queries = {"/lookup": {"isrc": "GBAYE2600531"}, "/records/{record_id}/rights": {"depth": "all"},

@@ -2,6 +2,7 @@
 over HTTP as an integrator would, then `resonate report` and `resonate audit` through the
 console entry, each figure checked against what the test itself did and each play against
 another node's own API; tampering is pinpointed; two nodes give the same bytes."""
+import hashlib
 import json
 from types import SimpleNamespace
 
@@ -12,7 +13,8 @@ from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb_resonate import cli
 from bigchaindb_resonate.reports.charts import FILES
 from bigchaindb_resonate.reports.compute import canonical
-from bigchaindb_resonate.reports.formats import credits, parse_dsr, read_lines
+from bigchaindb_resonate.reports import dsr
+from bigchaindb_resonate.reports.formats import read_lines
 from bigchaindb_resonate.validators.royalties import payouts, price
 
 from . import story
@@ -73,7 +75,19 @@ def history(testnet, clients):
             play(other, track_b, b["licence"]["id"], "FR", split_b)
     assert sum(p["price"] for p in plays if p["track"] == track_a) == sum(
         2 ** n for n in range(1, 10)) == 1022
+    # What the registry says of each track, as the report names it: the band the artist
+    # registered is its artist and composer; the artist's key registered both bands.
+    bands = {catalogue["track"]["asset"]["data"]["byArtist"][0]: "Kokoroko",
+             b["track"]["asset"]["data"]["byArtist"][0]: "Ezra Collective"}
+    named = {track["id"]: {"title": track["asset"]["data"]["name"],
+                           "artist": bands[track["asset"]["data"]["byArtist"][0]],
+                           "work": track["asset"]["data"]["recordingOf"], "iswc": None,
+                           "composers": [bands[track["asset"]["data"]["byArtist"][0]]]}
+             for track in (catalogue["track"], b["track"])}
+    band_of = {track["id"]: track["asset"]["data"]["byArtist"][0]
+               for track in (catalogue["track"], b["track"])}
     return SimpleNamespace(plays=plays, track_a=track_a, track_b=track_b, fan=fan.public_key,
+                           named=named, bands=bands, band_of=band_of,
                            artist=artist.public_key, producer=producer.public_key,
                            platform=platform.public_key,
                            isrcs={track_b: b["track"]["asset"]["data"]["isrcCode"]},
@@ -108,7 +122,8 @@ def expected_per_play_lines(plays, node, platform):
     """The play, payment and ownership lines, in commit order, with each height as `node`
     confirms it; play times are the consensus's, so they are left out (as None)."""
     for p in plays:
-        where = {"tx": p["tx"], "height": confirmed_height(node, p["tx"]), "track": p["track"]}
+        where = {"tx": p["tx"], "voucher": None, "height": confirmed_height(node, p["tx"]),
+                 "track": p["track"]}
         yield {"kind": "play", **where, "time": None, "listener": p["listener"],
                "play_number": p["play_number"], "territory": p["territory"], "price": p["price"],
                "split": p["split"], "right": p["right"]}
@@ -122,7 +137,11 @@ def expected_per_play_lines(plays, node, platform):
             yield {"kind": "ownership", **where, "listener": p["listener"]}
 
 
-def expected_summary_lines(plays, isrcs, platform):
+def expected_summary_lines(plays, history):
+    isrcs, platform = history.isrcs, history.platform
+    # A payee is named after the credited parties of the report's tracks its key registered.
+    credited = sorted({history.band_of[p["track"]] for p in plays})
+    payee_names = {history.artist: " / ".join(history.bands[band] for band in credited)}
     def figures(subset):
         return {"paid_plays": sum(p["price"] > 0 for p in subset),
                 "free_plays": sum(p["price"] == 0 for p in subset),
@@ -131,7 +150,10 @@ def expected_summary_lines(plays, isrcs, platform):
     tracks = sorted({p["track"] for p in plays})
     for track in tracks:
         mine = [p for p in plays if p["track"] == track]
-        yield {"kind": "track", "track": track, "isrc": isrcs.get(track), **figures(mine),
+        named = history.named[track]
+        yield {"kind": "track", "track": track, "title": named["title"],
+               "artist": named["artist"], "isrc": isrcs.get(track), "work": named["work"],
+               "iswc": named["iswc"], "composers": named["composers"], **figures(mine),
                "ownerships": sum(p["play_number"] == OWNING_PLAY for p in mine)}
     for territory in sorted({p["territory"] for p in plays}):
         yield {"kind": "territory", "territory": territory,
@@ -140,8 +162,9 @@ def expected_summary_lines(plays, isrcs, platform):
                 for p in plays for payee, amount in p["paid"]]
     for key in sorted({payment[:3] for payment in payments}):
         amounts = [amount for *payment, amount in payments if tuple(payment) == key]
-        yield {"kind": "payee", "payee": key[0], "split": key[1], "track": key[2],
-               "amount": sum(amounts), "payments": len(amounts)}
+        yield {"kind": "payee", "payee": key[0], "name": payee_names.get(key[0]),
+               "split": key[1], "track": key[2], "amount": sum(amounts),
+               "payments": len(amounts)}
     coop = [p["coop"] for p in plays if p["coop"]]
     yield {"kind": "coop", "payee": platform, "amount": sum(coop), "payments": len(coop)}
     yield {"kind": "totals", **figures(plays),
@@ -156,6 +179,9 @@ def check_report(lines, history, scope, tracks, node):
     head, digest = lines[0], lines[-1]
     assert head["kind"] == "report" and head["scope"] == scope
     assert head["coop_share_bp"] == COOP_SHARE_BP and head["platform_key"] == history.platform
+    # The testnet's genesis leaves these at their defaults.
+    assert (head["payout_rate"], head["payout_currency"], head["ddex_sender_id"]) == (
+        800, "EUR", "PADPIDAUNREGISTERED")
     assert head["tracks"] == (None if scope == "network" else sorted(tracks))
     assert digest == {"kind": "digest", "sha256": digest["sha256"], "lines": len(lines) - 1}
     per_play = lines[1:1 + sum(line["kind"] in ("play", "payment", "ownership") for line in lines)]
@@ -163,8 +189,7 @@ def check_report(lines, history, scope, tracks, node):
     assert all(isinstance(time, int) for time in times) and times == sorted(times)
     assert [{**line, "time": None} if line["kind"] == "play" else line for line in per_play] == \
         list(expected_per_play_lines(plays, node, history.platform))
-    assert lines[1 + len(per_play):-1] == list(expected_summary_lines(plays, history.isrcs,
-                                                                      history.platform))
+    assert lines[1 + len(per_play):-1] == list(expected_summary_lines(plays, history))
     return plays
 
 
@@ -182,8 +207,9 @@ def test_the_network_report_and_its_charts(history, clients, network_report):
     # The figures the story fixes, spelled out.
     a, b = history.track_a, history.track_b
     assert {k: v for k, v in summary(lines, "track", track=a).items() if k != "track"} == {
-        "kind": "track", "isrc": None, "paid_plays": 9, "free_plays": 1, "tokens": 1022,
-        "ownerships": 1}
+        "kind": "track", **history.named[a], "isrc": None, "paid_plays": 9, "free_plays": 1,
+        "tokens": 1022, "ownerships": 1}
+    assert history.named[a]["title"] == "Abusey Junction" and history.named[a]["artist"] == "Kokoroko"
     assert summary(lines, "track", track=b)["isrc"] == "GBAYE6900532"
     assert summary(lines, "track", track=b)["tokens"] == 2 + 4 + 8
     ownership = summary(lines, "ownership")
@@ -220,16 +246,38 @@ def test_a_track_report_in_csv_and_dsr(history, clients, tmp_path):
         lines = list(read_lines(text, "csv"))
     plays = check_report(lines, history, scope, {history.track_a}, clients[2])
     with (tmp_path / "a.dsr").open() as text:
-        dsr = parse_dsr(text)
-    totals = summary(lines, "totals")
-    assert dsr["totals"] == {"paid_plays": 9, "free_plays": 1, "tokens": 1022,
-                             "payee_tokens": totals["payee_tokens"],
-                             "coop_tokens": totals["coop_tokens"]}
-    assert dsr["head"][2] == lines[-1]["sha256"] and dsr["head"][9] == scope
+        parsed = dsr.parse(text)
+    head = parsed["head"]
+    assert head["MessageId"] == lines[-1]["sha256"] and head["RecipientName"] == "Kokoroko"
+    with (tmp_path / "a.dsr").open() as text:
+        assert dsr.ledger_of(text)["scope"] == scope
+    # One GB summary: ten streams, 1022 tokens at 800 per euro; the rights holders' part.
     net = 1022 - sum(p["coop"] for p in plays)
-    assert dsr["blocks"] == [["", history.track_a, "10", credits(1022), credits(net)]]
-    assert dsr["summaries"] == [["PayAsYouGoModel", "OnDemandStream", "GB", "9", "1.022", "XXX"],
-                                ["FreeOfChargeModel", "OnDemandStream", "GB", "1", "0.000", "XXX"]]
+    [summary] = parsed["summaries"]
+    assert (summary["Territory"], summary["Usages"], summary["NetRevenue"],
+            summary["CurrencyOfReporting"], summary["AllocatedNetRevenue"]) == (
+        "GB", "10", "1.2775", "EUR", dsr.decimal(dsr.micros(net, 800)))
+    [block] = parsed["blocks"]
+    assert (block["resource"]["DspResourceId"], block["resource"]["Title"],
+            block["resource"]["DisplayArtistName"], block["resource"]["ISRC"]) == (
+        history.track_a, "Abusey Junction", "Kokoroko", "")
+    # One usage line per step of the curve, each naming the one play it stands for.
+    by_number = sorted(plays, key=lambda p: p["play_number"])
+    assert [(u["NumberOfStreams"], u["PriceConsumerPaidExcSalesTax"], u["IsRoyaltyBearing"],
+             u["SalesTransactionId"]) for u in block["usages"]] == [
+        ("1", dsr.decimal(dsr.micros(p["price"], 800)), "true" if p["price"] else "false",
+         hashlib.sha256(f"{p['tx']}\n".encode()).hexdigest()) for p in by_number]
+    assert parsed["totals"] == {"streams": 10, "royalty_bearing": 9, "revenue": "1.2775",
+                                "allocated": dsr.decimal(dsr.micros(net, 800))}
+    # Into a directory, the file takes the name DSRF gives it.
+    directory = tmp_path / "named"
+    directory.mkdir()
+    assert resonate("report", "--scope", scope, "--format", "dsr", "--node", clients[1].api_url,
+                    "--out", directory) == 0
+    [named] = directory.iterdir()
+    assert named.name == dsr.file_name(parsed)
+    assert named.name.startswith("DSR_Kokoroko_PADPIDAUNREGISTERED_StreamToOwn_")
+    assert named.read_text() == (tmp_path / "a.dsr").read_text()
     for fmt in ("csv", "dsr"):
         assert resonate("audit", tmp_path / f"a.{fmt}", "--node", clients[3].api_url) == 0
 

@@ -14,7 +14,8 @@ from bigchaindb_resonate import api
 from bigchaindb_resonate.client import NotFoundError
 from bigchaindb_resonate.reports.audit import audit
 from bigchaindb_resonate.reports.compute import Period, Scope, StoreLedger, report_lines
-from bigchaindb_resonate.reports.formats import parse_dsr, read_lines
+from bigchaindb_resonate.reports import dsr
+from bigchaindb_resonate.reports.formats import read_lines
 
 from unit import test_reports as unit  # the scripted history, shared with the unit tests
 
@@ -102,5 +103,8 @@ def test_route_and_audit_over_http(app):
     lines = json.loads(http.get("/api/v1/resonate/reports").get_data(as_text=True))["lines"]
     csv_text = http.get("/api/v1/resonate/reports?format=csv").get_data(as_text=True)
     assert list(read_lines(csv_text.splitlines(True), "csv")) == lines
-    dsr = parse_dsr(http.get("/api/v1/resonate/reports?format=dsr").get_data(as_text=True).splitlines(True))
-    assert dsr["totals"]["tokens"] == lines[-2]["tokens"] == 1036
+    parsed = dsr.parse(http.get("/api/v1/resonate/reports?format=dsr").get_data(
+        as_text=True).splitlines(True))
+    assert lines[-2]["tokens"] == 1036
+    assert parsed["totals"]["revenue"] == dsr.decimal(dsr.micros(1036, 800))
+    assert parsed["totals"]["streams"] == lines[-2]["paid_plays"] + lines[-2]["free_plays"]

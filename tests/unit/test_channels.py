@@ -5,6 +5,8 @@ Alice's track with a 70/30 split (Alice, Bob), a streaming licence held by the p
 Channel transactions are built by the client's builders (operations/) and signed by ONE
 key, as each side does, with the light client (the output is 1 of 2); then parsed as a
 node parses them."""
+import json
+
 import pytest
 from bigchaindb.models import Transaction
 
@@ -83,11 +85,11 @@ def settlement(latest, vouchers, signer=BOB, split=SPLIT):
 class Chain:
     """A ledger of blocks over the market: commit transactions block by block, at times."""
 
-    def __init__(self, parameters=CHANNEL_PARAMETERS):
+    def __init__(self, parameters=CHANNEL_PARAMETERS, market=MARKET):
         self.store = MemoryStore()
         self.store.collection(NETWORK_PARAMETERS).documents.append({"chain_id": "memory", **parameters})
         self.height = 0
-        self.commit(*MARKET)
+        self.commit(*market)
 
     def commit(self, *transactions, time=DAY):
         self.height += 1
@@ -509,3 +511,81 @@ def test_the_audit_finds_a_voucher_not_signed_or_not_included():
                                          "voucher 2 is not signed by its listener",
                                          "voucher 2 is not included in its root",
                                          "voucher 3 is not included in its root"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "dsr"])
+def test_a_report_with_channel_plays_audits_clean_and_a_forged_voucher_is_named(fmt, monkeypatch):
+    from bigchaindb_resonate.reports import audit
+    from .test_reports import fetch, nodes_over
+
+    from bigchaindb_resonate.types.party import Party
+    from .test_copyright import WORK, parsed
+
+    chain = Chain()
+    # The market's work names a party: the same one test_copyright builds (same key and
+    # data: the same transaction), which a report's catalogue reads.
+    composer = parsed(Party.build([ALICE.public_key], {"@type": "Person", "name": "Ada"}))
+    assert WORK.asset["data"]["composer"] == [composer.id]
+    channel = opened()
+    chain.commit(composer, channel)
+    paid = settlement(channel, vouchers_for(channel, 10))
+    chain.commit(paid)
+    chain.store.consensus_time = None
+    nodes = nodes_over(chain.store)
+    status, text = fetch(nodes, format=fmt)
+    assert status == 200
+    result = audit.audit(text.splitlines(True), list(nodes["clients"]), nodes["clients"])
+    assert result.findings == [] and result.transactions == 2 * 1  # the settlement, on each node
+    if fmt == "json":
+        plays = [line for line in json.loads(text)["lines"] if line["kind"] == "play"]
+        assert [(line["tx"], line["voucher"]) for line in plays] == [(paid.id, n) for n in range(1, 11)]
+    stored = chain.store.transaction(paid.id)
+    forged = {**stored, "metadata": {**stored["metadata"], "vouchers": [
+        {**stored["metadata"]["vouchers"][0], "signature": stored["metadata"]["vouchers"][1]["signature"]},
+        *stored["metadata"]["vouchers"][1:]]}}
+    monkeypatch.setattr(chain.store, "transaction", lambda txid: forged if txid == paid.id else
+                        type(chain.store).transaction(chain.store, txid))
+    findings = audit.audit(text.splitlines(True), list(nodes["clients"]), nodes["clients"]).findings
+    assert any("voucher 1 is not signed by its listener" in finding for finding in findings)
+
+
+def test_a_settlement_spending_more_than_the_channel_output_or_another_output_is_refused(chain):
+    from bigchaindb_resonate.types.channels import ChannelWrongInput
+
+    channel = opened()
+    chain.commit(channel)
+    tx = channel_settle.settle(read(channel), vouchers_for(channel, 1), {TRACK.id: (SPLIT.id, payees_of(SPLIT))},
+                               PARAMETERS, CREDIT.id)
+    extra = LightTransaction.from_dict(channel.to_dict()).to_inputs([1])
+    tx.inputs += extra
+    tx.outputs[0].amount += channel.outputs[1].amount
+    with pytest.raises(ChannelWrongInput):
+        check(signed(tx, CAROL), chain)
+    elsewhere = channel_close.close({**read(channel), "latest_transaction": PURCHASE.id}, CREDIT.id)
+    elsewhere.inputs = LightTransaction.from_dict(channel.to_dict()).to_inputs([1])
+    elsewhere.outputs[0].amount = channel.outputs[1].amount
+    with pytest.raises(ChannelWrongInput):
+        check(signed(elsewhere, CAROL), chain)
+
+
+def test_a_channel_of_another_asset_is_refused(chain):
+    from bigchaindb_resonate.types.channels import ChannelNotCredit
+    from .test_play import COPYRIGHT
+
+    # Alice holds the 100 shares of the Copyright: a channel cannot hold them.
+    tx = channel_open.open_channel([(COPYRIGHT, 0)], ALICE.public_key, BOB.public_key, 99)
+    with pytest.raises(ChannelNotCredit):
+        check(signed(tx, ALICE), chain)
+
+
+def test_a_paid_voucher_of_a_track_without_a_split_is_refused_as_a_play_would_be():
+    from bigchaindb_resonate.types.play import PlayNoSplit
+
+    chain = Chain(market=[tx for tx in MARKET if tx is not SPLIT])
+    channel = opened()
+    chain.commit(channel)
+    tx = channel_settle.settle(read(channel), vouchers_for(channel, 1), {TRACK.id: (None, [])},
+                               PARAMETERS, CREDIT.id)
+    assert tx.metadata["splits"] == {}
+    with pytest.raises(PlayNoSplit):
+        check(signed(tx, BOB), chain)

@@ -452,3 +452,13 @@ def test_a_report_says_how_much_has_arrived(monkeypatch, capsys):
 
     assert "".join(cli._received(slow_chunks())) == "line\n" * 3000
     assert re.search(r"received [\d,]+ lines \(0\.\d MB\) so far", capsys.readouterr().err)
+
+
+def test_only_a_dsr_report_is_named_into_a_directory(tmp_path, capsys):
+    """A DSR takes the file name the standard gives it; JSON or CSV have none, so a
+    directory as --out is refused before any node is asked."""
+    status = cli.main(["report", "--format", "csv", "--out", str(tmp_path),
+                       "--node", "http://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert status != 0 and "is a directory; only a DSR is named for you" in err
+    assert "Traceback" not in err and list(tmp_path.iterdir()) == []

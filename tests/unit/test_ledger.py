@@ -103,6 +103,22 @@ def test_crash_recovery_leaves_the_index_as_before_the_block(crash):
     assert rule_index(store) == before
 
 
+@pytest.mark.parametrize("crash", ["before the heads", "after the heads"])
+def test_crash_recovery_unfiles_a_key_a_transaction_is_filed_under_several_times(crash):
+    # A channel settlement is filed under a play count key once per voucher.
+    store = MemoryStore()
+    key = metadata_key("PLAY", {"listener": "L", "track": "T"})
+    file_block(store, [("p" * 64, [key])])
+    before = copy.deepcopy(rule_index(store))
+    block = [("s" * 64, [key, key, key]), ("t" * 64, [key])]
+    file_block(store, block)
+    assert len(LedgerView(store).filed_under(key)) == 5
+    if crash == "before the heads":
+        store.collection(RULE_INDEX).replace_one({"_id": key}, before[key])
+    unfile(store, block)
+    assert rule_index(store) == before
+
+
 def test_recovery_of_a_key_first_filed_in_the_rolled_back_block_removes_it():
     store = MemoryStore()
     unfile_block = [a_play_entry(0)]

@@ -91,3 +91,10 @@ def test_nullable_stands_beside_a_type():
     assert schemas
     for schema in schemas:
         assert "type" in schema, schema
+
+
+def test_the_network_read_documents_every_parameter():
+    from bigchaindb_resonate.parameters import PARAMETERS
+
+    documented = DOCUMENT["components"]["schemas"]["Network"]["properties"]["parameters"]["properties"]
+    assert set(documented) == set(PARAMETERS)

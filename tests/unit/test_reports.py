@@ -2,8 +2,10 @@
 signed transactions stored the way BigchainDB 2.2.2 stores them, in an in-memory store
 (memory_store.py), read through the report routes and BigchainDB-shaped block and
 transaction routes."""
+import datetime
 import hashlib
 import json
+import re
 
 import pytest
 from bigchaindb.common.crypto import generate_key_pair
@@ -13,11 +15,10 @@ from flask import Flask, jsonify
 from bigchaindb_resonate import api, host
 from bigchaindb_resonate.client import NotFoundError
 from bigchaindb_resonate.reports import audit as audit_module
-from bigchaindb_resonate.reports.charts import write_charts
+from bigchaindb_resonate.reports.charts import figures, write_charts
 from bigchaindb_resonate.reports.compute import Digest, Period, Scope, StoreLedger, report_lines
-from bigchaindb_resonate.reports.formats import (
-    FIELDS, credits, parse_dsr, read_lines, render, tokens_of,
-)
+from bigchaindb_resonate.reports import dsr
+from bigchaindb_resonate.reports.formats import FIELDS, read_lines, render
 from bigchaindb_resonate.validators.royalties import play_outputs, price
 from .memory_store import MemoryStore
 
@@ -49,10 +50,14 @@ class History:
             {"chain_id": "resonate-test", "treasury_keys": [keys["treasury"].public_key],
              "platform_key": keys["platform"].public_key, "coop_share_bp": COOP_BP})
         self.party = record("PARTY", {"@type": "MusicGroup", "name": "Kokoroko"}, keys["artist"])
-        self.composer = record("PARTY", {"@type": "Person", "name": "Composer"}, keys["composer"])
+        self.composer = record("PARTY", {"@type": "Person", "givenName": "Onome",
+                                         "familyName": "Edgeworth"}, keys["composer"])
+        self.band = record("PARTY", {"@type": "MusicGroup", "name": "Band | Friends"}, keys["band"])
         self.work = record("WORK", {"@type": "MusicComposition", "name": "Abusey Junction",
-                                    "composer": [self.composer["id"]]}, keys["composer"])
-        self.other_work = record("WORK", {"@type": "MusicComposition", "name": "Other"}, keys["band"])
+                                    "composer": [self.composer["id"]],
+                                    "iswcCode": "T0345246801"}, keys["composer"])
+        self.other_work = record("WORK", {"@type": "MusicComposition", "name": "Other",
+                                          "composer": [self.band["id"]]}, keys["band"])
         self.track1 = record("MANIFESTATION", {"@type": "MusicRecording", "name": "Abusey Junction",
                                                "recordingOf": self.work["id"],
                                                "byArtist": [self.party["id"]],
@@ -62,6 +67,7 @@ class History:
                                                "byArtist": [self.party["id"]]}, keys["band"])
         self.track3 = record("MANIFESTATION", {"@type": "MusicRecording", "name": "Elsewhere",
                                                "recordingOf": self.other_work["id"],
+                                               "byArtist": [self.band["id"]],
                                                "isrcCode": "USRC17607839"}, keys["band"])
         self.split1 = record("SPLIT", {"@type": "RoyaltySplit", "subject": self.track1["id"], "payees": [
             {"publicKey": keys["artist"].public_key, "shareBp": 6000},
@@ -80,7 +86,8 @@ class History:
             [([keys["listener1"].public_key], 5000), ([keys["listener2"].public_key], 5000),
              ([treasury.public_key], 10 ** 6 - 10000)], asset_id=self.credit["id"])
         self.sale = sale.sign([treasury.private_key]).to_dict()
-        store.commit(1, self.party, self.composer, self.work, self.other_work, self.credit, time=T0)
+        store.commit(1, self.party, self.composer, self.band, self.work, self.other_work,
+                     self.credit, time=T0)
         store.commit(2, self.track1, self.track2, self.track3, self.split1, self.split3,
                      self.sale, time=T0 + 10)
         self.balance = {"listener1": (self.sale, 0), "listener2": (self.sale, 1)}
@@ -153,21 +160,30 @@ def test_network_report_figure_by_figure(history):
     assert header["at_height"] == header["to_height"] == 7 and header["from_height"] == 1
     assert header["created"] == T0 + 20 + 4 * DAY
     assert header["coop_share_bp"] == COOP_BP and header["tracks"] is None
+    assert (header["payout_rate"], header["payout_currency"]) == (800, "EUR")  # the defaults
+    assert (header["ddex_sender_id"], header["ddex_sender_name"]) == ("PADPIDAUNREGISTERED",
+                                                                      "Resonate")
     plays = by_kind(lines, "play")
     assert [play["tx"] for play in plays] == [tx["id"] for tx in history.plays]  # commit order
     assert [play["price"] for play in plays[:10]] == [2, 4, 8, 16, 32, 64, 128, 256, 512, 0]
     assert plays[9]["split"] is None and plays[0]["split"] == history.split1["id"]
     tracks = {line["track"]: line for line in by_kind(lines, "track")}
-    assert tracks[t1] == {"kind": "track", "track": t1, "isrc": "GBAYE6900531", "paid_plays": 11,
-                          "free_plays": 1, "tokens": 1022 + 6, "ownerships": 1}
-    assert tracks[t2] == {"kind": "track", "track": t2, "isrc": None, "paid_plays": 1,
-                          "free_plays": 0, "tokens": 2, "ownerships": 0}
+    work = history.work["id"]
+    assert tracks[t1] == {"kind": "track", "track": t1, "title": "Abusey Junction",
+                          "artist": "Kokoroko", "isrc": "GBAYE6900531", "work": work,
+                          "iswc": "T0345246801", "composers": ["Onome Edgeworth"],
+                          "paid_plays": 11, "free_plays": 1, "tokens": 1022 + 6, "ownerships": 1}
+    assert tracks[t2] == {"kind": "track", "track": t2, "title": "Live", "artist": "Kokoroko",
+                          "isrc": None, "work": work, "iswc": "T0345246801",
+                          "composers": ["Onome Edgeworth"], "paid_plays": 1, "free_plays": 0,
+                          "tokens": 2, "ownerships": 0}
     assert tracks[t3]["tokens"] == 2 + 4 and tracks[t3]["isrc"] == "USRC17607839"
+    assert (tracks[t3]["artist"], tracks[t3]["iswc"]) == ("Band | Friends", None)
     assert {line["territory"]: line["tokens"] for line in by_kind(lines, "territory")} == {
         "GB": 1022, "IE": 8, "US": 6}
     [ownership] = by_kind(lines, "ownership")
-    assert ownership == {"kind": "ownership", "tx": history.plays[8]["id"], "height": 5,
-                         "track": t1, "listener": keys["listener1"].public_key}
+    assert ownership == {"kind": "ownership", "tx": history.plays[8]["id"], "voucher": None,
+                         "height": 5, "track": t1, "listener": keys["listener1"].public_key}
     # Every payment is an output of its play; payees and co-op add up to each price.
     for play in plays:
         paid = [line for line in by_kind(lines, "payment") if line["tx"] == play["tx"]]
@@ -175,6 +191,9 @@ def test_network_report_figure_by_figure(history):
         assert all(line["height"] == play["height"] for line in paid)
     payees = {(line["payee"], line["track"]): line["amount"] for line in by_kind(lines, "payee")}
     artist, composer = keys["artist"].public_key, keys["composer"].public_key
+    # Payees are named after the credited parties their keys registered.
+    assert {line["payee"]: line["name"] for line in by_kind(lines, "payee")} == {
+        artist: "Kokoroko", composer: "Onome Edgeworth", keys["band"].public_key: "Band | Friends"}
     # listener1's 1022 on track1: 306 to the co-op (30% rounded down per play plus remainders)
     expected_artist = sum((p - p * COOP_BP // 10000) * 6000 // 10000 for p in (2, 4, 8, 16, 32, 64, 128, 256, 512, 2, 4))
     assert payees[(artist, t1)] == expected_artist
@@ -191,10 +210,11 @@ def test_scopes_track_and_party(history):
     track = lines_of(history, f"track:{t1}")
     assert {line["track"] for line in by_kind(track, "play")} == {t1}
     assert by_kind(track, "totals")[0]["tokens"] == 1028
+    assert track[0]["scope_name"] == "Abusey Junction"
     # The artist party is byArtist of tracks 1 and 2; the composer wrote their work.
-    for party in (history.party, history.composer):
+    for party, name in ((history.party, "Kokoroko"), (history.composer, "Onome Edgeworth")):
         lines = lines_of(history, f"party:{party['id']}")
-        assert lines[0]["tracks"] == sorted([t1, t2])
+        assert lines[0]["tracks"] == sorted([t1, t2]) and lines[0]["scope_name"] == name
         assert {line["track"] for line in by_kind(lines, "track")} == {t1, t2}
     with pytest.raises(LookupError):
         lines_of(history, f"track:{history.work['id']}")
@@ -212,9 +232,11 @@ def test_periods_by_height_and_by_consensus_time(history):
 
 
 def test_queries_do_not_grow_with_plays(history):
+    """The plays cost a fixed number of queries; the registry's names one lookup per
+    credited party on top."""
     history.store.finds.clear()
     lines_of(history)
-    assert len(history.store.finds) <= 12
+    assert len(history.store.finds) <= 12 + 3
 
 
 def test_the_same_report_whatever_order_the_store_returns_documents_in(history):
@@ -274,36 +296,71 @@ def test_json_and_csv_read_back_to_the_same_lines(history, fmt):
         assert json.loads(text)["lines"] == lines
 
 
-def test_dsr_round_trip_gives_the_report_totals(history):
-    lines = lines_of(history)
-    text = "".join(render(iter(lines), "dsr"))
-    records = text.splitlines()
-    assert records[0].startswith("HEAD\tresonate-dsr/1\t") and records[-1].startswith("FOOT\t")
-    assert all("\t" in record for record in records)
-    dsr = parse_dsr(text.splitlines(True))
-    totals = by_kind(lines, "totals")[0]
-    assert dsr["totals"] == {name: totals[name] for name in
-                             ("paid_plays", "free_plays", "tokens", "payee_tokens", "coop_tokens")}
-    assert dsr["head"][2] == lines[-1]["sha256"]  # message id
-    assert ["PayAsYouGoModel", "OnDemandStream", "GB", "9", "1.022", "XXX"] in dsr["summaries"]
-    assert ["FreeOfChargeModel", "OnDemandStream", "GB", "1", "0.000", "XXX"] in dsr["summaries"]
-    assert [block[0] for block in dsr["blocks"]] == ["", "GBAYE6900531", "USRC17607839"]
-    assert "." in dsr["blocks"][1][3] and "e" not in text.split("\n", 1)[1].split("\t")[5]
+def _bars(axis):
+    return [bar for bar in axis.patches if bar.get_height() > 0 and bar.get_width() > 0]
 
 
-def test_credit_amounts_are_exact_integers():
-    assert [credits(t) for t in (0, 2, 1022, 10 ** 18 + 7)] == [
-        "0.000", "0.002", "1.022", "1000000000000000.007"]
-    assert all(tokens_of(credits(t)) == t for t in (0, 1, 999, 1000, 1022, 10 ** 18 + 7))
-    with pytest.raises(ValueError):
-        tokens_of("1.5")
+def _texts(axis):
+    return [text.get_text() for text in axis.texts]
 
 
-def test_charts_are_written_and_not_empty(history, tmp_path):
-    files = write_charts(lines_of(history), tmp_path / "charts")
-    assert len(files) == 2
+ONE_DAY = {"from_height": 3, "to_height": 3}  # three plays in one block
+
+
+@pytest.mark.parametrize("period", [{}, ONE_DAY], ids=["days", "one-day"])
+def test_chart_panels_hold_the_report_figures(history, period):
+    lines = lines_of(history, **period)
+    plays = by_kind(lines, "play")
+    tokens = sum(play["price"] for play in plays)
+    drawn = figures(lines)
+    plays_axis, money_axis = drawn["plays-and-earnings.png"].axes
+    days = {play["time"] // DAY for play in plays}
+    assert [label.get_text() for label in money_axis.get_xticklabels()] == [
+        datetime.datetime.fromtimestamp(day * DAY, datetime.timezone.utc).strftime("%Y-%m-%d")
+        for day in sorted(days)]
+    # Every play and every token is in a bar, and each day's total is written on it.
+    assert sum(bar.get_height() for bar in _bars(plays_axis)) == len(plays)
+    assert sum(bar.get_height() for bar in _bars(money_axis)) == pytest.approx(tokens / 800)
+    assert sum(int(text.split()[0]) for text in _texts(plays_axis)) == len(plays)
+    money = [re.fullmatch(r"(\d+\.\d+) EUR\n\((\d+) tokens\)", text) for text in _texts(money_axis)]
+    assert all(money) and sum(int(found[2]) for found in money) == tokens
+    assert [found[1] for found in money] == [dsr.decimal(dsr.micros(int(found[2]), 800))
+                                             for found in money]
+    assert plays_axis.get_ylabel() == "plays" and "EUR" in money_axis.get_ylabel()
+    legend = [text.get_text() for text in plays_axis.get_legend().get_texts()]
+    assert "Abusey Junction (Kokoroko)" in legend
+    # Payees by their parties' names, never a bare key, with the amount on each bar.
+    [payees_axis] = drawn["payees.png"].axes
+    names = [label.get_text() for label in payees_axis.get_yticklabels()]
+    assert {"Kokoroko", "Onome Edgeworth"} <= set(names)
+    assert not any(history.keys["artist"].public_key[:8] in name for name in names)
+    received = {line["payee"]: 0 for line in by_kind(lines, "payee")}
+    for line in by_kind(lines, "payee"):
+        received[line["payee"]] += line["amount"]
+    assert f"({received[history.keys['artist'].public_key]} tokens)" in " ".join(_texts(payees_axis))
+    for figure in drawn.values():
+        assert figure.get_size_inches()[0] * 100 >= 900
+        figure.clf()
+
+
+def test_chart_png_panels_are_not_empty_for_one_day(history, tmp_path):
+    """The pixels themselves: inside each panel of the PNG files, a day of plays paints a
+    good number of coloured (not white, not grey) pixels."""
+    from matplotlib import image
+
+    lines = lines_of(history, **ONE_DAY)
+    files = write_charts(lines, tmp_path / "charts")
+    assert [file.name for file in files] == ["plays-and-earnings.png", "payees.png"]
+    layout = figures(lines)
     for file in files:
-        assert file.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and file.stat().st_size > 5000
+        pixels = image.imread(file)
+        height, width = pixels.shape[:2]
+        for axis in layout[file.name].axes:
+            box = axis.get_position()
+            panel = pixels[int((1 - box.y1) * height):int((1 - box.y0) * height),
+                           int(box.x0 * width):int(box.x1 * width), :3]
+            spread = panel.max(axis=2) - panel.min(axis=2)  # grey and white have none
+            assert (spread > 0.2).sum() > 2000, (file.name, axis.get_title())
 
 
 # -- the routes and the audit
@@ -329,9 +386,12 @@ def app_over(store):
 
 @pytest.fixture(scope="module")
 def nodes(history):
+    return nodes_over(history.store)
+
+
+def nodes_over(store):
     """Two nodes over the same store, serving our routes and BigchainDB's block and
     transaction routes; the audit reaches them through Flask's test client."""
-    store = history.store
     app = app_over(store)
 
     @app.route("/api/v1/blocks/<int:height>")
@@ -437,13 +497,26 @@ def test_a_tampered_csv_cell_and_dsr_record_are_pinpointed(nodes):
     assert any(f.startswith(f"line {row + 1} (payment") and "`role`" in f for f in result.findings)
     text = fetch(nodes, format="dsr")[1]
     records = text.splitlines(True)
-    usage = next(i for i, r in enumerate(records) if r.startswith("SU01"))
-    columns = records[usage].split("\t")
-    columns[6] = credits(tokens_of(columns[6]) + 1)
-    result = run_audit(nodes, "".join(records[:usage] + ["\t".join(columns)] + records[usage + 1:]))
-    assert result.findings == [f"line {usage + 1} (SU01 record): `SU01 column 6` is "
-                               f"{json.dumps(columns[6])} in the report but "
-                               f"{json.dumps(records[usage].split(chr(9))[6])} on node-a"]
+    usage = next(i for i, r in enumerate(records) if r.startswith("SU02\t"))
+    cells = records[usage].split("\t")
+    streams = dsr.COLUMNS["SU02"].index("NumberOfStreams") + 1
+    cells[streams] = str(int(cells[streams]) + 1)
+    result = run_audit(nodes, "".join(records[:usage] + ["\t".join(cells)] + records[usage + 1:]))
+    assert result.findings == [f"line {usage + 1} (SU02 record): `SU02 NumberOfStreams` is "
+                               f"{json.dumps(cells[streams])} in the report but "
+                               f"{json.dumps(records[usage].split(chr(9))[streams])} on node-a"]
+
+
+def test_a_dsr_whose_usage_lines_name_other_plays_fails_the_audit(history, nodes):
+    """A usage line's SalesTransactionId is the hash of the plays it adds up: a line moved
+    to another price step, or naming other plays, no longer matches the ledger's."""
+    records = fetch(nodes, format="dsr")[1].splitlines(True)
+    first, second = [i for i, r in enumerate(records) if r.startswith("SU02\t")][:2]
+    swapped = records[second].split("\t")[3]
+    cells = records[first].split("\t")
+    cells[3] = swapped
+    result = run_audit(nodes, "".join(records[:first] + ["\t".join(cells)] + records[first + 1:]))
+    assert len(result.findings) == 1 and "`SU02 SalesTransactionId`" in result.findings[0]
 
 
 def test_a_forged_transaction_and_disagreeing_nodes_are_named(history, nodes, monkeypatch):

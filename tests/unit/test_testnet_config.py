@@ -157,3 +157,16 @@ def test_tendermint_settings_kept_with_the_network_apply_to_every_node(network, 
 def test_tendermint_settings_refuse_what_they_do_not_know(assignment):
     with pytest.raises(ValueError):
         config.TendermintSettings.parse([assignment])
+
+
+def test_genesis_parameters_saved_for_a_new_network_go_into_its_genesis(tmp_path):
+    from bigchaindb_resonate.parameters import ParameterValueError
+
+    with pytest.raises(ParameterValueError):
+        config.save_genesis_parameters(tmp_path, {"channel_settle_delay_s": 1})
+    config.save_genesis_parameters(tmp_path, {"channel_settle_delay_s": 10})
+    parameters = config.network_parameters(tmp_path)
+    assert parameters["channel_settle_delay_s"] == 10 and parameters["coop_share_bp"] == 3000
+    config.write_network(describe_loopback(4, 26000), tmp_path)
+    genesis = json.loads(config.node_dir(tmp_path, describe_loopback(4, 26000).nodes[0]).genesis.read_text())
+    assert genesis["app_state"]["resonate"]["channel_settle_delay_s"] == 10
