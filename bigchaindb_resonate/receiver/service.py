@@ -38,8 +38,10 @@ log = logging.getLogger("resonate.receiver")
 FRESH = {"channel": 5.0, "track": 30.0, "licence": 60.0}
 # The most vouchers one settlement carries (the network's limit for CHANNEL_SETTLE).
 MAX_SETTLED = 100
-SETTLEMENT_THREADS = 32
-READ_THREADS = 32
+# Threads that settle and that read the ledger. They share the receiver's core with the
+# event loop that answers players: more of them starve it (benchmarks/RESULTS.md).
+SETTLEMENT_THREADS = 16
+READ_THREADS = 8
 # Channels with unsettled vouchers are read again, once their last read is WATCH_AGE
 # seconds old and at most WATCHED_PER_SECOND a second, to see a close early (the settlement
 # period, at most half the delay, bounds the rest).
