@@ -125,7 +125,11 @@ class ParameterElection(ResonateRecord, Election):
         if ledger.in_this_block(self.id):
             raise ElectionNotCommitted(f"election `{self.id}` is not committed yet",
                                        field="asset.id", expected="a vote once the election is in a block")
-        if ledger.parameter_change(self.id) is not None:
+        change = ledger.parameter_change(self.id)
+        # Recorded in end_block of the block that concludes it, before that block's votes
+        # are stored at commit: only a later block's rules (and readers once that block is
+        # committed) see it concluded, so the concluding vote is never refused as late.
+        if change is not None and change["concluded_height"] < ledger.height():
             raise ElectionConcluded(f"election `{self.id}` has concluded", field="asset.id")
         height = ledger.height()
         if height >= self.proposal["activation_height"]:

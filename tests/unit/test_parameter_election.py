@@ -319,3 +319,18 @@ def test_the_reads_give_each_value_with_its_height_and_election_and_the_open_one
     assert {entry["id"] for entry in governance.elections(store)["elections"]} == {passed.id, open_one.id}
     assert governance.parameter_history(store, "surprise") is None
     assert governance.election(store, "0" * 64) is None
+
+
+def test_the_concluding_vote_is_not_refused_as_late_while_its_block_commits():
+    # end_block records the change before commit stores the block's votes: an answer to the
+    # concluding vote's sender read in between must not call that vote late.
+    store = a_network()
+    election = proposal(store=store)
+    deliver(store, election)
+    deliver(store, a_vote(election, VALIDATORS[0]), a_vote(election, VALIDATORS[1]))
+    deliver(store, a_vote(election, VALIDATORS[2]))
+    concluded = LedgerView(store).parameter_change(election.id)["concluded_height"]
+    store.validating_height = concluded  # the rules of the block still committing
+    Transaction.from_dict(a_vote(election, VALIDATORS[3]).to_dict()).validate(store, [])
+    store.validating_height = concluded + 1  # the next block's
+    assert refusal(store, a_vote(election, VALIDATORS[3])) == "ELECTION_CONCLUDED"
