@@ -756,8 +756,8 @@ def _governance_propose(args):
     client = _client(args)
     if args.at_height is None:
         answer = client.parameters()
-        lead = _node_answer(client, lambda answer: answer["parameters"]["activation_lead_blocks"]["value"],
-                            answer)
+        lead = _node_answer(
+            client, lambda answer: answer["parameters"]["activation_lead_blocks"]["value"], answer)
         activation = answer["height"] + (args.in_blocks if args.in_blocks is not None
                                          else lead + PROPOSAL_MARGIN_BLOCKS)
     else:

@@ -62,7 +62,8 @@ class NodeLedger:
         it (read once), or None on a chain whose genesis set no parameters."""
         if name not in self._histories:
             try:
-                self._histories[name] = self.client._get(f"resonate/parameters/{name}/history")["history"]
+                self._histories[name] = self.client._get(
+                    f"resonate/parameters/{name}/history")["history"]
             except NotFoundError:
                 self._histories[name] = []
         steps = [step for step in self._histories[name] if step["from_height"] <= height]

@@ -113,9 +113,9 @@ class ParameterElection(ResonateRecord, Election):
                 field="asset.data.activation_height", expected=f"at most {latest}")
         earlier = ledger.find_records(self.OPERATION, "parameter", name)
         if earlier and is_pending(ledger, earlier[-1]):
-            raise ParameterChangePending(f"election `{earlier[-1].id}` changes {name}",
-                                         field="asset.data.parameter",
-                                         expected="a vote in that election, or a proposal once it is settled")
+            raise ParameterChangePending(
+                f"election `{earlier[-1].id}` changes {name}", field="asset.data.parameter",
+                expected="a vote in that election, or a proposal once it is settled")
 
     def check_vote(self, ledger):
         """Refuse a VOTE in this election before it is committed (upstream's
@@ -123,8 +123,8 @@ class ParameterElection(ResonateRecord, Election):
         blocks count them as already cast, so they would never conclude it), and once it
         has concluded or expired."""
         if ledger.in_this_block(self.id):
-            raise ElectionNotCommitted(f"election `{self.id}` is not committed yet", field="asset.id",
-                                       expected="a vote once the election is in a block")
+            raise ElectionNotCommitted(f"election `{self.id}` is not committed yet",
+                                       field="asset.id", expected="a vote once the election is in a block")
         if ledger.parameter_change(self.id) is not None:
             raise ElectionConcluded(f"election `{self.id}` has concluded", field="asset.id")
         height = ledger.height()
@@ -137,7 +137,8 @@ class ParameterElection(ResonateRecord, Election):
 
     def votes(self, ledger):
         """The committed votes sent to this election (the node files them by election)."""
-        return Election.count_votes(self.to_public_key(self.id), ledger.asset_transactions(self.id)[1:])
+        votes = ledger.asset_transactions(self.id)[1:]
+        return Election.count_votes(self.to_public_key(self.id), votes)
 
     def total_votes(self):
         return sum(output.amount for output in self.outputs)

@@ -20,6 +20,7 @@ from openapi_schema_validator import OAS30Validator
 
 from bigchaindb_resonate.api import PREFIX
 from bigchaindb_resonate.client import TransactionRefused
+from bigchaindb_resonate.operations.parameter_election import validator_keypair
 from bigchaindb_resonate.validators.royalties import payouts, price
 
 from . import story
@@ -155,7 +156,7 @@ def documented_schema(response):
 
 
 @pytest.fixture(scope="module")
-def samples(catalogue, clients):
+def samples(catalogue, clients, testnet):
     """A value for each path parameter a route may have, naming what this ledger holds,
     and the query a route needs to find something."""
     track = catalogue["track"]
@@ -170,6 +171,12 @@ def samples(catalogue, clients):
              "public_key": catalogue["artist"].public_key,
              "transaction_id": listener["transaction_id"], "tx_id": listener["transaction_id"],
              "txid": listener["transaction_id"]}
+    # A parameter election open far ahead (it changes nothing the plays here see).
+    proposer = validator_keypair(testnet.validator_key("node1").path)
+    election = clients[0].propose_parameter(proposer, "payout_threshold", 9000,
+                                            clients[0].parameters()["height"] + 10_000)
+    wait_everywhere(clients, election["id"])
+    paths.update(name="payout_threshold", election_id=election["id"])
     queries = {"/lookup": {"isrc": "GBAYE2600531"}, "/records/{record_id}/rights": {"depth": "all"},
                "/reports/totals": {"key": ["network", f"track|{track['id']}"]}}
     return paths, queries

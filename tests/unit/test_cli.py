@@ -227,7 +227,8 @@ def test_every_command_with_hostile_arguments_says_what_to_do_and_never_crashes(
 def test_the_tree_has_every_command_group():
     groups = {words[0] for words, _ in LEAVES}
     assert {"testnet", "network", "keys", "party", "work", "recording", "copyright", "right",
-            "show", "credits", "split", "play", "tx", "report", "audit", "config", "demo"} <= groups
+            "show", "credits", "split", "play", "tx", "report", "audit", "config", "demo",
+            "governance"} <= groups
     assert len(LEAVES) >= 30
 
 

@@ -292,3 +292,30 @@ def test_the_abci_app_reads_the_changes_once_a_block_without_the_chain_head():
     for _ in range(5):
         LedgerView(store).network_parameters()
     assert store.finds == [PARAMETER_CHANGES]
+
+
+def test_the_reads_give_each_value_with_its_height_and_election_and_the_open_ones():
+    from bigchaindb_resonate import governance
+
+    store = a_network()
+    passed, open_one = proposal(store=store), proposal("payout_currency", "GBP", seed="2", store=store)
+    deliver(store, passed, open_one)
+    deliver(store, *(a_vote(passed, validator) for validator in VALIDATORS[:3]),
+            a_vote(open_one, VALIDATORS[3]))
+    activation = passed.asset["data"]["activation_height"]
+    assert governance.parameters_at(store, activation - 1)["parameters"]["coop_share_bp"] == {
+        "value": 3000, "since_height": 1, "election": None}
+    assert governance.parameters_at(store, activation)["parameters"]["coop_share_bp"] == {
+        "value": 1500, "since_height": activation, "election": passed.id}
+    history = governance.parameter_history(store, "coop_share_bp")
+    assert history["history"] == [
+        {"value": 3000, "from_height": 1, "to_height": activation - 1, "election": None},
+        {"value": 1500, "from_height": activation, "to_height": None, "election": passed.id}]
+    assert history["open_election"]["status"] == CONCLUDED  # passed, not in force yet
+    summary = governance.election(store, open_one.id)
+    assert (summary["status"], summary["votes"], summary["total"], summary["needed"]) == (ONGOING, 10, 40, 27)
+    assert [voter["voted"] for voter in summary["voters"]] == [
+        key == VALIDATORS[3].public_key for key in sorted(v.public_key for v in VALIDATORS)]
+    assert {entry["id"] for entry in governance.elections(store)["elections"]} == {passed.id, open_one.id}
+    assert governance.parameter_history(store, "surprise") is None
+    assert governance.election(store, "0" * 64) is None
