@@ -317,12 +317,12 @@ DASHBOARD_FILES = {"index.html": "text/html", "dashboard.js": "text/javascript",
 
 
 @blueprint.route("/dashboard/")
-@blueprint.route("/dashboard/<name>")
-def dashboard_page(name="index.html"):
+@blueprint.route("/dashboard/<file>")
+def dashboard_page(file="index.html"):
     """The page and its assets, shipped in the package: it needs nothing from elsewhere."""
-    if name not in DASHBOARD_FILES:
-        raise Refusal(404, f"no dashboard file {name}")
-    return Response((DASHBOARD_PAGE / name).read_bytes(), mimetype=DASHBOARD_FILES[name])
+    if file not in DASHBOARD_FILES:
+        raise Refusal(404, f"no dashboard file {file}")
+    return Response((DASHBOARD_PAGE / file).read_bytes(), mimetype=DASHBOARD_FILES[file])
 
 
 def _on_dashboard(function, *args):
