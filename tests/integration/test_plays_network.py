@@ -169,12 +169,12 @@ def samples(catalogue, clients):
              "work_id": track["asset"]["data"]["recordingOf"],
              "public_key": catalogue["artist"].public_key,
              "transaction_id": listener["transaction_id"], "tx_id": listener["transaction_id"],
-             "txid": listener["transaction_id"]}
+             "txid": listener["transaction_id"], "name": "dashboard.js"}
     queries = {"/lookup": {"isrc": "GBAYE2600531"}, "/records/{record_id}/rights": {"depth": "all"},
                "/reports/totals": {"key": ["network", f"track|{track['id']}"]},
                "/dashboard/subject": {"party": track["asset"]["data"]["byArtist"][0]},
                "/dashboard/figures": {"track": track["id"], "key": catalogue["artist"].public_key}}
-    paths["file"] = "dashboard.js"  # one of the dashboard's own files
+    paths["file"] = "dashboard.js"  # the dashboard's files; `name` is a parameter's (governance)
     return paths, queries
 
 
