@@ -20,7 +20,8 @@ from bigchaindb_resonate.errors import HOST_ERROR_CODES, all_error_classes
 PACKAGE = Path(__file__).parent
 # The source that runs in CheckTx and DeliverTx, relative to the package.
 CONSENSUS_SOURCES = ("admission.py", "errors.py", "host.py", "ledger.py", "parameters.py",
-                     "registry.py", "schemas/*.yaml", "types/*.py", "validators/*.py", "vouchers.py")
+                     "registry.py", "schemas/*.yaml", "types/*.py", "validators/*.py", "vouchers.py",
+                     "money.py")
 
 
 @functools.cache

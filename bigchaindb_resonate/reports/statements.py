@@ -45,6 +45,7 @@ from bigchaindb_resonate.money import format_money, money_minor
 from bigchaindb_resonate.reports.audit import MAX_DIFFERENCES, Audit, NodeLedger, _line_finding
 from bigchaindb_resonate.reports.compute import Digest, Period, Scope, StoreLedger, canonical, payments
 from bigchaindb_resonate.reports.formats import _cell, _csv_row
+from bigchaindb_resonate.types.payout_cancel import PayoutCancel
 from bigchaindb_resonate.types.payout_request import PayoutRequest
 from bigchaindb_resonate.types.payout_settle import PayoutSettle
 from bigchaindb_resonate.types.play import Play
@@ -52,7 +53,7 @@ from bigchaindb_resonate.types.play import Play
 VERSION = "resonate-statement/1"
 FORMATS = ("json", "csv", "html")
 MEDIA_TYPES = {"json": "application/json", "csv": "text/csv", "html": "text/html; charset=utf-8"}
-CLOSING = (PayoutSettle.OPERATION, "PAYOUT_CANCEL")
+CLOSING = (PayoutSettle.OPERATION, PayoutCancel.OPERATION)  # what closes a payout request
 
 FIELDS = {
     "statement": ["version", "chain_id", "payee", "payee_name", "period", "from_height",

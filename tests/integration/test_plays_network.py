@@ -1,8 +1,9 @@
 """Stream to own through a real local network of 4 validators, over HTTP as an integrator
 would: registration, licence, split, credits, ten plays with every balance read back from
 another node after each commit, a split change between plays, a play without a streaming
-licence or without a split, the same play sent to two nodes at once; then every route of
-docs/openapi.yaml answers, on that ledger, in its documented shape."""
+licence or without a split, the same play sent to two nodes at once; an artist's payout requested, settled
+and read back from every node, and a statement audited against another node; then every
+route of docs/openapi.yaml answers, on that ledger, in its documented shape."""
 import json
 import re
 import subprocess
@@ -173,7 +174,8 @@ def samples(catalogue, clients):
     queries = {"/lookup": {"isrc": "GBAYE2600531"}, "/records/{record_id}/rights": {"depth": "all"},
                "/reports/totals": {"key": ["network", f"track|{track['id']}"]},
                "/dashboard/subject": {"party": track["asset"]["data"]["byArtist"][0]},
-               "/dashboard/figures": {"track": track["id"], "key": catalogue["artist"].public_key}}
+               "/dashboard/figures": {"track": track["id"], "key": catalogue["artist"].public_key},
+               "/statements": {"payee": catalogue["artist"].public_key}}
     paths["file"] = "dashboard.js"  # the dashboard's files; `name` is a parameter's (governance)
     return paths, queries
 
@@ -282,3 +284,61 @@ def test_issuing_the_credit_token_again_says_it_exists(catalogue, clients):
     with pytest.raises(TransactionRefused) as refused:
         clients[1].issue_credit_token(catalogue["treasury"])
     assert (refused.value.status, refused.value.code) == (400, "CREDIT_ALREADY_ISSUED")
+
+
+def test_plays_pay_an_artist_who_is_paid_out_and_whose_statement_another_node_audits(
+        catalogue, clients, testnet, capsys, tmp_path):
+    from bigchaindb_resonate import cli
+    from bigchaindb_resonate.reports import statements
+
+    treasury, listener, artist = catalogue["treasury"], generate_key_pair(), generate_key_pair()
+    released = story.release(clients, artist, catalogue["platform"], "Ezra Collective",
+                             "Victory Dance", [(artist.public_key, 10000)])
+    bought = clients[0].buy_credits(treasury, listener.public_key, 2000)
+    wait_everywhere(clients, bought["id"])
+    first = None
+    for number in range(10):
+        play = clients[number % 4].play(listener, released["track"]["id"], released["licence"]["id"], "GB")
+        wait_everywhere(clients, play["id"])  # the next node builds on it
+        first = first or play
+    earned = sum(dict(payouts(price(number), [(artist.public_key, 10000)], 3000)[0])[artist.public_key]
+                 for number in range(10))
+    # The default threshold is 8000 tokens (10 EUR): an advance from the treasury tops
+    # the artist's earnings up to it.
+    advance = clients[1].buy_credits(treasury, artist.public_key, 8000 - earned)
+    wait_everywhere(clients, advance["id"])
+    request = clients[2].request_payout(artist, 8000)
+    wait_everywhere(clients, request["id"])
+    assert [client.payee_account(artist.public_key)["open_requests"][0]["id"] for client in clients] \
+        == [request["id"]] * 4
+    settlement = clients[3].settle_payout(treasury, request["id"], "SEPA-2026-11-29-42")
+    wait_everywhere(clients, settlement["id"])
+    with pytest.raises(TransactionRefused) as refused:
+        clients[0].settle_payout(treasury, request["id"], "SEPA-2026-11-29-43")
+    assert refused.value.code == "PAYOUT_REQUEST_NOT_OPEN"
+    accounts = [client.payee_account(artist.public_key) for client in clients]
+    assert all(account == accounts[0] for account in accounts)
+    assert (accounts[0]["owed"], accounts[0]["paid"], accounts[0]["open_requests"]) == (0, 8000, [])
+    assert [(payout["settlement"], payout["money_minor"], payout["currency"]) for payout in accounts[0]["payouts"]] \
+        == [(settlement["id"], 1000, "EUR")]
+    assert cli.main(["payout", "status", artist.public_key, "--node", clients[1].api_url]) == 0
+    assert "paid 8000 tokens" in capsys.readouterr().out
+
+    # The period from the first play on, computed by node 1 and audited against node 4.
+    since = clients[0].status(first["id"])["height"]
+    for fmt in ("json", "html"):
+        text = clients[0].statement(artist.public_key, fmt, from_height=since)
+        result = statements.audit(text, [clients[3].api_url])
+        assert result.ok, result.findings
+    lines = statements.read_lines(text)
+    track, totals = lines[1], lines[-2]
+    assert (track["title"], track["artists"], track["paid_plays"], track["free_plays"], track["tokens"]) == (
+        "Victory Dance", ["Ezra Collective"], 9, 1, earned)
+    assert lines[0]["payee_name"] == "Ezra Collective"
+    assert (totals["paid_out"], totals["paid_out_money_minor"], totals["owed_end"]) == (8000, 1000, 0)
+    # The same through the command line: a CSV statement from node 2, audited against node 3.
+    out = tmp_path / "statement.csv"
+    assert cli.main(["statement", "--payee", artist.public_key, "--from-height", str(since),
+                     "--format", "csv", "--out", str(out), "--node", clients[1].api_url]) == 0
+    assert cli.main(["audit", str(out), "--node", clients[2].api_url]) == 0
+    assert "matches" in capsys.readouterr().err

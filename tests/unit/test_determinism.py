@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "bigchaindb_resonate"
 CONSENSUS_MODULES = sorted(
     [*PACKAGE.glob("types/*.py"), *PACKAGE.glob("validators/*.py"),
      *(PACKAGE / name for name in ("admission.py", "ledger.py", "registry.py", "parameters.py", "vouchers.py",
-                                   "errors.py", "schemas/__init__.py"))])
+                                   "errors.py", "schemas/__init__.py", "money.py"))])
 FORBIDDEN_IMPORTS = {"time", "random", "secrets", "uuid", "os", "socket", "requests", "urllib",
                      "http", "subprocess", "threading", "multiprocessing"}
 FORBIDDEN_CALLS = {"float", "open", "input", "now", "utcnow", "today", "getenv", "hash", "id"}
