@@ -149,11 +149,9 @@ class ChannelTransaction(ResonateTransfer):
 
     def check_stateful(self, ledger):
         # Imported here: credit.py and play.py are heavier and import this module.
-        from bigchaindb_resonate.types.credit import NetworkHasNoParameters, credit_token
+        from bigchaindb_resonate.types.credit import credit_token, parameters_in_force
 
-        parameters = ledger.network_parameters()
-        if parameters is None:
-            raise NetworkHasNoParameters(field="genesis app_state.resonate")
+        parameters = parameters_in_force(ledger)
         token = credit_token(ledger)
         if token is None or self.asset["id"] != token.id:
             raise ChannelNotCredit(field="asset.id",

@@ -41,9 +41,7 @@ class Credit(ResonateRecord):
                               field="outputs", expected="one output held by the signer")
 
     def check_stateful(self, ledger):
-        parameters = ledger.network_parameters()
-        if parameters is None:
-            raise NetworkHasNoParameters(field="genesis app_state.resonate")
+        parameters = parameters_in_force(ledger)
         [signer] = self.inputs[0].owners_before
         if signer not in parameters["treasury_keys"]:
             raise CreditNotTreasury(f"`{signer}` is not a treasury key", field="inputs[0].owners_before",
@@ -60,6 +58,15 @@ class Credit(ResonateRecord):
                                    expected="a TRANSFER of that asset")
 
     build = client_builder(client_part.build)
+
+
+def parameters_in_force(ledger):
+    """The network parameters in force (LedgerView.network_parameters); a chain whose
+    genesis carried none is refused NetworkHasNoParameters."""
+    parameters = ledger.network_parameters()
+    if parameters is None:
+        raise NetworkHasNoParameters(field="genesis app_state.resonate")
+    return parameters
 
 
 def credit_token(ledger):

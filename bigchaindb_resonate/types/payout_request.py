@@ -18,7 +18,7 @@ from bigchaindb_resonate.operations import payout_cancel, payout_settle
 from bigchaindb_resonate.operations import payout_request as client_part
 from bigchaindb_resonate.operations.payout_request import HELD
 from bigchaindb_resonate.types.base import ResonateTransfer, client_builder
-from bigchaindb_resonate.types.credit import NetworkHasNoParameters, credit_token
+from bigchaindb_resonate.types.credit import credit_token, parameters_in_force
 
 
 class PayoutNotCredit(ResonateValidationError):
@@ -113,9 +113,7 @@ class PayoutRequest(ResonateTransfer):
 
     def check_stateful(self, ledger):
         asked = self.metadata
-        parameters = ledger.network_parameters()
-        if parameters is None:
-            raise NetworkHasNoParameters(field="genesis app_state.resonate")
+        parameters = parameters_in_force(ledger)
         token = credit_token(ledger)
         if token is None or self.asset["id"] != token.id:
             raise PayoutNotCredit(field="asset.id",
