@@ -36,6 +36,7 @@ from bigchaindb_resonate.vouchers import make_voucher
 from .memory_store import MemoryStore, seconds_of
 from .test_copyright import ALICE, BOB, CAROL
 from .test_play import CREDIT, LICENCE, MARKET, PARAMETERS, PURCHASE, SPLIT, TRACK, a_play
+from .test_reads import api_client, documented
 
 DELAY = 3600
 CHANNEL_PARAMETERS = {**PARAMETERS, "channel_settle_delay_s": DELAY}
@@ -408,30 +409,10 @@ def test_a_listener_or_receiver_alone_signs_for_the_channel_output(chain):
 # -- the channel reads, through HTTP, as documented
 
 def http_get(store, path):
-    import contextlib
-
-    from flask import Flask
-
     from bigchaindb_resonate import api
 
-    app = Flask(__name__)
-
-    @contextlib.contextmanager
-    def pool():
-        yield store
-
-    app.config["bigchain_pool"] = pool
-    api.register(app)
-    response = app.test_client().get(api.PREFIX + path)
+    response = api_client(store).get(api.PREFIX + path)
     return response.status_code, response.get_json()
-
-
-def documented(route):
-    import yaml
-
-    from .test_reads import OPENAPI, _schema_for
-
-    return _schema_for(yaml.safe_load(OPENAPI.read_text()), route)
 
 
 def test_channel_reads_follow_the_channel_and_match_the_documented_schema(chain):

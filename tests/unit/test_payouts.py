@@ -360,24 +360,16 @@ def committed_blocks(*blocks):
 
 
 def test_the_account_route_answers_the_documented_schema():
-    import contextlib
-
     import jsonschema
-    import yaml
-    from flask import Flask
 
     from bigchaindb_resonate import api, reads
-    from .test_reads import OPENAPI, _schema_for
+    from .test_reads import api_client, documented
 
     store = history_store()
-    app = Flask(__name__)
-    app.config["bigchain_pool"] = contextlib.contextmanager(lambda: (yield store))
-    api.register(app)
-    http = app.test_client()
+    http = api_client(store)
     response = http.get(f"{api.PREFIX}/payees/{CAROL.public_key}/account")
     assert response.status_code == 200
     assert response.get_json() == reads.payee_account(store, CAROL.public_key)
-    jsonschema.validate(response.get_json(), _schema_for(yaml.safe_load(OPENAPI.read_text()),
-                                                         "/payees/{public_key}/account"))
+    jsonschema.validate(response.get_json(), documented("/payees/{public_key}/account"))
     refused = http.get(f"{api.PREFIX}/payees/not-a-key/account")
     assert refused.status_code == 400 and refused.get_json()["message"]
