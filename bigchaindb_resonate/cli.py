@@ -465,16 +465,21 @@ def _print_json(answer):
     print(json.dumps(answer, indent=2, sort_keys=True))
 
 
-def _show(args):
-    _, argument, read, rows = SHOW[args.view]
-    client = _client(args)
-    asked = getattr(args, argument) if argument else (args.iswc or args.isrc)
-    answer = _found(client, f"{args.view} for {asked}", lambda: read(client, args))
+def _print_answer(args, client, answer, rows):
+    """`answer` as JSON with --json, else as the table `rows(answer)` gives; status 0."""
     if args.json:
         _print_json(answer)
     else:
         _print_table(*_node_answer(client, rows, answer))
     return 0
+
+
+def _show(args):
+    _, argument, read, rows = SHOW[args.view]
+    client = _client(args)
+    asked = getattr(args, argument) if argument else (args.iswc or args.isrc)
+    answer = _found(client, f"{args.view} for {asked}", lambda: read(client, args))
+    return _print_answer(args, client, answer, rows)
 
 
 def _node_answer(client, render, answer):
@@ -549,11 +554,7 @@ def _split_rows(answer):
 def _split_show(args):
     client = _client(args)
     answer = _found(client, f"track {args.track}", lambda: client.splits_of(args.track))
-    if args.json:
-        _print_json(answer)
-    else:
-        _print_table(*_node_answer(client, _split_rows, answer))
-    return 0
+    return _print_answer(args, client, answer, _split_rows)
 
 
 def _play(args):
@@ -950,11 +951,7 @@ def _governance_history(args):
         rows = lambda answer: (("parameter", "value", "since height", "election"), [
             (name, json.dumps(entry["value"]), entry["since_height"], entry["election"] or "genesis")
             for name, entry in sorted(answer["parameters"].items())])
-    if args.json:
-        _print_json(answer)
-    else:
-        _print_table(*_node_answer(client, rows, answer))
-    return 0
+    return _print_answer(args, client, answer, rows)
 
 
 def _governance_rules(args):
