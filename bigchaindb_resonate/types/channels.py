@@ -205,9 +205,9 @@ class ChannelTransaction(ResonateTransfer):
 
 
 def listener_credits(ledger, inputs, listener, refusal, first=0):
-    """The tokens `inputs` spend, each checked to be an output held by the listener alone
-    (and none held for some operations, such as a channel output): `refusal` otherwise.
-    `first` numbers the inputs' fields."""
+    """The tokens `inputs` spend, each checked to be free (no output a type holds for its
+    own operations, such as a channel output: that type's refusal) and held by the
+    listener alone (`refusal` otherwise). `first` numbers the inputs' fields."""
     from bigchaindb_resonate.registry import check_held_output  # the registry imports the types
 
     total = 0
