@@ -149,13 +149,10 @@ class ChannelTransaction(ResonateTransfer):
 
     def check_stateful(self, ledger):
         # Imported here: credit.py and play.py are heavier and import this module.
-        from bigchaindb_resonate.types.credit import credit_token, parameters_in_force
+        from bigchaindb_resonate.types.credit import check_credit_asset, parameters_in_force
 
         parameters = parameters_in_force(ledger)
-        token = credit_token(ledger)
-        if token is None or self.asset["id"] != token.id:
-            raise ChannelNotCredit(field="asset.id",
-                                   expected=token.id if token else "a credit token on the network")
+        check_credit_asset(self, ledger, ChannelNotCredit)
         self.check_channel(ledger, parameters)
 
     def check_channel(self, ledger, parameters):

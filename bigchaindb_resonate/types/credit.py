@@ -72,3 +72,10 @@ def parameters_in_force(ledger):
 def credit_token(ledger):
     """The network's credit token (the first CREDIT committed or earlier in the block)."""
     return ledger.first_record(Credit.OPERATION, "@type", "ResonateCredit")
+
+
+def check_credit_asset(tx, ledger, refusal):
+    """`tx` moves the network's credit token: `refusal` (the type's own) otherwise."""
+    token = credit_token(ledger)
+    if token is None or tx.asset["id"] != token.id:
+        raise refusal(field="asset.id", expected=token.id if token else "a credit token on the network")
