@@ -152,6 +152,18 @@ def test_a_channel_output_is_refused_to_a_plain_transfer_and_to_a_play(chain):
         play.check_stateful(chain.view())
 
 
+def test_a_top_up_cannot_take_another_channels_output_as_credits(chain):
+    # A top-up may spend a channel output (its own channel's, as input 0), so the shared
+    # input rules let this through; the credits' own check refuses it.
+    carols = opened(deposit=1000)
+    alices = opened(deposit=1000, credits=((PURCHASE, 1),), listener=ALICE)
+    chain.commit(carols, alices)
+    taken = signed(channel_topup.top_up(read(carols), [(alices, 0)], 500), BOB)  # receiver of both
+    with pytest.raises(ChannelOutputLocked) as refused:
+        check(taken, chain)
+    assert refused.value.field == "inputs[1].fulfills"
+
+
 def test_a_direct_play_is_refused_while_the_listener_has_a_live_channel_and_allowed_after_refund(chain):
     channel = opened(credits=((PURCHASE, 0),))
     chain.commit(channel)
