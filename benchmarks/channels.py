@@ -255,7 +255,7 @@ def measure(testnet, args):
     vouchers = args.listeners * args.plays
     expected = list(before)
     for number in range(args.plays):
-        paid, coop = payouts(price(number), payees, 3000)
+        paid, coop = payouts(price(number), payees, {"coop_share_bp": 3000})
         for index, (key, _) in enumerate(payees):
             expected[index] += dict(paid)[key] * args.listeners
         expected[-1] += coop * args.listeners
