@@ -42,10 +42,11 @@ from pathlib import Path
 
 import aiohttp
 from bigchaindb.common.crypto import generate_key_pair
-from bigchaindb.models import Transaction
 
 import record
-from load import LISTENERS_PER_PURCHASE, CommitWatcher, network_for, plays, post_all, role_keypair
+from load import (
+    LISTENERS_PER_PURCHASE, CommitWatcher, buy_credits, network_for, plays, post_all, role_keypair,
+)
 from validation import Catalogue
 
 from bigchaindb_resonate import host
@@ -96,15 +97,7 @@ def open_channels(client, testnet, count, deposit, watcher):
     listeners, opens = [], []
     while len(listeners) < count:
         batch = [generate_key_pair() for _ in range(min(LISTENERS_PER_PURCHASE, count - len(listeners)))]
-        held = [entry for entry in client.balance(treasury.public_key)["outputs"]
-                if entry["public_keys"] == [treasury.public_key]]
-        source = max(held, key=lambda entry: entry["amount"])
-        holding = Transaction.from_dict(client.get_transaction(source["transaction_id"]))
-        bought = client.submit(Transaction.transfer(
-            holding.to_inputs([source["output_index"]]),
-            [([listener.public_key], deposit + 1) for listener in batch]
-            + [([treasury.public_key], source["amount"] - (deposit + 1) * len(batch))],
-            asset_id=network["credit"]).sign([treasury.private_key]).to_dict())
+        bought = buy_credits(client, treasury, batch, deposit + 1, network["credit"])
         for index, listener in enumerate(batch):
             opened = open_channel([(bought, index)], listener.public_key, platform.public_key, deposit)
             opens.append(Client.fulfill(opened.to_dict(), [listener.private_key]))
@@ -262,7 +255,7 @@ def measure(testnet, args):
     vouchers = args.listeners * args.plays
     expected = list(before)
     for number in range(args.plays):
-        paid, coop = payouts(price(number), payees, 3000)
+        paid, coop = payouts(price(number), payees, {"coop_share_bp": 3000})
         for index, (key, _) in enumerate(payees):
             expected[index] += dict(paid)[key] * args.listeners
         expected[-1] += coop * args.listeners

@@ -116,20 +116,26 @@ def plays(count, testnet):
     signed = []
     while len(signed) < count:
         listeners = [generate_key_pair() for _ in range(min(LISTENERS_PER_PURCHASE, count - len(signed)))]
-        held = [entry for entry in client.balance(treasury.public_key)["outputs"]
-                if entry["public_keys"] == [treasury.public_key]]
-        source = max(held, key=lambda entry: entry["amount"])
-        holding = Transaction.from_dict(client.get_transaction(source["transaction_id"]))
-        bought = Transaction.from_dict(client.submit(Transaction.transfer(
-            holding.to_inputs([source["output_index"]]),
-            [([listener.public_key], cost) for listener in listeners]
-            + [([treasury.public_key], source["amount"] - cost * len(listeners))],
-            asset_id=network["credit"]).sign([treasury.private_key])))
+        bought = Transaction.from_dict(buy_credits(client, treasury, listeners, cost, network["credit"]))
         signed += [Play.pay([(bought, index)], listener.public_key, {
             "track": track.id, "territory": "GB", "right": right.id, "playNumber": 0,
             "split": split.id}, payees, network["parameters"]).sign([listener.private_key]).to_dict()
             for index, listener in enumerate(listeners)]
     return signed
+
+
+def buy_credits(client, treasury, listeners, amount, credit_id):
+    """One committed treasury TRANSFER of `amount` credits to each of `listeners` (at most
+    LISTENERS_PER_PURCHASE), from the treasury's largest output; as a dict."""
+    held = [entry for entry in client.balance(treasury.public_key)["outputs"]
+            if entry["public_keys"] == [treasury.public_key]]
+    source = max(held, key=lambda entry: entry["amount"])
+    holding = Transaction.from_dict(client.get_transaction(source["transaction_id"]))
+    return client.submit(Transaction.transfer(
+        holding.to_inputs([source["output_index"]]),
+        [([listener.public_key], amount) for listener in listeners]
+        + [([treasury.public_key], source["amount"] - amount * len(listeners))],
+        asset_id=credit_id).sign([treasury.private_key]))
 
 
 class CommitWatcher:

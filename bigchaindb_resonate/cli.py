@@ -281,8 +281,9 @@ def _refused(exc, operation):
     return 2
 
 
-def _write(args, operation, send):
-    """Run `send(client)` and print the committed transaction's id, or why it failed."""
+def _write(args, operation, send, then=None):
+    """Run `send(client)` and print the committed transaction's id, or why it failed;
+    once it is committed, `then(client)` tells what follows (a balance, the next step)."""
     from bigchaindb_resonate.errors import ResonateValidationError
 
     client = _writing_client(args)
@@ -293,6 +294,8 @@ def _write(args, operation, send):
     except ValueError as exc:
         raise CommandError(f"{exc}; see `{args.prog} --help`") from None
     print(tx["id"])
+    if then is not None:
+        then(_client(args))
     return 0
 
 
@@ -463,16 +466,21 @@ def _print_json(answer):
     print(json.dumps(answer, indent=2, sort_keys=True))
 
 
-def _show(args):
-    _, argument, read, rows = SHOW[args.view]
-    client = _client(args)
-    asked = getattr(args, argument) if argument else (args.iswc or args.isrc)
-    answer = _found(client, f"{args.view} for {asked}", lambda: read(client, args))
+def _print_answer(args, client, answer, rows):
+    """`answer` as JSON with --json, else as the table `rows(answer)` gives; status 0."""
     if args.json:
         _print_json(answer)
     else:
         _print_table(*_node_answer(client, rows, answer))
     return 0
+
+
+def _show(args):
+    _, argument, read, rows = SHOW[args.view]
+    client = _client(args)
+    asked = getattr(args, argument) if argument else (args.iswc or args.isrc)
+    answer = _found(client, f"{args.view} for {asked}", lambda: read(client, args))
+    return _print_answer(args, client, answer, rows)
 
 
 def _node_answer(client, render, answer):
@@ -547,47 +555,43 @@ def _split_rows(answer):
 def _split_show(args):
     client = _client(args)
     answer = _found(client, f"track {args.track}", lambda: client.splits_of(args.track))
-    if args.json:
-        _print_json(answer)
-    else:
-        _print_table(*_node_answer(client, _split_rows, answer))
-    return 0
+    return _print_answer(args, client, answer, _split_rows)
 
 
 def _play(args):
     listener = _one_key(args, "a listener")
-    status = _write(args, "PLAY", lambda client: client.play(listener, args.track, args.right,
-                                                             args.territory))
-    if status == 0:
-        client = _client(args)
-        standing = client.owns(listener.public_key, args.track)
+
+    def ownership(client):
         print(_node_answer(client, lambda standing: (
             f"plays: {standing['plays']}, tokens paid: {standing['tokens_paid']}, "
             f"owned: {'yes' if standing['owned'] else 'no'}, next play: "
-            f"{standing['next_price']} tokens"), standing))
-    return status
+            f"{standing['next_price']} tokens"), client.owns(listener.public_key, args.track)))
+
+    return _write(args, "PLAY", lambda client: client.play(listener, args.track, args.right,
+                                                           args.territory), then=ownership)
 
 
 def _payout_request(args):
     payee = _one_key(args, "a payee")
-    status = _write(args, "PAYOUT_REQUEST", lambda client: client.request_payout(
-        payee, args.tokens, args.treasury))
-    if status == 0:
-        _print_account(_client(args), payee.public_key)
+
+    def account(client):
+        _print_account(client, payee.public_key)
         print("next: the treasury pays it and records the payment with `resonate payout settle "
               "--request ID --reference REF`", file=sys.stderr)
-    return status
+
+    return _write(args, "PAYOUT_REQUEST", lambda client: client.request_payout(
+        payee, args.tokens, args.treasury), then=account)
 
 
 def _payout_settle(args):
     treasury = _one_key(args, "the treasury")
-    status = _write(args, "PAYOUT_SETTLE", lambda client: client.settle_payout(
-        treasury, args.request, args.reference))
-    if status == 0:
-        client = _client(args)
+
+    def account(client):
         settled = client.get_transaction(args.request)
         _print_account(client, _node_answer(client, lambda tx: tx["metadata"]["payee"], settled))
-    return status
+
+    return _write(args, "PAYOUT_SETTLE", lambda client: client.settle_payout(
+        treasury, args.request, args.reference), then=account)
 
 
 def _payout_cancel(args):
@@ -887,22 +891,24 @@ def _governance_propose(args):
     keypair = _validator_keypair(args)
     print(f"proposing {args.parameter} = {json.dumps(args.value)} from height {activation}",
           file=sys.stderr)
-    status = _write(args, "PARAMETER_ELECTION", lambda client: client.propose_parameter(
-        keypair, args.parameter, args.value, activation))
-    if status == 0:
+
+    def next_step(client):
         print("each validator votes with `resonate governance vote ELECTION_ID --validator "
               "NAME` (or --key FILE); `resonate governance status ELECTION_ID` follows it",
               file=sys.stderr)
-    return status
+
+    return _write(args, "PARAMETER_ELECTION", lambda client: client.propose_parameter(
+        keypair, args.parameter, args.value, activation), then=next_step)
 
 
 def _governance_vote(args):
     keypair = _validator_keypair(args)
-    status = _write(args, "PARAMETER_ELECTION", lambda client: client.vote(keypair, args.election))
-    if status == 0:
-        client = _client(args)
+
+    def election(client):
         print(_node_answer(client, _election_line, client.election(args.election)), file=sys.stderr)
-    return status
+
+    return _write(args, "PARAMETER_ELECTION", lambda client: client.vote(keypair, args.election),
+                  then=election)
 
 
 def _governance_status(args):
@@ -946,11 +952,7 @@ def _governance_history(args):
         rows = lambda answer: (("parameter", "value", "since height", "election"), [
             (name, json.dumps(entry["value"]), entry["since_height"], entry["election"] or "genesis")
             for name, entry in sorted(answer["parameters"].items())])
-    if args.json:
-        _print_json(answer)
-    else:
-        _print_table(*_node_answer(client, rows, answer))
-    return 0
+    return _print_answer(args, client, answer, rows)
 
 
 def _governance_rules(args):

@@ -305,10 +305,12 @@ def credit_balance(bigchain, public_key):
 
 
 def _is_channel_output(operation, index):
-    """A payment channel's output is locked to its channel (read it with `channel`)."""
-    from bigchaindb_resonate.operations.channels import CHANNEL_OUTPUT, KEEPS_CHANNEL_OUTPUT
+    """A payment channel's output is its channel's, not the listener's (read it with
+    `channel`); a payout request's held output still counts as its payee's."""
+    from bigchaindb_resonate.types.channels import ChannelTransaction
 
-    return operation in KEEPS_CHANNEL_OUTPUT and index == CHANNEL_OUTPUT
+    cls = registry.type_for(operation)
+    return cls is not None and issubclass(cls, ChannelTransaction) and index in cls.HELD_OUTPUTS
 
 
 def credit_history(bigchain, public_key):

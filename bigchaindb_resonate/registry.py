@@ -8,7 +8,7 @@ from collections import OrderedDict
 
 from bigchaindb.common.transaction import Transaction
 
-from bigchaindb_resonate.errors import AssetMovesByItsOwnOperation, OutputHeld, RecordNeedsOwnOperation
+from bigchaindb_resonate.errors import AssetMovesByItsOwnOperation, RecordNeedsOwnOperation
 from bigchaindb_resonate.ledger import asset_key, metadata_key, record_key
 
 from bigchaindb_resonate.types.channel_close import ChannelClose
@@ -16,7 +16,6 @@ from bigchaindb_resonate.types.channel_open import ChannelOpen
 from bigchaindb_resonate.types.channel_refund import ChannelRefund
 from bigchaindb_resonate.types.channel_settle import ChannelSettle
 from bigchaindb_resonate.types.channel_topup import ChannelTopUp
-from bigchaindb_resonate.types.channels import check_not_channel_output
 from bigchaindb_resonate.types.copyright import Copyright
 from bigchaindb_resonate.types.credit import Credit
 from bigchaindb_resonate.types.manifestation import Manifestation
@@ -93,28 +92,33 @@ def moves_assets(operation):
 
 def check_plain_transfer(tx, ledger):
     """Refuse a host TRANSFER of an asset whose type names its own transfer operation, or
-    one spending a payment channel's output (which moves only by the channel's rules)."""
+    one spending an output held for other operations (HELD_OUTPUTS)."""
     created = ledger.get_transaction(tx.asset["id"])
     owner_type = type_for(created.operation) if created is not None else None
     if owner_type is not None and owner_type.TRANSFERRED_BY:
         raise AssetMovesByItsOwnOperation(
             f"a {owner_type.OPERATION} asset cannot move by a plain TRANSFER", field="operation",
             expected=owner_type.TRANSFERRED_BY)
-    for index, input_ in enumerate(tx.inputs):
-        check_not_channel_output(ledger, input_.fulfills, f"inputs[{index}].fulfills")
     check_held_outputs(tx, ledger)
 
 
 def check_held_outputs(tx, ledger):
     """Refuse a transfer spending an output its transaction's type holds for other
-    operations (HELD_OUTPUTS: a payout request's tokens)."""
+    operations (HELD_OUTPUTS: a payout request's tokens, a payment channel's output)."""
     for index, input_ in enumerate(tx.inputs):
-        source = ledger.get_transaction(input_.fulfills.txid)
-        source_type = type_for(source.operation) if source is not None else None
-        allowed = source_type.HELD_OUTPUTS.get(input_.fulfills.output) if source_type else None
-        if allowed is not None and tx.operation not in allowed:
-            raise OutputHeld(f"output {input_.fulfills.output} of {source.operation} {source.id}",
-                             field=f"inputs[{index}].fulfills", expected=" or ".join(allowed))
+        check_held_output(ledger, input_.fulfills, f"inputs[{index}].fulfills", tx.operation)
+
+
+def check_held_output(ledger, fulfills, field, operation=None):
+    """Refuse spending the output `fulfills` names by `operation` when its transaction's
+    type holds it for other operations; with no operation, refuse any held output (tokens
+    paid in as credits must be free). The refusal is the holding type's HELD_ERROR."""
+    source = ledger.get_transaction(fulfills.txid) if fulfills else None
+    source_type = type_for(source.operation) if source is not None else None
+    allowed = source_type.HELD_OUTPUTS.get(fulfills.output) if source_type else None
+    if allowed is not None and operation not in allowed:
+        raise source_type.HELD_ERROR(f"output {fulfills.output} of {source.operation} `{source.id}`",
+                                     field=field, expected=" or ".join(allowed))
 
 
 def check_plain_create(tx):

@@ -16,8 +16,8 @@ from bigchaindb_resonate.transaction import Input, Output, Transaction
 
 OPEN, TOPUP, SETTLE, CLOSE, REFUND = ("CHANNEL_OPEN", "CHANNEL_TOPUP", "CHANNEL_SETTLE",
                                       "CHANNEL_CLOSE", "CHANNEL_REFUND")
-# Operations whose output 0 is a channel output (a refund's pays the listener).
-KEEPS_CHANNEL_OUTPUT = (OPEN, TOPUP, SETTLE, CLOSE)
+# The operations that spend a channel output: the next transaction of its channel.
+SPENDS_CHANNEL_OUTPUT = (TOPUP, SETTLE, CLOSE, REFUND)
 CHANNEL_OUTPUT = 0
 ANCHOR = 1
 STATE_FIELDS = ("channel", "listener", "receiver", "deposit", "settled", "sequence", "closing")

@@ -33,7 +33,7 @@ from bigchaindb.common.schema import (
 )
 from bigchaindb.common.transaction import Input, Output, Transaction
 
-from bigchaindb_resonate.errors import IdentifierNotCanonical, RecordShape, SchemaViolation
+from bigchaindb_resonate.errors import IdentifierNotCanonical, OutputHeld, RecordShape, SchemaViolation
 from bigchaindb_resonate.ledger import LedgerView
 from bigchaindb_resonate.schemas import CompiledSchema
 
@@ -67,8 +67,10 @@ class ResonateTransaction(Transaction):
     FIELD_ALIASES = {}
     INDEXED_METADATA = ()  # groups of metadata fields, e.g. (("listener", "track"),)
     # Outputs only some operations may spend, by index: {output index: operations}
-    # (registry.check_held_outputs applies it to every transfer).
+    # (registry.check_held_outputs applies it to every transfer), and the refusal of
+    # any other spend.
     HELD_OUTPUTS = {}
+    HELD_ERROR = OutputHeld
 
     @classmethod
     def extra_index_keys(cls, metadata):

@@ -24,6 +24,7 @@ class ChannelEarlyRefund(ResonateValidationError):
 class ChannelRefund(ChannelTransaction):
     OPERATION = client_part.OPERATION
     SCHEMA = client_part.SCHEMA
+    HELD_OUTPUTS = {}  # its output 0 pays the listener: the channel is over
 
     def check_channel(self, ledger, parameters):
         self.check_only_input()

@@ -12,7 +12,7 @@ a live (open or closing) channel.
 from bigchaindb_resonate.conditions import any_one_of, condition_for, condition_uri
 from bigchaindb_resonate.errors import ResonateValidationError
 from bigchaindb_resonate.operations.channels import (
-    CHANNEL_OUTPUT, CLOSE, KEEPS_CHANNEL_OUTPUT, OPEN, REFUND, STATE_FIELDS, holds,
+    CHANNEL_OUTPUT, CLOSE, OPEN, REFUND, SPENDS_CHANNEL_OUTPUT, STATE_FIELDS, holds,
 )
 from bigchaindb_resonate.types.base import ResonateTransfer
 
@@ -71,18 +71,6 @@ def channel_key(channel_id):
 
 def listener_key(listener):
     return f"channel-listener|{listener}"
-
-
-def is_channel_output(tx, index):
-    return tx.operation in KEEPS_CHANNEL_OUTPUT and index == CHANNEL_OUTPUT
-
-
-def check_not_channel_output(ledger, fulfills, field):
-    """Refuse spending a channel output (the output `fulfills` names) outside its channel."""
-    spent = ledger.get_transaction(fulfills.txid) if fulfills else None
-    if spent is not None and is_channel_output(spent, fulfills.output):
-        raise ChannelOutputLocked(f"output {fulfills.output} of {spent.operation} `{spent.id}`",
-                                  field=field, expected="a channel operation of that channel")
 
 
 def live_channel(ledger, listener):
@@ -147,6 +135,11 @@ class ChannelTransaction(ResonateTransfer):
     """A channel's transaction: the credit token, the state check and the filing every
     channel operation shares; a type module adds `check_channel`."""
 
+    # Output 0 is the channel output (a refund says otherwise): only the channel's own
+    # operations spend it, and state_before checks it is their channel's.
+    HELD_OUTPUTS = {CHANNEL_OUTPUT: SPENDS_CHANNEL_OUTPUT}
+    HELD_ERROR = ChannelOutputLocked
+
     @classmethod
     def extra_index_keys(cls, metadata):
         keys = [listener_key(metadata["listener"])]
@@ -156,15 +149,10 @@ class ChannelTransaction(ResonateTransfer):
 
     def check_stateful(self, ledger):
         # Imported here: credit.py and play.py are heavier and import this module.
-        from bigchaindb_resonate.types.credit import NetworkHasNoParameters, credit_token
+        from bigchaindb_resonate.types.credit import check_credit_asset, parameters_in_force
 
-        parameters = ledger.network_parameters()
-        if parameters is None:
-            raise NetworkHasNoParameters(field="genesis app_state.resonate")
-        token = credit_token(ledger)
-        if token is None or self.asset["id"] != token.id:
-            raise ChannelNotCredit(field="asset.id",
-                                   expected=token.id if token else "a credit token on the network")
+        parameters = parameters_in_force(ledger)
+        check_credit_asset(self, ledger, ChannelNotCredit)
         self.check_channel(ledger, parameters)
 
     def check_channel(self, ledger, parameters):
@@ -214,12 +202,15 @@ class ChannelTransaction(ResonateTransfer):
 
 
 def listener_credits(ledger, inputs, listener, refusal, first=0):
-    """The tokens `inputs` spend, each checked to be an output held by the listener alone
-    (and no channel output): `refusal` otherwise. `first` numbers the inputs' fields."""
+    """The tokens `inputs` spend, each checked to be free (no output a type holds for its
+    own operations, such as a channel output: that type's refusal) and held by the
+    listener alone (`refusal` otherwise). `first` numbers the inputs' fields."""
+    from bigchaindb_resonate.registry import check_held_output  # the registry imports the types
+
     total = 0
     for index, input_ in enumerate(inputs, start=first):
         field = f"inputs[{index}].fulfills"
-        check_not_channel_output(ledger, input_.fulfills, field)
+        check_held_output(ledger, input_.fulfills, field)
         output = ledger.get_transaction(input_.fulfills.txid).outputs[input_.fulfills.output]
         if output.public_keys != [listener]:
             raise refusal(f"the output is held by {output.public_keys}", field=field,

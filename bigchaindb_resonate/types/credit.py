@@ -41,9 +41,7 @@ class Credit(ResonateRecord):
                               field="outputs", expected="one output held by the signer")
 
     def check_stateful(self, ledger):
-        parameters = ledger.network_parameters()
-        if parameters is None:
-            raise NetworkHasNoParameters(field="genesis app_state.resonate")
+        parameters = parameters_in_force(ledger)
         [signer] = self.inputs[0].owners_before
         if signer not in parameters["treasury_keys"]:
             raise CreditNotTreasury(f"`{signer}` is not a treasury key", field="inputs[0].owners_before",
@@ -62,6 +60,22 @@ class Credit(ResonateRecord):
     build = client_builder(client_part.build)
 
 
+def parameters_in_force(ledger):
+    """The network parameters in force (LedgerView.network_parameters); a chain whose
+    genesis carried none is refused NetworkHasNoParameters."""
+    parameters = ledger.network_parameters()
+    if parameters is None:
+        raise NetworkHasNoParameters(field="genesis app_state.resonate")
+    return parameters
+
+
 def credit_token(ledger):
     """The network's credit token (the first CREDIT committed or earlier in the block)."""
     return ledger.first_record(Credit.OPERATION, "@type", "ResonateCredit")
+
+
+def check_credit_asset(tx, ledger, refusal):
+    """`tx` moves the network's credit token: `refusal` (the type's own) otherwise."""
+    token = credit_token(ledger)
+    if token is None or tx.asset["id"] != token.id:
+        raise refusal(field="asset.id", expected=token.id if token else "a credit token on the network")

@@ -18,7 +18,7 @@ from bigchaindb_resonate.operations import payout_cancel, payout_settle
 from bigchaindb_resonate.operations import payout_request as client_part
 from bigchaindb_resonate.operations.payout_request import HELD
 from bigchaindb_resonate.types.base import ResonateTransfer, client_builder
-from bigchaindb_resonate.types.credit import NetworkHasNoParameters, credit_token
+from bigchaindb_resonate.types.credit import check_credit_asset, parameters_in_force
 
 
 class PayoutNotCredit(ResonateValidationError):
@@ -113,13 +113,8 @@ class PayoutRequest(ResonateTransfer):
 
     def check_stateful(self, ledger):
         asked = self.metadata
-        parameters = ledger.network_parameters()
-        if parameters is None:
-            raise NetworkHasNoParameters(field="genesis app_state.resonate")
-        token = credit_token(ledger)
-        if token is None or self.asset["id"] != token.id:
-            raise PayoutNotCredit(field="asset.id",
-                                  expected=token.id if token else "a credit token on the network")
+        parameters = parameters_in_force(ledger)
+        check_credit_asset(self, ledger, PayoutNotCredit)
         for index, input_ in enumerate(self.inputs):
             output = ledger.get_transaction(input_.fulfills.txid).outputs[input_.fulfills.output]
             if output.public_keys != [asked["payee"]]:

@@ -13,7 +13,7 @@ from bigchaindb_resonate.errors import ResonateValidationError
 from bigchaindb_resonate.money import money_minor
 from bigchaindb_resonate.operations import payout_settle as client_part
 from bigchaindb_resonate.types.base import client_builder
-from bigchaindb_resonate.types.credit import NetworkHasNoParameters
+from bigchaindb_resonate.types.credit import parameters_in_force
 from bigchaindb_resonate.types.payout_request import RequestSpender, signed_by
 
 # Printable ASCII, no space at either end: what a bank or provider's transfer id looks like.
@@ -66,9 +66,7 @@ class PayoutSettle(RequestSpender):
 
     def check_stateful(self, ledger):
         paid = self.metadata
-        parameters = ledger.network_parameters()
-        if parameters is None:
-            raise NetworkHasNoParameters(field="genesis app_state.resonate")
+        parameters = parameters_in_force(ledger)
         request = self.check_request(ledger, lambda asked: asked["treasury"])
         treasury = request.metadata["treasury"]
         if signed_by(self.inputs[0]) != [treasury] or treasury not in parameters["treasury_keys"]:

@@ -16,7 +16,7 @@ from bigchaindb_resonate.rule_versions import check_known
 from bigchaindb_resonate.types.base import ResonateTransfer, client_builder
 from bigchaindb_resonate.types.channels import channel_id_of, listener_credits, live_channel
 from bigchaindb_resonate.types.copyright import Copyright
-from bigchaindb_resonate.types.credit import NetworkHasNoParameters, credit_token
+from bigchaindb_resonate.types.credit import check_credit_asset, parameters_in_force
 from bigchaindb_resonate.types.manifestation import Manifestation, work_of
 from bigchaindb_resonate.types.right import SOURCES, Right, source_field, source_id, usages
 from bigchaindb_resonate.types.shares import holder_keys, in_force
@@ -165,13 +165,8 @@ class Play(ResonateTransfer):
 
     def check_stateful(self, ledger):
         play = self.metadata
-        parameters = ledger.network_parameters()
-        if parameters is None:
-            raise NetworkHasNoParameters(field="genesis app_state.resonate")
-        token = credit_token(ledger)
-        if token is None or self.asset["id"] != token.id:
-            raise PlayNotCredit(field="asset.id",
-                                expected=token.id if token else "a credit token on the network")
+        parameters = parameters_in_force(ledger)
+        check_credit_asset(self, ledger, PlayNotCredit)
         spent = listener_credits(ledger, self.inputs, play["listener"], PlayNotListener)
         channel = live_channel(ledger, play["listener"])
         if channel is not None:

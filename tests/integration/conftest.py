@@ -127,6 +127,14 @@ def clients(testnet):
     return [Client(node.api_url) for node in testnet.nodes]
 
 
+@pytest.fixture(scope="module")
+def catalogue(testnet, clients):
+    """The story's catalogue (tests/integration/story.py) on the module's `testnet`."""
+    from . import story
+
+    return story.catalogue(testnet, clients)
+
+
 def committed(clients, tx):
     """`tx` once every node has stored it."""
     wait_everywhere(clients, tx["id"])

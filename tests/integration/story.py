@@ -5,6 +5,8 @@ import json
 
 from bigchaindb.common.crypto import CryptoKeypair, generate_key_pair
 
+from bigchaindb_resonate.client import TransactionRefused
+
 from .conftest import wait_everywhere
 
 LICENCE = {"usageType": ["on_demand_stream"], "territory": {"include": ["Worldwide"]},
@@ -15,6 +17,25 @@ LICENCE = {"usageType": ["on_demand_stream"], "territory": {"include": ["Worldwi
 def role_keypair(testnet, role):
     document = json.loads((testnet.directory / "keys" / f"{role}.json").read_text())
     return CryptoKeypair(document["private_key"], document["public_key"])
+
+
+def validator(testnet, name):
+    """The key pair node `name` votes and proposes with."""
+    from bigchaindb_resonate.operations.parameter_election import validator_keypair
+
+    return validator_keypair(testnet.validator_key(name).path)
+
+
+def play_across_a_change(client, keypair, catalogue):
+    """The listener `keypair` plays the catalogue's track. Built under the rules in force
+    at the next block, a play may land in the block from which others are (a new share
+    or rule version): refused PLAY_WRONG_OUTPUTS then, and only then, it is built again."""
+    args = (keypair, catalogue["track"]["id"], catalogue["licence"]["id"], "GB")
+    try:
+        return client.play(*args)
+    except TransactionRefused as refused:
+        assert refused.code == "PLAY_WRONG_OUTPUTS", refused
+        return client.play(*args)
 
 
 def release(clients, artist, platform, group, name, payees, **recording):

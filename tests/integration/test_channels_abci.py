@@ -72,7 +72,8 @@ def test_ten_plays_through_a_channel_pay_and_count_as_ten_plays(market):
     artist = producer = coop = 0
     for number in range(10):
         paid, co_op = payouts(price(number), [(market.artist.public_key, 7000),
-                                              (market.producer.public_key, 3000)], {"coop_share_bp": COOP_SHARE_BP})
+                                              (market.producer.public_key, 3000)],
+                              {"coop_share_bp": COOP_SHARE_BP})
         artist, producer, coop = (artist + dict(paid)[market.artist.public_key],
                                   producer + dict(paid)[market.producer.public_key], coop + co_op)
     assert [market.balance(key) for key in (market.artist, market.producer, market.app.platform)] == [

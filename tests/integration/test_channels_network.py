@@ -13,7 +13,6 @@ from bigchaindb_resonate.operations import play as play_builder
 from bigchaindb_resonate.validators.royalties import price
 from bigchaindb_resonate.vouchers import make_voucher
 
-from . import story
 from .conftest import local_testnet, quiet, wait_everywhere
 
 pytestmark = pytest.mark.integration
@@ -25,11 +24,6 @@ def testnet(tmp_path_factory):
     with local_testnet(tmp_path_factory.mktemp("channels"), first_port=32400,
                        parameters={"channel_settle_delay_s": DELAY}) as network:
         yield network
-
-
-@pytest.fixture(scope="module")
-def catalogue(testnet, clients):
-    return story.catalogue(testnet, clients)
 
 
 def funded(catalogue, clients, amount=5000):

@@ -10,11 +10,10 @@ import requests
 from bigchaindb.common.crypto import generate_key_pair
 
 from bigchaindb_resonate.client import TransactionRefused
-from bigchaindb_resonate.operations.parameter_election import validator_keypair
 from bigchaindb_resonate.validators.royalties import payouts, price
 
-from . import story
 from .conftest import local_testnet, wait_everywhere
+from .story import play_across_a_change, validator
 
 pytestmark = pytest.mark.integration
 
@@ -25,15 +24,6 @@ OLD_SHARE, NEW_SHARE = 3000, 1500
 def testnet(tmp_path_factory):
     with local_testnet(tmp_path_factory.mktemp("governance"), first_port=29400) as network:
         yield network
-
-
-@pytest.fixture(scope="module")
-def catalogue(testnet, clients):
-    return story.catalogue(testnet, clients)
-
-
-def validator(testnet, name):
-    return validator_keypair(testnet.validator_key(name).path)
 
 
 def refusal_code(send):
@@ -64,14 +54,7 @@ class Listener:
             self.keypair, self.plays = generate_key_pair(), 0
             bought = client.buy_credits(self.catalogue["treasury"], self.keypair.public_key, 1022)
             wait_everywhere(self.readers, bought["id"])
-        args = (self.keypair, self.catalogue["track"]["id"], self.catalogue["licence"]["id"], "GB")
-        try:
-            tx = client.play(*args)
-        except TransactionRefused as refused:
-            # Built for the share in force at the next block, it landed in the block where
-            # the other share came into force: built again, it pays that one.
-            assert refused.code == "PLAY_WRONG_OUTPUTS", refused
-            tx = client.play(*args)
+        tx = play_across_a_change(client, self.keypair, self.catalogue)
         self.plays += 1
         wait_everywhere(self.readers, tx["id"])
         return client.status(tx["id"])["height"], tx

@@ -21,12 +21,10 @@ from openapi_schema_validator import OAS30Validator
 
 from bigchaindb_resonate.api import PREFIX
 from bigchaindb_resonate.client import TransactionRefused
-from bigchaindb_resonate.operations.parameter_election import validator_keypair
 from bigchaindb_resonate.validators.royalties import payouts, price
 
-from . import story
 from .conftest import at_once, local_testnet, wait_everywhere
-from .story import LICENCE
+from .story import LICENCE, validator
 
 pytestmark = pytest.mark.integration
 
@@ -35,11 +33,6 @@ pytestmark = pytest.mark.integration
 def testnet(tmp_path_factory):
     with local_testnet(tmp_path_factory.mktemp("plays"), first_port=32000) as network:
         yield network
-
-
-@pytest.fixture(scope="module")
-def catalogue(testnet, clients):
-    return story.catalogue(testnet, clients)
 
 
 def balances(client, *keys):
@@ -178,7 +171,7 @@ def samples(catalogue, clients, testnet):
              "transaction_id": listener["transaction_id"], "tx_id": listener["transaction_id"],
              "txid": listener["transaction_id"], "file": "dashboard.js"}
     # A parameter election open far ahead (it changes nothing the plays here see).
-    proposer = validator_keypair(testnet.validator_key("node1").path)
+    proposer = validator(testnet, "node1")
     election = clients[0].propose_parameter(proposer, "payout_threshold", 9000,
                                             clients[0].parameters()["height"] + 10_000)
     wait_everywhere(clients, election["id"])

@@ -90,7 +90,7 @@ def test_ten_plays_through_a_channel_pay_every_payee_what_ten_plays_would(
     expected = list(before)
     for number in range(10):
         paid, coop = payouts(price(number), [(artist.public_key, 7000),
-                                             (producer.public_key, 3000)], 3000)
+                                             (producer.public_key, 3000)], {"coop_share_bp": 3000})
         expected[0] += dict(paid)[artist.public_key]
         expected[1] += dict(paid)[producer.public_key]
         expected[2] += coop

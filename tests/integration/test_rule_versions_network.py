@@ -20,14 +20,13 @@ from bigchaindb.models import Transaction
 
 from bigchaindb_resonate import host
 from bigchaindb_resonate.client import TransactionRefused
-from bigchaindb_resonate.operations.parameter_election import validator_keypair
 from bigchaindb_resonate.schemas import CompiledSchema
 from bigchaindb_resonate.testnet import unknown_rule_versions
 from bigchaindb_resonate.types.play import Play
 from bigchaindb_resonate.validators.royalties import payouts, price
 
-from . import story
 from .conftest import local_testnet, quiet, wait_everywhere
+from .story import play_across_a_change, validator
 
 pytestmark = pytest.mark.integration
 
@@ -40,15 +39,6 @@ def testnet(tmp_path_factory):
         yield network
 
 
-@pytest.fixture(scope="module")
-def catalogue(testnet, clients):
-    return story.catalogue(testnet, clients)
-
-
-def validator(testnet, name):
-    return validator_keypair(testnet.validator_key(name).path)
-
-
 class Listener:
     """A listener with fresh credits, playing the track; each play with its height."""
 
@@ -59,14 +49,7 @@ class Listener:
         wait_everywhere(clients, bought["id"])
 
     def play(self, client):
-        args = (self.keypair, self.catalogue["track"]["id"], self.catalogue["licence"]["id"], "GB")
-        try:
-            tx = client.play(*args)
-        except TransactionRefused as refused:
-            # Built under the rules in force at the next block, it landed in the block from
-            # which version 2 is in force: built again, it pays as version 2.
-            assert refused.code == "PLAY_WRONG_OUTPUTS", refused
-            tx = client.play(*args)
+        tx = play_across_a_change(client, self.keypair, self.catalogue)
         wait_everywhere(self.clients, tx["id"])
         return client.status(tx["id"])["height"], tx
 

@@ -462,3 +462,20 @@ def test_only_a_dsr_report_is_named_into_a_directory(tmp_path, capsys):
     err = capsys.readouterr().err
     assert status != 0 and "is a directory; only a DSR is named for you" in err
     assert "Traceback" not in err and list(tmp_path.iterdir()) == []
+
+
+def test_a_write_says_what_follows_only_once_committed(monkeypatch, capsys):
+    from bigchaindb_resonate.errors import OutputHeld
+
+    reader, writer, followed = object(), object(), []
+    monkeypatch.setattr(cli, "_client", lambda args: reader)
+    monkeypatch.setattr(cli, "_writing_client", lambda args: writer)
+    args = argparse.Namespace(prog="resonate")
+    assert cli._write(args, "PLAY", lambda client: {"id": "ab" * 32}, then=followed.append) == 0
+    assert followed == [reader] and capsys.readouterr().out == "ab" * 32 + "\n"
+
+    def refused(client):
+        raise OutputHeld("output 0", field="inputs[0].fulfills")
+
+    assert cli._write(args, "PLAY", refused, then=followed.append) == 2
+    assert followed == [reader] and "OUTPUT_HELD" in capsys.readouterr().err

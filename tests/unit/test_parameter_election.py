@@ -79,6 +79,17 @@ def a_vote(election, voter):
                           .sign([voter.private_key]).to_dict())
 
 
+def voted(voters=(), *args, **kwargs):
+    """A network where a proposal (of `args`, `kwargs`) is committed, then the votes of
+    `voters` in one block (none: no block): the store and the election."""
+    store = a_network()
+    election = proposal(*args, store=store, **kwargs)
+    deliver(store, election)
+    if voters:
+        deliver(store, *(a_vote(election, validator) for validator in voters))
+    return store, election
+
+
 def refusal(store, tx, pending=()):
     with pytest.raises(ValidationError) as refused:
         Transaction.from_dict(tx.to_dict()).validate(store, list(pending))
@@ -98,11 +109,8 @@ def test_an_election_passes_with_more_than_two_thirds(votes, total, passed):
 
 
 def test_three_of_four_validators_change_the_coop_share_from_the_activation_height():
-    store = a_network()
-    election = proposal(store=store)
+    store, election = voted(VALIDATORS[:2])
     activation = election.asset["data"]["activation_height"]
-    deliver(store, election)
-    deliver(store, a_vote(election, VALIDATORS[0]), a_vote(election, VALIDATORS[1]))
     assert LedgerView(store).parameter_change(election.id) is None  # 20 of 40
     deliver(store, a_vote(election, VALIDATORS[2]))
     change = LedgerView(store).parameter_change(election.id)
@@ -120,11 +128,8 @@ def test_three_of_four_validators_change_the_coop_share_from_the_activation_heig
 
 
 def test_two_of_four_never_activate_and_votes_expire_at_the_activation_height():
-    store = a_network()
-    election = proposal(store=store)
+    store, election = voted(VALIDATORS[:2])
     activation = election.asset["data"]["activation_height"]
-    deliver(store, election)
-    deliver(store, a_vote(election, VALIDATORS[0]), a_vote(election, VALIDATORS[1]))
     empty_blocks(store, activation - store.validating_height)
     assert status(LedgerView(store), election, activation) == EXPIRED
     assert refusal(store, a_vote(election, VALIDATORS[2])) == "ELECTION_EXPIRED"
@@ -133,11 +138,8 @@ def test_two_of_four_never_activate_and_votes_expire_at_the_activation_height():
 
 
 def test_the_last_vote_one_block_before_the_activation_height_still_counts():
-    store = a_network()
-    election = proposal(store=store)
+    store, election = voted(VALIDATORS[:2])
     activation = election.asset["data"]["activation_height"]
-    deliver(store, election)
-    deliver(store, a_vote(election, VALIDATORS[0]), a_vote(election, VALIDATORS[1]))
     empty_blocks(store, activation - 1 - store.validating_height)
     deliver(store, a_vote(election, VALIDATORS[2]))
     assert in_force_at(store, activation) == 1500
@@ -192,18 +194,14 @@ def test_a_second_change_of_a_parameter_waits_until_the_first_is_settled():
 
 
 def test_an_expired_election_no_longer_holds_its_parameter():
-    store = a_network()
-    first = proposal(store=store)
-    deliver(store, first)
+    store, first = voted()
     empty_blocks(store, first.asset["data"]["activation_height"] - store.validating_height)
     assert status(LedgerView(store), first, store.validating_height) == EXPIRED
     deliver(store, proposal(value=2000, seed="2", store=store))
 
 
 def test_an_election_is_ongoing_until_then():
-    store = a_network()
-    election = proposal(store=store)
-    deliver(store, election)
+    store, election = voted()
     assert status(LedgerView(store), election, store.validating_height) == ONGOING
     assert election.votes(LedgerView(store)) == 0
     deliver(store, a_vote(election, VALIDATORS[1]))
@@ -211,9 +209,7 @@ def test_an_election_is_ongoing_until_then():
 
 
 def test_a_plain_transfer_of_vote_tokens_is_refused():
-    store = a_network()
-    election = proposal(store=store)
-    deliver(store, election)
+    store, election = voted()
     voter = VALIDATORS[1]
     index = next(i for i, output in enumerate(election.outputs) if output.public_keys == [voter.public_key])
     moved = Transaction.transfer(election.to_inputs([index]), [([ALICE.public_key], POWER)],
@@ -222,10 +218,7 @@ def test_a_plain_transfer_of_vote_tokens_is_refused():
 
 
 def test_crash_recovery_removes_the_change_its_block_concluded():
-    store = a_network()
-    election = proposal(store=store)
-    deliver(store, election)
-    deliver(store, *(a_vote(election, validator) for validator in VALIDATORS[:2]))
+    store, election = voted(VALIDATORS[:2])
     concluding = a_vote(election, VALIDATORS[2])
     deliver(store, concluding)
     assert LedgerView(store).parameter_change(election.id) is not None
@@ -245,10 +238,7 @@ def test_values_in_force_by_activation_height(height, share, currency):
 
 
 def test_changes_are_read_once_per_new_height_not_per_validation():
-    store = a_network()
-    election = proposal(store=store)
-    deliver(store, election)
-    deliver(store, *(a_vote(election, validator) for validator in VALIDATORS[:3]))
+    store, election = voted(VALIDATORS[:3])
     store.commit(4, time=86400)  # the chain head's height, as the node keeps it
     del store.validating_height  # as in the HTTP API's processes: the next block is read
     store.finds.clear()
@@ -263,10 +253,7 @@ def test_changes_are_read_once_per_new_height_not_per_validation():
 
 
 def test_a_maximum_lead_below_the_minimum_still_lets_the_earliest_height_through():
-    store = a_network()
-    shortened = proposal("activation_max_lead_blocks", 1, store=store)
-    deliver(store, shortened)
-    deliver(store, *(a_vote(shortened, validator) for validator in VALIDATORS[:3]))
+    store, shortened = voted(VALIDATORS[:3], "activation_max_lead_blocks", 1)
     empty_blocks(store, shortened.asset["data"]["activation_height"] - store.validating_height)
     assert LedgerView(store).network_parameters()["activation_max_lead_blocks"] == 1
     deliver(store, proposal("activation_max_lead_blocks", 1000, seed="2", store=store))

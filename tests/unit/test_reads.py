@@ -230,17 +230,22 @@ def test_record_operations_are_the_registered_create_like_types():
 
 # -- through HTTP
 
-@pytest.fixture
-def http(ledger):
+def api_client(store):
+    """A test client of the HTTP API (api.py) reading `store`."""
     app = Flask(__name__)
 
     @contextlib.contextmanager
     def pool():
-        yield ledger
+        yield store
 
     app.config["bigchain_pool"] = pool
     api.register(app)
     return app.test_client()
+
+
+@pytest.fixture
+def http(ledger):
+    return api_client(ledger)
 
 
 def get(http, path, **params):
@@ -311,6 +316,11 @@ def _schema_for(document, path, status=200):
         response = converted["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
     return {**response["content"]["application/json"]["schema"],
             "components": converted["components"]}
+
+
+def documented(route):
+    """The schema docs/openapi.yaml documents for `route`'s answer."""
+    return _schema_for(yaml.safe_load(OPENAPI.read_text()), route)
 
 
 @pytest.mark.parametrize("route, path, params", [

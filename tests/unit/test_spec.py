@@ -127,11 +127,7 @@ def example_tx(operation):
 def example_play(play, listener):
     """The listener buys credits by a treasury TRANSFER of the credit example, then plays
     by the split example."""
-    treasury = fixed_keypair(PARAMETERS["treasury_keys"][0])
-    credit = Transaction.from_dict(example_tx("CREDIT"))
-    purchase = Transaction.transfer(credit.to_inputs(), [
-        ([listener.public_key], PURCHASE), ([treasury.public_key], credit.outputs[0].amount - PURCHASE)],
-        asset_id=credit.id).sign([treasury.private_key])
+    purchase = example_purchase(listener)
     payees = [(payee["publicKey"], payee["shareBp"])
               for payee in example_tx("SPLIT")["asset"]["data"]["payees"]]
     parameters = {"platform_key": fixed_keypair(PARAMETERS["platform_key"]).public_key,
@@ -146,25 +142,23 @@ def example_payout(operation, data):
     payee = fixed_keypair("PAYOUT_REQUEST")
     treasury = fixed_keypair(PARAMETERS["treasury_keys"][0])
     if operation == "PAYOUT_REQUEST":
-        credit = Transaction.from_dict(example_tx("CREDIT"))
-        purchase = Transaction.transfer(credit.to_inputs(), [
-            ([payee.public_key], 2 * data["amount"]),
-            ([treasury.public_key], credit.outputs[0].amount - 2 * data["amount"])],
-            asset_id=credit.id).sign([treasury.private_key])
+        purchase = example_purchase(payee, 2 * data["amount"])
         tx, signer = PayoutRequest.request([(purchase, 0)], payee.public_key, treasury.public_key,
-                                           data["amount"], credit.id), payee
+                                           data["amount"], purchase.asset["id"]), payee
     elif operation == "PAYOUT_SETTLE":
         tx, signer = PayoutSettle.settle(example_tx("PAYOUT_REQUEST"), data["reference"], {
             "payout_rate": 800, "payout_currency": "EUR"}), treasury
     else:
         tx, signer = PayoutCancel.cancel(example_tx("PAYOUT_REQUEST")), payee
     return LightTransaction.from_dict(tx.to_dict()).sign([signer.private_key]).to_dict()
-def example_purchase(listener):
-    """A treasury TRANSFER of the credit example to `listener`."""
+
+
+def example_purchase(buyer, amount=PURCHASE):
+    """A treasury TRANSFER of `amount` tokens of the credit example to `buyer`."""
     treasury = fixed_keypair(PARAMETERS["treasury_keys"][0])
     credit = Transaction.from_dict(example_tx("CREDIT"))
     return Transaction.transfer(credit.to_inputs(), [
-        ([listener.public_key], PURCHASE), ([treasury.public_key], credit.outputs[0].amount - PURCHASE)],
+        ([buyer.public_key], amount), ([treasury.public_key], credit.outputs[0].amount - amount)],
         asset_id=credit.id).sign([treasury.private_key])
 
 
