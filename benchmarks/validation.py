@@ -15,7 +15,11 @@ TRANSFER. Each timed transaction is independent of the others of its type and de
 only on what one setup block commits, under genesis parameters and a consensus time:
 a registry record extends its own chain Party → Work → Manifestation → Copyright → Right
 (`Catalogue`), and each PLAY is one listener's first play of a recording whose Copyright,
-streaming licence, split and credit purchase are in that block. Results are appended to
+streaming licence, split and credit purchase are in that block. CHANNEL_SETTLE is timed
+at 10 and 100 vouchers (`CHANNEL_SETTLE_10`, `CHANNEL_SETTLE_100`): each settles the first
+vouchers of its own listener's channel, opened in that block towards the platform, over one
+licensed, split track; `per_settled_voucher` gives its time per voucher as a ratio to a
+PLAY's validation in the same run (issue 9 asks at most 0.1). Results are appended to
 benchmarks/results/validation.jsonl.
 """
 import argparse
@@ -181,6 +185,65 @@ def play_market(count, parameters, platform, credits):
         for index, listener in enumerate(listeners)]
 
 
+# Vouchers per timed settlement: the end-to-end benchmark's 10 plays per listener, and the
+# most one settlement carries (operations/channel_settle.MAX_VOUCHERS).
+SETTLEMENT_SIZES = (10, 100)
+
+
+def settlement_name(size):
+    return f"CHANNEL_SETTLE_{size}"
+
+
+def channel_market(count, parameters, platform, credits):
+    """For each of SETTLEMENT_SIZES, `count` settlements (name → list), each paying the
+    first `size` plays of one track through its own listener's channel, signed by the
+    platform as receiver; and what they need, to commit: the licensed, split track, a credit
+    purchase for every listener and their CHANNEL_OPENs. `credits` as in play_market."""
+    from bigchaindb_resonate.operations import channel_open, channel_settle
+    from bigchaindb_resonate.transaction import Transaction as LightTransaction
+    from bigchaindb_resonate.types.channels import state_of
+    from bigchaindb_resonate.types.split import payees_of
+    from bigchaindb_resonate.validators.royalties import price
+    from bigchaindb_resonate.vouchers import make_voucher
+
+    def signed(tx, keypair):  # channel transactions are signed by one side, as each side does
+        return Transaction.from_dict(
+            LightTransaction.from_dict(tx.to_dict()).sign([keypair.private_key]).to_dict())
+
+    holding, index, holder = credits
+    catalogue = Catalogue(licensee=platform)
+    links = catalogue.chain([*catalogue.records, catalogue.split])
+    track, right, split = links[2], links[4], links[5]
+    deposit = sum(price(play) for play in range(max(SETTLEMENT_SIZES)))
+    listeners = {size: [generate_key_pair() for _ in range(count)] for size in SETTLEMENT_SIZES}
+    every = [listener for size in SETTLEMENT_SIZES for listener in listeners[size]]
+    # The deposit and the channel's anchor token.
+    purchase = Transaction.transfer(
+        holding.to_inputs([index]), [([listener.public_key], deposit + 1) for listener in every]
+        + [([holder.public_key], holding.outputs[index].amount - (deposit + 1) * len(every))],
+        asset_id=holding.asset.get("id", holding.id)).sign([holder.private_key])
+    outputs = iter(range(len(every)))  # the purchase pays the listeners in `every`'s order
+    opens, settlements = [], {}
+    for size in SETTLEMENT_SIZES:
+        settlements[settlement_name(size)] = []
+        for listener in listeners[size]:
+            opened = signed(channel_open.open_channel(
+                [(purchase, next(outputs))], listener.public_key, platform.public_key,
+                deposit), listener)
+            total, vouchers = 0, []
+            for play in range(size):
+                total += price(play)
+                vouchers.append(make_voucher(
+                    listener.private_key, channel=opened.id, listener=listener.public_key,
+                    sequence=play + 1, track=track.id, play=play, price=price(play), total=total,
+                    territory="GB", right=right.id))
+            opens.append(opened)
+            settlements[settlement_name(size)].append(signed(channel_settle.settle(
+                {**state_of(opened), "latest_transaction": opened.id}, vouchers,
+                {track.id: (split.id, payees_of(split))}, parameters, purchase.asset["id"]), platform))
+    return [*links, purchase, *opens], settlements
+
+
 def network_roles():
     """A treasury and a platform key pair, the genesis parameters naming them, and the
     network's credit token issued by the treasury (not yet committed)."""
@@ -204,6 +267,9 @@ def signed_workloads(rounds, seed, parameters, platform, credits):
                for n in range(seed + rounds)]
     registered, records = registry_market(rounds)
     market, plays = play_market(rounds, parameters, platform, credits)
+    # The play market's purchase returns the rest of the credits to their holder last.
+    channels, settlements = channel_market(rounds, parameters, platform,
+                                           (market[-1], rounds, credits[2]))
     workloads = {
         "CREATE": [Transaction.create([owner.public_key], [([owner.public_key], 1)],
                                       asset={"fresh": n}
@@ -214,8 +280,9 @@ def signed_workloads(rounds, seed, parameters, platform, credits):
                      for tx in created[seed:]],
         **records,
         "PLAY": plays,
+        **settlements,
     }
-    return created + registered + market, workloads
+    return created + registered + market + channels, workloads
 
 
 def count_queries(connection):
@@ -273,6 +340,10 @@ def ratios(total, parse, round_trips):
         "parse_median_ms": {name: round(value, 3) for name, value in parse_ms.items()},
         "parse_ratio_to_create": {name: round(value / parse_ms["CREATE"], 3)
                                   for name, value in parse_ms.items()},
+        # A settlement's validation per voucher it pays, against one direct PLAY's.
+        "per_settled_voucher": {
+            name: {"ms": round(ms[name] / size, 4), "ratio_to_play": round(ms[name] / size / ms["PLAY"], 3)}
+            for size in SETTLEMENT_SIZES for name in [settlement_name(size)] if name in ms},
     }
 
 

@@ -1,9 +1,10 @@
+import base58
 import pytest
 
 from bigchaindb_resonate.conditions import generate_key_pair
 from bigchaindb_resonate.vouchers import (
-    VoucherSignatureError, inclusion_proof, make_voucher, merkle_root, proves_inclusion,
-    verify_signature)
+    VoucherSignatureError, b58decode, inclusion_proof, make_voucher, merkle_root,
+    proves_inclusion, verify_signature)
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +62,19 @@ def test_a_repeated_last_voucher_changes_the_root(listener):
 def test_a_settlement_commits_to_at_least_one_voucher():
     with pytest.raises(ValueError):
         merkle_root([])
+
+
+@pytest.mark.parametrize("text", [
+    "", "1", "111", "11A", "2", "z" * 88, "1" * 3 + "3mJr7AoUXx2Wqd", "3mJr7AoUXx2Wqd  ",
+    generate_key_pair().public_key, "5" * 64 + " ",
+])
+def test_b58decode_gives_the_bytes_the_base58_package_gives(text):
+    assert b58decode(text) == base58.b58decode(text)
+
+
+@pytest.mark.parametrize("text", ["0OIl", "abc0", "é", "1 1"])
+def test_b58decode_refuses_what_the_base58_package_refuses(text):
+    with pytest.raises(ValueError):
+        base58.b58decode(text)
+    with pytest.raises(ValueError):
+        b58decode(text)
