@@ -305,7 +305,7 @@ def test_plays_pay_an_artist_who_is_paid_out_and_whose_statement_another_node_au
         play = clients[number % 4].play(listener, released["track"]["id"], released["licence"]["id"], "GB")
         wait_everywhere(clients, play["id"])  # the next node builds on it
         first = first or play
-    earned = sum(dict(payouts(price(number), [(artist.public_key, 10000)], 3000)[0])[artist.public_key]
+    earned = sum(dict(payouts(price(number), [(artist.public_key, 10000)], {"coop_share_bp": 3000})[0])[artist.public_key]
                  for number in range(10))
     # The default threshold is 8000 tokens (10 EUR): an advance from the treasury tops
     # the artist's earnings up to it.
