@@ -150,8 +150,10 @@ def test_each_bigchaindb_uses_its_own_mongodb_and_tendermint(generated):
         assert service["build"] == {"context": compose.build_context_from(out),
                                     "dockerfile": "network/Dockerfile"}
         assert (out / service["build"]["context"] / service["build"]["dockerfile"]).exists()
-        assert bind_mounts(service) == {compose.NODE_CONFIG: f"./{node.name}/bigchaindb.json",
-                                        compose.NODE_LOGS: f"./{node.name}/logs"}
+        assert bind_mounts(service) == {
+            compose.NODE_CONFIG: f"./{node.name}/bigchaindb.json",
+            compose.NODE_LOGS: f"./{node.name}/logs",
+            compose.NODE_STORE_CA: f"./{node.name}/mongodb-tls/ca.pem"}
         settings = read_json(node_dir(out, node).bigchaindb_config)
         assert settings["database"]["host"] == names.mongodb
         assert settings["database"]["login"] == compose.DATABASE_USER
