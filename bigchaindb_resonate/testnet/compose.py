@@ -27,7 +27,7 @@ from string import Template
 
 import yaml
 
-from bigchaindb_resonate.testnet import config
+from bigchaindb_resonate.testnet import config, store_tls
 from bigchaindb_resonate.testnet.config import NodeDir
 from bigchaindb_resonate.testnet.description import (DEFAULT_CHAIN_ID, DEFAULT_NODES,
                                                      DESCRIPTION_FILE, LOOPBACK, MAX_NODES,
@@ -62,6 +62,11 @@ TLS_DIR = "/etc/nginx/tls"
 DATABASE_USER = "resonate-node"
 DATABASE_ADMIN = "admin"
 SECRETS = ("mongodb-root-password", "mongodb-node-password")
+# TLS between the node and its store (store_tls.py): the files in <node>/mongodb-tls/,
+# where mongod and the node's container see them.
+STORE_TLS_DIR = "mongodb-tls"
+MONGODB_TLS = "/etc/mongodb-tls"
+NODE_STORE_CA = "/etc/bigchaindb/mongodb-ca.pem"
 # On one Docker host, node i publishes each port at port + i * HOST_PORT_STEP.
 HOST_PORT_STEP = 10
 # The member's edge (network/proxy/nginx.conf.template).
@@ -120,7 +125,7 @@ def container_bigchaindb_settings(node: Node, services: ServiceNames, advertised
     # BigchainDB 2.2.2 authenticates with these against the node's own database
     # (backend/localmongodb/connection.py: authenticate(login, password)).
     settings["database"].update(host=services.mongodb, login=DATABASE_USER,
-                                password=database_password)
+                                password=database_password, ssl=True)
     settings["metrics"] = {"bind": f"0.0.0.0:{node.ports.metrics}", "dir": METRICS_DIR}
     return settings
 
@@ -159,26 +164,43 @@ def node_services(node: Node, services: ServiceNames, files: str, build_context:
     ports = node.ports
     internal = ["internal"] if member else None
     secret = {name: f"{services.secret_prefix}{name}" for name in SECRETS}
+    tls_files = f"{files}/{STORE_TLS_DIR}"
+    server_pem = f"{MONGODB_TLS}/{store_tls.SERVER_FILE}"
+    ca_pem = f"{MONGODB_TLS}/{store_tls.CA_FILE}"
+    # Clients verify the store against its CA and log in with passwords: the store asks
+    # none of them for a certificate (store_tls.py says why).
+    mongosh_tls = ["--tls", "--tlsCAFile", ca_pem, "--host", LOOPBACK]
     mongodb = {
         "image": MONGODB_IMAGE,
-        "command": ["mongod", "--auth", "--bind_ip_all", "--port", str(ports.store)],
+        "command": ["mongod", "--auth", "--bind_ip_all", "--tlsMode", "requireTLS",
+                    "--tlsCertificateKeyFile", server_pem, "--tlsCAFile", ca_pem,
+                    "--tlsAllowConnectionsWithoutCertificates", "--port", str(ports.store)],
         "environment": {"MONGO_INITDB_ROOT_USERNAME": DATABASE_ADMIN,
                         "MONGO_INITDB_ROOT_PASSWORD_FILE":
                             f"/run/secrets/{secret['mongodb-root-password']}",
                         "RESONATE_NODE_USER": DATABASE_USER,
                         "RESONATE_NODE_DATABASE": config.DATABASE_NAME,
+                        "RESONATE_STORE_TLS": MONGODB_TLS,
                         "HOME": "/tmp"},
         "secrets": [{"source": secret[name], "target": name} for name in SECRETS],
+        # File by file: the CA's key stays out of every container.
         "volumes": [f"{files}/mongodb:{MONGODB_DATA}",
-                    f"{files}/mongodb-init:/docker-entrypoint-initdb.d:ro"],
-        "healthcheck": _healthcheck(["mongosh", "--quiet", "--port", str(ports.store),
-                                     "--eval", "db.adminCommand('ping').ok"]),
+                    f"{files}/mongodb-init:/docker-entrypoint-initdb.d:ro",
+                    f"{tls_files}/{store_tls.CA_FILE}:{ca_pem}:ro",
+                    f"{tls_files}/{store_tls.SERVER_FILE}:{server_pem}:ro"],
+        "healthcheck": _healthcheck(["mongosh", "--quiet", *mongosh_tls, "--port",
+                                     str(ports.store), "--eval",
+                                     "db.adminCommand('ping').ok"]),
     }
     bigchaindb = {
         "build": {"context": build_context, "dockerfile": DOCKERFILE},
         "image": NODE_IMAGE,
         "depends_on": {services.mongodb: {"condition": "service_healthy"}},
-        "volumes": [f"{files}/bigchaindb.json:{NODE_CONFIG}:ro", f"{files}/logs:{NODE_LOGS}"],
+        # database.ssl is on in bigchaindb.json; the driver trusts the store's private CA
+        # from here (store_tls.py says why not database.ca_cert).
+        "environment": {"SSL_CERT_FILE": NODE_STORE_CA},
+        "volumes": [f"{files}/bigchaindb.json:{NODE_CONFIG}:ro", f"{files}/logs:{NODE_LOGS}",
+                    f"{tls_files}/{store_tls.CA_FILE}:{NODE_STORE_CA}:ro"],
         "healthcheck": _healthcheck([*HEALTH, "node", "--health",
                                      f"http://127.0.0.1:{ports.metrics}/health", "--api",
                                      f"http://127.0.0.1:{ports.api}/"]),
@@ -352,9 +374,22 @@ def _hand_over(root: Path) -> None:
         os.chown(path, uid, gid, follow_symlinks=False)
 
 
-def _write_container_dirs(root: Path) -> list[Path]:
-    """The node's store passwords and the directories its containers write, owned by the
-    user who runs the command (the containers run as that user)."""
+def _write_store_tls(directory: Path, store_host: str) -> list[Path]:
+    """The store's CA and certificate, issued once per node and kept."""
+    paths = [directory / name for name in store_tls.FILES]
+    if not all(path.exists() for path in paths):
+        directory.mkdir(mode=0o700, exist_ok=True)
+        for name, content in store_tls.issue(store_host).items():
+            if name in store_tls.PRIVATE_FILES:
+                _write_private(directory / name, content.decode())
+            else:
+                (directory / name).write_bytes(content)
+    return paths
+
+
+def _write_container_dirs(root: Path, store_host: str) -> list[Path]:
+    """The node's store passwords and TLS files and the directories its containers
+    write, owned by the user who runs the command (the containers run as that user)."""
     for name in ("mongodb", "logs", "tendermint/data"):
         (root / name).mkdir(parents=True, exist_ok=True)
     os.chmod(root / "mongodb", 0o700)
@@ -365,7 +400,8 @@ def _write_container_dirs(root: Path) -> list[Path]:
     (root / "secrets").mkdir(mode=0o700, exist_ok=True)
     for name in SECRETS:
         _kept_secret(root / "secrets" / name)
-    return [init, *(root / "secrets" / name for name in SECRETS)]
+    return [init, *(root / "secrets" / name for name in SECRETS),
+            *_write_store_tls(root / STORE_TLS_DIR, store_host)]
 
 
 def _write_env(out_dir: Path) -> Path:
@@ -387,7 +423,7 @@ def write_compose(network: Network, out_dir: Path) -> list[Path]:
     written = [out_dir / DESCRIPTION_FILE, env]
     for index, node in enumerate(compose_network.nodes):
         files = node_dirs[node.name]
-        written += _write_container_dirs(files.root)
+        written += _write_container_dirs(files.root, network_services(node).mongodb)
         password = _kept_secret(files.root / "secrets" / "mongodb-node-password")
         _write_settings(files.bigchaindb_config, container_bigchaindb_settings(
             node, network_services(node), advertised_host="localhost",
@@ -498,7 +534,7 @@ def write_member(out_dir: Path, name: str, host: str, genesis_file: Path,
     files.genesis.write_text(genesis_text)
     files.tendermint_config.write_text(config.render_tendermint_config(
         network, node, {name: own_id, **{peer.name: peer.name for peer in peer_nodes}}))
-    written = _write_container_dirs(files.root)
+    written = _write_container_dirs(files.root, MEMBER_SERVICES.mongodb)
     _write_settings(files.bigchaindb_config, container_bigchaindb_settings(
         node, MEMBER_SERVICES, advertised_host=host, advertised_ws_port=HTTPS_PORT,
         database_password=_kept_secret(files.root / "secrets" / "mongodb-node-password"),

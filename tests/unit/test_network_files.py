@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bigchaindb_resonate.testnet import compose, config
+from bigchaindb_resonate.testnet import compose, config, store_tls
 from bigchaindb_resonate.testnet.config import NodeDir, node_dir
 from bigchaindb_resonate.testnet.description import STANDARD_PORTS, describe_hosts
 
@@ -150,8 +150,10 @@ def test_each_bigchaindb_uses_its_own_mongodb_and_tendermint(generated):
         assert service["build"] == {"context": compose.build_context_from(out),
                                     "dockerfile": "network/Dockerfile"}
         assert (out / service["build"]["context"] / service["build"]["dockerfile"]).exists()
-        assert bind_mounts(service) == {compose.NODE_CONFIG: f"./{node.name}/bigchaindb.json",
-                                        compose.NODE_LOGS: f"./{node.name}/logs"}
+        assert bind_mounts(service) == {
+            compose.NODE_CONFIG: f"./{node.name}/bigchaindb.json",
+            compose.NODE_LOGS: f"./{node.name}/logs",
+            compose.NODE_STORE_CA: f"./{node.name}/mongodb-tls/ca.pem"}
         settings = read_json(node_dir(out, node).bigchaindb_config)
         assert settings["database"]["host"] == names.mongodb
         assert settings["database"]["login"] == compose.DATABASE_USER
@@ -347,8 +349,9 @@ def test_every_private_file_of_a_member_is_its_owners_alone(member):
     root = out / compose.MEMBER_NODE_DIR
     private = [root / "bigchaindb.json", *(root / "secrets").iterdir(),
                root / "tendermint/config/priv_validator_key.json",
-               root / "tendermint/config/node_key.json"]
-    assert len(private) == 3 + len(compose.SECRETS)
+               root / "tendermint/config/node_key.json",
+               *(root / compose.STORE_TLS_DIR / name for name in store_tls.PRIVATE_FILES)]
+    assert len(private) == 3 + len(compose.SECRETS) + len(store_tls.PRIVATE_FILES)
     for path in private:
         assert (path.stat().st_mode & 0o077) == 0, path
     assert ((root / "secrets").stat().st_mode & 0o077) == 0
@@ -512,3 +515,94 @@ def test_no_private_key_under_network():
     assert offending == []
     assert not list(NETWORK_DIR.rglob("priv_validator_key.json"))
     assert not list(NETWORK_DIR.rglob("node_key.json"))
+
+
+# ---------------------------------------------------------------------------------------
+# TLS between the node and its store
+
+
+def test_member_store_requires_tls_and_the_node_trusts_its_ca(member):
+    out, _, _, _ = member
+    root = out / compose.MEMBER_NODE_DIR
+    document = yaml.safe_load((out / compose.MEMBER_FILE).read_text())
+    mongodb, bigchaindb = (document["services"][name] for name in ("mongodb", "bigchaindb"))
+    command = mongodb["command"]
+    option = {name: command[command.index(name) + 1] for name in
+              ("--tlsMode", "--tlsCertificateKeyFile", "--tlsCAFile")}
+    assert option["--tlsMode"] == "requireTLS"
+    mounts = {target: source for source, target, *_ in
+              (entry.split(":") for entry in mongodb["volumes"])}
+    assert mounts[option["--tlsCertificateKeyFile"]] == "./node/mongodb-tls/mongodb.pem"
+    assert mounts[option["--tlsCAFile"]] == "./node/mongodb-tls/ca.pem"
+    # The CA's key is in no container.
+    for service in document["services"].values():
+        assert not any(store_tls.CA_KEY_FILE in entry for entry in service.get("volumes", []))
+    # The store's own clients speak TLS to it, trusting the CA.
+    health = mongodb["healthcheck"]["test"]
+    assert "--tls" in health and health[health.index("--tlsCAFile") + 1] == option["--tlsCAFile"]
+    script = (root / "mongodb-init" / "create-node-user.sh").read_text()
+    assert '--tls --tlsCAFile "$RESONATE_STORE_TLS/ca.pem"' in script
+    assert mongodb["environment"]["RESONATE_STORE_TLS"] == compose.MONGODB_TLS
+    # The node: TLS on in bigchaindb.json, the CA as its trust store, no client files
+    # (those would switch BigchainDB 2.2.2 to X.509 login).
+    database = read_json(root / "bigchaindb.json")["database"]
+    assert database["ssl"] is True
+    assert not any(database.get(key) for key in ("ca_cert", "certfile", "keyfile", "crlfile"))
+    assert bigchaindb["environment"]["SSL_CERT_FILE"] == compose.NODE_STORE_CA
+    assert bind_mounts(bigchaindb)[compose.NODE_STORE_CA] == "./node/mongodb-tls/ca.pem"
+
+
+def _certificates(directory):
+    from cryptography import x509
+
+    ca = x509.load_pem_x509_certificate((directory / store_tls.CA_FILE).read_bytes())
+    server = x509.load_pem_x509_certificate((directory / store_tls.SERVER_FILE).read_bytes())
+    return ca, server
+
+
+def test_the_store_certificate_names_its_service_and_chains_to_the_nodes_ca(member, generated):
+    import ipaddress
+    import subprocess
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    out, _, _, _ = member
+    network, compose_out, _, _ = generated
+    stores = [(out / compose.MEMBER_NODE_DIR, compose.MEMBER_SERVICES.mongodb)] + [
+        (node_dir(compose_out, node).root, compose.network_services(node).mongodb)
+        for node in network.nodes]
+    for root, store_host in stores:
+        directory = root / compose.STORE_TLS_DIR
+        ca, server = _certificates(directory)
+        names = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert store_host in names.get_values_for_type(x509.DNSName)
+        assert ipaddress.ip_address("127.0.0.1") in names.get_values_for_type(x509.IPAddress)
+        assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+        assert not server.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+        # mongod reads the certificate and its key from one file: they must belong together.
+        key = serialization.load_pem_private_key(
+            (directory / store_tls.SERVER_FILE).read_bytes(), password=None)
+        assert key.public_key().public_numbers() == server.public_key().public_numbers()
+        verified = subprocess.run(
+            ["openssl", "verify", "-CAfile", str(directory / store_tls.CA_FILE),
+             "-purpose", "sslserver", "-verify_hostname", store_host,
+             str(directory / store_tls.SERVER_FILE)], capture_output=True, text=True)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert (directory.stat().st_mode & 0o077) == 0
+        for name in store_tls.PRIVATE_FILES:
+            assert ((directory / name).stat().st_mode & 0o777) == 0o600, name
+    # Each node has its own CA: one node's CA does not vouch for another's store.
+    first, second = (root / compose.STORE_TLS_DIR for root, _ in stores[:2])
+    crossed = subprocess.run(["openssl", "verify", "-CAfile", str(first / store_tls.CA_FILE),
+                              str(second / store_tls.SERVER_FILE)], capture_output=True)
+    assert crossed.returncode != 0
+
+
+def test_regenerating_a_member_keeps_its_store_ca_and_certificate(member):
+    out, genesis, peers, written = member
+    directory = out / compose.MEMBER_NODE_DIR / compose.STORE_TLS_DIR
+    assert all(directory / name in written for name in store_tls.FILES)
+    before = {name: (directory / name).read_bytes() for name in store_tls.FILES}
+    compose.write_member(out, "kokoroko", "kokoroko.coop.example", genesis, peers)
+    assert {name: (directory / name).read_bytes() for name in store_tls.FILES} == before
