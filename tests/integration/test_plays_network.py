@@ -24,6 +24,7 @@ from bigchaindb_resonate.client import TransactionRefused
 from bigchaindb_resonate.validators.royalties import payouts, price
 
 from .conftest import at_once, local_testnet, wait_everywhere
+from . import story
 from .story import LICENCE, validator
 
 pytestmark = pytest.mark.integration
