@@ -299,6 +299,17 @@ def _write(args, operation, send, then=None):
     return 0
 
 
+def played_track():
+    """The options that say what is played, paid by PLAY or through a channel."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--track", required=True, type=record_id, help="the MANIFESTATION id")
+    parser.add_argument("--right", required=True, type=record_id,
+                        help="the RIGHT the co-op streams it under")
+    parser.add_argument("--territory", required=True, type=country,
+                        help="where you are: ISO 3166-1 alpha-2, any case, e.g. GB")
+    return parser
+
+
 def _fields(pairs):
     """The record properties whose option was given."""
     return {key: value for key, value in pairs if value not in (None, [], False)}
@@ -1174,13 +1185,8 @@ def build_parser():
     show_split.add_argument("track", type=record_id, help="the MANIFESTATION id")
     show_split.set_defaults(func=_split_show)
 
-    play = commands.add_parser("play", parents=[signer],
+    play = commands.add_parser("play", parents=[signer, played_track()],
                                help="play a track, paying by the stream-to-own curve (docs/spec/play.md)")
-    play.add_argument("--track", required=True, type=record_id, help="the MANIFESTATION id")
-    play.add_argument("--right", required=True, type=record_id,
-                      help="the RIGHT the co-op streams it under")
-    play.add_argument("--territory", required=True, type=country,
-                      help="where you are: ISO 3166-1 alpha-2, any case, e.g. GB")
     play.set_defaults(func=_play)
 
     payout = commands.add_parser("payout", help="payouts of tokens in money (docs/spec/payout_request.md)")

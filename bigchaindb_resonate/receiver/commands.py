@@ -38,7 +38,7 @@ def positive(kind):
 
 
 def add_commands(commands, node, signer):
-    from bigchaindb_resonate.cli import country, node_url, public_key, record_id
+    from bigchaindb_resonate.cli import node_url, played_track, public_key, record_id
 
     receiver_url = argparse.ArgumentParser(add_help=False)
     receiver_url.add_argument("--receiver", type=node_url,
@@ -83,13 +83,8 @@ def add_commands(commands, node, signer):
     top_up.add_argument("--tokens", required=True, type=positive(int), help="how many to add")
     top_up.set_defaults(func=_top_up)
     play = channel_commands.add_parser(
-        "play", parents=[signer, receiver_url],
+        "play", parents=[signer, receiver_url, played_track()],
         help="play a track: sign its voucher and have the receiver accept it")
-    play.add_argument("--track", required=True, type=record_id, help="the MANIFESTATION id")
-    play.add_argument("--right", required=True, type=record_id,
-                      help="the RIGHT the co-op streams it under")
-    play.add_argument("--territory", required=True, type=country,
-                      help="where you are: ISO 3166-1 alpha-2, any case, e.g. GB")
     play.add_argument("--channel", type=record_id, help="the channel (default: your open one)")
     play.set_defaults(func=_play)
     status = channel_commands.add_parser(
@@ -196,11 +191,9 @@ def _open(args):
         print(f"opening a channel of {args.deposit} tokens towards {receiver}", file=sys.stderr)
         return client.open_channel(listener, receiver, args.deposit)
 
-    status = cli._write(args, "CHANNEL_OPEN", send)
-    if status == 0:
-        print("play through it with `resonate channel play --key KEY_FILE --track ID --right ID "
-              "--territory CC`", file=sys.stderr)
-    return status
+    return cli._write(args, "CHANNEL_OPEN", send, then=lambda client: print(
+        "play through it with `resonate channel play --key KEY_FILE --track ID --right ID "
+        "--territory CC`", file=sys.stderr))
 
 
 def _top_up(args):
@@ -213,11 +206,10 @@ def _top_up(args):
 def _close(args):
     cli = _base()
     keypair = cli._one_key(args, "one side of the channel")
-    status = cli._write(args, "CHANNEL_CLOSE", lambda client: client.close_channel(keypair, args.channel))
-    if status == 0:
-        print("closing: the receiver may settle until the delay ends; then "
-              "`resonate channel refund` returns the rest", file=sys.stderr)
-    return status
+    return cli._write(args, "CHANNEL_CLOSE", lambda client: client.close_channel(keypair, args.channel),
+                      then=lambda client: print("closing: the receiver may settle until the delay "
+                                                "ends; then `resonate channel refund` returns the "
+                                                "rest", file=sys.stderr))
 
 
 def _refund(args):
