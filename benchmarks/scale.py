@@ -181,7 +181,7 @@ class Node:
         prepared = self.prepared = {}
 
         class SeedingApp(upstream):
-            def _admit(self, raw, current_transactions):
+            def _admit(self, raw, current_transactions, stage):
                 return prepared.pop(raw.decode())
 
         self.app = SeedingApp(abci=self.types)
