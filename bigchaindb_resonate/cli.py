@@ -389,7 +389,9 @@ def _holders_text(holders):
 
 
 def _name(data):
-    return data.get("name") or " ".join(filter(None, (data.get("givenName"), data.get("familyName"))))
+    from bigchaindb_resonate.reports.compute import party_name  # the reports' modules load lazily
+
+    return party_name(data) or ""
 
 
 def _print_table(headers, rows):

@@ -19,7 +19,7 @@ from bigchaindb_resonate.host import documents_by_key
 from bigchaindb_resonate.ledger import (
     CHAIN_HEAD, LATEST_BLOCK_TIME, OWNER_INDEX, LedgerView, entry_id, owner_key)
 from bigchaindb_resonate.reports import totals
-from bigchaindb_resonate.reports.compute import Scope, StoreLedger
+from bigchaindb_resonate.reports.compute import Scope, StoreLedger, party_name
 from bigchaindb_resonate.types.copyright import Copyright
 from bigchaindb_resonate.types.manifestation import Manifestation
 from bigchaindb_resonate.types.party import Party
@@ -53,12 +53,6 @@ def _party(bigchain, party_id):
     if found is None or found["operation"] != Party.OPERATION:
         return None
     return found["data"], _keys_of(found["holders"])
-
-
-def party_name(data):
-    """How a PARTY record names itself: `name`, else given and family names."""
-    return data.get("name") or " ".join(
-        part for part in (data.get("givenName"), data.get("familyName")) if part) or None
 
 
 def party_of_key(conn, key):

@@ -43,7 +43,8 @@ from bigchaindb_resonate import reads
 from bigchaindb_resonate.host import documents_by_key
 from bigchaindb_resonate.money import format_money, money_minor
 from bigchaindb_resonate.reports.audit import MAX_DIFFERENCES, Audit, NodeLedger, _line_finding
-from bigchaindb_resonate.reports.compute import Digest, Period, Scope, StoreLedger, canonical, payments
+from bigchaindb_resonate.reports.compute import (Digest, Period, Scope, StoreLedger, canonical, party_name,
+                                                 payments)
 from bigchaindb_resonate.reports.formats import _cell, _csv_row
 from bigchaindb_resonate.types.payout_cancel import PayoutCancel
 from bigchaindb_resonate.types.payout_request import PayoutRequest
@@ -79,12 +80,6 @@ JSON_FIELDS = {"period", "artists"}
 
 class StatementError(ValueError):
     """A statement that cannot be computed or read (a bad query, a file that is none)."""
-
-
-def party_name(data):
-    """A PARTY's name as people read it: `name`, else a Person's given and family names."""
-    return data.get("name") or " ".join(
-        part for part in (data.get("givenName"), data.get("familyName")) if part) or None
 
 
 def _owned(outputs, payee):

@@ -8,7 +8,7 @@ import pytest
 from bigchaindb_resonate import dashboard
 from bigchaindb_resonate.api import PREFIX
 from bigchaindb_resonate.reports import totals
-from bigchaindb_resonate.reports.compute import StoreLedger
+from bigchaindb_resonate.reports.compute import StoreLedger, party_name
 
 from .test_reports import app_over, by_kind, lines_of
 from .test_reports import history  # noqa: F401 (the module's fixture)
@@ -30,7 +30,7 @@ def http(store):
 
 
 def name_of(party):
-    return dashboard.party_name(party["asset"]["data"])
+    return party_name(party["asset"]["data"])
 
 
 def ids(*records):
