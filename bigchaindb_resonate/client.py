@@ -20,10 +20,14 @@ bigchaindb-driver, each one separate:
 
 Every failure is a `ClientError`: `NodeUnreachable`, `NotFoundError` (a 404: nothing
 there), `TransactionRefused` and `QueryRefused` (a 400, carrying the network's stable
-`code`, the `field` at fault and what was `expected`), `ServerError` (5xx). A builder that
-meets a value the node would refuse (a malformed ISWC, say) raises the node's own refusal
-class (`bigchaindb_resonate.errors`), with the same code, before anything is sent.
+`code`, the `field` at fault and what was `expected`), `ServerError` (5xx), `NodeBehind`
+(the node has not yet counted a play this client sent). A builder that meets a value the
+node would refuse (a malformed ISWC, say) raises the node's own refusal class
+(`bigchaindb_resonate.errors`), with the same code, before anything is sent.
 """
+import collections
+import time
+
 import requests
 
 from bigchaindb_resonate.conditions import KeyPair, generate_key_pair  # noqa: F401 (the library's interface)
@@ -109,12 +113,22 @@ class TransactionPending(ClientError):
         super().__init__(f"{self.txid}: {body.get('message', 'accepted, not committed yet')}")
 
 
+class NodeBehind(ClientError):
+    """The node has not yet counted a play this client sent: building the next one on its
+    view would repeat that play, so nothing was sent. Try again, or ask another node."""
+
+
 class Client:
+    # Remembered (listener, track) pairs of plays sent, oldest forgotten first.
+    SENT_PLAYS_KEPT = 1024
+    PLAY_CATCH_UP_SECONDS = 30
+
     def __init__(self, api_url, headers=None, timeout=30):
         """`headers` are sent with every request, e.g. {"app_id": …, "app_key": …} for a
         node behind a gateway."""
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
+        self._sent_plays = collections.OrderedDict()  # (listener, track) -> last playNumber sent
         self.session = requests.Session()
         self.session.headers.update(headers or {})
 
@@ -422,8 +436,29 @@ class Client:
                             [keypair.private_key])
 
     def play(self, keypair, track_id, right_id, territory, mode="commit"):
-        """The listener's next PLAY, signed and sent."""
-        return self.submit(self.build_play(keypair, track_id, right_id, territory), mode)
+        """The listener's next PLAY, signed and sent. A play is numbered by the node's count
+        of committed plays, so right after a play sent in sync or async mode (or through
+        another node) this node would build the same play again, spending the same
+        output: it waits until the node counts the plays this client sent, up to
+        PLAY_CATCH_UP_SECONDS, then raises NodeBehind."""
+        sent = (keypair.public_key, track_id)
+        deadline = time.monotonic() + self.PLAY_CATCH_UP_SECONDS
+        tx = self.build_play(keypair, track_id, right_id, territory)
+        while tx["metadata"]["playNumber"] <= self._sent_plays.get(sent, -1):
+            if time.monotonic() > deadline:
+                raise NodeBehind(
+                    f"{self.api_url} still counts {tx['metadata']['playNumber']} plays of "
+                    f"{track_id} by {keypair.public_key} after {self.PLAY_CATCH_UP_SECONDS} s, "
+                    f"but this client sent play {self._sent_plays[sent]}: the node is behind "
+                    f"or that play was refused; try again later or through another node")
+            time.sleep(0.2)
+            tx = self.build_play(keypair, track_id, right_id, territory)
+        answer = self.submit(tx, mode)
+        self._sent_plays[sent] = tx["metadata"]["playNumber"]
+        self._sent_plays.move_to_end(sent)
+        if len(self._sent_plays) > self.SENT_PLAYS_KEPT:
+            self._sent_plays.popitem(last=False)
+        return answer
 
     # -- BigchainDB's own reads
 

@@ -109,6 +109,21 @@ def test_the_same_play_sent_to_two_nodes_at_once_commits_once(catalogue, clients
         assert [step["transaction_id"] for step in history["steps"]] == [bought["id"], play["id"]]
 
 
+def test_plays_sent_back_to_back_in_sync_mode_are_each_the_next_play(catalogue, clients):
+    # In sync mode the node answers before it counts the play; the client must not build
+    # the same play again on that count.
+    listener, track = generate_key_pair(), catalogue["track"]["id"]
+    bought = clients[0].buy_credits(catalogue["treasury"], listener.public_key, 100)
+    wait_everywhere(clients, bought["id"])
+    sent = [clients[1].play(listener, track, catalogue["licence"]["id"], "GB", mode="sync")
+            for _ in range(3)]
+    assert [tx["metadata"]["playNumber"] for tx in sent] == [0, 1, 2]
+    assert len({tx["id"] for tx in sent}) == 3
+    wait_everywhere(clients, sent[-1]["id"])
+    assert all(client.is_committed(tx["id"]) for client in clients for tx in sent)
+    assert clients[3].owns(listener.public_key, track)["plays"] == 3
+
+
 def test_a_paid_play_of_a_track_without_a_split_is_refused_as_play_no_split(catalogue, clients):
     artist, platform, listener = generate_key_pair(), catalogue["platform"], generate_key_pair()
     band = clients[0].register_party(artist, {"@type": "MusicGroup", "name": "Unsplit"})
