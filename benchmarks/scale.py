@@ -396,9 +396,12 @@ def summary(row):
     return {"transactions": row["transactions"],
             "vs_transfer": {name: validation["ratio_to_transfer"][name]
                             for name in ("CREATE", "PLAY")},
+            # Settlements are read per voucher they pay (per_settled_voucher), not as records.
             "worst_registry_vs_create": max(
                 (value, name) for name, value in validation["ratio_to_create"].items()
-                if name not in ("CREATE", "TRANSFER", "PLAY")),
+                if name not in ("CREATE", "TRANSFER", "PLAY") and not name.startswith("CHANNEL_")),
+            "per_settled_voucher_vs_play": {name: figures["ratio_to_play"] for name, figures
+                                            in validation.get("per_settled_voucher", {}).items()},
             "report_s": row["report"]["report"]["seconds"],
             "report_vs_scan": row["report"]["time_ratio"],
             "report_peak_mib": row["report"]["report"]["peak_rss_mib"],
