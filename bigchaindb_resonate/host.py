@@ -352,12 +352,12 @@ def _http_post_with_codes():
         if (request.content_length or 0) > admission.HTTP_BODY_LIMIT:
             return refuse(TransactionTooLarge(
                 f"the request body has {request.content_length} bytes",
-                expected=f"at most {admission.MAX_TRANSACTION_BYTES} bytes once encoded"))
+                expected=f"at most {admission.LARGEST_TRANSACTION_BYTES} bytes once encoded"))
         pool = current_app.config["bigchain_pool"]
         with pool() as bigchain:
             try:
                 tx = admission.decode(request.get_data(), limit=admission.HTTP_BODY_LIMIT)
-                admission.check_size(admission.encoded_size(tx))
+                admission.check_size_of(tx, admission.encoded_size(tx))
                 tx_obj = Transaction.from_dict(tx)
                 rule_versions.check_proposal(tx_obj)  # as CheckTx does
             except ValidationError as exc:
