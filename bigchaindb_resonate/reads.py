@@ -439,6 +439,18 @@ def channel(bigchain, channel_id):
     return _channel_answer(ledger, latest_of(ledger, channel_id, "channel"), channel=channel_id)
 
 
+def channels(bigchain, channel_ids):
+    """`channel` of each id, in order (None for an id that is not a CHANNEL_OPEN), read
+    through one LedgerView."""
+    from bigchaindb_resonate.operations.channels import OPEN
+    from bigchaindb_resonate.types.channels import latest_of
+
+    ledger = LedgerView(bigchain)
+    return [None if ledger.record(channel_id, (OPEN,)) is None else
+            _channel_answer(ledger, latest_of(ledger, channel_id, "channel"), channel=channel_id)
+            for channel_id in channel_ids]
+
+
 def listener_channel(bigchain, public_key):
     """The listener's live (open or closing) channel, as `channel` answers; None when none."""
     from bigchaindb_resonate.types.channels import live_channel

@@ -347,3 +347,20 @@ def test_the_batch_has_its_own_size_limit():
     with pytest.raises(TransactionTooLarge):
         admission.decode(json.dumps({**filler, "x": "y" * admission.MAX_TRANSACTION_BYTES_BY_OPERATION[
             "CHANNEL_SETTLE_BATCH"]}).encode())
+
+
+def test_many_channels_are_read_at_once_as_each_is_read_alone(chain):
+    from bigchaindb_resonate import api
+    from .test_reads import api_client
+
+    carol, dave, erin = channels(chain)
+    chain.commit(batch([(carol, carol.id, vouchers(carol, 2)), (dave, dave.id, vouchers(dave, 1))]))
+    chain.store.consensus_time = None
+    client = api_client(chain.store)
+    asked = [dave.id, erin.id, TRACK.id, carol.id]
+    response = client.post(api.PREFIX + "/channels", json={"channels": asked})
+    assert response.status_code == 200
+    alone = [http_get(chain.store, f"/channels/{channel_id}") for channel_id in asked]
+    assert response.get_json()["channels"] == [body if status == 200 else None for status, body in alone]
+    for refused in ({"channels": []}, {"channels": ["nope"]}, {"channels": [1]}, [carol.id]):
+        assert client.post(api.PREFIX + "/channels", json=refused).status_code == 400
