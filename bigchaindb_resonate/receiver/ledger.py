@@ -11,12 +11,14 @@ import requests
 from bigchaindb_resonate.client import (
     Client, NodeUnreachable, NotANode, NotFoundError, ServerError, TransactionPending,
 )
-from bigchaindb_resonate.operations import channel_settle
+from bigchaindb_resonate.admission import encoded_size, limit_for
+from bigchaindb_resonate.operations import channel_settle, channel_settle_batch
 from bigchaindb_resonate.receiver.checks import Channel, Licence, Track
 from bigchaindb_resonate.validators.terms import territory_codes
 
 COPYRIGHT, RIGHT, MANIFESTATION = "COPYRIGHT", "RIGHT", "MANIFESTATION"
 POOL = 64  # connections kept per node: the service's reading and settling threads
+CHANNELS_PER_READ = 1000  # the most POST /api/v1/resonate/channels answers at once
 WORK_LINKS = ("recordingOf", "manifestationOf", "manifestationOfWork")
 SOURCE_LINKS = ("source", "allowedBy")
 # Answers that say nothing about the ledger, only about the node asked.
@@ -70,6 +72,13 @@ class Ledger:
     def channel_state(self, channel_id):
         """The channel read as the node answers it (what a settlement is built on), or None."""
         return self._found(lambda client: client.channel(channel_id))
+
+    def channel_states(self, channel_ids):
+        """`channel_state` of each id, in order, read with one request per 1,000."""
+        channel_ids = list(channel_ids)
+        return [state for start in range(0, len(channel_ids), CHANNELS_PER_READ)
+                for state in self._ask(lambda client: client.channels(
+                    channel_ids[start:start + CHANNELS_PER_READ]))]
 
     def channel(self, channel_id):
         """The channel's state, or None when no node knows it."""
@@ -126,6 +135,25 @@ class Ledger:
             except TransactionPending:
                 return tx, False  # accepted; a later read of the channel shows the commit
         return self._ask(send, self.senders)
+
+    def settle_batch(self, keypair, settlements, splits, network):
+        """Build, sign and send one CHANNEL_SETTLE_BATCH of `settlements` ((channel read,
+        vouchers) pairs); as `settle` answers. Raises TooLarge when it does not fit."""
+        tx = Client.fulfill(channel_settle_batch.settle_batch(
+            settlements, splits, network["parameters"], network["credit"]).to_dict(), [keypair.private_key])
+        if encoded_size(tx) > limit_for(channel_settle_batch.OPERATION):
+            raise TooLarge(f"{encoded_size(tx)} bytes")
+
+        def send(client):
+            try:
+                return client.send_commit(tx), True
+            except TransactionPending:
+                return tx, False
+        return self._ask(send, self.senders)
+
+
+class TooLarge(ValueError):
+    """A batch over its transaction size limit: send fewer channels in it."""
 
 
 def channel_from(state):

@@ -364,3 +364,23 @@ def test_many_channels_are_read_at_once_as_each_is_read_alone(chain):
     assert response.get_json()["channels"] == [body if status == 200 else None for status, body in alone]
     for refused in ({"channels": []}, {"channels": ["nope"]}, {"channels": [1]}, [carol.id]):
         assert client.post(api.PREFIX + "/channels", json=refused).status_code == 400
+
+
+@pytest.mark.parametrize("channel_count, per_channel", [(1, 1), (1, 100), (100, 10), (10, 100)])
+def test_the_size_estimate_bounds_a_signed_batch(channel_count, per_channel):
+    settlements = []
+    for number in range(channel_count):
+        listener, channel_id = generate_key_pair(), "%064x" % (number + 1)
+        state = {"channel": channel_id, "listener": listener.public_key, "receiver": BOB.public_key,
+                 "deposit": 5000, "settled": 0, "sequence": 0, "latest_transaction": channel_id}
+        made, total = [], 0
+        for play in range(per_channel):
+            total += price(play)
+            made.append(make_voucher(listener.private_key, channel=channel_id, listener=listener.public_key,
+                                     sequence=play + 1, track=TRACK.id, play=play, price=price(play),
+                                     total=total, territory="GB", right=LICENCE.id))
+        settlements.append((state, made))
+    tx = channel_settle_batch.settle_batch(settlements, SPLITS, PARAMETERS, CREDIT.id)
+    size = admission.encoded_size(LightTransaction.from_dict(tx.to_dict()).sign([BOB.private_key]).to_dict())
+    estimate = channel_settle_batch.estimated_bytes(channel_count, channel_count * per_channel)
+    assert size <= estimate <= 1.3 * size + 1000
