@@ -6,6 +6,8 @@ licence, and sending a settlement. Each read tries the node that answered last, 
 others in turn, so one validator down changes nothing; only when none answers does the
 read raise LedgerDown, and the service falls back to what it has cached.
 """
+import time
+
 import requests
 
 from bigchaindb_resonate.client import (
@@ -148,8 +150,25 @@ class Ledger:
             try:
                 return client.send_commit(tx), True
             except TransactionPending:
-                return tx, False
+                # A batch takes longer than one settlement to commit: ask the node that
+                # took it until it says, within the commit timeout.
+                return tx, _committed_later(client, tx["id"], client.timeout)
         return self._ask(send, self.senders)
+
+
+def _committed_later(client, txid, timeout, every=0.5):
+    """True once the node says `txid` committed; False when it says refused or has not
+    within `timeout` seconds (the next settlement round reads the channels again)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(every)
+        try:
+            status = client.status(txid)["status"]
+        except NotFoundError:
+            continue
+        if status != "pending":
+            return status == "committed"
+    return False
 
 
 class TooLarge(ValueError):

@@ -389,8 +389,8 @@ class Receiver:
         self.settling.update(channel_id for channel_id, _ in due)
         loop = asyncio.get_running_loop()
         try:
-            batches = await loop.run_in_executor(self.settlers, self._plan_batches, due)
-            results = await asyncio.gather(*(
+            batches, seen = await loop.run_in_executor(self.settlers, self._plan_batches, due)
+            results = [seen] + await asyncio.gather(*(
                 loop.run_in_executor(self.settlers, self._settle_batch, batch) for batch in batches),
                 return_exceptions=True)
         except LedgerDown as exc:
@@ -410,8 +410,8 @@ class Receiver:
             for channel in result:
                 self._remember("channel", channel.id, channel)
                 settled += 1
-        log.info("settled %d of %d channels with unsettled vouchers in %d batches",
-                 settled, len(due), len(batches))
+        log.info("%d of %d channels with unsettled vouchers settled (%d seen settled already), "
+                 "%d batches", settled, len(due), len(seen), len(batches))
         return settled
 
     def _maybe_unsettled(self, channel_id, held):
@@ -421,10 +421,14 @@ class Receiver:
     def _plan_batches(self, due):
         """(In a settlement thread.) [(channel read, its vouchers to settle)] per batch:
         each due channel read from the ledger at once, its vouchers after what the ledger
-        settled up to `through` (at most MAX_SETTLED), packed into batches that fit."""
+        settled up to `through` (at most MAX_SETTLED), packed into batches that fit; and the
+        channels the ledger shows settled through `through` already (a settlement whose
+        answer did not say it committed)."""
         states = self.ledger.channel_states([channel_id for channel_id, _ in due])
-        batches, batch, size = [], [], channel_settle_batch.FIXED_BYTES
+        batches, batch, size, seen = [], [], channel_settle_batch.FIXED_BYTES, []
         for (channel_id, through), state in zip(due, states):
+            if state is not None and state["sequence"] >= through:
+                seen.append(channel_from(state))
             if state is None or state["sequence"] >= through:
                 continue
             vouchers = self.store.vouchers(channel_id, after=state["sequence"],
@@ -439,7 +443,7 @@ class Receiver:
                 batch, size = [], channel_settle_batch.FIXED_BYTES
             batch.append((state, vouchers))
             size += cost
-        return batches + ([batch] if batch else [])
+        return batches + ([batch] if batch else []), seen
 
     def _settle_batch(self, batch):
         """(In a settlement thread.) Send one batch; the states of the channels it settled.
