@@ -68,22 +68,46 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 def network_cpu_seconds(testnet):
     """CPU seconds used so far by every process under the network's supervisor."""
+    return sum(network_cpu_by_program(testnet).values())
+
+
+def network_cpu_by_program(testnet):
+    """network_cpu_seconds per program (tendermint, bigchaindb, ferretdb, …)."""
     supervisor = int((Path(testnet.directory) / "supervisor.pid").read_text().split()[0])
     children = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                head, tail = (entry / "stat").read_text().rsplit(")", 1)
             except OSError:
                 continue
+            fields = tail.split()
             children.setdefault(int(fields[1]), []).append(
-                (int(entry.name), sum(int(value) for value in fields[11:15])))  # utime stime cutime cstime
-    total, pending = 0, [supervisor]
+                (int(entry.name), _program(entry, head.split("(", 1)[1]),
+                 sum(int(value) for value in fields[11:15])))  # utime stime cutime cstime
+    totals, pending = {}, [supervisor]
     while pending:
-        for pid, ticks in children.get(pending.pop(), []):
-            total += ticks
+        for pid, program, ticks in children.get(pending.pop(), []):
+            totals[program] = totals.get(program, 0) + ticks / TICKS
             pending.append(pid)
-    return total / TICKS
+    return totals
+
+
+def _program(entry, comm):
+    """A process's program: its command's first word that names one of the network's."""
+    try:
+        words = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        words = []
+    for word in words:
+        for name in ("tendermint", "ferretdb", "bigchaindb"):
+            if name in word.rsplit("/", 1)[-1]:
+                return name
+    return comm
+
+
+def cpu_difference(after, before):
+    return {program: round(seconds - before.get(program, 0), 2) for program, seconds in after.items()}
 
 
 def release(client, platform):
@@ -259,13 +283,18 @@ def measure(testnet, args):
     os.sched_setaffinity(0, {0})
     try:
         print(f"{args.listeners} listeners × {args.plays} plays through {url}…", flush=True)
-        cpu_before = network_cpu_seconds(testnet)
+        programs_before = network_cpu_by_program(testnet)
+        cpu_before = sum(programs_before.values())
         cold, paced, flat, flat_seconds, first = asyncio.run(
             stream(url, streams, args.plays // 2, args.rate))
         accepted_at = time.perf_counter()
+        programs_accepted = network_cpu_by_program(testnet)
         wait_receiver_settled(ReceiverClient(url), timeout=600)
         settled_at = time.perf_counter()
-        channel_cpu = network_cpu_seconds(testnet) - cpu_before - idle_rate * (settled_at - first)
+        programs_settled = network_cpu_by_program(testnet)
+        channel_cpu = sum(programs_settled.values()) - cpu_before - idle_rate * (settled_at - first)
+        settling_cpu = sum(programs_settled.values()) - sum(programs_accepted.values()) \
+            - idle_rate * (settled_at - accepted_at)
         receiver_status = ReceiverClient(url).status()
         wait_settled(clients, channels, args.plays, timeout=120)  # the ledger agrees
     finally:
@@ -303,11 +332,17 @@ def measure(testnet, args):
         "effective_plays_per_s_settled": round(effective, 1),
         "settlement_only_plays_per_s": round(settling, 1),
         "network_cpu_ms_per_settled_voucher": round(voucher_cost * 1000, 3),
+        # From the last voucher accepted to all settled: the settlement round alone.
+        "network_cpu_ms_per_voucher_settling_only": round(settling_cpu / vouchers * 1000, 3),
+        "network_cpu_s_by_program": {
+            "accepting": cpu_difference(programs_accepted, programs_before),
+            "settling": cpu_difference(programs_settled, programs_accepted)},
         "idle_network_cpu_per_s": round(idle_rate, 3),
         "ratios": {"settled_plays_per_s_vs_direct": round(effective / direct_rate, 1),
                    "settlement_only_plays_per_s_vs_direct": round(settling / direct_rate, 1),
                    "accepted_plays_per_s_vs_direct": round(accept_rate / direct_rate, 1),
-                   "validator_cost_per_voucher_vs_play": round(voucher_cost / direct_cost, 4)},
+                   "validator_cost_per_voucher_vs_play": round(voucher_cost / direct_cost, 4),
+                   "settling_only_cost_per_voucher_vs_play": round(settling_cpu / vouchers / direct_cost, 4)},
         "balances_checked": True,
     }
     return report
