@@ -20,7 +20,9 @@ from bigchaindb_resonate.validators.terms import territory_codes
 
 COPYRIGHT, RIGHT, MANIFESTATION = "COPYRIGHT", "RIGHT", "MANIFESTATION"
 POOL = 64  # connections kept per node: the service's reading and settling threads
-CHANNELS_PER_READ = 1000  # the most POST /api/v1/resonate/channels answers at once
+# Channels read a request (POST /api/v1/resonate/channels answers up to 1,000): a node
+# reads each in a few milliseconds, more under load; these reads wait as long as sending.
+CHANNELS_PER_READ = 250
 WORK_LINKS = ("recordingOf", "manifestationOf", "manifestationOfWork")
 SOURCE_LINKS = ("source", "allowedBy")
 # Answers that say nothing about the ledger, only about the node asked.
@@ -76,11 +78,12 @@ class Ledger:
         return self._found(lambda client: client.channel(channel_id))
 
     def channel_states(self, channel_ids):
-        """`channel_state` of each id, in order, read with one request per 1,000."""
+        """`channel_state` of each id, in order, read CHANNELS_PER_READ a request, each
+        waiting as long as a settlement is sent."""
         channel_ids = list(channel_ids)
         return [state for start in range(0, len(channel_ids), CHANNELS_PER_READ)
                 for state in self._ask(lambda client: client.channels(
-                    channel_ids[start:start + CHANNELS_PER_READ]))]
+                    channel_ids[start:start + CHANNELS_PER_READ]), self.senders)]
 
     def channel(self, channel_id):
         """The channel's state, or None when no node knows it."""

@@ -51,6 +51,7 @@ READ_THREADS = 8
 WATCHED_PER_SECOND = 20
 WATCH_AGE = 30.0
 MAX_BATCH = 1000  # vouchers in one request
+RETRY_SETTLEMENT = 5.0  # seconds before a round that could not read the ledger runs again
 
 
 class Receiver:
@@ -395,7 +396,8 @@ class Receiver:
                 return_exceptions=True)
         except LedgerDown as exc:
             self.stats["ledger"] = "unreachable"
-            log.warning("cannot read the channels to settle: %s", exc)
+            log.warning("cannot read the channels to settle (again in %ss): %s", RETRY_SETTLEMENT, exc)
+            asyncio.get_running_loop().call_later(RETRY_SETTLEMENT, self._wake_settlement)
             return 0
         finally:
             self.settling.difference_update(channel_id for channel_id, _ in due)

@@ -531,3 +531,20 @@ def test_many_channels_settle_in_one_batch_and_a_refused_one_spoils_only_itself(
     assert [row["state"] for row in receiver.store.settlements(ids[1])] == ["refused"]
     assert {row["tx"]["output_index"] for channel_id in (ids[0], ids[2])
             for row in receiver.store.settlements(channel_id)} == {0}
+
+
+def test_a_round_that_cannot_read_the_ledger_runs_again_soon(tmp_path, ledger, monkeypatch):
+    from bigchaindb_resonate.receiver import service
+
+    monkeypatch.setattr(service, "RETRY_SETTLEMENT", 0.05)
+    receiver = open_service(tmp_path, ledger)
+
+    async def scenario():
+        await send(receiver, *stream(2))
+        ledger.down = True
+        settled = await receiver.settle_due()
+        woken_at_once = receiver.wake.is_set()
+        await asyncio.sleep(0.1)
+        return settled, woken_at_once, receiver.wake.is_set()
+
+    assert run(scenario()) == (0, False, True)
