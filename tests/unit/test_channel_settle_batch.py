@@ -31,7 +31,7 @@ from bigchaindb_resonate.vouchers import make_voucher, merkle_root
 from .test_channels import (
     CHANNEL_PARAMETERS, DAY, DELAY, Chain, check, http_get, opened, settlement, signed, totals_and_lines,
 )
-from .test_copyright import ALICE, BOB, CAROL, parsed
+from .test_copyright import ALICE, BOB, CAROL
 from .test_play import CREDIT, LICENCE, MARKET, PARAMETERS, PURCHASE, SPLIT, TRACK, a_play
 
 DAVE, ERIN = generate_key_pair(), generate_key_pair()
@@ -46,8 +46,7 @@ SPLITS = {TRACK.id: (SPLIT.id, payees_of(SPLIT))}
 
 @pytest.fixture
 def chain():
-    chain = Chain(CHANNEL_PARAMETERS, MARKET + [MORE])
-    return chain
+    return Chain(CHANNEL_PARAMETERS, MARKET + [MORE])
 
 
 def channels(chain, deposit=2000):
@@ -92,7 +91,7 @@ def test_a_batch_pays_every_payee_what_the_same_plays_pay_and_each_channel_moves
     paid = batch([(carol, carol.id, vouchers(carol, 10)), (dave, dave.id, vouchers(dave, 3)),
                   (erin, erin.id, vouchers(erin, 1))])
     check(paid, chain)
-    singly = [settlement(carol, vouchers(carol, 10))]
+    alone = settlement(carol, vouchers(carol, 10))
     expected = {}
     for number in [*range(10), *range(3), 0]:
         for output in a_play(number).outputs[:-1] if price(number) else []:
@@ -101,7 +100,7 @@ def test_a_batch_pays_every_payee_what_the_same_plays_pay_and_each_channel_moves
     assert [output.amount for output in paid.outputs[:3]] == [2000 - 1022 + 1, 2000 - 14 + 1, 2000 - 2 + 1]
     assert [output.public_keys for output in paid.outputs[:3]] == [
         [listener.public_key, BOB.public_key] for listener in (CAROL, DAVE, ERIN)]
-    assert paid.outputs[0].fulfillment.condition_uri == singly[0].outputs[0].fulfillment.condition_uri
+    assert paid.outputs[0].fulfillment.condition_uri == alone.outputs[0].fulfillment.condition_uri
     chain.commit(paid)
     view = chain.view()
     assert [count_earlier_plays(view, key.public_key, TRACK.id) for key in (CAROL, DAVE, ERIN)] == [10, 3, 1]
