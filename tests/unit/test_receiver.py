@@ -548,3 +548,32 @@ def test_a_round_that_cannot_read_the_ledger_runs_again_soon(tmp_path, ledger, m
         return settled, woken_at_once, receiver.wake.is_set()
 
     assert run(scenario()) == (0, False, True)
+
+
+def test_a_batch_too_large_is_sent_again_as_two_halves(tmp_path, ledger):
+    from bigchaindb_resonate.receiver.ledger import TooLarge
+
+    listeners = [generate_key_pair() for _ in range(3)]
+    ids = [f"{number:064x}" for number in range(0xd1, 0xd4)]
+    for channel_id, listener in zip(ids, listeners):
+        ledger.channels[channel_id] = channel(id=channel_id, listener=listener.public_key)
+    receiver = open_service(tmp_path, ledger)
+    settle, sizes = ledger.settle_batch, []
+
+    def fitting_two(keypair, settlements, splits, network):
+        sizes.append(len(settlements))
+        if len(settlements) > 2:
+            raise TooLarge("over the limit")
+        return settle(keypair, settlements, splits, network)
+
+    ledger.settle_batch = fitting_two
+
+    async def scenario():
+        for channel_id, listener in zip(ids, listeners):
+            await send(receiver, voucher(1, 0, 2, channel=channel_id, listener=listener.public_key,
+                                         signer=listener))
+        return await receiver.settle_due()
+
+    assert run(scenario()) == 3
+    assert sizes == [3, 2, 1] and receiver.stats["settlement_refusals"] == 0
+    assert sorted(vouchers[0]["channel"] for vouchers in ledger.settled) == ids
