@@ -18,10 +18,17 @@ deletes it afterwards. In order:
    Paced: each listener sends its first half of plays at `--rate` vouchers a second in all
    (latency at a steady load; each channel's first voucher, whose checks read the ledger,
    counted apart). Flat out: each sends the rest as fast as it is answered
-   (throughput, latency at saturation). The receiver settles every `--settle-every` seconds.
-4. Settled: until every channel is settled through its last voucher on the ledger; the
-   artist's, co-writer's and co-op's balances are then checked to have grown by exactly what
-   the same PLAYs pay.
+   (throughput, latency at saturation). The receiver settles every `--settle-every` seconds
+   or `--settle-after` vouchers, all due channels at once in CHANNEL_SETTLE_BATCH
+   transactions (docs/receiver.md).
+4. Settled: until the receiver has seen every settlement commit (asked of the receiver, so
+   that waiting costs the network nothing), then every channel is read on the ledger to be
+   settled through its last voucher (1,000 channels a request, outside the timed window);
+   the artist's, co-writer's and co-op's balances are then checked to have grown by exactly
+   what the same PLAYs pay. Settled plays a second are given end to end (first voucher to
+   all settled) and for settlement alone (last voucher accepted to all settled: what the
+   network pays out per second once the receiver holds them; with `--settle-after` the
+   number of vouchers, one settlement round starts as the last is accepted).
 
 Validators' work is CPU time (user + system) of every process of the network (Tendermint,
 BigchainDB, FerretDB, of all four nodes), read from /proc: during the direct PLAYs per PLAY
@@ -37,7 +44,6 @@ import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import aiohttp
@@ -50,7 +56,7 @@ from load import (
 from validation import Catalogue
 
 from bigchaindb_resonate import host
-from bigchaindb_resonate.client import Client
+from bigchaindb_resonate.client import Client, ReceiverClient
 from bigchaindb_resonate.operations.channel_open import open_channel
 from bigchaindb_resonate.receiver.process import ReceiverProcess
 from bigchaindb_resonate.validators.royalties import payouts, price
@@ -62,22 +68,46 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 def network_cpu_seconds(testnet):
     """CPU seconds used so far by every process under the network's supervisor."""
+    return sum(network_cpu_by_program(testnet).values())
+
+
+def network_cpu_by_program(testnet):
+    """network_cpu_seconds per program (tendermint, bigchaindb, ferretdb, …)."""
     supervisor = int((Path(testnet.directory) / "supervisor.pid").read_text().split()[0])
     children = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                head, tail = (entry / "stat").read_text().rsplit(")", 1)
             except OSError:
                 continue
+            fields = tail.split()
             children.setdefault(int(fields[1]), []).append(
-                (int(entry.name), sum(int(value) for value in fields[11:15])))  # utime stime cutime cstime
-    total, pending = 0, [supervisor]
+                (int(entry.name), _program(entry, head.split("(", 1)[1]),
+                 sum(int(value) for value in fields[11:15])))  # utime stime cutime cstime
+    totals, pending = {}, [supervisor]
     while pending:
-        for pid, ticks in children.get(pending.pop(), []):
-            total += ticks
+        for pid, program, ticks in children.get(pending.pop(), []):
+            totals[program] = totals.get(program, 0) + ticks / TICKS
             pending.append(pid)
-    return total / TICKS
+    return totals
+
+
+def _program(entry, comm):
+    """A process's program: its command's first word that names one of the network's."""
+    try:
+        words = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        words = []
+    for word in words:
+        for name in ("tendermint", "ferretdb", "bigchaindb"):
+            if name in word.rsplit("/", 1)[-1]:
+                return name
+    return comm
+
+
+def cpu_difference(after, before):
+    return {program: round(seconds - before.get(program, 0), 2) for program, seconds in after.items()}
 
 
 def release(client, platform):
@@ -176,18 +206,28 @@ def percentiles(values):
             "max_ms": round(ordered[-1] * 1000, 2), "count": len(ordered)}
 
 
+def wait_receiver_settled(receiver, timeout):
+    """Until the receiver has seen every channel it holds settled (its settlements
+    committed): asked of the receiver, so that waiting costs the network nothing."""
+    deadline = time.monotonic() + timeout
+    while receiver.status()["unsettled_channels"]:
+        if time.monotonic() > deadline:
+            sys.exit(f"error: channels not settled after {timeout}s: {receiver.status()}")
+        time.sleep(0.2)
+
+
 def wait_settled(clients, channels, plays_each, timeout):
     """Seconds until every channel is settled through `plays_each` on the ledger."""
     deadline = time.monotonic() + timeout
     pending = [channel_id for _, channel_id in channels]
-    with ThreadPoolExecutor(16) as pool:
-        while pending:
-            states = list(pool.map(lambda channel_id: clients[0].channel(channel_id), pending))
-            pending = [state["channel"] for state in states if state["sequence"] < plays_each]
-            if pending and time.monotonic() > deadline:
-                sys.exit(f"error: {len(pending)} channels not settled after {timeout}s")
-            if pending:
-                time.sleep(1)
+    while pending:
+        states = [state for start in range(0, len(pending), 1000)
+                  for state in clients[0].channels(pending[start:start + 1000])]
+        pending = [state["channel"] for state in states if state["sequence"] < plays_each]
+        if pending and time.monotonic() > deadline:
+            sys.exit(f"error: {len(pending)} channels not settled after {timeout}s")
+        if pending:
+            time.sleep(0.5)
 
 
 def main(argv=None):
@@ -200,6 +240,8 @@ def main(argv=None):
                         help="vouchers a second in all while paced")
     parser.add_argument("--settle-every", type=float, default=10.0,
                         help="the receiver's settlement period, seconds")
+    parser.add_argument("--settle-after", type=int, default=10 ** 9,
+                        help="the receiver also settles once this many vouchers are unsettled")
     args = parser.parse_args(argv)
     if not 2 <= args.plays <= 10:
         sys.exit("error: --plays is 2 to 10 (a deposit of 1,022 pays ten plays of a track)")
@@ -236,18 +278,25 @@ def measure(testnet, args):
     store = Path(tempfile.mkdtemp(prefix="resonate-receiver-")) / "store"
     receiver = ReceiverProcess(Path(testnet.directory) / "keys" / "platform.json", store,
                                [node.api_url for node in testnet.nodes],
-                               settle_every=args.settle_every, settle_after=10 ** 9, cpu=1)
+                               settle_every=args.settle_every, settle_after=args.settle_after, cpu=1)
     url = receiver.start()
     os.sched_setaffinity(0, {0})
     try:
         print(f"{args.listeners} listeners × {args.plays} plays through {url}…", flush=True)
-        cpu_before = network_cpu_seconds(testnet)
+        programs_before = network_cpu_by_program(testnet)
+        cpu_before = sum(programs_before.values())
         cold, paced, flat, flat_seconds, first = asyncio.run(
             stream(url, streams, args.plays // 2, args.rate))
         accepted_at = time.perf_counter()
-        wait_settled(clients, channels, args.plays, timeout=600)
+        programs_accepted = network_cpu_by_program(testnet)
+        wait_receiver_settled(ReceiverClient(url), timeout=600)
         settled_at = time.perf_counter()
-        channel_cpu = network_cpu_seconds(testnet) - cpu_before - idle_rate * (settled_at - first)
+        programs_settled = network_cpu_by_program(testnet)
+        channel_cpu = sum(programs_settled.values()) - cpu_before - idle_rate * (settled_at - first)
+        settling_cpu = sum(programs_settled.values()) - sum(programs_accepted.values()) \
+            - idle_rate * (settled_at - accepted_at)
+        receiver_status = ReceiverClient(url).status()
+        wait_settled(clients, channels, args.plays, timeout=120)  # the ledger agrees
     finally:
         receiver.stop()
         os.sched_setaffinity(0, set(range(os.cpu_count())))
@@ -266,6 +315,7 @@ def measure(testnet, args):
     direct_rate = direct_result["committed_per_second"]
     accept_rate = len(flat) / flat_seconds
     effective = vouchers / (settled_at - first)
+    settling = vouchers / (settled_at - accepted_at)
     direct_cost = direct_cpu / direct_result["committed"]
     voucher_cost = channel_cpu / vouchers
     report = {
@@ -274,15 +324,25 @@ def measure(testnet, args):
         "receiver": {"paced_rate_per_s": args.rate, "first_of_channel": percentiles(cold),
                      "paced": percentiles(paced),
                      "flat_out": percentiles(flat), "flat_out_accepted_per_s": round(accept_rate, 1),
-                     "settle_every_s": args.settle_every, "cpus": 1},
+                     "settle_every_s": args.settle_every, "settle_after": args.settle_after,
+                     "cpus": 1, "settlement_transactions": receiver_status["settlements"],
+                     "settlement_refusals": receiver_status["settlement_refusals"]},
         "seconds_first_voucher_to_last_accepted": round(accepted_at - first, 2),
         "seconds_first_voucher_to_all_settled": round(settled_at - first, 2),
         "effective_plays_per_s_settled": round(effective, 1),
+        "settlement_only_plays_per_s": round(settling, 1),
         "network_cpu_ms_per_settled_voucher": round(voucher_cost * 1000, 3),
+        # From the last voucher accepted to all settled: the settlement round alone.
+        "network_cpu_ms_per_voucher_settling_only": round(settling_cpu / vouchers * 1000, 3),
+        "network_cpu_s_by_program": {
+            "accepting": cpu_difference(programs_accepted, programs_before),
+            "settling": cpu_difference(programs_settled, programs_accepted)},
         "idle_network_cpu_per_s": round(idle_rate, 3),
         "ratios": {"settled_plays_per_s_vs_direct": round(effective / direct_rate, 1),
+                   "settlement_only_plays_per_s_vs_direct": round(settling / direct_rate, 1),
                    "accepted_plays_per_s_vs_direct": round(accept_rate / direct_rate, 1),
-                   "validator_cost_per_voucher_vs_play": round(voucher_cost / direct_cost, 4)},
+                   "validator_cost_per_voucher_vs_play": round(voucher_cost / direct_cost, 4),
+                   "settling_only_cost_per_voucher_vs_play": round(settling_cpu / vouchers / direct_cost, 4)},
         "balances_checked": True,
     }
     return report

@@ -19,8 +19,10 @@ streaming licence, split and credit purchase are in that block. CHANNEL_SETTLE i
 at 10 and 100 vouchers (`CHANNEL_SETTLE_10`, `CHANNEL_SETTLE_100`): each settles the first
 vouchers of its own listener's channel, opened in that block towards the platform, over one
 licensed, split track; `per_settled_voucher` gives its time per voucher as a ratio to a
-PLAY's validation in the same run (issue 9 asks at most 0.1). Results are appended to
-benchmarks/results/validation.jsonl.
+PLAY's validation in the same run (issue 9 asks at most 0.1). CHANNEL_SETTLE_BATCH is timed
+at `--batch-channels` channels of 10 vouchers each (`CHANNEL_SETTLE_BATCH_<n>x10`), every
+batch over channels of its own, `--batch-rounds` of them (each needs that many channels
+opened in the setup block). Results are appended to benchmarks/results/validation.jsonl.
 """
 import argparse
 import itertools
@@ -194,12 +196,21 @@ def settlement_name(size):
     return f"CHANNEL_SETTLE_{size}"
 
 
-def channel_market(count, parameters, platform, credits):
+BATCH_PLAYS = 10  # vouchers per channel in a timed batch: the end-to-end benchmark's
+
+
+def batch_name(channels):
+    return f"CHANNEL_SETTLE_BATCH_{channels}x{BATCH_PLAYS}"
+
+
+def channel_market(count, parameters, platform, credits, batches=(0, 0)):
     """For each of SETTLEMENT_SIZES, `count` settlements (name → list), each paying the
     first `size` plays of one track through its own listener's channel, signed by the
-    platform as receiver; and what they need, to commit: the licensed, split track, a credit
-    purchase for every listener and their CHANNEL_OPENs. `credits` as in play_market."""
-    from bigchaindb_resonate.operations import channel_open, channel_settle
+    platform as receiver; `batches` (how many, channels each) CHANNEL_SETTLE_BATCHes of the
+    first BATCH_PLAYS plays of each of their own listeners' channels; and what they need, to
+    commit: the licensed, split track, a credit purchase for every listener and their
+    CHANNEL_OPENs. `credits` as in play_market."""
+    from bigchaindb_resonate.operations import channel_open, channel_settle, channel_settle_batch
     from bigchaindb_resonate.transaction import Transaction as LightTransaction
     from bigchaindb_resonate.types.channels import state_of
     from bigchaindb_resonate.types.split import payees_of
@@ -216,7 +227,8 @@ def channel_market(count, parameters, platform, credits):
     track, right, split = links[2], links[4], links[5]
     deposit = sum(price(play) for play in range(max(SETTLEMENT_SIZES)))
     listeners = {size: [generate_key_pair() for _ in range(count)] for size in SETTLEMENT_SIZES}
-    every = [listener for size in SETTLEMENT_SIZES for listener in listeners[size]]
+    batched = [generate_key_pair() for _ in range(batches[0] * batches[1])]
+    every = [listener for size in SETTLEMENT_SIZES for listener in listeners[size]] + batched
     # The deposit and the channel's anchor token.
     purchase = Transaction.transfer(
         holding.to_inputs([index]), [([listener.public_key], deposit + 1) for listener in every]
@@ -224,23 +236,31 @@ def channel_market(count, parameters, platform, credits):
         asset_id=holding.asset.get("id", holding.id)).sign([holder.private_key])
     outputs = iter(range(len(every)))  # the purchase pays the listeners in `every`'s order
     opens, settlements = [], {}
+
+    def channel_of(listener, size):
+        """The listener's CHANNEL_OPEN (kept to commit), its state, its first `size` vouchers."""
+        opened = signed(channel_open.open_channel(
+            [(purchase, next(outputs))], listener.public_key, platform.public_key, deposit), listener)
+        total, vouchers = 0, []
+        for play in range(size):
+            total += price(play)
+            vouchers.append(make_voucher(
+                listener.private_key, channel=opened.id, listener=listener.public_key,
+                sequence=play + 1, track=track.id, play=play, price=price(play), total=total,
+                territory="GB", right=right.id))
+        opens.append(opened)
+        return {**state_of(opened), "latest_transaction": opened.id}, vouchers
+
+    splits = {track.id: (split.id, payees_of(split))}
     for size in SETTLEMENT_SIZES:
-        settlements[settlement_name(size)] = []
-        for listener in listeners[size]:
-            opened = signed(channel_open.open_channel(
-                [(purchase, next(outputs))], listener.public_key, platform.public_key,
-                deposit), listener)
-            total, vouchers = 0, []
-            for play in range(size):
-                total += price(play)
-                vouchers.append(make_voucher(
-                    listener.private_key, channel=opened.id, listener=listener.public_key,
-                    sequence=play + 1, track=track.id, play=play, price=price(play), total=total,
-                    territory="GB", right=right.id))
-            opens.append(opened)
-            settlements[settlement_name(size)].append(signed(channel_settle.settle(
-                {**state_of(opened), "latest_transaction": opened.id}, vouchers,
-                {track.id: (split.id, payees_of(split))}, parameters, purchase.asset["id"]), platform))
+        settlements[settlement_name(size)] = [signed(channel_settle.settle(
+            *channel_of(listener, size), splits, parameters, purchase.asset["id"]), platform)
+            for listener in listeners[size]]
+    if batches[0]:
+        settlements[batch_name(batches[1])] = [signed(channel_settle_batch.settle_batch(
+            [channel_of(listener, BATCH_PLAYS) for listener in batched[start:start + batches[1]]],
+            splits, parameters, purchase.asset["id"]), platform)
+            for start in range(0, len(batched), batches[1])]
     return [*links, purchase, *opens], settlements
 
 
@@ -256,7 +276,7 @@ def network_roles():
     return parameters, platform, (credit, 0, treasury)
 
 
-def signed_workloads(rounds, seed, parameters, platform, credits):
+def signed_workloads(rounds, seed, parameters, platform, credits, batches=(0, 0)):
     """The transactions to time, `rounds` of each type (each independent of the others of
     its type), and what they depend on, to commit first: `seed` + `rounds` CREATEs (the
     TRANSFERs spend the last `rounds`), the registry chains and the play market."""
@@ -269,7 +289,7 @@ def signed_workloads(rounds, seed, parameters, platform, credits):
     market, plays = play_market(rounds, parameters, platform, credits)
     # The play market's purchase returns the rest of the credits to their holder last.
     channels, settlements = channel_market(rounds, parameters, platform,
-                                           (market[-1], rounds, credits[2]))
+                                           (market[-1], rounds, credits[2]), batches)
     workloads = {
         "CREATE": [Transaction.create([owner.public_key], [([owner.public_key], 1)],
                                       asset={"fresh": n}
@@ -309,6 +329,8 @@ def time_checktx(bigchain, raw, rounds, progress=None):
     queries = count_queries(bigchain.connection)
     for index in range(rounds):
         for name, payloads in raw.items():
+            if index >= len(payloads):  # a workload timed fewer rounds (batches)
+                continue
             started = time.perf_counter()
             tx = Transaction.from_dict(admission.decode(payloads[index]))
             parsed = time.perf_counter()
@@ -344,6 +366,11 @@ def ratios(total, parse, round_trips):
         "per_settled_voucher": {
             name: {"ms": round(ms[name] / size, 4), "ratio_to_play": round(ms[name] / size / ms["PLAY"], 3)}
             for size in SETTLEMENT_SIZES for name in [settlement_name(size)] if name in ms},
+        # A batch's validation per voucher, over all its channels.
+        "per_batched_voucher": {
+            name: {"ms": round(ms[name] / vouchers, 4), "ratio_to_play": round(ms[name] / vouchers / ms["PLAY"], 3)}
+            for name in ms if name.startswith("CHANNEL_SETTLE_BATCH_")
+            for vouchers in [int(name.rsplit("_", 1)[1].split("x")[0]) * BATCH_PLAYS]},
     }
 
 
@@ -351,6 +378,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200, help="transactions timed per type")
     parser.add_argument("--seed", type=int, default=500, help="CREATEs committed before timing")
+    parser.add_argument("--batch-channels", type=int, default=100,
+                        help="channels (of 10 vouchers) per timed CHANNEL_SETTLE_BATCH")
+    parser.add_argument("--batch-rounds", type=int, default=10,
+                        help="CHANNEL_SETTLE_BATCHes timed (each opens its own channels); 0: none")
     args = parser.parse_args(argv)
 
     import bigchaindb
@@ -369,7 +400,8 @@ def main(argv=None):
             bigchain = BigchainDB()
             print(f"signing {args.rounds} transactions of each type and what they depend on…", flush=True)
             parameters, platform, credits = network_roles()
-            setup, workloads = signed_workloads(args.rounds, args.seed, parameters, platform, credits)
+            setup, workloads = signed_workloads(args.rounds, args.seed, parameters, platform, credits,
+                                                (min(args.batch_rounds, args.rounds), args.batch_channels))
             setup = [credits[0], *setup]
             print(f"committing {len(setup)} transactions in one block…", flush=True)
             connection = bigchain.connection

@@ -17,9 +17,14 @@ from bigchaindb_resonate.errors import (
 # Measured on the JSON text of the transaction as BigchainDB hands it to Tendermint
 # (json.dumps with default separators). Registry records and plays are a few KiB.
 MAX_TRANSACTION_BYTES = 64 * 1024
+# Operations allowed more: a batch settlement carries thousands of vouchers. Tendermint
+# 0.31's RPC takes bodies up to 1,000,000 bytes, the transaction base64-encoded inside
+# (4/3 larger), so anything above ~740,000 bytes could never reach a mempool.
+MAX_TRANSACTION_BYTES_BY_OPERATION = {"CHANNEL_SETTLE_BATCH": 512 * 1024}
+LARGEST_TRANSACTION_BYTES = max(MAX_TRANSACTION_BYTES, *MAX_TRANSACTION_BYTES_BY_OPERATION.values())
 # An HTTP body may be pretty-printed; it is parsed up to this size, then the exact limit
 # is applied to the encoded transaction.
-HTTP_BODY_LIMIT = 4 * MAX_TRANSACTION_BYTES
+HTTP_BODY_LIMIT = 4 * LARGEST_TRANSACTION_BYTES
 # Deep enough for any COALA IP record; shallow enough that no store or recursion limit bites.
 MAX_NESTING_DEPTH = 32
 _TXID = re.compile(r"[0-9a-f]{64}")
@@ -37,6 +42,18 @@ def check_size(size, limit=MAX_TRANSACTION_BYTES):
                                   expected=f"at most {limit} bytes")
 
 
+def limit_for(operation):
+    """The most bytes a transaction of `operation` may have once encoded."""
+    return MAX_TRANSACTION_BYTES_BY_OPERATION.get(operation, MAX_TRANSACTION_BYTES)
+
+
+def check_size_of(tx, size):
+    """The transaction `tx` (a decoded dict), `size` bytes once encoded, is within its
+    operation's limit."""
+    operation = tx.get("operation")
+    check_size(size, limit_for(operation if isinstance(operation, str) else None))
+
+
 def _refuse_constant(name):
     raise NonFiniteNumber(f"`{name}` is not a JSON number")
 
@@ -50,8 +67,9 @@ def _unique_keys(pairs):
     return obj
 
 
-def decode(raw, limit=MAX_TRANSACTION_BYTES):
-    """Parse raw JSON bytes strictly into a transaction dict, or refuse it."""
+def decode(raw, limit=LARGEST_TRANSACTION_BYTES):
+    """Parse raw JSON bytes strictly into a transaction dict, or refuse it; the size is
+    checked against `limit` first, then against its operation's (check_size_of)."""
     check_size(len(raw), limit)
     try:
         value = json.loads(raw.decode("utf8"), parse_constant=_refuse_constant,
@@ -73,6 +91,8 @@ def decode(raw, limit=MAX_TRANSACTION_BYTES):
     # non-hex id would crash rather than be refused.
     if "id" in value and not (isinstance(value["id"], str) and _TXID.fullmatch(value["id"])):
         raise MalformedTransaction("the transaction id is not 64 lower-case hex digits", field="id")
+    if limit != HTTP_BODY_LIMIT:  # an HTTP body is measured again once encoded
+        check_size_of(value, len(raw))
     return value
 
 

@@ -138,6 +138,20 @@ def channel(channel_id):
     return jsonify(_read(reads.channel, _record_id(channel_id), missing=f"channel {channel_id}"))
 
 
+MAX_CHANNELS_READ = 1000
+
+
+@blueprint.route("/channels", methods=["POST"])
+def channels():
+    """Many channels' states at once (a read: the ids do not fit in a URL)."""
+    body = request.get_json(silent=True)
+    ids = body.get("channels") if isinstance(body, dict) else None
+    if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_CHANNELS_READ or \
+            not all(isinstance(value, str) for value in ids):
+        raise Refusal(400, f"send {{\"channels\": [1 to {MAX_CHANNELS_READ} channel ids]}}")
+    return jsonify({"channels": _on_ledger(reads.channels, [_record_id(value) for value in ids])})
+
+
 @blueprint.route("/listeners/<public_key>/channel")
 def listener_channel(public_key):
     return jsonify(_read(reads.listener_channel, _public_key(public_key),

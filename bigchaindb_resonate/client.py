@@ -541,6 +541,11 @@ class Client:
         output its next transaction spends); NotFoundError when there is none."""
         return self._get(f"resonate/channels/{channel_id}")
 
+    def channels(self, channel_ids):
+        """`channel` of each id at once (up to 1,000), in order: None for an unknown one."""
+        response = self._request("POST", "resonate/channels", json={"channels": list(channel_ids)})
+        return response.json()["channels"]
+
     def listener_channel(self, public_key):
         """The listener's open or closing channel; NotFoundError when it has none."""
         return self._get(f"resonate/listeners/{public_key}/channel")

@@ -352,12 +352,12 @@ def _http_post_with_codes():
         if (request.content_length or 0) > admission.HTTP_BODY_LIMIT:
             return refuse(TransactionTooLarge(
                 f"the request body has {request.content_length} bytes",
-                expected=f"at most {admission.MAX_TRANSACTION_BYTES} bytes once encoded"))
+                expected=f"at most {admission.LARGEST_TRANSACTION_BYTES} bytes once encoded"))
         pool = current_app.config["bigchain_pool"]
         with pool() as bigchain:
             try:
                 tx = admission.decode(request.get_data(), limit=admission.HTTP_BODY_LIMIT)
-                admission.check_size(admission.encoded_size(tx))
+                admission.check_size_of(tx, admission.encoded_size(tx))
                 tx_obj = Transaction.from_dict(tx)
                 rule_versions.check_proposal(tx_obj)  # as CheckTx does
             except ValidationError as exc:
@@ -1095,6 +1095,99 @@ def _store_format_checked_at_start():
     commands.run_recover = run_recover
 
 
+# Condition URIs kept per process (see _condition_uris_cached): channel outputs are one
+# 1-of-2 condition per listener, so this covers a receiver's whole set of channels.
+CONDITION_URIS_KEPT = 200_000
+_CONDITION_URIS = {}
+
+
+def condition_key(fulfillment):
+    """What an Ed25519 or threshold fulfillment's condition URI is a function of: the public
+    key; the threshold and each subcondition's key (or, unfulfilled, its URI). None for any
+    other type (its URI is not kept)."""
+    from cryptoconditions.types.ed25519 import Ed25519Sha256
+    from cryptoconditions.types.threshold import FULFILLMENT, ThresholdSha256
+
+    if type(fulfillment) is Ed25519Sha256:
+        return ("ed25519", bytes(fulfillment.public_key))
+    if type(fulfillment) is not ThresholdSha256:
+        return None
+    parts = []
+    for sub in fulfillment.subconditions:
+        part = condition_key(sub["body"]) if sub["type"] == FULFILLMENT else ("uri", sub["body"].serialize_uri())
+        if part is None:
+            return None
+        parts.append(part)
+    return ("threshold", fulfillment.threshold, tuple(parts))
+
+
+class _KeptConditionUri(property):
+    """Fulfillment.condition_uri, answered from _CONDITION_URIS by condition_key."""
+
+    def __init__(self, upstream):
+        super().__init__(self._uri)
+        self.upstream = upstream
+
+    def _uri(self, fulfillment):
+        key = condition_key(fulfillment)
+        if key is None:
+            return self.upstream.fget(fulfillment)
+        uri = _CONDITION_URIS.get(key)
+        if uri is None:
+            uri = self.upstream.fget(fulfillment)
+            if len(_CONDITION_URIS) >= CONDITION_URIS_KEPT:
+                _CONDITION_URIS.clear()
+            _CONDITION_URIS[key] = uri
+        return uri
+
+
+def _condition_uris_cached():
+    """`cryptoconditions/fulfillment.py:120-127` (a dependency BigchainDB 2.2.2 pins)
+    Fulfillment.condition_uri derives the condition through pyasn1 each time it is asked:
+    1 to 3 ms for a channel's 1-of-2 threshold, asked several times per channel of a
+    CHANNEL_SETTLE_BATCH (the spent output's in `inputs_valid`, the input's own, each output
+    the rules compare), which made it most of a batch's validation. The URI is a pure
+    function of the key material (condition_key), so it is kept per key; the answer is the
+    one upstream computes, byte for byte."""
+    from cryptoconditions.fulfillment import Fulfillment
+
+    current = Fulfillment.__dict__["condition_uri"]
+    if not isinstance(current, _KeptConditionUri):
+        Fulfillment.condition_uri = _KeptConditionUri(current)
+
+
+class _LastMessageHash:
+    """sha3_256(data) as upstream's, its state after the last large `data` of each thread
+    kept and copied when the same bytes come again (the same digest)."""
+
+    KEPT_FROM_BYTES = 4096
+
+    def __init__(self, upstream):
+        self.upstream = upstream
+        self.last = threading.local()
+
+    def __call__(self, data=b""):
+        kept = getattr(self.last, "entry", None)
+        if kept is not None and len(kept[0]) == len(data) and kept[0] == data:
+            return kept[1].copy()
+        state = self.upstream(data)
+        if len(data) >= self.KEPT_FROM_BYTES:
+            self.last.entry = (bytes(data), state.copy())
+        return state
+
+
+def _message_hashed_once_per_transaction():
+    """`common/transaction.py:1052` (also `:892`, `:919`, signing) Transaction._input_valid
+    hashes the whole serialized transaction again for every input, then adds the output it
+    spends: for a CHANNEL_SETTLE_BATCH of a few hundred channels (inputs) and ~450 KB that
+    is a hundred MB hashed per validation. The module's `sha3_256` becomes one that keeps
+    the hash state of the last large message and continues from a copy of it."""
+    from bigchaindb.common import transaction
+
+    if not isinstance(transaction.sha3_256, _LastMessageHash):
+        transaction.sha3_256 = _LastMessageHash(transaction.sha3_256)
+
+
 class Adaptation(NamedTuple):
     apply: Callable[[], None]
     upstream: str        # the spot it changes, as its docstring names it
@@ -1162,4 +1255,8 @@ ADAPTATIONS = (
                ("test_votes_in_a_parameter_election_are_checked_where_upstream_validates_a_vote",)),
     Adaptation(_store_format_checked_at_start, "`commands/bigchaindb.py:272-292`",
                ("test_the_store_format_is_checked_where_start_recovers_before_touching_the_store",)),
+    Adaptation(_condition_uris_cached, "`cryptoconditions/fulfillment.py:120-127`",
+               ("test_condition_uris_are_kept_by_key_and_are_upstreams",)),
+    Adaptation(_message_hashed_once_per_transaction, "`common/transaction.py:1052`",
+               ("test_a_transactions_message_is_hashed_once_for_all_its_inputs",)),
 )

@@ -304,13 +304,14 @@ def credit_balance(bigchain, public_key):
             "balance": sum(output["amount"] for output in alone), "outputs": alone}
 
 
-def _is_channel_output(operation, index):
+def _is_channel_output(tx, index):
     """A payment channel's output is its channel's, not the listener's (read it with
     `channel`); a payout request's held output still counts as its payee's."""
     from bigchaindb_resonate.types.channels import ChannelTransaction
 
-    cls = registry.type_for(operation)
-    return cls is not None and issubclass(cls, ChannelTransaction) and index in cls.HELD_OUTPUTS
+    cls = registry.type_for(tx["operation"])
+    return cls is not None and issubclass(cls, ChannelTransaction) and \
+        cls.held_for(tx, index) is not None
 
 
 def credit_history(bigchain, public_key):
@@ -323,7 +324,7 @@ def credit_history(bigchain, public_key):
     paid = [tx for tx in _paid(conn, public_key) if asset_id_of(tx) == token.id]
     owned = {(tx["id"], index): int(output["amount"]) for tx in paid
              for index, output in enumerate(tx["outputs"]) if public_key in output["public_keys"]
-             and not _is_channel_output(tx["operation"], index)}
+             and not _is_channel_output(tx, index)}
     spenders = sorted({spender for spender in (_spender(conn, *link) for link in sorted(owned)) if spender})
     transactions = {**_by_key(conn, "transactions", spenders), **{tx["id"]: tx for tx in paid}}
     positions = commit_positions(conn, sorted(transactions))
@@ -407,12 +408,13 @@ def payee_account(bigchain, public_key):
             "currency": parameters.get("payout_currency"), "rate": parameters.get("payout_rate")}
 # -- payment channels: their state as the rules see it (types/channels.py)
 
-def _channel_answer(ledger, latest):
-    from bigchaindb_resonate.operations.channels import CHANNEL_OUTPUT, holds
-    from bigchaindb_resonate.types.channels import closes_at, state_of, status_of
+def _channel_answer(ledger, latest, channel=None, listener=None):
+    """The state of the channel `channel` (else the listener's) after its latest transaction."""
+    from bigchaindb_resonate.operations.channels import holds
+    from bigchaindb_resonate.types.channels import channel_part, closes_at, state_of, status_of
 
-    state = state_of(latest)
-    status = status_of(latest)
+    state = state_of(latest, channel, listener)
+    status = status_of(latest, channel, listener)
     return {"channel": state["channel"], "listener": state["listener"], "receiver": state["receiver"],
             "status": status, "deposit": state["deposit"], "settled": state["settled"],
             "remaining": state["deposit"] - state["settled"], "sequence": state["sequence"],
@@ -420,7 +422,8 @@ def _channel_answer(ledger, latest):
             "closes_at": closes_at(ledger, state, ledger.network_parameters() or {}) if "closing" in state else None,
             "latest_transaction": latest.id,
             "channel_output": None if status == "closed" else {
-                "transaction_id": latest.id, "output_index": CHANNEL_OUTPUT, "amount": holds(state)}}
+                "transaction_id": latest.id, "output_index": channel_part(latest, state["channel"])[0],
+                "amount": holds(state)}}
 
 
 def channel(bigchain, channel_id):
@@ -433,7 +436,19 @@ def channel(bigchain, channel_id):
     ledger = LedgerView(bigchain)
     if ledger.record(channel_id, (OPEN,)) is None:
         return None
-    return _channel_answer(ledger, latest_of(ledger, channel_id, "channel"))
+    return _channel_answer(ledger, latest_of(ledger, channel_id, "channel"), channel=channel_id)
+
+
+def channels(bigchain, channel_ids):
+    """`channel` of each id, in order (None for an id that is not a CHANNEL_OPEN), read
+    through one LedgerView."""
+    from bigchaindb_resonate.operations.channels import OPEN
+    from bigchaindb_resonate.types.channels import latest_of
+
+    ledger = LedgerView(bigchain)
+    return [None if ledger.record(channel_id, (OPEN,)) is None else
+            _channel_answer(ledger, latest_of(ledger, channel_id, "channel"), channel=channel_id)
+            for channel_id in channel_ids]
 
 
 def listener_channel(bigchain, public_key):
@@ -442,4 +457,4 @@ def listener_channel(bigchain, public_key):
 
     ledger = LedgerView(bigchain)
     latest = live_channel(ledger, public_key)
-    return None if latest is None else _channel_answer(ledger, latest)
+    return None if latest is None else _channel_answer(ledger, latest, listener=public_key)

@@ -15,6 +15,7 @@ from bigchaindb_resonate.types.channel_close import ChannelClose
 from bigchaindb_resonate.types.channel_open import ChannelOpen
 from bigchaindb_resonate.types.channel_refund import ChannelRefund
 from bigchaindb_resonate.types.channel_settle import ChannelSettle
+from bigchaindb_resonate.types.channel_settle_batch import ChannelSettleBatch
 from bigchaindb_resonate.types.channel_topup import ChannelTopUp
 from bigchaindb_resonate.types.copyright import Copyright
 from bigchaindb_resonate.types.credit import Credit
@@ -32,7 +33,8 @@ from bigchaindb_resonate.types.work import Work
 
 TYPES = (Party, Work, Manifestation, Copyright, Right, RightsAssignment, Credit, Split, Play,
          PayoutRequest, PayoutSettle, PayoutCancel,
-         ChannelOpen, ChannelTopUp, ChannelSettle, ChannelClose, ChannelRefund)
+         ChannelOpen, ChannelTopUp, ChannelSettle, ChannelClose, ChannelRefund,
+         ChannelSettleBatch)
 # Governance: elections on BigchainDB's election mechanism, voted by validators.
 ELECTIONS = (ParameterElection,)
 ALL_TYPES = TYPES + ELECTIONS
@@ -115,7 +117,7 @@ def check_held_output(ledger, fulfills, field, operation=None):
     paid in as credits must be free). The refusal is the holding type's HELD_ERROR."""
     source = ledger.get_transaction(fulfills.txid) if fulfills else None
     source_type = type_for(source.operation) if source is not None else None
-    allowed = source_type.HELD_OUTPUTS.get(fulfills.output) if source_type else None
+    allowed = source_type.held_for(source, fulfills.output) if source_type else None
     if allowed is not None and operation not in allowed:
         raise source_type.HELD_ERROR(f"output {fulfills.output} of {source.operation} `{source.id}`",
                                      field=field, expected=" or ".join(allowed))

@@ -35,6 +35,7 @@ def rule_set():
         "schemas": {cls.SCHEMA: cls._data_schema.document for cls in registry.TYPES},
         "error_codes": sorted({cls.code for cls in all_error_classes()} | set(HOST_ERROR_CODES.values())),
         "admission": {"max_transaction_bytes": admission.MAX_TRANSACTION_BYTES,
+                      "max_transaction_bytes_by_operation": admission.MAX_TRANSACTION_BYTES_BY_OPERATION,
                       "max_nesting_depth": admission.MAX_NESTING_DEPTH},
         "sources": {path.relative_to(PACKAGE).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
                     for path in sources},

@@ -16,8 +16,10 @@ from bigchaindb_resonate.transaction import Input, Output, Transaction
 
 OPEN, TOPUP, SETTLE, CLOSE, REFUND = ("CHANNEL_OPEN", "CHANNEL_TOPUP", "CHANNEL_SETTLE",
                                       "CHANNEL_CLOSE", "CHANNEL_REFUND")
+# A settlement of many channels at once: its output i is the channel output of its i-th channel.
+SETTLE_BATCH = "CHANNEL_SETTLE_BATCH"
 # The operations that spend a channel output: the next transaction of its channel.
-SPENDS_CHANNEL_OUTPUT = (TOPUP, SETTLE, CLOSE, REFUND)
+SPENDS_CHANNEL_OUTPUT = (TOPUP, SETTLE, CLOSE, REFUND, SETTLE_BATCH)
 CHANNEL_OUTPUT = 0
 ANCHOR = 1
 STATE_FIELDS = ("channel", "listener", "receiver", "deposit", "settled", "sequence", "closing")
@@ -36,9 +38,11 @@ def holds(state):
 
 def channel_input(state):
     """An input spending the channel output of the channel read `state` (its
-    `latest_transaction`); either side's key signs it."""
+    `channel_output`, else output 0 of its `latest_transaction`); either side's key signs it."""
     keys = [state["listener"], state["receiver"]]
-    return Input(any_one_of(keys), keys, (state["latest_transaction"], CHANNEL_OUTPUT))
+    output = state.get("channel_output") or {}
+    return Input(any_one_of(keys), keys, (output.get("transaction_id", state["latest_transaction"]),
+                                          output.get("output_index", CHANNEL_OUTPUT)))
 
 
 def record(record_type, state, **extra):
@@ -49,8 +53,10 @@ def record(record_type, state, **extra):
 
 def channel_transfer(operation, inputs, state, others, asset_id, metadata):
     """An unsigned channel transaction: output 0 the channel output for `state` (none when
-    `state` is None), then `others` as (public keys, amount)."""
-    outputs = [] if state is None else [channel_output(state["listener"], state["receiver"], holds(state))]
+    `state` is None; one per state, in order, for a list of them), then `others` as
+    (public keys, amount)."""
+    states = [] if state is None else state if isinstance(state, list) else [state]
+    outputs = [channel_output(each["listener"], each["receiver"], holds(each)) for each in states]
     outputs += [Output.locked_to(keys, amount) for keys, amount in others]
     return Transaction(operation, {"id": asset_id}, inputs, outputs, metadata)
 

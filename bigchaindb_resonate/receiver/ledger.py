@@ -6,17 +6,23 @@ licence, and sending a settlement. Each read tries the node that answered last, 
 others in turn, so one validator down changes nothing; only when none answers does the
 read raise LedgerDown, and the service falls back to what it has cached.
 """
+import time
+
 import requests
 
 from bigchaindb_resonate.client import (
     Client, NodeUnreachable, NotANode, NotFoundError, ServerError, TransactionPending,
 )
-from bigchaindb_resonate.operations import channel_settle
+from bigchaindb_resonate.admission import encoded_size, limit_for
+from bigchaindb_resonate.operations import channel_settle, channel_settle_batch
 from bigchaindb_resonate.receiver.checks import Channel, Licence, Track
 from bigchaindb_resonate.validators.terms import territory_codes
 
 COPYRIGHT, RIGHT, MANIFESTATION = "COPYRIGHT", "RIGHT", "MANIFESTATION"
 POOL = 64  # connections kept per node: the service's reading and settling threads
+# Channels read a request (POST /api/v1/resonate/channels answers up to 1,000): a node
+# reads each in a few milliseconds, more under load; these reads wait as long as sending.
+CHANNELS_PER_READ = 250
 WORK_LINKS = ("recordingOf", "manifestationOf", "manifestationOfWork")
 SOURCE_LINKS = ("source", "allowedBy")
 # Answers that say nothing about the ledger, only about the node asked.
@@ -70,6 +76,14 @@ class Ledger:
     def channel_state(self, channel_id):
         """The channel read as the node answers it (what a settlement is built on), or None."""
         return self._found(lambda client: client.channel(channel_id))
+
+    def channel_states(self, channel_ids):
+        """`channel_state` of each id, in order, read CHANNELS_PER_READ a request, each
+        waiting as long as a settlement is sent."""
+        channel_ids = list(channel_ids)
+        return [state for start in range(0, len(channel_ids), CHANNELS_PER_READ)
+                for state in self._ask(lambda client: client.channels(
+                    channel_ids[start:start + CHANNELS_PER_READ]), self.senders)]
 
     def channel(self, channel_id):
         """The channel's state, or None when no node knows it."""
@@ -126,6 +140,42 @@ class Ledger:
             except TransactionPending:
                 return tx, False  # accepted; a later read of the channel shows the commit
         return self._ask(send, self.senders)
+
+    def settle_batch(self, keypair, settlements, splits, network):
+        """Build, sign and send one CHANNEL_SETTLE_BATCH of `settlements` ((channel read,
+        vouchers) pairs); as `settle` answers. Raises TooLarge when it does not fit."""
+        tx = Client.fulfill(channel_settle_batch.settle_batch(
+            settlements, splits, network["parameters"], network["credit"]).to_dict(), [keypair.private_key])
+        if encoded_size(tx) > limit_for(channel_settle_batch.OPERATION):
+            raise TooLarge(f"{encoded_size(tx)} bytes")
+
+        def send(client):
+            try:
+                return client.send_commit(tx), True
+            except TransactionPending:
+                # A batch takes longer than one settlement to commit: ask the node that
+                # took it until it says, within the commit timeout.
+                return tx, _committed_later(client, tx["id"], client.timeout)
+        return self._ask(send, self.senders)
+
+
+def _committed_later(client, txid, timeout, every=0.5):
+    """True once the node says `txid` committed; False when it says refused or has not
+    within `timeout` seconds (the next settlement round reads the channels again)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(every)
+        try:
+            status = client.status(txid)["status"]
+        except NotFoundError:
+            continue
+        if status != "pending":
+            return status == "committed"
+    return False
+
+
+class TooLarge(ValueError):
+    """A batch over its transaction size limit: send fewer channels in it."""
 
 
 def channel_from(state):

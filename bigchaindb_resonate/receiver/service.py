@@ -28,7 +28,8 @@ import rapidjson
 from concurrent.futures import ThreadPoolExecutor
 
 from bigchaindb_resonate.receiver import checks, refusals
-from bigchaindb_resonate.receiver.ledger import LedgerDown, channel_from
+from bigchaindb_resonate.operations import channel_settle_batch
+from bigchaindb_resonate.receiver.ledger import LedgerDown, TooLarge, channel_from
 from bigchaindb_resonate.receiver.store import COMMITTED, REFUSED
 from bigchaindb_resonate.vouchers import merkle_root
 
@@ -36,8 +37,10 @@ log = logging.getLogger("resonate.receiver")
 
 # Seconds a cached ledger fact is used before it is read again (in the background).
 FRESH = {"channel": 5.0, "track": 30.0, "licence": 60.0}
-# The most vouchers one settlement carries (the network's limit for CHANNEL_SETTLE).
-MAX_SETTLED = 100
+# The most vouchers of one channel a batch settles at once (a later round settles more).
+MAX_SETTLED = 1000
+# What the receiver packs into one CHANNEL_SETTLE_BATCH, by estimate, below its limit.
+BATCH_BYTES = 480_000
 # Threads that settle and that read the ledger. They share the receiver's core with the
 # event loop that answers players: more of them starve it (benchmarks/RESULTS.md).
 SETTLEMENT_THREADS = 16
@@ -48,6 +51,7 @@ READ_THREADS = 8
 WATCHED_PER_SECOND = 20
 WATCH_AGE = 30.0
 MAX_BATCH = 1000  # vouchers in one request
+RETRY_SETTLEMENT = 5.0  # seconds before a round that could not read the ledger runs again
 
 
 class Receiver:
@@ -374,7 +378,8 @@ class Receiver:
 
     async def settle_due(self, only=None):
         """Settle every channel with vouchers the ledger has not settled (or only the
-        channel `only`); the number of settlements committed."""
+        channel `only`), many channels to a CHANNEL_SETTLE_BATCH, the batches at once; the
+        number of channels settled."""
         self.unsettled = 0
         self.urgent.clear()
         due = [(channel_id, held.sequence) for channel_id, held in self.held.items()
@@ -385,74 +390,125 @@ class Receiver:
         self.settling.update(channel_id for channel_id, _ in due)
         loop = asyncio.get_running_loop()
         try:
-            results = await asyncio.gather(*(
-                loop.run_in_executor(self.settlers, self._settle_channel, channel_id, through)
-                for channel_id, through in due), return_exceptions=True)
+            batches, seen = await loop.run_in_executor(self.settlers, self._plan_batches, due)
+            results = [seen] + await asyncio.gather(*(
+                loop.run_in_executor(self.settlers, self._settle_batch, batch) for batch in batches),
+                return_exceptions=True)
+        except LedgerDown as exc:
+            self.stats["ledger"] = "unreachable"
+            log.warning("cannot read the channels to settle (again in %ss): %s", RETRY_SETTLEMENT, exc)
+            asyncio.get_running_loop().call_later(RETRY_SETTLEMENT, self._wake_settlement)
+            return 0
         finally:
             self.settling.difference_update(channel_id for channel_id, _ in due)
-        committed = 0
-        for (channel_id, _), result in zip(due, results):
+        settled = 0
+        for result in results:
             if isinstance(result, BaseException):
                 if isinstance(result, LedgerDown):
                     self.stats["ledger"] = "unreachable"
-                log.warning("settling %s: %s", channel_id, result)
+                log.warning("settling a batch: %s", result)
                 continue
             self.stats["ledger"] = "reachable"
-            if result is not None:
-                self._remember("channel", channel_id, result)
-                committed += 1
-        log.info("settled %d of %d channels with unsettled vouchers", committed, len(due))
-        return committed
+            for channel in result:
+                self._remember("channel", channel.id, channel)
+                settled += 1
+        log.info("%d of %d channels with unsettled vouchers settled (%d seen settled already), "
+                 "%d batches", settled, len(due), len(seen), len(batches))
+        return settled
 
     def _maybe_unsettled(self, channel_id, held):
         entry = self.cache.get(("channel", channel_id))
         return entry is None or held.sequence > entry[0].settled_sequence
 
-    def _settle_channel(self, channel_id, through):
-        """(In a settlement thread.) Send settlements of the channel's vouchers up to
-        sequence `through`, each at most MAX_SETTLED, until the ledger has them all; the
-        channel's state afterwards, or None when nothing was settled. One read of the
-        channel; each committed settlement gives the state after it."""
-        from bigchaindb_resonate.client import TransactionRefused
-
-        state = self.ledger.channel_state(channel_id)
-        settled = False
-        while state is not None and state["sequence"] < through:
+    def _plan_batches(self, due):
+        """(In a settlement thread.) [(channel read, its vouchers to settle)] per batch:
+        each due channel read from the ledger at once, its vouchers after what the ledger
+        settled up to `through` (at most MAX_SETTLED), packed into batches that fit; and the
+        channels the ledger shows settled through `through` already (a settlement whose
+        answer did not say it committed)."""
+        states = self.ledger.channel_states([channel_id for channel_id, _ in due])
+        batches, batch, size, seen = [], [], channel_settle_batch.FIXED_BYTES, []
+        for (channel_id, through), state in zip(due, states):
+            if state is not None and state["sequence"] >= through:
+                seen.append(channel_from(state))
+            if state is None or state["sequence"] >= through:
+                continue
             vouchers = self.store.vouchers(channel_id, after=state["sequence"],
                                            limit=min(MAX_SETTLED, through - state["sequence"]))
             if not vouchers or vouchers[0]["sequence"] != state["sequence"] + 1:
                 log.error("channel %s: the ledger settled through %s, the store holds no "
                           "voucher %s", channel_id, state["sequence"], state["sequence"] + 1)
-                break
-            paid = sorted({voucher["track"] for voucher in vouchers if voucher["price"]})
-            try:
-                splits = {track: self._split(track) for track in paid}
-                tx, committed = self.ledger.settle(self.keypair, state, vouchers, splits,
-                                                   self._network())
-            except TransactionRefused as refusal:
-                # Sent once more after an answer was lost (another node, or a retry), it is
-                # refused for having committed already: then the ledger shows it settled.
-                after = self.ledger.channel_state(channel_id)
-                if after is not None and after["sequence"] >= vouchers[-1]["sequence"]:
-                    state, settled = after, True
-                    continue
-                for track in paid:  # a split may have changed: read them again next time
-                    self.splits.pop(track, None)
-                self.stats["settlement_refusals"] += 1
-                attempt = {"id": f"refused:{channel_id}:{vouchers[0]['sequence']}-"
-                                 f"{vouchers[-1]['sequence']}"}
-                self.store.record_settlement(_settlement(channel_id, vouchers, attempt),
-                                             REFUSED, f"{refusal.code}: {refusal.detail}")
+                continue
+            cost = channel_settle_batch.estimated_bytes(1, len(vouchers)) - channel_settle_batch.FIXED_BYTES
+            if batch and (size + cost > BATCH_BYTES or len(batch) == channel_settle_batch.MAX_CHANNELS):
+                batches.append(batch)
+                batch, size = [], channel_settle_batch.FIXED_BYTES
+            batch.append((state, vouchers))
+            size += cost
+        return batches + ([batch] if batch else []), seen
+
+    def _settle_batch(self, batch):
+        """(In a settlement thread.) Send one batch; the states of the channels it settled.
+        One too large, or refused, is sent again as two halves (each channel read again),
+        so one channel's refusal settles the others; a channel refused alone is recorded."""
+        from bigchaindb_resonate.client import TransactionRefused
+
+        paid = sorted({voucher["track"] for _, vouchers in batch for voucher in vouchers if voucher["price"]})
+        try:
+            splits = {track: self._split(track) for track in paid}
+            tx, committed = self.ledger.settle_batch(self.keypair, batch, splits, self._network())
+        except TooLarge:
+            if len(batch) == 1:
                 raise
-            if not committed:
-                break  # accepted, not committed yet where it was sent: the next round sees it
-            self.store.record_settlement(_settlement(channel_id, vouchers, tx), COMMITTED)
-            self.stats["settlements"] += 1
-            self.stats["last_settlement"] = time.time()
-            settled = True
-            state = {**state, "settled": vouchers[-1]["total"], "sequence": vouchers[-1]["sequence"],
-                     "latest_transaction": tx["id"]}
-        return channel_from(state) if settled else None
+            return self._settle_halves(batch, [state for state, _ in batch])
+        except TransactionRefused as refusal:
+            for track in paid:  # a split may have changed: read them again next time
+                self.splits.pop(track, None)
+            # Sent once more after an answer was lost, it is refused for having committed
+            # already: the channels read again show it. Else one channel spoils the batch.
+            after = self.ledger.channel_states([state["channel"] for state, _ in batch])
+            done = [channel_from(state) for state, (_, vouchers) in zip(after, batch)
+                    if state is not None and state["sequence"] >= vouchers[-1]["sequence"]]
+            if len(done) == len(batch):
+                return done
+            if len(batch) > 1:
+                return done + self._settle_halves(batch, after)
+            state, vouchers = batch[0]
+            self.stats["settlement_refusals"] += 1
+            attempt = {"id": f"refused:{state['channel']}:{vouchers[0]['sequence']}-"
+                             f"{vouchers[-1]['sequence']}"}
+            self.store.record_settlements([_settlement(state["channel"], vouchers, attempt)],
+                                          REFUSED, f"{refusal.code}: {refusal.detail}")
+            raise
+        if not committed:
+            return []  # accepted, not committed yet where it was sent: the next round sees it
+        records, settled = [], []
+        for index, (state, vouchers) in enumerate(batch):
+            output = {"transaction_id": tx["id"], "output_index": index}
+            records.append(_settlement(state["channel"], vouchers, {**output, "id": f"{tx['id']}:{index}",
+                                                                     "operation": tx["operation"]}))
+            settled.append(channel_from({**state, "settled": vouchers[-1]["total"],
+                                         "sequence": vouchers[-1]["sequence"]}))
+        self.store.record_settlements(records, COMMITTED)
+        self.stats["settlements"] += 1
+        self.stats["last_settlement"] = time.time()
+        return settled
+
+    def _settle_halves(self, batch, states):
+        """Settle `batch` again in two halves, each channel from its read `states` (None:
+        gone) with the vouchers the ledger has not settled."""
+        rest = [(state, [voucher for voucher in vouchers if voucher["sequence"] > state["sequence"]])
+                for state, (_, vouchers) in zip(states, batch) if state is not None]
+        rest = [(state, vouchers) for state, vouchers in rest if vouchers]
+        half = (len(rest) + 1) // 2
+        settled = []
+        for part in (rest[:half], rest[half:]):
+            if part:
+                try:
+                    settled += self._settle_batch(part)
+                except Exception as exc:  # that half's channel is recorded; the other goes on
+                    log.warning("settling %d channels: %s", len(part), exc)
+        return settled
 
     def _split(self, track):
         """The track's split in force (id, payees), read at most every FRESH["track"] seconds."""
@@ -575,6 +631,8 @@ def _done():
 
 
 def _settlement(channel_id, vouchers, tx):
+    """What the store keeps of a channel's settlement (`tx`: the batch's id and the
+    channel's output in it, or the attempt refused)."""
     return {"id": tx["id"], "channel": channel_id, "first_sequence": vouchers[0]["sequence"],
             "last_sequence": vouchers[-1]["sequence"], "total": vouchers[-1]["total"],
             "root": merkle_root(vouchers), "tx": tx}

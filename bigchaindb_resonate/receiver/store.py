@@ -138,14 +138,20 @@ class Store:
 
     # -- settlements
 
-    def record_settlement(self, settlement, state, detail=None):
-        """Keep a settlement the receiver sent: committed, or refused with the network's
-        code (then `id` names the range it tried)."""
+    def record_settlements(self, settlements, state, detail=None):
+        """Keep the channels' settlements the receiver sent (a batch's, in one write):
+        committed, or refused with the network's code (then `id` names the range it tried)."""
+        rows = [(settlement["id"], settlement["channel"], settlement["first_sequence"],
+                 settlement["last_sequence"], settlement["total"], settlement["root"], state, detail,
+                 json.dumps(settlement["tx"])) for settlement in settlements]
         with self.lock:
-            self.db.execute("INSERT OR REPLACE INTO settlements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (
-                settlement["id"], settlement["channel"], settlement["first_sequence"],
-                settlement["last_sequence"], settlement["total"], settlement["root"], state, detail,
-                json.dumps(settlement["tx"])))
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.executemany("INSERT OR REPLACE INTO settlements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
 
     def settlements(self, channel=None, state=None):
         query, args = "SELECT id, channel, first_sequence, last_sequence, total, root, state, " \

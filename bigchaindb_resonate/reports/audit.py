@@ -22,7 +22,7 @@ from bigchaindb.common.transaction import Output, Transaction
 
 from bigchaindb_resonate.client import Client, NotFoundError
 from bigchaindb_resonate.reports import dsr, totals
-from bigchaindb_resonate.reports.compute import SETTLE, Digest, Period, Scope, play_rows, report_lines
+from bigchaindb_resonate.reports.compute import SETTLE, SETTLES, Digest, Period, Scope, play_rows, report_lines
 from bigchaindb_resonate.reports.formats import ReportFormatError, detect, read_lines, render
 from bigchaindb_resonate.vouchers import (
     VoucherSignatureError, inclusion_proof, proves_inclusion, verify_signature,
@@ -102,7 +102,7 @@ class NodeLedger:
                     continue
                 self._remember(tx)
                 rows = play_rows(tx, self._split_payees,
-                                 self._parameters() if tx["operation"] == SETTLE else {})
+                                 self._parameters() if tx["operation"] in SETTLES else {})
                 rows = [row for row in rows if wanted is None or row["metadata"]["track"] in wanted]
                 if not rows:
                     continue
@@ -156,6 +156,8 @@ class NodeLedger:
             problems.append(f"its outputs hold {outputs} tokens but its inputs {inputs}")
         if tx["operation"] == SETTLE:
             problems += _voucher_problems(tx["metadata"])
+        elif tx["operation"] in SETTLES:
+            problems += _batch_problems(tx["metadata"])
         self.findings += [f"{where}: {problem}" for problem in problems]
         self.verified += 1
 
@@ -182,6 +184,17 @@ def _voucher_problems(settlement):
         if not proves_inclusion(voucher, inclusion_proof(vouchers, index), settlement["root"]):
             problems.append(f"voucher {voucher.get('sequence')} is not included in its root")
     return problems
+
+
+def _batch_problems(batch):
+    """Each channel of a batch settlement, checked as a settlement of its whole vouchers."""
+    from bigchaindb_resonate.operations.channel_settle_batch import whole_vouchers
+
+    try:
+        settlements = [{**entry, "vouchers": whole_vouchers(batch, entry)} for entry in batch["channels"]]
+    except (KeyError, IndexError, TypeError, ValueError):
+        return ["its channels' vouchers cannot be read whole"]
+    return [problem for settlement in settlements for problem in _voucher_problems(settlement)]
 
 
 def _id_problems(tx, what):

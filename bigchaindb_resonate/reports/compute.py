@@ -44,8 +44,10 @@ from bigchaindb_resonate.types.work import Work
 VERSION = "resonate-report/2"
 PLAY = "PLAY"
 SETTLE = "CHANNEL_SETTLE"
+SETTLE_BATCH = "CHANNEL_SETTLE_BATCH"
 # Operations that pay plays: a PLAY pays one, a channel settlement one per voucher.
-PAYS_PLAYS = (PLAY, SETTLE)
+SETTLES = (SETTLE, SETTLE_BATCH)
+PAYS_PLAYS = (PLAY, *SETTLES)
 ROWS_PER_BATCH = 20  # report rows documents per store round trip (up to a block each)
 OWNING_PLAY = 8  # 0-based: the 9th paid play makes the listener an owner
 SCOPE_KINDS = ("network", "track", "party")
@@ -154,10 +156,10 @@ def play_rows(tx, split_payees, parameters):
 
     if tx["operation"] == PLAY:
         return [tx]
-    if tx["operation"] != SETTLE:
+    if tx["operation"] not in SETTLES:
         return []
     metadata, rows = tx["metadata"], []
-    for voucher in metadata["vouchers"]:
+    for voucher in settled_vouchers(tx):
         split = metadata["splits"].get(voucher["track"]) if voucher["price"] else None
         play = {"@type": "Play", "listener": voucher["listener"], "track": voucher["track"],
                 "territory": voucher["territory"], "right": voucher["right"],
@@ -165,10 +167,20 @@ def play_rows(tx, split_payees, parameters):
                 **({"split": split} if split else {})}
         outputs = play_outputs(voucher["price"], split_payees(split) if split else [],
                                parameters, voucher["listener"], voucher["price"])
-        rows.append({"id": tx["id"], "operation": SETTLE, "voucher": voucher["sequence"],
+        rows.append({"id": tx["id"], "operation": tx["operation"], "voucher": voucher["sequence"],
                      "metadata": play, "outputs": [{"public_keys": keys, "amount": amount}
                                                    for keys, amount in outputs]})
     return rows
+
+
+def settled_vouchers(tx):
+    """The whole vouchers a settlement (a CHANNEL_SETTLE or a batch, as a dict) pays, in order."""
+    from bigchaindb_resonate.operations.channel_settle_batch import whole_vouchers
+
+    metadata = tx["metadata"]
+    if tx["operation"] == SETTLE:
+        return metadata["vouchers"]
+    return [voucher for entry in metadata["channels"] for voucher in whole_vouchers(metadata, entry)]
 
 
 def is_play_row(tx):

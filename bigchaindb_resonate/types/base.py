@@ -73,6 +73,13 @@ class ResonateTransaction(Transaction):
     HELD_ERROR = OutputHeld
 
     @classmethod
+    def held_for(cls, tx, index):
+        """The operations that alone may spend output `index` of `tx`, a transaction of this
+        type (or its stored dict), or None for any (HELD_OUTPUTS; a type whose held outputs
+        depend on the transaction says so)."""
+        return cls.HELD_OUTPUTS.get(index)
+
+    @classmethod
     def extra_index_keys(cls, metadata):
         """Keys besides INDEXED_FIELDS and INDEXED_METADATA that a committed transaction of
         this type is filed under (registry.index_keys), from its metadata; a key listed n

@@ -6,7 +6,7 @@ it holds, after which CHANNEL_REFUND returns the rest to the listener.
 """
 from bigchaindb_resonate.operations import channel_close as client_part
 from bigchaindb_resonate.types.base import client_builder
-from bigchaindb_resonate.types.channels import ChannelClosing, ChannelTransaction, state_of, status_of
+from bigchaindb_resonate.types.channels import ChannelClosing, ChannelTransaction, state_of
 
 
 class ChannelClose(ChannelTransaction):
@@ -16,10 +16,10 @@ class ChannelClose(ChannelTransaction):
     def check_channel(self, ledger, parameters):
         self.check_only_input()
         latest = self.state_before(ledger)
-        if status_of(latest) != "open":
-            raise ChannelClosing(f"closing since `{state_of(latest)['closing']}`",
+        state = state_of(latest, self.metadata["channel"])
+        if "closing" in state:
+            raise ChannelClosing(f"closing since `{state['closing']}`",
                                  field="metadata.channel", expected="an open channel")
-        state = state_of(latest)
         self.check_state(state)
         self.check_outputs(state, [])
 

@@ -37,7 +37,7 @@ class ChannelOpen(ChannelTransaction):
                                          expected="platform_key or one of receiver_keys, not the listener")
         live = live_channel(ledger, listener)
         if live is not None:
-            raise ChannelListenerHasChannel(f"channel `{channel_id_of(live)}`", field="metadata.listener",
+            raise ChannelListenerHasChannel(f"channel `{channel_id_of(live, listener)}`", field="metadata.listener",
                                             expected="its refund first")
         spent = listener_credits(ledger, self.inputs, listener, ChannelNotListener)
         state = {"listener": listener, "receiver": receiver, "deposit": self.metadata["deposit"],

@@ -28,7 +28,7 @@ class ChannelRefund(ChannelTransaction):
 
     def check_channel(self, ledger, parameters):
         self.check_only_input()
-        state = state_of(self.state_before(ledger))
+        state = state_of(self.state_before(ledger), self.metadata["channel"])
         if "closing" not in state:
             raise ChannelNotClosing(field="metadata.channel", expected="a CHANNEL_CLOSE first")
         deadline, now = closes_at(ledger, state, parameters), ledger.consensus_time()

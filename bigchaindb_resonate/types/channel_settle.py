@@ -11,6 +11,9 @@ any one play can be proven included and audited.
 
 A settlement is filed under the listener's play count key of each voucher's track once
 per voucher, so the count PLAY and later settlements read stays one head lookup.
+
+`settle_channel` holds the rules for one channel's vouchers; CHANNEL_SETTLE_BATCH
+(types/channel_settle_batch.py) applies them to each of its channels.
 """
 from bigchaindb_resonate.errors import ResonateValidationError
 from bigchaindb_resonate.ledger import metadata_key
@@ -97,6 +100,88 @@ def play_key(listener, track_id):
     return metadata_key(PLAY, {"listener": listener, "track": track_id})
 
 
+class SettlementReads:
+    """What settling vouchers reads of the ledger, once per settlement however many
+    channels and vouchers it pays: each track's record, each listener's count of plays of
+    a track, each licence checked (right, track, territory), each paid track's split."""
+
+    def __init__(self, ledger, parameters):
+        self.ledger, self.parameters = ledger, parameters
+        self.tracks, self.counts, self.licensed, self.splits = {}, {}, set(), {}
+
+    def check_splits(self, named, field="metadata.splits"):
+        """`named` ({track: split id}) names exactly the split in force of each paid track."""
+        expected = {track: split.id for track, split in self.splits.items()}
+        if named != expected:
+            raise ChannelWrongSplits(field=field, expected=str(expected))
+
+
+def settle_channel(reads, before, vouchers, count, root, where="metadata"):
+    """The channel's state after paying `vouchers` (whole, in order) from its state
+    `before`, and each voucher's (price, payees); refused as docs/spec/channel_settle.md
+    says, with fields under `where`. `count` and `root` are the settlement's commitment."""
+    if count != len(vouchers) or root != merkle_root(vouchers):
+        raise ChannelWrongCommitment(field=f"{where}.root",
+                                     expected=f"count {len(vouchers)}, root {merkle_root(vouchers)}")
+    ledger, parameters = reads.ledger, reads.parameters
+    deadline = closes_at(ledger, before, parameters)
+    if "closing" in before and (deadline is None or (ledger.consensus_time() or 0) >= deadline):
+        raise ChannelExpired(f"closed for settlement at {deadline}", field=f"{where}.channel",
+                             expected="a CHANNEL_REFUND")
+    plays = _check_vouchers(reads, before, vouchers, where)
+    last = vouchers[-1]
+    return {**before, "settled": last["total"], "sequence": last["sequence"]}, plays
+
+
+def _check_vouchers(reads, before, vouchers, where):
+    """Each voucher continues the one before it (the channel's settled state for the
+    first): [(price, payees)] of every voucher."""
+    ledger, listener = reads.ledger, before["listener"]
+    sequence, total = before["sequence"], before["settled"]
+    tracks, counts, splits, licensed, plays = reads.tracks, reads.counts, reads.splits, reads.licensed, []
+    for index, voucher in enumerate(vouchers):
+        field = f"{where}.vouchers[{index}]"
+        if voucher["sequence"] <= sequence:
+            raise ChannelStaleVoucher(f"sequence {voucher['sequence']}", field=f"{field}.sequence",
+                                      expected=str(sequence + 1))
+        if voucher["sequence"] != sequence + 1:
+            raise ChannelSequenceGap(f"sequence {voucher['sequence']}", field=f"{field}.sequence",
+                                     expected=str(sequence + 1))
+        try:
+            verify_signature(voucher)
+        except VoucherSignatureError as exc:
+            raise ChannelBadSignature(str(exc), field=f"{field}.signature") from None
+        track_id, lane = voucher["track"], (listener, voucher["track"])
+        if track_id not in tracks:
+            tracks[track_id] = ledger.linked(track_id, (Manifestation.OPERATION,), f"{field}.track")
+        if lane not in counts:
+            counts[lane] = count_earlier_plays(ledger, listener, track_id)
+        if voucher["play"] != counts[lane]:
+            raise ChannelPlayNumberMismatch(f"play {voucher['play']}", field=f"{field}.play",
+                                            expected=str(counts[lane]))
+        if voucher["total"] != total + voucher["price"]:
+            raise ChannelWrongTotal(f"total {voucher['total']}", field=f"{field}.total",
+                                    expected=str(total + voucher["price"]))
+        if voucher["total"] > before["deposit"]:
+            raise ChannelOverdrawn(f"total {voucher['total']}", field=f"{field}.total",
+                                   expected=f"at most the deposit, {before['deposit']}")
+        if (voucher["right"], track_id, voucher["territory"]) not in licensed:
+            check_licence(ledger, voucher, tracks[track_id], reads.parameters["platform_key"], field)
+            licensed.add((voucher["right"], track_id, voucher["territory"]))
+        if voucher["price"] and track_id not in splits:
+            splits[track_id] = split_to_pay(ledger, track_id, f"{field}.track")
+        plays.append((voucher["price"], payees_of(splits[track_id]) if voucher["price"] else []))
+        sequence, total, counts[lane] = voucher["sequence"], voucher["total"], counts[lane] + 1
+    return plays
+
+
+def check_voucher_terms(voucher, field):
+    """A voucher's (or a batch's shared terms') territory is a country code."""
+    if voucher["territory"] not in COUNTRY_CODES:
+        raise PlayUnknownTerritory(f"`{voucher['territory']}`", field=f"{field}.territory",
+                                   expected="an ISO 3166-1 alpha-2 code")
+
+
 class ChannelSettle(ChannelTransaction):
     OPERATION = client_part.OPERATION
     SCHEMA = client_part.SCHEMA
@@ -116,74 +201,21 @@ class ChannelSettle(ChannelTransaction):
             if (voucher["channel"], voucher["listener"]) != (metadata["channel"], metadata["listener"]):
                 raise ChannelVoucherOtherChannel(field=f"{field}.channel",
                                                  expected=f"channel {metadata['channel']}")
-            if voucher["territory"] not in COUNTRY_CODES:
-                raise PlayUnknownTerritory(f"`{voucher['territory']}`", field=f"{field}.territory",
-                                           expected="an ISO 3166-1 alpha-2 code")
+            check_voucher_terms(voucher, field)
             if voucher["price"] != price(voucher["play"]):
                 raise ChannelWrongPrice(f"{voucher['price']} tokens for play {voucher['play']}",
                                         field=f"{field}.price", expected=str(price(voucher["play"])))
 
     def check_channel(self, ledger, parameters):
         self.check_only_input()
-        vouchers = self.metadata["vouchers"]
-        if self.metadata["count"] != len(vouchers) or self.metadata["root"] != merkle_root(vouchers):
-            raise ChannelWrongCommitment(field="metadata.root",
-                                         expected=f"count {len(vouchers)}, root {merkle_root(vouchers)}")
-        before = state_of(self.state_before(ledger))
-        deadline = closes_at(ledger, before, parameters)
-        if "closing" in before and (deadline is None or (ledger.consensus_time() or 0) >= deadline):
-            raise ChannelExpired(f"closed for settlement at {deadline}", field="metadata.channel",
-                                 expected="a CHANNEL_REFUND")
-        plays, splits = self._check_vouchers(ledger, before, parameters)
-        if self.metadata["splits"] != {track: split.id for track, split in splits.items()}:
-            raise ChannelWrongSplits(field="metadata.splits", expected=str(
-                {track: split.id for track, split in splits.items()}))
-        last = self.metadata["vouchers"][-1]
-        after = {**before, "settled": last["total"], "sequence": last["sequence"]}
+        channel = self.metadata["channel"]
+        reads = SettlementReads(ledger, parameters)
+        after, plays = settle_channel(reads, state_of(self.state_before(ledger), channel),
+                                      self.metadata["vouchers"], self.metadata["count"],
+                                      self.metadata["root"])
+        reads.check_splits(self.metadata["splits"])
         self.check_state(after)
-        self.check_outputs(after, [([key], tokens) for key, tokens in pooled_payouts(
-            plays, parameters)])
-
-    def _check_vouchers(self, ledger, before, parameters):
-        """Each voucher continues the one before it (the channel's settled state for the
-        first): ([(price, payees)] of every voucher, {track: split in force} of the paid
-        tracks). Records, counts, licences and splits are read once per settlement."""
-        listener = before["listener"]
-        sequence, total = before["sequence"], before["settled"]
-        counts, tracks, splits, licensed, plays = {}, {}, {}, set(), []
-        for index, voucher in enumerate(self.metadata["vouchers"]):
-            field = f"metadata.vouchers[{index}]"
-            if voucher["sequence"] <= sequence:
-                raise ChannelStaleVoucher(f"sequence {voucher['sequence']}", field=f"{field}.sequence",
-                                          expected=str(sequence + 1))
-            if voucher["sequence"] != sequence + 1:
-                raise ChannelSequenceGap(f"sequence {voucher['sequence']}", field=f"{field}.sequence",
-                                         expected=str(sequence + 1))
-            try:
-                verify_signature(voucher)
-            except VoucherSignatureError as exc:
-                raise ChannelBadSignature(str(exc), field=f"{field}.signature") from None
-            track_id = voucher["track"]
-            if track_id not in tracks:
-                tracks[track_id] = ledger.linked(track_id, (Manifestation.OPERATION,), f"{field}.track")
-                counts[track_id] = count_earlier_plays(ledger, listener, track_id)
-            if voucher["play"] != counts[track_id]:
-                raise ChannelPlayNumberMismatch(f"play {voucher['play']}", field=f"{field}.play",
-                                                expected=str(counts[track_id]))
-            if voucher["total"] != total + voucher["price"]:
-                raise ChannelWrongTotal(f"total {voucher['total']}", field=f"{field}.total",
-                                        expected=str(total + voucher["price"]))
-            if voucher["total"] > before["deposit"]:
-                raise ChannelOverdrawn(f"total {voucher['total']}", field=f"{field}.total",
-                                       expected=f"at most the deposit, {before['deposit']}")
-            if (voucher["right"], track_id, voucher["territory"]) not in licensed:
-                check_licence(ledger, voucher, tracks[track_id], parameters["platform_key"], field)
-                licensed.add((voucher["right"], track_id, voucher["territory"]))
-            if voucher["price"] and track_id not in splits:
-                splits[track_id] = split_to_pay(ledger, track_id, f"{field}.track")
-            plays.append((voucher["price"], payees_of(splits[track_id]) if voucher["price"] else []))
-            sequence, total, counts[track_id] = voucher["sequence"], voucher["total"], counts[track_id] + 1
-        return plays, splits
+        self.check_outputs(after, [([key], tokens) for key, tokens in pooled_payouts(plays, parameters)])
 
     def already_exists(self):
         return ChannelDoubleSettlement(f"settlement `{self.id}` is committed already",

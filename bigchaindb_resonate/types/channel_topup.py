@@ -16,14 +16,15 @@ class ChannelTopUp(ChannelTransaction):
     SCHEMA = client_part.SCHEMA
 
     def check_channel(self, ledger, parameters):
+        channel = self.metadata["channel"]
         latest = self.state_before(ledger)
-        if status_of(latest) != "open":
+        if status_of(latest, channel) != "open":
             raise ChannelClosing("a closing channel takes no top-up", field="metadata.channel",
                                  expected="an open channel")
         if len(self.inputs) < 2:
             raise ChannelWrongInput("no credits to add", field="inputs",
                                     expected="the channel output, then the listener's credits")
-        before = state_of(latest)
+        before = state_of(latest, channel)
         added = self.metadata["added"]
         spent = listener_credits(ledger, self.inputs[1:], before["listener"], ChannelNotListener, first=1)
         after = {**before, "deposit": before["deposit"] + added}

@@ -12,7 +12,7 @@ a live (open or closing) channel.
 from bigchaindb_resonate.conditions import any_one_of, condition_for, condition_uri
 from bigchaindb_resonate.errors import ResonateValidationError
 from bigchaindb_resonate.operations.channels import (
-    CHANNEL_OUTPUT, CLOSE, OPEN, REFUND, SPENDS_CHANNEL_OUTPUT, STATE_FIELDS, holds,
+    CHANNEL_OUTPUT, CLOSE, OPEN, REFUND, SETTLE_BATCH, SPENDS_CHANNEL_OUTPUT, STATE_FIELDS, holds,
 )
 from bigchaindb_resonate.types.base import ResonateTransfer
 
@@ -80,24 +80,52 @@ def live_channel(ledger, listener):
     return latest if latest is not None and latest.operation != REFUND else None
 
 
-def channel_id_of(tx):
-    return tx.id if tx.operation == OPEN else tx.metadata["channel"]
+def _batch_positions(tx):
+    """{channel id: i, ("listener", key): i} of a batch settlement's channels, once per
+    transaction object (the node keeps committed ones)."""
+    positions = tx.__dict__.get("_channel_positions")
+    if positions is None:
+        positions = {}
+        for index, entry in enumerate(tx.metadata["channels"]):
+            positions.setdefault(entry["channel"], index)
+            positions.setdefault(("listener", entry["listener"]), index)
+        tx.__dict__["_channel_positions"] = positions
+    return positions
 
 
-def state_of(tx):
+def channel_part(tx, channel=None, listener=None):
+    """(the index of the channel output, the metadata fields carrying the channel's state)
+    of one channel in its transaction `tx`: a batch settlement carries many channels (the
+    one named by `channel`, else by `listener`), any other channel transaction one, whose
+    channel output is output 0."""
+    if tx.operation != SETTLE_BATCH:
+        return CHANNEL_OUTPUT, tx.metadata
+    positions = _batch_positions(tx)
+    index = positions[channel] if channel is not None else positions[("listener", listener)]
+    return index, {**tx.metadata["channels"][index], "receiver": tx.metadata["receiver"]}
+
+
+def channel_id_of(tx, listener=None):
+    return tx.id if tx.operation == OPEN else channel_part(tx, listener=listener)[1]["channel"]
+
+
+def state_of(tx, channel=None, listener=None):
     """The channel's state after its transaction `tx`, as the metadata carries it, with
-    `closing` set from a CHANNEL_CLOSE itself."""
-    state = {field: tx.metadata[field] for field in STATE_FIELDS if field in tx.metadata}
-    state["channel"] = channel_id_of(tx)
+    `closing` set from a CHANNEL_CLOSE itself (`channel` or `listener` say which channel
+    of a batch settlement)."""
+    fields = channel_part(tx, channel, listener)[1]
+    state = {field: fields[field] for field in STATE_FIELDS if field in fields}
+    state["channel"] = tx.id if tx.operation == OPEN else fields["channel"]
     if tx.operation == CLOSE:
         state["closing"] = tx.id
     return state
 
 
-def status_of(tx):
+def status_of(tx, channel=None, listener=None):
     if tx.operation == REFUND:
         return "closed"
-    return "closing" if tx.operation == CLOSE or "closing" in tx.metadata else "open"
+    return "closing" if tx.operation == CLOSE or "closing" in channel_part(tx, channel, listener)[1] \
+        else "open"
 
 
 def latest_of(ledger, channel_id, field):
@@ -124,10 +152,11 @@ def output_rows(outputs):
 
 def expected_rows(state, others):
     """The rows of a channel transaction's outputs: the channel output for `state` (none
-    when None), then `others` as (public keys, amount), each locked as BigchainDB locks it."""
-    rows = [] if state is None else [
-        ([state["listener"], state["receiver"]], holds(state),
-         condition_uri(any_one_of([state["listener"], state["receiver"]])))]
+    when None; one per state, in order, for a list of them), then `others` as (public keys,
+    amount), each locked as BigchainDB locks it."""
+    states = [] if state is None else state if isinstance(state, list) else [state]
+    rows = [([each["listener"], each["receiver"]], holds(each),
+             condition_uri(any_one_of([each["listener"], each["receiver"]]))) for each in states]
     return rows + [(keys, amount, condition_uri(condition_for(keys))) for keys, amount in others]
 
 
@@ -158,17 +187,20 @@ class ChannelTransaction(ResonateTransfer):
     def check_channel(self, ledger, parameters):
         """The type's own rules."""
 
-    def state_before(self, ledger):
-        """The channel's latest transaction, checked to be what this transaction's first
-        input spends; only a refunded channel has none."""
-        latest = latest_of(ledger, self.metadata["channel"], "metadata.channel")
+    def state_before(self, ledger, channel=None, position=0, field="metadata.channel"):
+        """The channel's latest transaction, checked to be what this transaction's input
+        `position` spends (the channel: `channel`, else the metadata's); only a refunded
+        channel has none."""
+        channel = channel or self.metadata["channel"]
+        latest = latest_of(ledger, channel, field)
         if latest.operation == REFUND:
-            raise ChannelClosed(f"refunded by `{latest.id}`", field="metadata.channel")
-        fulfills = self.inputs[0].fulfills
-        if (fulfills.txid, fulfills.output) != (latest.id, CHANNEL_OUTPUT):
+            raise ChannelClosed(f"refunded by `{latest.id}`", field=field)
+        output = channel_part(latest, channel)[0]
+        fulfills = self.inputs[position].fulfills
+        if (fulfills.txid, fulfills.output) != (latest.id, output):
             raise ChannelWrongInput(f"spends output {fulfills.output} of `{fulfills.txid}`",
-                                    field="inputs[0].fulfills",
-                                    expected=f"output {CHANNEL_OUTPUT} of `{latest.id}`")
+                                    field=f"inputs[{position}].fulfills",
+                                    expected=f"output {output} of `{latest.id}`")
         return latest
 
     def check_only_input(self):
@@ -176,12 +208,14 @@ class ChannelTransaction(ResonateTransfer):
             raise ChannelWrongInput(f"{len(self.inputs)} inputs", field="inputs",
                                     expected="the channel output alone")
 
-    def check_state(self, expected):
-        """The metadata's state fields are exactly `expected`'s."""
+    def check_state(self, expected, carried=None, where="metadata"):
+        """The state fields `carried` (the metadata's, unless given; at `where`) are exactly
+        `expected`'s."""
+        carried = self.metadata if carried is None else carried
         for field in STATE_FIELDS:
-            if self.metadata.get(field) != expected.get(field):
-                raise ChannelWrongState(f"{field} {self.metadata.get(field)!r}",
-                                        field=f"metadata.{field}", expected=repr(expected.get(field)))
+            if carried.get(field) != expected.get(field):
+                raise ChannelWrongState(f"{field} {carried.get(field)!r}",
+                                        field=f"{where}.{field}", expected=repr(expected.get(field)))
 
     def check_outputs(self, state, others):
         expected = expected_rows(state, others)
@@ -191,14 +225,24 @@ class ChannelTransaction(ResonateTransfer):
 
     def double_spent(self, ledger):
         channel = self.metadata.get("channel")
-        latest = latest_of(ledger, channel, "metadata.channel") if channel else None
-        if latest is not None and latest.operation == REFUND:
-            return ChannelClosed(f"refunded by `{latest.id}`", field="metadata.channel")
-        if latest is not None:
-            return ChannelStaleState(f"the channel's latest transaction is `{latest.id}`",
-                                     field="inputs[0].fulfills",
-                                     expected=f"output {CHANNEL_OUTPUT} of `{latest.id}`")
-        return super().double_spent(ledger)
+        return moved_on(latest_of(ledger, channel, "metadata.channel"), channel, 0) \
+            if channel else super().double_spent(ledger)
+
+
+def spends_latest(latest, channel, input_):
+    """True when `input_` spends the channel output of the channel's latest transaction."""
+    return (input_.fulfills.txid, input_.fulfills.output) == (latest.id, channel_part(latest, channel)[0])
+
+
+def moved_on(latest, channel, position, field="metadata.channel"):
+    """The refusal of a transaction whose input `position` spends the channel's output
+    after another transaction did: the channel was refunded, or `latest` moved it on."""
+    if latest.operation == REFUND:
+        return ChannelClosed(f"refunded by `{latest.id}`", field=field)
+    output = channel_part(latest, channel)[0]
+    return ChannelStaleState(f"the channel's latest transaction is `{latest.id}`",
+                             field=f"inputs[{position}].fulfills",
+                             expected=f"output {output} of `{latest.id}`")
 
 
 def listener_credits(ledger, inputs, listener, refusal, first=0):

@@ -170,7 +170,7 @@ class Play(ResonateTransfer):
         spent = listener_credits(ledger, self.inputs, play["listener"], PlayNotListener)
         channel = live_channel(ledger, play["listener"])
         if channel is not None:
-            raise PlayListenerHasChannel(f"channel `{channel_id_of(channel)}`", field="metadata.listener",
+            raise PlayListenerHasChannel(f"channel `{channel_id_of(channel, play['listener'])}`", field="metadata.listener",
                                          expected="plays paid through that channel until it is refunded")
         track = ledger.linked(play["track"], (Manifestation.OPERATION,), "metadata.track")
         count = count_earlier_plays(ledger, play["listener"], track.id)

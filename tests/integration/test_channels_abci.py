@@ -2,17 +2,19 @@
 market of test_plays_abci.py, the platform as receiver): ten plays through a channel pay
 what ten PLAYs pay and count like them; same-block cases (two settlements of one channel;
 a settlement and a PLAY of the same play number); a close with unsettled vouchers, settled
-within the delay, then refunded."""
+within the delay, then refunded; a batch settlement of two channels, alone and in a block
+with a settlement of one of its channels or with itself."""
 import pytest
 from bigchaindb.models import Transaction
 
 from bigchaindb_resonate import reads
+from bigchaindb_resonate.conditions import generate_key_pair
 from bigchaindb_resonate.operations import (
-    channel_close, channel_open, channel_refund, channel_settle,
+    channel_close, channel_open, channel_refund, channel_settle, channel_settle_batch,
 )
 from bigchaindb_resonate.reports import totals
 from bigchaindb_resonate.transaction import Transaction as LightTransaction
-from bigchaindb_resonate.types.channels import state_of
+from bigchaindb_resonate.types.channels import channel_part, state_of
 from bigchaindb_resonate.validators.royalties import payouts, price
 from bigchaindb_resonate.vouchers import make_voucher
 
@@ -36,11 +38,11 @@ def state(tx):
 
 
 class Channel:
-    def __init__(self, market, deposit=2000):
-        self.market = market
+    def __init__(self, market, deposit=2000, listener=None, wallet=None):
+        self.market, self.listener = market, listener or market.listener
         self.opened = one_side(channel_open.open_channel(
-            [market.wallet], market.listener.public_key, market.app.platform.public_key, deposit),
-            market.listener)
+            [wallet or market.wallet], self.listener.public_key, market.app.platform.public_key, deposit),
+            self.listener)
         self.sequence, self.total = 0, 0
 
     def vouchers(self, *plays):
@@ -49,19 +51,26 @@ class Channel:
             self.sequence += 1
             self.total += price(play)
             made.append(make_voucher(
-                self.market.listener.private_key, channel=self.opened["id"],
-                listener=self.market.listener.public_key, sequence=self.sequence,
+                self.listener.private_key, channel=self.opened["id"],
+                listener=self.listener.public_key, sequence=self.sequence,
                 track=self.market.track["id"], play=play, price=price(play), total=self.total,
                 territory="GB", right=self.market.licence["id"]))
         return made
 
     def settle(self, after, vouchers):
-        split = self.market.split
-        payees = [(payee["publicKey"], payee["shareBp"]) for payee in split["asset"]["data"]["payees"]]
-        tx = channel_settle.settle(state(after), vouchers, {self.market.track["id"]: (split["id"], payees)},
-                                   {"platform_key": self.market.app.platform.public_key,
-                                    "coop_share_bp": COOP_SHARE_BP}, self.market.credit["id"])
+        tx = channel_settle.settle(batch_state(after, self.opened["id"]), vouchers, splits(self.market),
+                                   parameters(self.market),
+                                   self.market.credit["id"])
         return one_side(tx, self.market.app.platform)
+
+
+def splits(market):
+    payees = [(payee["publicKey"], payee["shareBp"]) for payee in market.split["asset"]["data"]["payees"]]
+    return {market.track["id"]: (market.split["id"], payees)}
+
+
+def parameters(market):
+    return {"platform_key": market.app.platform.public_key, "coop_share_bp": COOP_SHARE_BP}
 
 
 def test_ten_plays_through_a_channel_pay_and_count_as_ten_plays(market):
@@ -142,3 +151,80 @@ def test_a_close_with_unsettled_vouchers_is_settled_within_the_delay_then_refund
     assert market.balance(market.listener) == PURCHASE - 14  # three plays paid, the rest back
     assert reads.channel(market.app.bigchaindb, channel.opened["id"])["status"] == "closed"
     assert reads.listener_channel(market.app.bigchaindb, market.listener.public_key) is None
+
+
+# -- CHANNEL_SETTLE_BATCH
+
+def batch_state(tx, channel_id):
+    """The channel read after `tx` (a batch among them), as reads.channel answers it."""
+    tx = Transaction.from_dict(tx)
+    index = channel_part(tx, channel_id)[0]
+    return {**state_of(tx, channel_id), "latest_transaction": tx.id,
+            "channel_output": {"transaction_id": tx.id, "output_index": index}}
+
+
+def batch(market, *settlements):
+    """A batch of (latest transaction, Channel, vouchers), signed by the platform."""
+    tx = channel_settle_batch.settle_batch(
+        [(batch_state(latest, channel.opened["id"]), vouchers) for latest, channel, vouchers in settlements],
+        splits(market), parameters(market), market.credit["id"])
+    return one_side(tx, market.app.platform)
+
+
+def second_listener(market):
+    """Another listener with credits, bought from the treasury's change, and its channel."""
+    dave = generate_key_pair()
+    purchase = Transaction.from_dict(market.wallet[0])
+    bought = LightTransaction.transfer("TRANSFER", LightTransaction.from_dict(market.wallet[0]).to_inputs([1]), [
+        ([dave.public_key], 5000), ([market.app.treasury.public_key], purchase.outputs[1].amount - 5000)],
+        market.credit["id"]).sign([market.app.treasury.private_key]).to_dict()
+    return Channel(market, listener=dave, wallet=(bought, 0)), bought
+
+
+def test_a_batch_of_two_channels_pays_and_counts_like_their_plays(market):
+    carol = Channel(market)
+    dave, bought = second_listener(market)
+    assert delivered(market.app, bought, carol.opened, dave.opened) == ["OK"] * 3
+    paid = batch(market, (carol.opened, carol, carol.vouchers(*range(10))),
+                 (dave.opened, dave, dave.vouchers(0, 1, 2)))
+    assert delivered(market.app, paid) == ["OK"]
+    artist = producer = coop = 0
+    for number in [*range(10), 0, 1, 2]:
+        shares, co_op = payouts(price(number), [(market.artist.public_key, 7000),
+                                                (market.producer.public_key, 3000)],
+                                {"coop_share_bp": COOP_SHARE_BP})
+        artist, producer, coop = (artist + dict(shares)[market.artist.public_key],
+                                  producer + dict(shares)[market.producer.public_key], coop + co_op)
+    assert [market.balance(key) for key in (market.artist, market.producer, market.app.platform)] == [
+        artist, producer, coop]
+    bigchain = market.app.bigchaindb
+    read = reads.channel(bigchain, dave.opened["id"])
+    assert (read["settled"], read["sequence"], read["channel_output"]["output_index"]) == (14, 3, 1)
+    assert reads.listener_channel(bigchain, dave.listener.public_key)["latest_transaction"] == paid["id"]
+    assert reads.ownership(bigchain, market.track["id"], dave.listener.public_key)["plays"] == 3
+    conn = bigchain.connection
+    network = conn.run(conn.collection(totals.COLLECTION).find_one({"_id": "network"}))
+    assert (network["paid_plays"], network["tokens"]) == (12, 1022 + 14)
+    # The channels go on from the batch: a settlement of one, a close of the other.
+    more = carol.settle(paid, carol.vouchers(10))
+    close = one_side(channel_close.close(batch_state(paid, dave.opened["id"]), market.credit["id"]),
+                     dave.listener)
+    assert delivered(market.app, more, close) == ["OK", "OK"]
+
+
+def test_a_batch_in_one_block_with_a_settlement_of_its_channel_or_itself(market):
+    carol = Channel(market)
+    dave, bought = second_listener(market)
+    assert delivered(market.app, bought, carol.opened, dave.opened) == ["OK"] * 3
+    carols, daves = carol.vouchers(0, 1), dave.vouchers(0)
+    paid = batch(market, (carol.opened, carol, carols), (dave.opened, dave, daves))
+    single = carol.settle(carol.opened, carols)  # the same state of Carol's channel
+    assert codes(commit_block(market.app, [raw(paid), raw(single), raw(paid)])) == [
+        "OK", "CHANNEL_STALE_STATE", "CHANNEL_DOUBLE_SETTLEMENT"]
+    assert codes(commit_block(market.app, [raw(paid)])) == ["CHANNEL_DOUBLE_SETTLEMENT"]
+    # A settlement first, then a batch of the channel's next vouchers and a rival batch.
+    nxt = carol.vouchers(2)
+    after_single = carol.settle(paid, nxt)
+    rival = batch(market, (paid, carol, nxt))
+    assert codes(commit_block(market.app, [raw(after_single), raw(rival)])) == ["OK", "CHANNEL_STALE_STATE"]
+    assert reads.channel(market.app.bigchaindb, carol.opened["id"])["sequence"] == 3

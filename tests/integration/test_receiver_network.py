@@ -106,6 +106,41 @@ def test_ten_plays_through_a_channel_pay_every_payee_what_ten_plays_would(
     print(f"settled {took:.1f}s after the last play was accepted")
 
 
+def test_one_batch_settles_several_listeners_and_pays_what_their_plays_would(
+        catalogue, clients, testnet, platform_key_file, tmp_path):
+    """Three listeners' 10, 4 and 2 plays: the round that their 16th voucher starts
+    settles all three channels in one CHANNEL_SETTLE_BATCH."""
+    artist, producer, platform = catalogue["artist"], catalogue["producer"], catalogue["platform"]
+    track, licence = catalogue["track"]["id"], catalogue["licence"]["id"]
+    listeners = [listener_with_channel(catalogue, clients) for _ in range(3)]
+    counts = (10, 4, 2)
+    before = balances(clients[2], artist, producer, platform)
+    with ReceiverProcess(platform_key_file, tmp_path / "store", [node.api_url for node in testnet.nodes],
+                         settle_every=300, settle_after=sum(counts)) as process:
+        for (listener, channel_id), count in zip(listeners, counts):
+            player = ChannelPlayer(ReceiverClient(process.url), listener, channel_id)
+            assert [player.play(track, licence, "GB")["status"] for _ in range(count)] == ["accepted"] * count
+        states = [settled_through(clients, channel_id, count, timeout=60)
+                  for (_, channel_id), count in zip(listeners, counts)]
+    batches = {state["latest_transaction"] for state in states}
+    assert len(batches) == 1
+    batch = clients[0].get_transaction(batches.pop())
+    assert batch["operation"] == "CHANNEL_SETTLE_BATCH"
+    assert [entry["channel"] for entry in batch["metadata"]["channels"]] == [
+        channel_id for _, channel_id in listeners]
+    assert [state["channel_output"]["output_index"] for state in states] == [0, 1, 2]
+    expected = list(before)
+    for number in [*range(10), *range(4), *range(2)]:
+        paid, coop = payouts(price(number), [(artist.public_key, 7000),
+                                             (producer.public_key, 3000)], {"coop_share_bp": 3000})
+        expected[0] += dict(paid)[artist.public_key]
+        expected[1] += dict(paid)[producer.public_key]
+        expected[2] += coop
+    for client in clients:
+        assert balances(client, artist, producer, platform) == expected
+        assert [client.owns(listener.public_key, track)["plays"] for listener, _ in listeners] == list(counts)
+
+
 def test_kill_9_mid_stream_loses_no_acknowledged_voucher(catalogue, clients, receiver):
     track, licence = catalogue["track"]["id"], catalogue["licence"]["id"]
     listeners = [listener_with_channel(catalogue, clients, deposit=1500) for _ in range(3)]

@@ -230,7 +230,7 @@ class MemoryStore:
             return [(payee["publicKey"], payee["shareBp"])
                     for payee in ledger.get_transaction(split_id).asset["data"]["payees"]]
 
-        settles = any(tx["operation"] == "CHANNEL_SETTLE" for tx in transactions)
+        settles = any(tx["operation"] in ("CHANNEL_SETTLE", "CHANNEL_SETTLE_BATCH") for tx in transactions)
         parameters = (ledger.network_parameters() or {}) if settles else {}
         return [row for tx in transactions for row in play_rows(tx, split_payees, parameters)]
 

@@ -766,3 +766,62 @@ def test_the_store_format_is_checked_where_start_recovers_before_touching_the_st
     assert start.index("run_recover(") < start.index("    start(args)")
     assert "rollback(b)" in inspect.getsource(commands.run_recover.resonate_upstream)
     assert commands.run_recover.__module__ == "bigchaindb_resonate.host"
+
+
+def test_condition_uris_are_kept_by_key_and_are_upstreams():
+    import base58
+    from bigchaindb.common.crypto import generate_key_pair
+    from cryptoconditions import Ed25519Sha256, ThresholdSha256
+    from cryptoconditions.fulfillment import Fulfillment
+
+    host.apply()
+    kept = Fulfillment.__dict__["condition_uri"]
+    assert isinstance(kept, host._KeptConditionUri)
+    assert "return self.condition.serialize_uri()" in inspect.getsource(kept.upstream.fget)
+
+    def threshold(count, keys, unfulfilled=()):
+        condition = ThresholdSha256(threshold=count)
+        for key in keys:
+            condition.add_subfulfillment(Ed25519Sha256(public_key=base58.b58decode(key)))
+        for key in unfulfilled:
+            condition.add_subcondition(Ed25519Sha256(public_key=base58.b58decode(key)).condition)
+        return condition
+
+    alice, bob, carol = (generate_key_pair().public_key for _ in range(3))
+    conditions = [Ed25519Sha256(public_key=base58.b58decode(alice)), threshold(2, [alice, bob]),
+                  threshold(1, [alice, bob]), threshold(1, [alice, carol]), threshold(1, [alice], [bob])]
+    host._CONDITION_URIS.clear()
+    uris = [condition.condition_uri for condition in conditions]
+    assert uris == [kept.upstream.fget(condition) for condition in conditions]
+    assert len(set(uris)) == len(uris) - 1  # a subcondition unfulfilled: the same condition
+    assert uris[2] == uris[4]
+    assert len(host._CONDITION_URIS) == len(conditions)
+    assert [condition.condition_uri for condition in conditions] == uris  # answered from the cache
+    assert len(host._CONDITION_URIS) == len(conditions)
+
+
+def test_a_transactions_message_is_hashed_once_for_all_its_inputs():
+    import hashlib
+
+    from bigchaindb.common import transaction
+
+    host.apply()
+    assert "message = sha3_256(message.encode())" in inspect.getsource(transaction.Transaction._input_valid)
+    kept = transaction.sha3_256
+    assert isinstance(kept, host._LastMessageHash)
+    calls = []
+
+    def counting(data=b""):
+        calls.append(len(data))
+        return hashlib.sha3_256(data)
+
+    hashing = host._LastMessageHash(counting)
+    message = b"x" * 10_000
+    for spent in (b"a0", b"b1", b"a0"):
+        state = hashing(message)
+        state.update(spent)
+        assert state.hexdigest() == hashlib.sha3_256(message + spent).hexdigest()
+    assert calls == [10_000]  # once; the other two continue from a copy of its state
+    assert hashing(b"y" * 10_000).hexdigest() == hashlib.sha3_256(b"y" * 10_000).hexdigest()
+    assert hashing(b"small").hexdigest() == hashlib.sha3_256(b"small").hexdigest()
+    assert calls == [10_000, 10_000, 5]

@@ -11,9 +11,9 @@ from nacl.signing import SigningKey
 from bigchaindb_resonate import operations, registry
 from bigchaindb_resonate.conditions import KeyPair, generate_key_pair
 from bigchaindb_resonate.operations import (
-    channel_close, channel_open, channel_refund, channel_settle, channel_topup, copyright, credit,
-    manifestation, parameter_election, party, payout_cancel, payout_request, payout_settle, play,
-    right, rights_assignment, split, work,
+    channel_close, channel_open, channel_refund, channel_settle, channel_settle_batch, channel_topup,
+    copyright, credit, manifestation, parameter_election, party, payout_cancel, payout_request,
+    payout_settle, play, right, rights_assignment, split, work,
 )
 from bigchaindb_resonate.vouchers import make_voucher
 from bigchaindb_resonate.transaction import MAX_AMOUNT, Transaction, serialize
@@ -194,11 +194,13 @@ BUILDS = {
         (BOB.public_key, 7500), (CAROL.public_key, 2500)])}, PARAMETERS, "%064x" % 8),
     "CHANNEL_CLOSE": lambda side: side.close(CHANNEL, "%064x" % 8),
     "CHANNEL_REFUND": lambda side: side.refund({**CHANNEL, "closing": "%064x" % 9}, "%064x" % 8),
+    "CHANNEL_SETTLE_BATCH": lambda side: side.settle_batch([(CHANNEL, VOUCHERS)], {TRACK_ID: (SPLIT_ID, [
+        (BOB.public_key, 7500), (CAROL.public_key, 2500)])}, PARAMETERS, "%064x" % 8),
 }
 CLIENT_MODULES = {module.OPERATION: module for module in (
     party, work, manifestation, copyright, right, rights_assignment, credit, split, play,
     parameter_election, payout_request, payout_settle, payout_cancel,
-    channel_open, channel_topup, channel_settle, channel_close, channel_refund)}
+    channel_open, channel_topup, channel_settle, channel_close, channel_refund, channel_settle_batch)}
 
 
 def test_every_type_has_a_client_builder_case():

@@ -213,15 +213,20 @@ class FakeLedger:
         return checks.Licence(LICENCE.holders, LICENCE.usages, LICENCE.countries,
                               LICENCE.period, WORK) if right_id == RIGHT else None
 
-    def settle(self, keypair, state, vouchers, splits, network):
+    def channel_states(self, channel_ids):
+        return [self.channel_state(channel_id) for channel_id in channel_ids]
+
+    def settle_batch(self, keypair, settlements, splits, network):
         self._up()
-        channel = self.channels[state["channel"]]
-        assert state["latest_transaction"] == f"{channel.settled_sequence:064x}"
-        assert vouchers[0]["sequence"] == channel.settled_sequence + 1
-        assert set(splits) == {voucher["track"] for voucher in vouchers if voucher["price"]}
-        self.settled.append(vouchers)
-        channel.settled_sequence, channel.settled_total = vouchers[-1]["sequence"], vouchers[-1]["total"]
-        return {"id": f"{channel.settled_sequence:064x}"}, True
+        assert set(splits) == {voucher["track"] for _, vouchers in settlements
+                               for voucher in vouchers if voucher["price"]}
+        for state, vouchers in settlements:
+            channel = self.channels[state["channel"]]
+            assert state["latest_transaction"] == f"{channel.settled_sequence:064x}"
+            assert vouchers[0]["sequence"] == channel.settled_sequence + 1
+            self.settled.append(vouchers)
+            channel.settled_sequence, channel.settled_total = vouchers[-1]["sequence"], vouchers[-1]["total"]
+        return {"id": f"{len(self.settled):064x}", "operation": "CHANNEL_SETTLE_BATCH"}, True
 
 
 @pytest.fixture
@@ -478,13 +483,13 @@ def test_a_settlement_refused_for_having_committed_already_counts_as_settled(tmp
     from bigchaindb_resonate.client import TransactionRefused
 
     receiver = open_service(tmp_path, ledger)
-    settle = ledger.settle
+    settle = ledger.settle_batch
 
     def answer_lost(*args):
         settle(*args)
         raise TransactionRefused(400, {"code": "CHANNEL_DOUBLE_SETTLEMENT", "detail": "committed"})
 
-    ledger.settle = answer_lost
+    ledger.settle_batch = answer_lost
 
     async def scenario():
         await send(receiver, *stream(3))
@@ -492,3 +497,83 @@ def test_a_settlement_refused_for_having_committed_already_counts_as_settled(tmp
 
     assert run(scenario()) == (1, 0)
     assert receiver.stats["settlement_refusals"] == 0 and len(ledger.settled) == 1
+
+
+def test_many_channels_settle_in_one_batch_and_a_refused_one_spoils_only_itself(tmp_path, ledger):
+    from bigchaindb_resonate.client import TransactionRefused
+
+    listeners = [generate_key_pair() for _ in range(3)]
+    ids = [f"{number:064x}" for number in range(0xc1, 0xc4)]
+    for channel_id, listener in zip(ids, listeners):
+        ledger.channels[channel_id] = channel(id=channel_id, listener=listener.public_key)
+    receiver = open_service(tmp_path, ledger)
+    settle, batches = ledger.settle_batch, []
+
+    def refusing_the_second(keypair, settlements, splits, network):
+        batches.append([state["channel"] for state, _ in settlements])
+        if ids[1] in batches[-1]:
+            raise TransactionRefused(400, {"code": "CHANNEL_BAD_SIGNATURE", "detail": "forged"})
+        return settle(keypair, settlements, splits, network)
+
+    ledger.settle_batch = refusing_the_second
+
+    async def scenario():
+        for channel_id, listener in zip(ids, listeners):
+            await send(receiver, *[voucher(number + 1, number, 2 ** (number + 2) - 2, channel=channel_id,
+                                           listener=listener.public_key, signer=listener)
+                                   for number in range(2)])
+        return await receiver.settle_due()
+
+    assert run(scenario()) == 2
+    assert batches[0] == ids  # all three at once first
+    assert [vouchers[0]["channel"] for vouchers in ledger.settled] == [ids[0], ids[2]]
+    assert receiver.stats["settlement_refusals"] == 1
+    assert [row["state"] for row in receiver.store.settlements(ids[1])] == ["refused"]
+    assert {row["tx"]["output_index"] for channel_id in (ids[0], ids[2])
+            for row in receiver.store.settlements(channel_id)} == {0}
+
+
+def test_a_round_that_cannot_read_the_ledger_runs_again_soon(tmp_path, ledger, monkeypatch):
+    from bigchaindb_resonate.receiver import service
+
+    monkeypatch.setattr(service, "RETRY_SETTLEMENT", 0.05)
+    receiver = open_service(tmp_path, ledger)
+
+    async def scenario():
+        await send(receiver, *stream(2))
+        ledger.down = True
+        settled = await receiver.settle_due()
+        woken_at_once = receiver.wake.is_set()
+        await asyncio.sleep(0.1)
+        return settled, woken_at_once, receiver.wake.is_set()
+
+    assert run(scenario()) == (0, False, True)
+
+
+def test_a_batch_too_large_is_sent_again_as_two_halves(tmp_path, ledger):
+    from bigchaindb_resonate.receiver.ledger import TooLarge
+
+    listeners = [generate_key_pair() for _ in range(3)]
+    ids = [f"{number:064x}" for number in range(0xd1, 0xd4)]
+    for channel_id, listener in zip(ids, listeners):
+        ledger.channels[channel_id] = channel(id=channel_id, listener=listener.public_key)
+    receiver = open_service(tmp_path, ledger)
+    settle, sizes = ledger.settle_batch, []
+
+    def fitting_two(keypair, settlements, splits, network):
+        sizes.append(len(settlements))
+        if len(settlements) > 2:
+            raise TooLarge("over the limit")
+        return settle(keypair, settlements, splits, network)
+
+    ledger.settle_batch = fitting_two
+
+    async def scenario():
+        for channel_id, listener in zip(ids, listeners):
+            await send(receiver, voucher(1, 0, 2, channel=channel_id, listener=listener.public_key,
+                                         signer=listener))
+        return await receiver.settle_due()
+
+    assert run(scenario()) == 3
+    assert sizes == [3, 2, 1] and receiver.stats["settlement_refusals"] == 0
+    assert sorted(vouchers[0]["channel"] for vouchers in ledger.settled) == ids

@@ -167,7 +167,7 @@ def example_channel(operation):
     example's holder): opened from a purchase, then each later operation from the open's
     state, signed by one side with the client library (the channel output is 1 of 2)."""
     from bigchaindb_resonate.operations import (
-        channel_close, channel_open, channel_refund, channel_settle, channel_topup,
+        channel_close, channel_open, channel_refund, channel_settle, channel_settle_batch, channel_topup,
     )
     from bigchaindb_resonate.transaction import Transaction as LightTransaction
     from bigchaindb_resonate.vouchers import make_voucher
@@ -192,6 +192,9 @@ def example_channel(operation):
         "CHANNEL_TOPUP": lambda: channel_topup.top_up(state, [(opened, 1)], 1000).sign([listener.private_key]),
         "CHANNEL_SETTLE": lambda: channel_settle.settle(state, vouchers, {track["id"]: (split["id"], payees)},
                                                         parameters, credit_id).sign([platform.private_key]),
+        "CHANNEL_SETTLE_BATCH": lambda: channel_settle_batch.settle_batch(
+            [(state, vouchers)], {track["id"]: (split["id"], payees)}, parameters,
+            credit_id).sign([platform.private_key]),
         "CHANNEL_CLOSE": lambda: closed,
         "CHANNEL_REFUND": lambda: channel_refund.refund(
             {**state, "closing": closed.id, "latest_transaction": closed.id}, credit_id).sign([platform.private_key]),
