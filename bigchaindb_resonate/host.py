@@ -1114,6 +1114,43 @@ def _schema_checks_match_each_condition_uri_once():
         module._validate_schema = validate_schema
 
 
+# Distinct public keys whose ed25519 condition URI is remembered (then forgotten at once).
+CONDITION_URIS_KEPT = 20_000
+
+
+def _condition_uris_once_per_key():
+    """`common/transaction.py:980,1050,352` take the condition URI of every spent output,
+    of every input's fulfillment and of every output written out from cryptoconditions'
+    `Fulfillment.condition_uri` (`cryptoconditions/fulfillment.py:120`), which DER-encodes
+    the key with pyasn1 and hashes it each time. An ed25519-sha-256 condition depends on
+    its public key alone (`cryptoconditions/types/ed25519.py:94-99` fingerprint, `:120`
+    a constant cost), and the same keys recur, so ours computes it with upstream's
+    property once per key, remembering up to CONDITION_URIS_KEPT keys. Any other
+    condition (thresholds) is computed as upstream does."""
+    from cryptoconditions.fulfillment import Fulfillment
+    from cryptoconditions.types.ed25519 import Ed25519Sha256
+
+    if "condition_uri" in vars(Ed25519Sha256):
+        return
+    upstream = Fulfillment.condition_uri
+    known = {}
+
+    def condition_uri(self):
+        key = self.public_key
+        if type(self) is not Ed25519Sha256 or key is None:
+            return upstream.fget(self)
+        uri = known.get(key)
+        if uri is None:
+            uri = upstream.fget(self)
+            if len(known) >= CONDITION_URIS_KEPT:
+                known.clear()
+            known[key] = uri
+        return uri
+
+    condition_uri.resonate_upstream = upstream
+    Ed25519Sha256.condition_uri = property(condition_uri)
+
+
 class Adaptation(NamedTuple):
     apply: Callable[[], None]
     upstream: str        # the spot it changes, as its docstring names it
@@ -1184,4 +1221,6 @@ ADAPTATIONS = (
     Adaptation(_schema_checks_match_each_condition_uri_once, "`common/schema/__init__.py:47-69`",
                ("test_schema_checks_match_each_condition_uri_once_where_upstream_validates_schemas",
                 "test_schema_refusals_are_upstreams_word_for_word")),
+    Adaptation(_condition_uris_once_per_key, "`common/transaction.py:980,1050,352`",
+               ("test_ed25519_condition_uris_are_computed_once_per_key_as_upstream_computes_them",)),
 )

@@ -899,3 +899,47 @@ def test_schema_refusals_are_upstreams_word_for_word(fault):
         with pytest.raises(ValidationError) as parsing:
             Models.from_dict(admission.decode(json.dumps(tx).encode()))
         assert error_body(parsing.value)["code"] == "HOST_SCHEMA_VIOLATION", (operation, name)
+
+
+def test_ed25519_condition_uris_are_computed_once_per_key_as_upstream_computes_them(monkeypatch):
+    import base58
+    from bigchaindb.common.crypto import generate_key_pair
+    from bigchaindb.models import Transaction as Models
+    from cryptoconditions import ThresholdSha256
+    from cryptoconditions.fulfillment import Fulfillment
+    from cryptoconditions.types import ed25519
+    from cryptoconditions.types.ed25519 import Ed25519Sha256
+
+    transactions = inspect.getsource(inspect.getmodule(Transaction))
+    for use in ("output.fulfillment.condition_uri", "ccffill.condition_uri",
+                "condition['uri'] = self.fulfillment.condition_uri"):
+        assert use in transactions
+    assert "return self.condition.serialize_uri()" in inspect.getsource(Fulfillment.condition_uri.fget)
+    # What the URI is made of: the type, the hash of a fingerprint of the key alone, a constant cost.
+    assert "{'publicKey': self.public_key}" in inspect.getsource(Ed25519Sha256.fingerprint_contents.fget)
+    assert "return Ed25519Sha256.CONSTANT_COST" in inspect.getsource(Ed25519Sha256.calculate_cost)
+    assert Ed25519Sha256.condition_uri.fget.resonate_upstream is Fulfillment.condition_uri
+    keys = [base58.b58decode(generate_key_pair().public_key) for _ in range(3)]
+    for key in keys:
+        fulfillment = Ed25519Sha256(public_key=key)
+        expected = Fulfillment.condition_uri.fget(fulfillment)
+        assert fulfillment.condition_uri == expected
+        # Remembered: the second time, the DER encoding is not run.
+        monkeypatch.setattr(ed25519, "der_encode", None)
+        assert Ed25519Sha256(public_key=key).condition_uri == expected
+        monkeypatch.undo()
+    threshold = ThresholdSha256(threshold=1)
+    for key in keys:
+        threshold.add_subfulfillment(Ed25519Sha256(public_key=key))
+    assert threshold.condition_uri == Fulfillment.condition_uri.fget(threshold)
+    # An input signed by a key other than the one its spent output names is invalid; by
+    # that key, valid.
+    owner, thief = generate_key_pair(), generate_key_pair()
+    created = Models.create([owner.public_key], [([owner.public_key], 1)]).sign([owner.private_key])
+    stolen = Models.transfer(created.to_inputs(), [([thief.public_key], 1)], asset_id=created.id)
+    stolen.inputs[0].owners_before = [thief.public_key]
+    stolen.inputs[0].fulfillment = Ed25519Sha256(public_key=base58.b58decode(thief.public_key))
+    stolen = stolen.sign([thief.private_key])
+    assert not stolen.inputs_valid(created.outputs)
+    assert stolen.inputs_valid([Models.transfer(created.to_inputs(), [([thief.public_key], 1)],
+                                                asset_id=created.id).outputs[0]])
