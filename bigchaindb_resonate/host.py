@@ -24,7 +24,7 @@ from bigchaindb_resonate import admission, metrics, outcome, registry, rule_vers
 from bigchaindb_resonate.ledger import (
     BLOCK_TIMES, CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK, LATEST_BLOCK_TIME, NETWORK_PARAMETERS,
     OWNER_INDEX, PARAMETER_CHANGES, RULE_INDEX, LedgerView, commit_positions, file_block, filed_ids,
-    owner_key, owner_keys, position_documents, remember_reads_until_next_filing, unfile,
+    owner_key, owner_keys, position_documents, remember_filed, unfile,
 )
 from bigchaindb_resonate.parameters import GenesisParametersError, read_genesis_parameters
 from bigchaindb_resonate.errors import TransactionTooLarge, ValidationCrashed, error_body
@@ -826,9 +826,9 @@ def _rule_index():
     from delete_transactions in _lookups_by_primary_key).
 
     Only the process that commits blocks (the ABCI app) calls this: it keeps the block's
-    transactions among the committed ones it has read (COMMITTED), and from here to its
-    next filing its rule-index reads cannot change, so its LedgerViews keep them
-    (ledger.remember_reads_until_next_filing)."""
+    transactions among the committed ones it has read (COMMITTED), and the heads it has
+    just written among the rule-index documents its LedgerViews keep: only it writes
+    them, so what it read before stays true (ledger.remember_filed)."""
     from bigchaindb.lib import BigchainDB
 
     upstream = getattr(BigchainDB.store_bulk_transactions, "resonate_upstream",
@@ -838,7 +838,7 @@ def _rule_index():
         result = upstream(self, transactions)
         written = file_block(self.connection, [(tx.id, registry.keys_of(tx)) for tx in transactions])
         COMMITTED.keep(transactions)
-        remember_reads_until_next_filing(self, written)
+        remember_filed(self, written)
         return result
 
     store_bulk_transactions.resonate_upstream = upstream
