@@ -21,11 +21,15 @@ at 10 and 100 vouchers (`CHANNEL_SETTLE_10`, `CHANNEL_SETTLE_100`): each settles
 vouchers of its own listener's channel, opened in that block towards the platform, over one
 licensed, split track; `per_settled_voucher` gives its time per voucher as a ratio to a
 PLAY's validation in the same run (issue 9 asks at most 0.1). Results are appended to
-benchmarks/results/validation.jsonl.
+benchmarks/results/validation.jsonl. `--profile PLAY,TRANSFER` instead prints, for each type
+named, a cProfile of its CheckTx work in the same run (its timings are then not recorded:
+the profiler slows what it watches).
 """
 import argparse
+import cProfile
 import itertools
 import json
+import pstats
 import random
 import socket
 import statistics
@@ -298,18 +302,23 @@ def count_queries(connection):
     return sent
 
 
-def time_checktx(bigchain, raw, rounds, progress=None):
+def time_checktx(bigchain, raw, rounds, progress=None, profilers=None):
     """Medians per type of CheckTx's work on each of `raw` (type name → encoded
     transactions), timed round-robin over the types: seconds for the whole of it, seconds
-    for decoding, admission, schema and stateless rules alone, and store queries sent."""
+    for decoding, admission, schema and stateless rules alone, and store queries sent.
+    `profilers` (type name → cProfile.Profile) watch the work of their type."""
     from bigchaindb_resonate import admission
 
     parse = {name: [] for name in raw}
     total = {name: [] for name in raw}
     round_trips = {name: [] for name in raw}
     queries = count_queries(bigchain.connection)
+    watching = profilers or {}
     for index in range(rounds):
         for name, payloads in raw.items():
+            profiler = watching.get(name)
+            if profiler:
+                profiler.enable()
             started = time.perf_counter()
             tx = Transaction.from_dict(admission.decode(payloads[index]))
             parsed = time.perf_counter()
@@ -318,6 +327,8 @@ def time_checktx(bigchain, raw, rounds, progress=None):
             parse[name].append(parsed - started)
             total[name].append(time.perf_counter() - started)
             round_trips[name].append(len(queries))
+            if profiler:
+                profiler.disable()
         if progress:
             progress(index + 1)
     return tuple({name: statistics.median(values) for name, values in measured.items()}
@@ -352,6 +363,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200, help="transactions timed per type")
     parser.add_argument("--seed", type=int, default=500, help="CREATEs committed before timing")
+    parser.add_argument("--profile", default="", metavar="TYPES",
+                        help="comma-separated types to profile (prints cProfile's top functions, records nothing)")
     args = parser.parse_args(argv)
 
     import bigchaindb
@@ -386,10 +399,19 @@ def main(argv=None):
             raw = {name: [json.dumps(tx.to_dict()).encode() for tx in txs]
                    for name, txs in workloads.items()}
             print("timing CheckTx's work, round-robin over the types…", flush=True)
-            measured = time_checktx(bigchain, raw, args.rounds)
+            profilers = {name: cProfile.Profile() for name in args.profile.split(",") if name}
+            unknown = sorted(set(profilers) - set(raw))
+            if unknown:
+                sys.exit(f"error: no type {', '.join(unknown)} to profile; choose among {', '.join(raw)}")
+            measured = time_checktx(bigchain, raw, args.rounds, profilers=profilers)
         finally:
             process.terminate()
             process.wait()
+    if profilers:
+        for name, profiler in profilers.items():
+            print(f"--- {name}: {args.rounds} validations, by cumulative time")
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        return 0
     report = {"store": "FerretDB 1.24.2 SQLite", "seeded_transactions": len(setup),
               **ratios(*measured)}
     record.append(NAME, report, argv)
