@@ -9,7 +9,8 @@ against the store (and, separately, the parse alone), and counts the queries eac
 validation sends to the store. The setup block is committed through the node's own
 `store_bulk_transactions`, so the process is in the state of a node's ABCI app that
 committed it some blocks ago: the transactions it committed are kept, the rule-index
-documents it wrote are read again (see host._rule_index). Types are timed round-robin in the same loop, so each sees the same
+documents it wrote are read again, as by a process that has not read them yet
+(see ledger.remember_reads). Types are timed round-robin in the same loop, so each sees the same
 store and the same machine load; the figure that matters is the ratio to CREATE and to
 TRANSFER. Each timed transaction is independent of the others of its type and depends
 only on what one setup block commits, under genesis parameters and a consensus time:
@@ -23,10 +24,14 @@ PLAY's validation in the same run (issue 9 asks at most 0.1). CHANNEL_SETTLE_BAT
 at `--batch-channels` channels of 10 vouchers each (`CHANNEL_SETTLE_BATCH_<n>x10`), every
 batch over channels of its own, `--batch-rounds` of them (each needs that many channels
 opened in the setup block). Results are appended to benchmarks/results/validation.jsonl.
+`--profile PLAY,TRANSFER` instead prints, for each type named, a cProfile of its CheckTx
+work in the same run (its timings are then not recorded: the profiler slows what it watches).
 """
 import argparse
+import cProfile
 import itertools
 import json
+import pstats
 import random
 import socket
 import statistics
@@ -317,20 +322,25 @@ def count_queries(connection):
     return sent
 
 
-def time_checktx(bigchain, raw, rounds, progress=None):
+def time_checktx(bigchain, raw, rounds, progress=None, profilers=None):
     """Medians per type of CheckTx's work on each of `raw` (type name → encoded
     transactions), timed round-robin over the types: seconds for the whole of it, seconds
-    for decoding, admission, schema and stateless rules alone, and store queries sent."""
+    for decoding, admission, schema and stateless rules alone, and store queries sent.
+    `profilers` (type name → cProfile.Profile) watch the work of their type."""
     from bigchaindb_resonate import admission
 
     parse = {name: [] for name in raw}
     total = {name: [] for name in raw}
     round_trips = {name: [] for name in raw}
     queries = count_queries(bigchain.connection)
+    watching = profilers or {}
     for index in range(rounds):
         for name, payloads in raw.items():
             if index >= len(payloads):  # a workload timed fewer rounds (batches)
                 continue
+            profiler = watching.get(name)
+            if profiler:
+                profiler.enable()
             started = time.perf_counter()
             tx = Transaction.from_dict(admission.decode(payloads[index]))
             parsed = time.perf_counter()
@@ -339,6 +349,8 @@ def time_checktx(bigchain, raw, rounds, progress=None):
             parse[name].append(parsed - started)
             total[name].append(time.perf_counter() - started)
             round_trips[name].append(len(queries))
+            if profiler:
+                profiler.disable()
         if progress:
             progress(index + 1)
     return tuple({name: statistics.median(values) for name, values in measured.items()}
@@ -382,6 +394,8 @@ def main(argv=None):
                         help="channels (of 10 vouchers) per timed CHANNEL_SETTLE_BATCH")
     parser.add_argument("--batch-rounds", type=int, default=10,
                         help="CHANNEL_SETTLE_BATCHes timed (each opens its own channels); 0: none")
+    parser.add_argument("--profile", default="", metavar="TYPES",
+                        help="comma-separated types to profile (prints cProfile's top functions, records nothing)")
     args = parser.parse_args(argv)
 
     import bigchaindb
@@ -389,7 +403,7 @@ def main(argv=None):
     from bigchaindb.lib import BigchainDB
 
     from bigchaindb_resonate import host
-    from bigchaindb_resonate.ledger import NETWORK_PARAMETERS, remember_reads_until_next_filing
+    from bigchaindb_resonate.ledger import NETWORK_PARAMETERS, remember_reads
 
     host.apply()
     with tempfile.TemporaryDirectory() as home:
@@ -409,18 +423,27 @@ def main(argv=None):
                 {"chain_id": "bench", **parameters}))
             bigchain.store_bulk_transactions(setup)
             bigchain.store_block({"height": 1, "app_hash": "", "transactions": [tx.id for tx in setup]})
-            # CheckTx after a later commit: the rule-index heads the setup block wrote are
-            # read again, as they would be once it is not the latest block.
-            remember_reads_until_next_filing(bigchain)
+            # CheckTx in a process that has not read the rule-index heads the setup block
+            # wrote (restarted since, or past ledger.READS_KEPT): each is read from the store.
+            remember_reads(bigchain)
             bigchain.consensus_time = CONSENSUS_TIME
             bigchain.validating_height = 2  # as the ABCI app keeps it after committing block 1
             raw = {name: [json.dumps(tx.to_dict()).encode() for tx in txs]
                    for name, txs in workloads.items()}
             print("timing CheckTx's work, round-robin over the types…", flush=True)
-            measured = time_checktx(bigchain, raw, args.rounds)
+            profilers = {name: cProfile.Profile() for name in args.profile.split(",") if name}
+            unknown = sorted(set(profilers) - set(raw))
+            if unknown:
+                sys.exit(f"error: no type {', '.join(unknown)} to profile; choose among {', '.join(raw)}")
+            measured = time_checktx(bigchain, raw, args.rounds, profilers=profilers)
         finally:
             process.terminate()
             process.wait()
+    if profilers:
+        for name, profiler in profilers.items():
+            print(f"--- {name}: {args.rounds} validations, by cumulative time")
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        return 0
     report = {"store": "FerretDB 1.24.2 SQLite", "seeded_transactions": len(setup),
               **ratios(*measured)}
     record.append(NAME, report, argv)

@@ -24,7 +24,7 @@ from bigchaindb_resonate import admission, metrics, outcome, registry, rule_vers
 from bigchaindb_resonate.ledger import (
     BLOCK_TIMES, CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK, LATEST_BLOCK_TIME, NETWORK_PARAMETERS,
     OWNER_INDEX, PARAMETER_CHANGES, RULE_INDEX, LedgerView, commit_positions, file_block, filed_ids,
-    owner_key, owner_keys, position_documents, remember_reads_until_next_filing, unfile,
+    owner_key, owner_keys, position_documents, remember_filed, unfile,
 )
 from bigchaindb_resonate.parameters import GenesisParametersError, read_genesis_parameters
 from bigchaindb_resonate.errors import TransactionTooLarge, ValidationCrashed, error_body
@@ -826,9 +826,9 @@ def _rule_index():
     from delete_transactions in _lookups_by_primary_key).
 
     Only the process that commits blocks (the ABCI app) calls this: it keeps the block's
-    transactions among the committed ones it has read (COMMITTED), and from here to its
-    next filing its rule-index reads cannot change, so its LedgerViews keep them
-    (ledger.remember_reads_until_next_filing)."""
+    transactions among the committed ones it has read (COMMITTED), and the heads it has
+    just written among the rule-index documents its LedgerViews keep: only it writes
+    them, so what it read before stays true (ledger.remember_filed)."""
     from bigchaindb.lib import BigchainDB
 
     upstream = getattr(BigchainDB.store_bulk_transactions, "resonate_upstream",
@@ -838,7 +838,7 @@ def _rule_index():
         result = upstream(self, transactions)
         written = file_block(self.connection, [(tx.id, registry.keys_of(tx)) for tx in transactions])
         COMMITTED.keep(transactions)
-        remember_reads_until_next_filing(self, written)
+        remember_filed(self, written)
         return result
 
     store_bulk_transactions.resonate_upstream = upstream
@@ -1188,6 +1188,25 @@ def _message_hashed_once_per_transaction():
         transaction.sha3_256 = _LastMessageHash(transaction.sha3_256)
 
 
+def _schema_checks_match_each_condition_uri_once():
+    """`common/schema/__init__.py:47-69` _validate_schema runs rapidjson's regex for the
+    condition URI pattern of every output of every transaction parsed, about 0.25 ms an
+    output: most of a transaction's parse. Ours (host_schemas.validate_schema, which our
+    types call too) checks the rest of the schema as before and each distinct URI against
+    the pattern once, and hands any transaction that fails either to upstream's function,
+    whose verdict and message stand. Upstream calls it by module global from
+    validate_transaction_schema (`:72-82`, CREATE and TRANSFER via `models.py:50-52`), and
+    from the names `elections/election.py:20` and `elections/vote.py:7` import."""
+    from bigchaindb.common import schema
+    from bigchaindb.elections import election, vote
+
+    from bigchaindb_resonate.host_schemas import UPSTREAM, validate_schema
+
+    validate_schema.resonate_upstream = UPSTREAM
+    for module in (schema, election, vote):
+        module._validate_schema = validate_schema
+
+
 class Adaptation(NamedTuple):
     apply: Callable[[], None]
     upstream: str        # the spot it changes, as its docstring names it
@@ -1259,4 +1278,7 @@ ADAPTATIONS = (
                ("test_condition_uris_are_kept_by_key_and_are_upstreams",)),
     Adaptation(_message_hashed_once_per_transaction, "`common/transaction.py:1052`",
                ("test_a_transactions_message_is_hashed_once_for_all_its_inputs",)),
+    Adaptation(_schema_checks_match_each_condition_uri_once, "`common/schema/__init__.py:47-69`",
+               ("test_schema_checks_match_each_condition_uri_once_where_upstream_validates_schemas",
+                "test_schema_refusals_are_upstreams_word_for_word")),
 )

@@ -215,30 +215,48 @@ def _refile(bigchain, collection, keys_of, progress):
             progress(done)
 
 
-# Rule-index documents kept by the process that files blocks, between two filings.
+# Rule-index documents kept by the process that files blocks.
 READS_KEPT = 50_000
 
 
-class ReadsSinceFiling(dict):
-    """Rule-index documents read since the last filing, up to READS_KEPT (then forgotten
-    and read again)."""
+class KeptReads(dict):
+    """Rule-index documents (None for an absent one) the filing process has read or
+    written, up to READS_KEPT (then forgotten and read again)."""
 
     def read(self, conn, document_id):
         if document_id not in self:
-            if len(self) >= READS_KEPT:
-                self.clear()
+            self._make_room()
             self[document_id] = conn.run(conn.collection(RULE_INDEX).find_one({"_id": document_id}))
         return self[document_id]
 
+    def filed(self, written):
+        """What a filing wrote replaces what was read."""
+        for document_id, document in written.items():
+            self._make_room()
+            self[document_id] = document
 
-def remember_reads_until_next_filing(bigchain, written=None):
-    """Called by the process that files blocks (host._rule_index), right after filing one,
-    with the heads it wrote (`written`: file_block's answer). Only it writes the rule index, and
-    only when it files the next block (or in crash recovery, at start, before any filing),
-    so until then the documents it reads cannot change: this bigchain's LedgerViews keep
-    them, starting from those it wrote. Other processes (the HTTP API) never file, so they
-    always read the store."""
-    bigchain.rule_index_reads = ReadsSinceFiling(written or {})
+    def _make_room(self):
+        if len(self) >= READS_KEPT:
+            self.clear()
+
+
+def remember_reads(bigchain):
+    """From now on this bigchain's LedgerViews keep the rule-index documents they read,
+    starting from none (what a freshly started process knows). Only for the process that
+    files blocks (host._rule_index), which tells them what each filing writes
+    (remember_filed): only it writes the rule index (crash recovery unfiles at start, before
+    the node validates anything), so what it read changes only when it files, and it knows
+    what it wrote. Other processes (the HTTP API) never file, so they always read the store."""
+    bigchain.rule_index_reads = KeptReads()
+
+
+def remember_filed(bigchain, written):
+    """Right after the filing process filed a block, with the heads it wrote (`written`:
+    file_block's answer): kept in place of what was read, so every other kept read stays
+    true across the filing (remember_reads)."""
+    if getattr(bigchain, "rule_index_reads", None) is None:
+        remember_reads(bigchain)
+    bigchain.rule_index_reads.filed(written)
 
 
 def forget_settled():
@@ -324,8 +342,8 @@ class LedgerView:
         self._pending_keys = None
 
     def _read(self, document_id):
-        """A committed rule-index document, or None (kept between filings, see
-        remember_reads_until_next_filing)."""
+        """A committed rule-index document, or None (kept by the filing process, see
+        remember_reads)."""
         kept = getattr(self._bigchain, "rule_index_reads", None)
         connection = self._bigchain.connection
         if kept is None:

@@ -28,12 +28,11 @@ import copy
 
 import rapidjson
 from bigchaindb.common.exceptions import DoubleSpend, DuplicateTransaction, InvalidSignature
-from bigchaindb.common.schema import (
-    TX_SCHEMA_COMMON, TX_SCHEMA_CREATE, TX_SCHEMA_TRANSFER, _validate_schema,
-)
+from bigchaindb.common.schema import TX_SCHEMA_COMMON, TX_SCHEMA_CREATE, TX_SCHEMA_TRANSFER
 from bigchaindb.common.transaction import Input, Output, Transaction
 
 from bigchaindb_resonate.errors import IdentifierNotCanonical, OutputHeld, RecordShape, SchemaViolation
+from bigchaindb_resonate.host_schemas import validate_schema as validate_host_schema
 from bigchaindb_resonate.ledger import LedgerView
 from bigchaindb_resonate.schemas import CompiledSchema
 
@@ -147,8 +146,8 @@ class ResonateTransaction(Transaction):
     def validate_committed(cls, tx):
         """What reading a committed transaction checks: the host's schemas and a record
         under one of the type's released schemas; never the rules of a later height."""
-        _validate_schema(cls._common_schema, tx)
-        _validate_schema(cls.HOST_SCHEMA, tx)
+        validate_host_schema(cls._common_schema, tx)
+        validate_host_schema(cls.HOST_SCHEMA, tx)
         cls._check_record_released(tx)
 
     def validate(self, bigchain, current_transactions=()):

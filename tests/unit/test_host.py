@@ -825,3 +825,154 @@ def test_a_transactions_message_is_hashed_once_for_all_its_inputs():
     assert hashing(b"y" * 10_000).hexdigest() == hashlib.sha3_256(b"y" * 10_000).hexdigest()
     assert hashing(b"small").hexdigest() == hashlib.sha3_256(b"small").hexdigest()
     assert calls == [10_000, 10_000, 5]
+# -- guards of the schema checks that match each condition URI once (host_schemas.py)
+
+def _signed_examples():
+    """A CREATE, a TRANSFER and a PLAY with three outputs, as dicts."""
+    from bigchaindb.common.crypto import generate_key_pair
+    from bigchaindb.models import Transaction as Models
+
+    from .test_play import a_play
+
+    owner, receiver = generate_key_pair(), generate_key_pair()
+    create = Models.create([owner.public_key], [([owner.public_key], 2)], asset={"n": 1}
+                           ).sign([owner.private_key])
+    transfer = Models.transfer(create.to_inputs(), [([receiver.public_key], 1), ([owner.public_key], 1)],
+                               asset_id=create.id).sign([owner.private_key])
+    play = a_play()
+    assert len(play.outputs) >= 3
+    return {"CREATE": create.to_dict(), "TRANSFER": transfer.to_dict(), "PLAY": play.to_dict()}
+
+
+def _schemas_of(operation):
+    from bigchaindb.common.schema import TX_SCHEMA_COMMON, TX_SCHEMA_CREATE, TX_SCHEMA_TRANSFER
+
+    cls = registry.type_for(operation)
+    if cls is None:
+        return [TX_SCHEMA_COMMON, TX_SCHEMA_TRANSFER if operation == "TRANSFER" else TX_SCHEMA_CREATE]
+    return [cls._common_schema, cls.HOST_SCHEMA]
+
+
+def test_schema_checks_match_each_condition_uri_once_where_upstream_validates_schemas(monkeypatch):
+    from bigchaindb.common import schema
+    from bigchaindb.common.schema import TX_SCHEMA_COMMON
+    from bigchaindb.elections import election, vote
+
+    from bigchaindb_resonate import host_schemas
+
+    checking = upstream_source("bigchaindb.common.schema", "_validate_schema")
+    assert "schema[1](rapidjson.dumps(body))" in checking
+    assert "jsonschema.validate(body, schema[0])" in checking
+    assert "_validate_schema(TX_SCHEMA_COMMON, tx)" in upstream_source(
+        "bigchaindb.common.schema", "validate_transaction_schema")
+    for module in (election, vote):  # they imported the name: it is replaced in each
+        assert "_validate_schema(TX_SCHEMA_COMMON, tx)" in inspect.getsource(module)
+    for module in (schema, election, vote):
+        assert module._validate_schema is host_schemas.validate_schema
+    assert host_schemas.validate_schema.resonate_upstream is host_schemas.UPSTREAM
+    # The pattern is where the split looks for it, in the host's schema and in ours.
+    for document in (TX_SCHEMA_COMMON[0], registry.type_for("PLAY")._common_schema[0]):
+        node = document
+        for key in host_schemas.URI_PATTERN_PATH:
+            node = node[key]
+        assert node.startswith("^ni:///sha-256;")
+    # Once a transaction's URIs have matched, checking it again against a schema with the
+    # pattern (the common one) runs neither upstream's check nor the pattern.
+    examples = _signed_examples()
+    for body in examples.values():
+        host_schemas.validate_schema(_schemas_of(body["operation"])[0], body)
+
+    def refuse(*args):
+        raise AssertionError("ran again")
+
+    monkeypatch.setattr(host_schemas, "UPSTREAM", refuse)
+    for pattern in host_schemas.SplitSchema._patterns.values():
+        monkeypatch.setattr(pattern, "_validator", refuse)
+    for body in examples.values():
+        host_schemas.validate_schema(_schemas_of(body["operation"])[0], body)
+
+
+def _schema_faults():
+    """(name, change to a transaction dict) pairs, each refused by some schema."""
+    def output(change):
+        def apply(tx):
+            change(tx["outputs"][-1])
+        return apply
+
+    def condition(change):
+        return output(lambda out: change(out["condition"]))
+
+    return [
+        ("uri of another scheme", condition(lambda c: c.update(uri="ni:///sha-512;abc?fpt=ed25519-sha-256&cost=1"))),
+        ("uri with a newline after it", condition(lambda c: c.update(uri=c["uri"] + "\n"))),
+        ("uri with a space inside", condition(lambda c: c.update(uri=c["uri"].replace("?", " ?")))),
+        ("uri too long a hash", condition(lambda c: c.update(uri=c["uri"].replace(";", ";" + "A" * 90)))),
+        ("uri not a string", condition(lambda c: c.update(uri=12))),
+        ("uri missing", condition(lambda c: c.pop("uri"))),
+        ("condition not an object", output(lambda out: out.update(condition="x"))),
+        ("amount not digits", output(lambda out: out.update(amount="1e3"))),
+        ("extra output field", output(lambda out: out.update(colour="red"))),
+        ("public key not base58", output(lambda out: out.update(public_keys=["0OIl"]))),
+        ("outputs not a list", lambda tx: tx.update(outputs={"0": tx["outputs"][0]})),
+        ("no outputs key", lambda tx: tx.pop("outputs")),
+        ("version", lambda tx: tx.update(version="1.0")),
+        ("unknown top-level key", lambda tx: tx.update(extra=1)),
+        ("bad and bad uri", lambda tx: (tx.update(version="3"), tx["outputs"][0]["condition"].update(uri="x"))),
+    ]
+
+
+@pytest.mark.parametrize("fault", _schema_faults(), ids=lambda fault: fault[0])
+def test_schema_refusals_are_upstreams_word_for_word(fault):
+    """Each fault refused by the same schema with the same exception and message as
+    upstream's own check gives; a transaction it accepts, ours accepts; and parsing it
+    is refused with the same code."""
+    import copy
+    import json
+
+    from bigchaindb.common.exceptions import ValidationError
+    from bigchaindb.models import Transaction as Models
+
+    from bigchaindb_resonate import admission
+    from bigchaindb_resonate.errors import error_body
+    from bigchaindb_resonate.host_schemas import UPSTREAM, validate_schema
+
+    name, change = fault
+    for operation, valid in _signed_examples().items():
+        tx = copy.deepcopy(valid)
+        change(tx)
+        refused = False
+        for checked in _schemas_of(operation):
+            try:
+                UPSTREAM(checked, copy.deepcopy(tx))
+            except ValidationError as theirs:
+                with pytest.raises(type(theirs)) as ours:
+                    validate_schema(checked, tx)
+                assert str(ours.value) == str(theirs), (operation, name)
+                refused = True
+                break
+            validate_schema(checked, tx)  # accepted by both
+        assert refused, (operation, name)
+        tx["id"] = Models._to_hash(Models._to_str({**tx, "id": None}))  # its id stays valid
+        with pytest.raises(ValidationError) as parsing:
+            Models.from_dict(admission.decode(json.dumps(tx).encode()))
+        assert error_body(parsing.value)["code"] == "HOST_SCHEMA_VIOLATION", (operation, name)
+
+
+def test_with_condition_uris_kept_an_input_signed_by_another_key_is_still_invalid():
+    import base58
+    from bigchaindb.common.crypto import generate_key_pair
+    from bigchaindb.models import Transaction as Models
+    from cryptoconditions.types.ed25519 import Ed25519Sha256
+
+    host.apply()
+    # An input signed by a key other than the one its spent output names is invalid; by
+    # that key, valid.
+    owner, thief = generate_key_pair(), generate_key_pair()
+    created = Models.create([owner.public_key], [([owner.public_key], 1)]).sign([owner.private_key])
+    stolen = Models.transfer(created.to_inputs(), [([thief.public_key], 1)], asset_id=created.id)
+    stolen.inputs[0].owners_before = [thief.public_key]
+    stolen.inputs[0].fulfillment = Ed25519Sha256(public_key=base58.b58decode(thief.public_key))
+    stolen = stolen.sign([thief.private_key])
+    assert not stolen.inputs_valid(created.outputs)
+    assert stolen.inputs_valid([Models.transfer(created.to_inputs(), [([thief.public_key], 1)],
+                                                asset_id=created.id).outputs[0]])

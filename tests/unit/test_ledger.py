@@ -9,7 +9,7 @@ from bigchaindb.common.exceptions import ValidationError
 
 from bigchaindb_resonate.ledger import (
     RULE_INDEX, LedgerView, UnindexedLookup, file_block, metadata_key,
-    remember_reads_until_next_filing, unfile,
+    remember_filed, remember_reads, unfile,
 )
 from bigchaindb_resonate.registry import index_keys
 from .memory_store import MemoryStore, memory_ledger
@@ -156,16 +156,25 @@ def test_an_absent_credit_token_is_looked_up_again():
     assert LedgerView(store, [LICENCE]).first_record("CREDIT", "@type", "ResonateCredit").id == CREDIT.id
 
 
-def test_the_filing_process_keeps_what_it_read_until_it_files_the_next_block():
+def test_the_filing_process_keeps_what_it_read_across_filings_and_what_it_wrote_replaces_it():
     store = MemoryStore()
     file_block(store, [a_play_entry(0)])
-    remember_reads_until_next_filing(store)  # as host._rule_index does after filing
+    remember_reads(store)  # a freshly started filing process
     count = lambda: len(LedgerView(store).find_by_metadata(  # noqa: E731
         "PLAY", {"listener": LISTENER, "track": TRACK_ID}))
+    channel = lambda: LedgerView(store).filed_under(f"channel-listener|{LISTENER}")  # noqa: E731
     store.finds.clear()
-    assert count() == 1 and count() == 1
-    assert store.finds == [RULE_INDEX]
-    remember_reads_until_next_filing(store, file_block(store, [a_play_entry(1)]))
+    assert count() == 1 and count() == 1 and not channel() and not channel()
+    assert store.finds == [RULE_INDEX, RULE_INDEX]  # each read once, the absent head too
+    # A filing that does not touch them: both stay known.
+    remember_filed(store, file_block(store, [("other", ["PLAY|listener,track|someone|else"])]))
     store.finds.clear()
-    assert count() == 2
-    assert store.finds == []  # the head it has just written
+    assert count() == 1 and not channel()
+    assert store.finds == []
+    # A filing that writes them: what it wrote is what is read, without asking the store.
+    remember_filed(store, file_block(store, [a_play_entry(1), ("open", [f"channel-listener|{LISTENER}"])]))
+    store.finds.clear()
+    assert count() == 2 and len(channel()) == 1
+    assert store.finds == []
+
+
