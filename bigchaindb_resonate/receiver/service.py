@@ -133,9 +133,11 @@ class Receiver:
             raise refusals.StoreFailed(str(self.failed))
         voucher = checks.parse(body)
         self.signatures.check(voucher)
-        await self._learn(voucher)
-        committed, duplicate = self._admit(voucher, body.decode())
-        await asyncio.shield(committed)
+        reads = self._reads_missing(voucher)
+        if reads:
+            await self._learn(reads)
+        commit, duplicate = self._admit(voucher, body.decode())
+        await commit.wait()
         return self._acknowledged(voucher, duplicate)
 
     async def accept_many(self, vouchers):
@@ -148,22 +150,24 @@ class Receiver:
             try:
                 voucher = checks.check_fields(dict(voucher) if isinstance(voucher, dict) else voucher)
                 self.signatures.check(voucher)
-                await self._learn(voucher)
-                committed, duplicate = self._admit(voucher, None)
-                waits.add(committed)
+                reads = self._reads_missing(voucher)
+                if reads:
+                    await self._learn(reads)
+                commit, duplicate = self._admit(voucher, None)
+                waits.add(commit)
                 admitted.append((index, voucher, duplicate))
             except refusals.VoucherRefused as refusal:
                 self.stats["refused"] += 1
                 answers[index] = refusal.to_dict()
-        for committed in waits:
-            await asyncio.shield(committed)
+        for commit in waits:
+            await commit.wait()
         for index, voucher, duplicate in admitted:
             answers[index] = self._acknowledged(voucher, duplicate)
         return answers
 
-    async def _learn(self, voucher):
-        """Read into the cache what the checks need that it does not hold yet, the reads
-        at the same time."""
+    def _reads_missing(self, voucher):
+        """The reads of what the checks need that the cache does not hold yet (mostly
+        none: then the voucher is checked without awaiting anything)."""
         cache, reads = self.cache, []
         for kind, key, fetch in (("channel", voucher["channel"], self.ledger.channel),
                                  ("track", voucher["track"], self.ledger.track),
@@ -172,14 +176,18 @@ class Receiver:
                 reads.append(self._load_fact(kind, key, fetch))
         if (voucher["listener"], voucher["track"]) not in self.lanes_read:
             reads.append(self._read_lane((voucher["listener"], voucher["track"])))
-        if reads:
-            for outcome in await asyncio.gather(*reads, return_exceptions=True):
-                if isinstance(outcome, BaseException):
-                    raise outcome
+        return reads
+
+    @staticmethod
+    async def _learn(reads):
+        """Run the reads at the same time; the first failure is raised."""
+        for outcome in await asyncio.gather(*reads, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     def _admit(self, voucher, text):
         """Check the voucher against the cache and what is held, and reserve its place:
-        (the future of the commit that stores it, whether it was held already). Nothing
+        (the commit that stores it, whether it was held already). Nothing
         here awaits, so the checks see every voucher admitted before this one."""
         now = time.monotonic()
         channel = self._known("channel", voucher["channel"], now)
@@ -193,7 +201,7 @@ class Receiver:
                              self._known("licence", voucher["right"], now),
                              self.parameters["platform_key"], _today())
         if not self.batch:
-            self.committing = asyncio.get_running_loop().create_future()
+            self.committing = Commit()
             asyncio.get_running_loop().call_soon(self._flush)
         self.batch.append((voucher, text if text is not None else rapidjson.dumps(voucher)))
         self.held[channel.id] = checks.Held(voucher["sequence"], voucher["total"],
@@ -203,13 +211,13 @@ class Receiver:
 
     def _duplicate(self, voucher, channel, held):
         """For a voucher already accepted (a player retrying after a lost answer), the
-        future of the commit that stored it; any other voucher there is stale."""
+        commit that stored it; any other voucher there is stale."""
         if not checks.is_duplicate(voucher, held) and \
                 self._held_voucher(channel.id, voucher["sequence"]) != voucher:
             raise refusals.Stale(f"sequence {voucher['sequence']}", field="sequence",
                                  expected=str(held.sequence + 1))
         # Batches commit in order: once the latest held voucher is stored, this one is.
-        return held.committed if held.committed is not None else _done()
+        return held.committed if held.committed is not None else STORED
 
     def _held_voucher(self, channel_id, sequence):
         """A voucher held, stored or still on its way to the disk."""
@@ -268,14 +276,13 @@ class Receiver:
         if committed is None:
             pass  # only facts were written
         elif error is None:
-            committed.set_result(None)
+            committed.finish()
             self.stats["accepted"] += len(batch)
             self.unsettled += len(batch)
             if self.unsettled >= self.settle_after:
                 self._wake_settlement()
         else:
-            committed.set_exception(refusals.StoreFailed(f"{type(error).__name__}: {error}"))
-            committed.exception()  # retrieved: waiters each get it
+            committed.finish(f"{type(error).__name__}: {error}")
         if error is not None:
             # What is held in memory is now ahead of the disk: stop, and let a restart
             # resume from what was stored. Nothing unstored was acknowledged.
@@ -568,10 +575,41 @@ def _voucher_list(body):
     return vouchers
 
 
-def _done():
-    done = asyncio.get_running_loop().create_future()
-    done.set_result(None)
-    return done
+class Commit:
+    """One group commit, and the requests waiting for it to be synced. Each request waits
+    on a future of its own, answered together when the commit ends: one wake-up per
+    request, and a request cancelled (its connection closed) cancels nothing else."""
+    __slots__ = ("waiters", "done", "error")
+
+    def __init__(self, done=False):
+        self.waiters, self.done, self.error = [], done, None
+
+    def wait(self):
+        """A future resolved once the commit is synced, or failed with StoreFailed."""
+        waiter = asyncio.get_running_loop().create_future()
+        if self.done:
+            self._answer(waiter)
+        else:
+            self.waiters.append(waiter)
+        return waiter
+
+    def finish(self, error=None):
+        """The commit is synced (`error` None) or failed (what the store said)."""
+        self.done, self.error = True, error
+        for waiter in self.waiters:
+            self._answer(waiter)
+        self.waiters = []
+
+    def _answer(self, waiter):
+        if waiter.cancelled():
+            return
+        if self.error is None:
+            waiter.set_result(None)
+        else:
+            waiter.set_exception(refusals.StoreFailed(self.error))
+
+
+STORED = Commit(done=True)  # what is on disk already: answered at once
 
 
 def _settlement(channel_id, vouchers, tx):
