@@ -52,7 +52,7 @@ class Channel:
     closes_at: Optional[int] = None  # consensus seconds when settling ends, once closing
 
 
-@dataclass
+@dataclass(slots=True)  # one is made per voucher accepted
 class Held:
     """The latest voucher the receiver holds for a channel (or the ledger's settled state
     before it holds any)."""
