@@ -19,9 +19,7 @@ streaming licence, split and credit purchase are in that block. CHANNEL_SETTLE i
 at 10 and 100 vouchers (`CHANNEL_SETTLE_10`, `CHANNEL_SETTLE_100`): each settles the first
 vouchers of its own listener's channel, opened in that block towards the platform, over one
 licensed, split track; `per_settled_voucher` gives its time per voucher as a ratio to a
-PLAY's validation in the same run (issue 9 asks at most 0.1), and `deliver_after_check`
-the same for DeliverTx's validation of each settlement after CheckTx's in this process (its
-vouchers' signatures then remembered). Results are appended to
+PLAY's validation in the same run (issue 9 asks at most 0.1). Results are appended to
 benchmarks/results/validation.jsonl.
 """
 import argparse
