@@ -357,6 +357,40 @@ def time_checktx(bigchain, raw, rounds, progress=None, profilers=None):
                  for measured in (total, parse, round_trips))
 
 
+def time_deliver_after_check(bigchain, raw, rounds):
+    """Medians of DeliverTx's validation of each settlement in `raw` (type name → encoded
+    transactions) after CheckTx validated it in this process (time_checktx, which runs
+    first, is CheckTx's), in alternation: its vouchers' signatures checked again (the record
+    of verified signatures emptied first), then remembered (vouchers.VERIFIED), so the
+    difference is the record's alone: ({name: checked again}, {name: remembered})."""
+    from bigchaindb_resonate import admission, vouchers
+
+    checked, remembered = ({name: [] for name in raw} for _ in range(2))
+    for index in range(rounds):
+        for name, payloads in raw.items():
+            for forget, times in ((True, checked), (False, remembered)):
+                if forget:
+                    vouchers.VERIFIED = vouchers.VerifiedSignatures(vouchers.VERIFIED.capacity)
+                started = time.perf_counter()
+                Transaction.from_dict(admission.decode(payloads[index])).validate(bigchain)
+                times[name].append(time.perf_counter() - started)
+    return tuple({name: statistics.median(values) for name, values in times.items()}
+                 for times in (checked, remembered))
+
+
+def deliver_ratios(delivered, total):
+    """DeliverTx after CheckTx per settled voucher, signatures checked again and
+    remembered, in ms and as a ratio to a PLAY's validation (CheckTx's median, which
+    DeliverTx repeats: a PLAY has no voucher signature to remember)."""
+    checked, remembered = delivered
+    return {name: {mode: {"ms": round(times[name] * 1000, 3),
+                          "per_voucher_ms": round(times[name] * 1000 / size, 4),
+                          "per_voucher_ratio_to_play": round(times[name] / size / total["PLAY"], 3)}
+                   for mode, times in (("signatures_checked", checked),
+                                       ("signatures_remembered", remembered))}
+            for size in SETTLEMENT_SIZES for name in [settlement_name(size)] if name in checked}
+
+
 def ratios(total, parse, round_trips):
     """The figures worth reading, from time_checktx's medians: ms and ratios to CREATE
     and TRANSFER, and store queries per validation."""
@@ -436,6 +470,9 @@ def main(argv=None):
             if unknown:
                 sys.exit(f"error: no type {', '.join(unknown)} to profile; choose among {', '.join(raw)}")
             measured = time_checktx(bigchain, raw, args.rounds, profilers=profilers)
+            settling = {settlement_name(size): raw[settlement_name(size)] for size in SETTLEMENT_SIZES}
+            print("timing DeliverTx after CheckTx for the settlements…", flush=True)
+            delivered = time_deliver_after_check(bigchain, settling, args.rounds)
         finally:
             process.terminate()
             process.wait()
@@ -445,7 +482,8 @@ def main(argv=None):
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
         return 0
     report = {"store": "FerretDB 1.24.2 SQLite", "seeded_transactions": len(setup),
-              **ratios(*measured)}
+              **ratios(*measured),
+              "deliver_after_check": deliver_ratios(delivered, measured[0])}
     record.append(NAME, report, argv)
     print(json.dumps(report, indent=2))
     return 0

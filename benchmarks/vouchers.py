@@ -31,7 +31,7 @@ import rapidjson
 from nacl.bindings import crypto_sign_open
 
 from bigchaindb_resonate.conditions import generate_key_pair
-from bigchaindb_resonate.receiver import checks
+from bigchaindb_resonate.receiver import checks, tune_collector
 from bigchaindb_resonate.receiver.service import Receiver
 from bigchaindb_resonate.receiver.store import Store
 from bigchaindb_resonate.validators.royalties import price
@@ -166,6 +166,7 @@ def main():
                                   CachedLedger(channels), RECEIVER) for mode in ("one", "batch")]
             for receiver in receivers:
                 receiver.start_settling()
+            tune_collector()  # as `resonate receiver serve` does once its receiver is open
             runs.append(asyncio.run(compare(receivers, streams)))
             for receiver in receivers:
                 receiver.store.close()

@@ -16,6 +16,7 @@ different lists share a root (the duplicated-last-leaf ambiguity of Bitcoin's tr
 Pure and dependency-light: the client, the receiver and the validators share it.
 """
 import functools
+from collections import OrderedDict
 from hashlib import sha3_256
 
 import base58
@@ -70,14 +71,45 @@ def _verify_key(listener):
     return VerifyKey(b58decode(listener))
 
 
+class VerifiedSignatures:
+    """The signatures this process has found valid, by (digest of the signed bytes,
+    signature, public key), at most `capacity`, the oldest forgotten first. A validator
+    checks a settlement's vouchers in CheckTx and again in DeliverTx: the second check is
+    a lookup. Only successes are kept, and a success is a pure function of its key, so an
+    answer from here is the one a fresh check gives (tests/unit/test_vouchers.py)."""
+
+    def __init__(self, capacity):
+        self.capacity = capacity
+        self._keys = OrderedDict()
+
+    def __contains__(self, key):
+        return key in self._keys
+
+    def __len__(self):
+        return len(self._keys)
+
+    def add(self, key):
+        self._keys[key] = None
+        while len(self._keys) > self.capacity:
+            self._keys.popitem(last=False)
+
+
+# About 100 bytes each: the vouchers of 1,000 settlements of 100 in 10 MB.
+VERIFIED = VerifiedSignatures(100_000)
+
+
 def verify_signature(voucher):
     """Raise VoucherSignatureError unless the voucher's listener signed its fields."""
     try:
+        message = signed_bytes(voucher)
+        verified = (sha3_256(message).digest(), voucher["signature"], voucher["listener"])
+        if verified in VERIFIED:
+            return
         key = _verify_key(voucher["listener"])
-        signature = b58decode(voucher["signature"])
-        key.verify(signed_bytes(voucher), signature)
+        key.verify(message, b58decode(voucher["signature"]))
     except (BadSignatureError, ValueError, TypeError, KeyError) as exc:
         raise VoucherSignatureError(f"not signed by the listener: {type(exc).__name__}") from None
+    VERIFIED.add(verified)
 
 
 def leaf_hash(voucher):

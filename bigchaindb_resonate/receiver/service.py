@@ -72,7 +72,9 @@ class Receiver:
         self.loading = {}  # (kind, key) -> the future of a read under way
         self.batch = []  # (voucher, body text) waiting for the next commit
         self.fact_updates = {}  # (kind, key) -> document: ledger facts for the next commit
-        self.committing = None  # the future of the next commit, resolved once synced
+        self.committing = None  # the next Commit, answered once synced
+        self.arriving = []  # (voucher, body text, future of its answer) to check next
+        self.reading = set()  # vouchers' checks waiting for ledger reads (tasks)
         self.unsettled = 0
         self.settling = set()  # channels a settlement is being built or sent for
         self.urgent = set()  # channels seen closing with vouchers unsettled
@@ -136,11 +138,56 @@ class Receiver:
         if self.failed:
             raise refusals.StoreFailed(str(self.failed))
         voucher = checks.parse(body)
-        self.signatures.check(voucher)
-        await self._learn(voucher)
-        committed, duplicate = self._admit(voucher, body.decode())
-        await asyncio.shield(committed)
-        return self._acknowledged(voucher, duplicate)
+        answer = asyncio.get_running_loop().create_future()
+        if not self.arriving:
+            asyncio.get_running_loop().call_soon(self._check_arrivals)
+        self.arriving.append((voucher, body.decode(), answer))
+        return await answer
+
+    def _check_arrivals(self):
+        """Check the vouchers that arrived since the loop's last turn: their signatures one
+        after another (the verification's code and tables stay in the CPU's caches), then
+        each against what is held, in the order they came. Each request's answer is set
+        when its voucher's commit is synced, or at once with its refusal."""
+        arrivals, self.arriving = self.arriving, []
+        signed = []
+        for voucher, text, answer in arrivals:
+            if answer.cancelled():
+                continue  # the player went away before its voucher was checked
+            try:
+                self.signatures.check(voucher)
+            except refusals.VoucherRefused as refusal:
+                answer.set_exception(refusal)
+                continue
+            signed.append((voucher, text, answer))
+        for voucher, text, answer in signed:
+            try:
+                reads = self._reads_missing(voucher)
+                if reads:  # a channel's first voucher: it waits, the others go on
+                    self._check_after_reads(voucher, text, reads, answer)
+                    continue
+                commit, duplicate = self._admit(voucher, text)
+            except Exception as exc:  # a refusal (or a bug, answered as one by handle)
+                answer.set_exception(exc)
+                continue
+            commit.answer(answer, self._acknowledged(voucher, duplicate))
+
+    def _check_after_reads(self, voucher, text, reads, answer):
+        async def check():
+            try:
+                await self._learn(reads)
+                if answer.cancelled():
+                    return  # the player went away while the ledger was read
+                commit, duplicate = self._admit(voucher, text)
+            except Exception as exc:
+                if not answer.done():
+                    answer.set_exception(exc)
+                return
+            commit.answer(answer, self._acknowledged(voucher, duplicate))
+
+        task = asyncio.ensure_future(check())
+        self.reading.add(task)
+        task.add_done_callback(self.reading.discard)
 
     async def accept_many(self, vouchers):
         """Answers for a list of vouchers (dicts) sent together, in order: each accepted
@@ -148,27 +195,49 @@ class Receiver:
         if self.failed:
             raise refusals.StoreFailed(str(self.failed))
         answers, admitted, waits = [None] * len(vouchers), [], set()
+        checked = []
         for index, voucher in enumerate(vouchers):
             try:
-                voucher = checks.check_fields(dict(voucher) if isinstance(voucher, dict) else voucher)
+                checked.append((index, checks.check_fields(
+                    dict(voucher) if isinstance(voucher, dict) else voucher)))
+            except refusals.VoucherRefused as refusal:
+                self.stats["refused"] += 1
+                answers[index] = refusal.to_dict()
+        # The signatures one after another: the verification's code and tables stay in
+        # the CPU's caches (a voucher's own checks come in the same order as one at a time).
+        signed = []
+        for index, voucher in checked:
+            try:
                 self.signatures.check(voucher)
-                await self._learn(voucher)
-                committed, duplicate = self._admit(voucher, None)
-                waits.add(committed)
+                signed.append((index, voucher))
+            except refusals.VoucherRefused as refusal:
+                self.stats["refused"] += 1
+                answers[index] = refusal.to_dict()
+        for index, voucher in signed:
+            try:
+                reads = self._reads_missing(voucher)
+                if reads:
+                    await self._learn(reads)
+                commit, duplicate = self._admit(voucher, None)
+                waits.add(commit)
                 admitted.append((index, voucher, duplicate))
             except refusals.VoucherRefused as refusal:
                 self.stats["refused"] += 1
                 answers[index] = refusal.to_dict()
-        for committed in waits:
-            await asyncio.shield(committed)
+        for commit in waits:
+            await commit.wait()
         for index, voucher, duplicate in admitted:
             answers[index] = self._acknowledged(voucher, duplicate)
         return answers
 
-    async def _learn(self, voucher):
-        """Read into the cache what the checks need that it does not hold yet, the reads
-        at the same time."""
+    def _reads_missing(self, voucher):
+        """The reads of what the checks need that the cache does not hold yet (mostly
+        none: then the voucher is checked without awaiting anything)."""
         cache, reads = self.cache, []
+        if ("channel", voucher["channel"]) in cache and ("track", voucher["track"]) in cache \
+                and ("licence", voucher["right"]) in cache \
+                and (voucher["listener"], voucher["track"]) in self.lanes_read:
+            return reads
         for kind, key, fetch in (("channel", voucher["channel"], self.ledger.channel),
                                  ("track", voucher["track"], self.ledger.track),
                                  ("licence", voucher["right"], self.ledger.licence)):
@@ -176,14 +245,18 @@ class Receiver:
                 reads.append(self._load_fact(kind, key, fetch))
         if (voucher["listener"], voucher["track"]) not in self.lanes_read:
             reads.append(self._read_lane((voucher["listener"], voucher["track"])))
-        if reads:
-            for outcome in await asyncio.gather(*reads, return_exceptions=True):
-                if isinstance(outcome, BaseException):
-                    raise outcome
+        return reads
+
+    @staticmethod
+    async def _learn(reads):
+        """Run the reads at the same time; the first failure is raised."""
+        for outcome in await asyncio.gather(*reads, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     def _admit(self, voucher, text):
         """Check the voucher against the cache and what is held, and reserve its place:
-        (the future of the commit that stores it, whether it was held already). Nothing
+        (the commit that stores it, whether it was held already). Nothing
         here awaits, so the checks see every voucher admitted before this one."""
         now = time.monotonic()
         channel = self._known("channel", voucher["channel"], now)
@@ -197,7 +270,7 @@ class Receiver:
                              self._known("licence", voucher["right"], now),
                              self.parameters["platform_key"], _today())
         if not self.batch:
-            self.committing = asyncio.get_running_loop().create_future()
+            self.committing = Commit()
             asyncio.get_running_loop().call_soon(self._flush)
         self.batch.append((voucher, text if text is not None else rapidjson.dumps(voucher)))
         self.held[channel.id] = checks.Held(voucher["sequence"], voucher["total"],
@@ -207,13 +280,13 @@ class Receiver:
 
     def _duplicate(self, voucher, channel, held):
         """For a voucher already accepted (a player retrying after a lost answer), the
-        future of the commit that stored it; any other voucher there is stale."""
+        commit that stored it; any other voucher there is stale."""
         if not checks.is_duplicate(voucher, held) and \
                 self._held_voucher(channel.id, voucher["sequence"]) != voucher:
             raise refusals.Stale(f"sequence {voucher['sequence']}", field="sequence",
                                  expected=str(held.sequence + 1))
         # Batches commit in order: once the latest held voucher is stored, this one is.
-        return held.committed if held.committed is not None else _done()
+        return held.committed if held.committed is not None else STORED
 
     def _held_voucher(self, channel_id, sequence):
         """A voucher held, stored or still on its way to the disk."""
@@ -272,14 +345,13 @@ class Receiver:
         if committed is None:
             pass  # only facts were written
         elif error is None:
-            committed.set_result(None)
+            committed.finish()
             self.stats["accepted"] += len(batch)
             self.unsettled += len(batch)
             if self.unsettled >= self.settle_after:
                 self._wake_settlement()
         else:
-            committed.set_exception(refusals.StoreFailed(f"{type(error).__name__}: {error}"))
-            committed.exception()  # retrieved: waiters each get it
+            committed.finish(f"{type(error).__name__}: {error}")
         if error is not None:
             # What is held in memory is now ahead of the disk: stop, and let a restart
             # resume from what was stored. Nothing unstored was acknowledged.
@@ -624,10 +696,45 @@ def _voucher_list(body):
     return vouchers
 
 
-def _done():
-    done = asyncio.get_running_loop().create_future()
-    done.set_result(None)
-    return done
+class Commit:
+    """One group commit, and the requests waiting for it to be synced. Each request waits
+    on a future of its own, answered together when the commit ends: one wake-up per
+    request, and a request cancelled (its connection closed) cancels nothing else."""
+    __slots__ = ("waiters", "done", "error")
+
+    def __init__(self, done=False):
+        self.waiters, self.done, self.error = [], done, None
+
+    def wait(self):
+        """A future resolved once the commit is synced, or failed with StoreFailed."""
+        waiter = asyncio.get_running_loop().create_future()
+        self.answer(waiter, None)
+        return waiter
+
+    def answer(self, waiter, result):
+        """Set `waiter`'s result to `result` once the commit is synced."""
+        if self.done:
+            self._answer(waiter, result)
+        else:
+            self.waiters.append((waiter, result))
+
+    def finish(self, error=None):
+        """The commit is synced (`error` None) or failed (what the store said)."""
+        self.done, self.error = True, error
+        for waiter, result in self.waiters:
+            self._answer(waiter, result)
+        self.waiters = []
+
+    def _answer(self, waiter, result):
+        if waiter.cancelled():
+            return
+        if self.error is None:
+            waiter.set_result(result)
+        else:
+            waiter.set_exception(refusals.StoreFailed(self.error))
+
+
+STORED = Commit(done=True)  # what is on disk already: answered at once
 
 
 def _settlement(channel_id, vouchers, tx):

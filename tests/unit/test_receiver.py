@@ -315,6 +315,33 @@ def test_concurrent_vouchers_of_one_channel_never_take_the_same_place(tmp_path, 
     assert receiver.store.count() == 1
 
 
+def test_vouchers_arriving_together_are_each_answered_and_a_gone_player_cancels_nothing(
+        tmp_path, ledger):
+    """Vouchers that arrive in one turn of the loop are checked together and stored in one
+    commit: a refusal among them is its own, and a player that goes away while its
+    voucher is being stored changes nothing for the others (its voucher is kept: a retry
+    is answered as a duplicate)."""
+    receiver = open_service(tmp_path, ledger)
+    known, first, second, third = stream(4)
+    assert run(send(receiver, known)) == ["accepted"]  # the channel's reads are cached
+    forged = {**second, "total": 7}
+
+    async def together():
+        requests = [asyncio.ensure_future(send(receiver, one)) for one in (first, forged, second)]
+        await asyncio.sleep(0)  # all three have arrived
+        await asyncio.sleep(0)  # and have been checked together, to be stored in one commit
+        assert len(receiver.batch) == 2 and not any(request.done() for request in requests[::2])
+        requests[0].cancel()
+        return await asyncio.gather(*requests, return_exceptions=True)
+
+    gone, *answers = run(together())
+    assert isinstance(gone, asyncio.CancelledError)
+    assert answers == [["RECEIVER_BAD_SIGNATURE"], ["accepted"]]
+    assert receiver.store.vouchers(CHANNEL) == [known, first, second]
+    assert run(receiver.accept(body(first)))["duplicate"] is True
+    assert run(send(receiver, third)) == ["accepted"]
+
+
 def test_a_restarted_receiver_resumes_from_its_store(tmp_path, ledger):
     vouchers = stream(4)
     run(send(open_service(tmp_path, ledger), *vouchers[:3]))

@@ -78,3 +78,65 @@ def test_b58decode_refuses_what_the_base58_package_refuses(text):
         base58.b58decode(text)
     with pytest.raises(ValueError):
         b58decode(text)
+
+
+# -- signatures verified once per process (CheckTx, then DeliverTx)
+
+@pytest.fixture
+def verified(monkeypatch):
+    """An empty record of verified signatures, and a count of real verifications."""
+    from bigchaindb_resonate import vouchers
+
+    record = vouchers.VerifiedSignatures(4)
+    monkeypatch.setattr(vouchers, "VERIFIED", record)
+    calls, verify = [], vouchers.VerifyKey.verify
+
+    def counted(key, message, signature):
+        calls.append(message)
+        return verify(key, message, signature)
+
+    monkeypatch.setattr(vouchers.VerifyKey, "verify", counted)
+    return record, calls
+
+
+def test_a_signature_verified_once_is_not_verified_again(listener, verified):
+    record, calls = verified
+    good = voucher(listener)
+    verify_signature(good)
+    verify_signature(dict(good))  # DeliverTx parses its own copy
+    assert len(calls) == 1 and len(record) == 1
+
+
+def test_a_remembered_signature_answers_what_a_fresh_check_answers(listener, verified):
+    record, calls = verified
+    good = voucher(listener)
+    forged = voucher(generate_key_pair(), listener=listener.public_key)
+    cases = [good, {**good, "total": good["total"] + 1}, {**good, "signature": forged["signature"]},
+             {**good, "listener": generate_key_pair().public_key}, forged, good]
+
+    def outcomes():
+        answers = []
+        for case in cases:
+            try:
+                verify_signature(case)
+                answers.append("valid")
+            except VoucherSignatureError:
+                answers.append("refused")
+        return answers
+
+    fresh = outcomes()  # the good voucher is remembered from its first check on
+    assert outcomes() == fresh == ["valid", "refused", "refused", "refused", "refused", "valid"]
+    assert len(record) == 1  # refusals are never remembered: each was checked again
+    assert len(calls) == 1 + 2 * 4
+
+
+def test_the_record_keeps_at_most_its_capacity_forgetting_the_oldest(listener, verified):
+    record, calls = verified
+    signed = [voucher(listener, sequence) for sequence in range(1, 7)]
+    for one in signed:
+        verify_signature(one)
+    assert len(record) == record.capacity == 4
+    verify_signature(signed[-1])  # still remembered
+    assert len(calls) == 6
+    verify_signature(signed[0])  # forgotten: verified again
+    assert len(calls) == 7 and len(record) == 4
