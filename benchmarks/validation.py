@@ -10,7 +10,7 @@ validation sends to the store. The setup block is committed through the node's o
 `store_bulk_transactions`, so the process is in the state of a node's ABCI app that
 committed it some blocks ago: the transactions it committed are kept, the rule-index
 documents it wrote are read again, as by a process that has not read them yet
-(see ledger.remember_reads). Types are timed round-robin in the same loop, so each sees the same
+(see ledger.keep_rule_index_reads). Types are timed round-robin in the same loop, so each sees the same
 store and the same machine load; the figure that matters is the ratio to CREATE and to
 TRANSFER. Each timed transaction is independent of the others of its type and depends
 only on what one setup block commits, under genesis parameters and a consensus time:
@@ -437,7 +437,9 @@ def main(argv=None):
     from bigchaindb.lib import BigchainDB
 
     from bigchaindb_resonate import host
-    from bigchaindb_resonate.ledger import NETWORK_PARAMETERS, remember_reads
+    from bigchaindb_resonate.ledger import (
+        NETWORK_PARAMETERS, RULE_INDEX, forget_kept, keep_rule_index_reads,
+    )
 
     host.apply()
     with tempfile.TemporaryDirectory() as home:
@@ -457,9 +459,10 @@ def main(argv=None):
                 {"chain_id": "bench", **parameters}))
             bigchain.store_bulk_transactions(setup)
             bigchain.store_block({"height": 1, "app_hash": "", "transactions": [tx.id for tx in setup]})
-            # CheckTx in a process that has not read the rule-index heads the setup block
-            # wrote (restarted since, or past ledger.READS_KEPT): each is read from the store.
-            remember_reads(bigchain)
+            # CheckTx after a later commit: the rule-index heads the setup block wrote are
+            # read again, as they would be once the committing process no longer keeps them.
+            forget_kept(connection, RULE_INDEX)
+            keep_rule_index_reads(bigchain)
             bigchain.consensus_time = CONSENSUS_TIME
             bigchain.validating_height = 2  # as the ABCI app keeps it after committing block 1
             raw = {name: [json.dumps(tx.to_dict()).encode() for tx in txs]

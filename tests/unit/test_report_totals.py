@@ -2,9 +2,9 @@
 the totals a node keeps block by block equal those recomputed from the whole ledger, equal
 the report's own summary lines, and a replayed block adds nothing twice.
 
-Folding is checked here by applying the update documents `totals.updates` produces with
-MongoDB's semantics for the three operators they use; the same writes run on a real
-FerretDB in tests/integration/test_reports_e2e.py."""
+Folding is checked here by storing the documents `totals.updates` produces in place of
+the stored ones, as the node's write does; the same writes run on a real FerretDB in
+tests/integration/test_reports_e2e.py and tests/integration/test_commit_path.py."""
 import copy
 
 import pytest
@@ -17,10 +17,9 @@ from .test_reports import history  # noqa: F401 (the module's fixture)
 
 
 def apply_writes(documents, writes):
-    """`writes` (pymongo UpdateOne by `_id`, `$set`, upsert) applied to {_id: document}."""
+    """`writes` (whole documents with their `_id`) stored in {_id: document}."""
     for write in writes:
-        assert set(write._filter) == {"_id"} and set(write._doc) == {"$set"} and write._upsert
-        documents.setdefault(write._filter["_id"], {}).update(write._doc["$set"])
+        documents[write["_id"]] = copy.deepcopy(write)
 
 
 def blocks_of(history):
@@ -53,7 +52,7 @@ def recomputed(history):
 
 
 def figures(document):
-    return {name: value for name, value in document.items() if name != "height"}
+    return {name: value for name, value in document.items() if name not in ("height", "_id")}
 
 
 def test_totals_kept_block_by_block_equal_the_rebuild_from_the_ledger(history):
@@ -199,3 +198,16 @@ def test_the_coop_is_the_platform_key_in_force_at_each_plays_height():
         {key: figures(document) for key, document in rebuilt.items()}
     assert kept["network"]["coop_tokens"] == sum(
         line["amount"] for line in payments if line["role"] == "coop")
+
+
+def test_a_folded_document_keeps_its_fields_in_place_and_adds_new_ones_in_name_order():
+    # The layout the `$set` upsert the node once wrote leaves on FerretDB, field by field,
+    # so a node's stored documents stay byte for byte what they were.
+    block = totals.Totals()
+    block._add("track|t", {"tokens": 4, "paid_plays": 1, "payee|k2": 3, "payee|k1": 1})
+    stored = {"track|t": {"_id": "track|t", "tokens": 2, "height": 3, "paid_plays": 1}}
+    (document,) = totals.updates(5, block, stored)
+    assert list(document.items()) == [("_id", "track|t"), ("tokens", 6), ("height", 5),
+                                      ("paid_plays", 2), ("payee|k1", 1), ("payee|k2", 3)]
+    (new,) = totals.updates(5, block, {})
+    assert list(new) == ["_id", "height", "paid_plays", "payee|k1", "payee|k2", "tokens"]
