@@ -220,18 +220,21 @@ def _checked_abci_app():
                     # (delete_transactions in _lookups_by_primary_key).
                     connection.run(connection.collection(COMMIT_POSITIONS).insert_many(
                         position_documents(self.new_height, self.block_txn_ids)))
-                response = super().commit()
-                self.bigchaindb.validating_height = self.new_height + 1  # CheckTx: the next block
-                for raw in self.block_raw_transactions:
-                    self.unconfirmed.pop(raw, None)
                 # Kept for the HTTP pre-check and CheckTx in other processes: the latest
-                # consensus time, never a local clock; per height for reports, and under one
-                # key for validation.
+                # consensus time, never a local clock; per height for reports and rules
+                # (a channel's close), and under one key for validation. Also before
+                # upstream stores the block (core.py:240), the mark crash recovery goes
+                # by: a node killed after it is not replayed the block, and would lack
+                # the block's time for good. Written again alike when the block is replayed.
                 block_time = {"height": self.new_height, "time": self.bigchaindb.consensus_time}
                 connection.run(connection.collection(BLOCK_TIMES).replace_one(
                     {"_id": block_key(self.new_height)}, block_time, upsert=True))
                 connection.run(connection.collection(CHAIN_HEAD).replace_one(
                     {"_id": LATEST_BLOCK_TIME}, block_time, upsert=True))
+                response = super().commit()
+                self.bigchaindb.validating_height = self.new_height + 1  # CheckTx: the next block
+                for raw in self.block_raw_transactions:
+                    self.unconfirmed.pop(raw, None)
                 warning = rule_versions.warning(rule_versions.on_chain(self.bigchaindb))
                 if warning:  # at every commit until the node is upgraded or stops
                     logger.error(warning)
