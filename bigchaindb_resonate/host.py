@@ -131,6 +131,9 @@ def _checked_abci_app():
     commit is also counted and timed for the node's metrics (metrics.py), which only read
     what was decided.
 
+    An accepted DeliverTx answers with a log (accepted_delivery): Tendermint 0.31.5
+    cannot replay a block from saved empty answers after a kill.
+
     Rule versions (rule_versions.py): CheckTx refuses a proposal of a rule version this
     node lacks (RULES_VERSION_UNKNOWN), DeliverTx never does; while such a version is voted
     in, every commit logs what to do; and the node stops before delivering a block whose
@@ -270,9 +273,27 @@ def _checked_abci_app():
             self.block_txn_ids.append(tx.id)
             self.block_transactions.append(tx)
             metrics.accepted(metrics.DELIVER_TX)
-            return self.abci.ResponseDeliverTx(code=CodeTypeOk)
+            return accepted_delivery(self.abci)
 
     bigchaindb.start.App = CheckedApp
+
+
+# The log of every accepted DeliverTx. Upstream answers `ResponseDeliverTx(code=0)`
+# (`core.py:186`), an empty message: Tendermint 0.31.5 saves a block's DeliverTx answers
+# and reads an empty one back as nil, and when the app was killed after it committed a
+# block but before Tendermint saved its state, the next start replays that block from
+# the saved answers (`consensus/replay.go:382-391`) and `mockProxyApp.DeliverTx`
+# (`replay.go:493-497`) dereferences the nil: Tendermint panics at every start and the
+# node never catches up again (0.32.0 checks for nil). A log makes the answer non-empty;
+# the results hash in the next block header covers only code and data, so this changes
+# nothing validators agree on.
+ACCEPTED_LOG = "accepted"
+
+
+def accepted_delivery(abci):
+    from abci import CodeTypeOk
+
+    return abci.ResponseDeliverTx(code=CodeTypeOk, log=ACCEPTED_LOG)
 
 
 def _log_line(exc):
@@ -1122,6 +1143,7 @@ ADAPTATIONS = (
                 "test_a_crash_in_validation_is_a_tx_internal_error_refusal_not_a_halt",
                 "test_a_store_failure_in_validation_stops_the_node_rather_than_refusing",
                 "test_commit_stores_transactions_before_the_block_and_recovery_compares_their_heights",
+                "test_an_accepted_delivertx_answer_is_not_empty_so_tendermint_can_replay_it",
                 "test_a_node_lacking_a_voted_rule_version_is_told_at_each_commit_then_stops_at_its_height",
                 "test_checktx_refuses_a_proposal_of_a_rule_version_this_node_lacks_and_delivertx_does_not")),
     Adaptation(_websocket_server_for_python_3_11, "`web/websocket_server.py:168-185`",

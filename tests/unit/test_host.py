@@ -603,6 +603,20 @@ def test_commit_stores_transactions_before_the_block_and_recovery_compares_their
     assert ours.index("BLOCK_TIMES") < ours.index("super().commit()")
 
 
+def test_an_accepted_delivertx_answer_is_not_empty_so_tendermint_can_replay_it():
+    from abci import ABCI, TmVersion
+
+    types = ABCI(TmVersion.v0_31_5).types
+    # Upstream's answer is the empty message, which Tendermint 0.31.5 saves and reads back
+    # as nil, then dereferences when it replays the block with its mock app.
+    assert "return self.abci.ResponseDeliverTx(code=CodeTypeOk)" in upstream_source(
+        "bigchaindb.core", "deliver_tx")
+    assert types.ResponseDeliverTx(code=0).SerializeToString() == b""
+    ours = host.accepted_delivery(types)
+    assert ours.code == 0 and ours.SerializeToString() != b""
+    assert "accepted_delivery(self.abci)" in inspect.getsource(bigchaindb.start.App.deliver_tx)
+
+
 def test_latest_of_an_assets_transactions_comes_from_commit_positions():
     from .memory_store import MemoryStore  # one copy, one counter of stores
 
