@@ -33,16 +33,26 @@ def app_hashes(node, last):
 
 def assert_one_history(testnet, timeout=120):
     """Wait until every node is at the same height and app hash, then check that they
-    had one app hash at every height before it too."""
+    had one app hash at every height before it too. A node that is behind is waited for
+    while the heights still move: it fails once no node has gained a block for `timeout`
+    seconds (a node stuck, not one still catching up), naming each node's height and the
+    state of the processes of those behind."""
     deadline = time.monotonic() + timeout
+    highest = {}
     while True:
         try:
             states = {node.name: chain_state(node) for node in testnet.nodes}
-        except (requests.RequestException, KeyError, ValueError):
-            states = {}
+        except (requests.RequestException, KeyError, ValueError) as exc:
+            states, unreadable = {}, exc
         if states and len(set(states.values())) == 1:
             break
-        assert time.monotonic() < deadline, f"the nodes do not agree after {timeout}s: {states}"
+        heights = {name: height for name, (height, _) in states.items()}
+        if any(height > highest.get(name, -1) for name, height in heights.items()):
+            highest.update(heights)
+            deadline = time.monotonic() + timeout
+        assert time.monotonic() < deadline, (
+            f"no node gained a block for {timeout}s and they do not agree: "
+            f"{_describe_states(testnet, states) if states else unreadable}")
         time.sleep(0.5)
     height = next(iter(states.values()))[0]
     histories = {node.name: app_hashes(node, height) for node in testnet.nodes}
@@ -54,14 +64,39 @@ def assert_one_history(testnet, timeout=120):
     return height
 
 
+def _describe_states(testnet, states):
+    """Each node's height and app hash; for the nodes behind the highest, the state,
+    pid and restarts of each of their processes as the supervisor records them."""
+    from bigchaindb_resonate.testnet import supervisor
+
+    top = max(height for height, _ in states.values())
+    processes = supervisor.read_state(testnet.directory).get("nodes", {})
+    lines = []
+    for name, (height, app_hash) in states.items():
+        line = f"{name} at {height} (app hash {app_hash[:12]})"
+        if height < top:
+            line += " behind; " + ", ".join(
+                f"{process} {entry['state']} pid {entry['pid']} restarts {entry['restarts']}"
+                for process, entry in processes.get(name, {}).items())
+        lines.append(line)
+    return "; ".join(lines)
+
+
 def assert_none_lost(clients, txids, timeout=120):
-    """Every transaction in `txids` is committed on every node."""
+    """Every transaction in `txids` is committed on every node; else which node lacks
+    which. Run it after assert_one_history, which waits for nodes catching up: a
+    transaction missing then is missing on a node that agrees with the others."""
     deadline = time.monotonic() + timeout
     missing = list(txids)
     while missing:
         missing = [txid for txid in missing if not all(c.is_committed(txid) for c in clients)]
-        assert time.monotonic() < deadline or not missing, (
-            f"{len(missing)} acknowledged transactions are not on every node, e.g. {missing[:3]}")
+        if missing and time.monotonic() >= deadline:
+            lacking = {client.api_url: [txid for txid in missing if not client.is_committed(txid)]
+                       for client in clients}
+            raise AssertionError(
+                f"{len(missing)} of {len(txids)} acknowledged transactions are not on every "
+                f"node: " + "; ".join(f"{url} lacks {len(ids)}, e.g. {ids[:3]}"
+                                      for url, ids in lacking.items() if ids))
         time.sleep(0.5)
 
 

@@ -597,7 +597,25 @@ def test_commit_stores_transactions_before_the_block_and_recovery_compares_their
     rollback = upstream_source("bigchaindb.core", "rollback")
     assert "latest_block['height'] < pre_commit['height']" in rollback
     assert "b.delete_transactions(pre_commit['transactions'])" in rollback
-    assert "COMMIT_POSITIONS" in inspect.getsource(bigchaindb.start.App.commit)
+    ours = inspect.getsource(bigchaindb.start.App.commit)
+    assert "COMMIT_POSITIONS" in ours
+    # Everything ours writes per block goes before the block is stored: recovery replays
+    # nothing to a node killed after it (tests/integration/test_crash_recovery_abci.py).
+    assert ours.index("BLOCK_TIMES") < ours.index("super().commit()")
+
+
+def test_an_accepted_delivertx_answer_is_not_empty_so_tendermint_can_replay_it():
+    from abci import ABCI, TmVersion
+
+    types = ABCI(TmVersion.v0_31_5).types
+    # Upstream's answer is the empty message, which Tendermint 0.31.5 saves and reads back
+    # as nil, then dereferences when it replays the block with its mock app.
+    assert "return self.abci.ResponseDeliverTx(code=CodeTypeOk)" in upstream_source(
+        "bigchaindb.core", "deliver_tx")
+    assert types.ResponseDeliverTx(code=0).SerializeToString() == b""
+    ours = host.accepted_delivery(types)
+    assert ours.code == 0 and ours.SerializeToString() != b""
+    assert "accepted_delivery(self.abci)" in inspect.getsource(bigchaindb.start.App.deliver_tx)
 
 
 def test_latest_of_an_assets_transactions_comes_from_commit_positions():
