@@ -358,7 +358,9 @@ def main(argv=None):
     from bigchaindb.lib import BigchainDB
 
     from bigchaindb_resonate import host
-    from bigchaindb_resonate.ledger import NETWORK_PARAMETERS, remember_reads_until_next_filing
+    from bigchaindb_resonate.ledger import (
+        NETWORK_PARAMETERS, RULE_INDEX, forget_kept, keep_rule_index_reads,
+    )
 
     host.apply()
     with tempfile.TemporaryDirectory() as home:
@@ -378,8 +380,9 @@ def main(argv=None):
             bigchain.store_bulk_transactions(setup)
             bigchain.store_block({"height": 1, "app_hash": "", "transactions": [tx.id for tx in setup]})
             # CheckTx after a later commit: the rule-index heads the setup block wrote are
-            # read again, as they would be once it is not the latest block.
-            remember_reads_until_next_filing(bigchain)
+            # read again, as they would be once the committing process no longer keeps them.
+            forget_kept(connection, RULE_INDEX)
+            keep_rule_index_reads(bigchain)
             bigchain.consensus_time = CONSENSUS_TIME
             bigchain.validating_height = 2  # as the ABCI app keeps it after committing block 1
             raw = {name: [json.dumps(tx.to_dict()).encode() for tx in txs]

@@ -24,7 +24,7 @@ from bigchaindb_resonate import admission, metrics, outcome, registry, rule_vers
 from bigchaindb_resonate.ledger import (
     BLOCK_TIMES, CHAIN_HEAD, COMMIT_POSITIONS, LATEST_BLOCK, LATEST_BLOCK_TIME, NETWORK_PARAMETERS,
     OWNER_INDEX, PARAMETER_CHANGES, RULE_INDEX, LedgerView, commit_positions, file_block, filed_ids,
-    owner_key, owner_keys, position_documents, remember_reads_until_next_filing, unfile,
+    owner_key, owner_keys, position_documents, keep_rule_index_reads, unfile,
 )
 from bigchaindb_resonate.parameters import GenesisParametersError, read_genesis_parameters
 from bigchaindb_resonate.errors import TransactionTooLarge, ValidationCrashed, error_body
@@ -588,6 +588,8 @@ _WORD = re.compile(r"\w+")
 
 def words(text):
     """Lower-case words without accents: what the text search matches on."""
+    if text.isascii():  # no accents to strip (most of what a block stores: ids and keys)
+        return _WORD.findall(text.lower())
     plain = unicodedata.normalize("NFKD", text)
     plain = "".join(char for char in plain if not unicodedata.combining(char))
     return _WORD.findall(plain.casefold())
@@ -826,9 +828,9 @@ def _rule_index():
     from delete_transactions in _lookups_by_primary_key).
 
     Only the process that commits blocks (the ABCI app) calls this: it keeps the block's
-    transactions among the committed ones it has read (COMMITTED), and from here to its
-    next filing its rule-index reads cannot change, so its LedgerViews keep them
-    (ledger.remember_reads_until_next_filing)."""
+    transactions among the committed ones it has read (COMMITTED), and the rule-index
+    documents it reads and writes (ledger.KeptDocuments), which nothing else changes while
+    it runs, so its LedgerViews read through them (ledger.keep_rule_index_reads)."""
     from bigchaindb.lib import BigchainDB
 
     upstream = getattr(BigchainDB.store_bulk_transactions, "resonate_upstream",
@@ -836,9 +838,9 @@ def _rule_index():
 
     def store_bulk_transactions(self, transactions):
         result = upstream(self, transactions)
-        written = file_block(self.connection, [(tx.id, registry.keys_of(tx)) for tx in transactions])
+        file_block(self.connection, [(tx.id, registry.keys_of(tx)) for tx in transactions])
         COMMITTED.keep(transactions)
-        remember_reads_until_next_filing(self, written)
+        keep_rule_index_reads(self)
         return result
 
     store_bulk_transactions.resonate_upstream = upstream

@@ -42,9 +42,7 @@ report, computed from the rows, with the transactions themselves.
 import datetime
 import json
 
-from pymongo import UpdateOne
-
-from bigchaindb_resonate.ledger import REPLACEMENTS_PER_COMMAND
+from bigchaindb_resonate.ledger import forget_kept, kept
 from bigchaindb_resonate.reports.compute import (
     OWNING_PLAY, ReportError, Scope, StoreLedger, is_play_row, payments,
 )
@@ -119,19 +117,22 @@ class Totals:
 
 
 def updates(height, totals, stored):
-    """The writes that fold one block's `totals` into the `stored` documents ({key: its
-    document, for those that exist}): each document gets its new figures and the block's
-    height as plain values, so a write repeated (a retried query) changes nothing, and a
-    document that already holds the block (a replayed block) is left alone. Every
-    filter is `_id` alone: the one FerretDB answers without decoding every document."""
-    writes = []
+    """The documents that fold one block's `totals` into the `stored` ones ({key: its
+    document, for those that exist}): each whole, with its new figures and the block's
+    height as plain values, laid out as a `$set` of them would leave it (figures it holds
+    in place, new ones after, in order), so a write repeated (a retried query) changes
+    nothing, and a document that already holds the block (a replayed block) is left
+    alone. Every document is found by `_id` alone: the one filter FerretDB answers
+    without decoding every document."""
+    documents = []
     for key, figures in sorted(totals.documents.items()):
-        document = stored.get(key, {"height": 0})
-        if document["height"] >= height:
+        document = stored.get(key) or {"_id": key}
+        if document.get("height", 0) >= height:
             continue
         new = {name: document.get(name, 0) + amount for name, amount in figures.items()}
-        writes.append(UpdateOne({"_id": key}, {"$set": {**new, "height": height}}, upsert=True))
-    return writes
+        documents.append({"_id": key, **{name: value for name, value in document.items()
+                                         if name != "_id"}, **new, "height": height})
+    return documents
 
 
 def rows_document(height, seconds, previous, plays):
@@ -158,26 +159,25 @@ def fold_block(conn, height, seconds, plays, platform_key):
     """Add a committing block's plays (compute.play_rows of its PLAYs and channel
     settlements, in block order) to the stored rows and totals, the co-op's share being
     what is paid to `platform_key` (the one in force at `height`); safe to repeat for a
-    block. Commits run one at a time, so reading the documents and then writing them
-    cannot interleave with another block's fold. The rows go first; they chain to the
+    block. Commits run one at a time, and only they write the totals while the node runs,
+    so the committing process keeps the documents it has read and written
+    (ledger.KeptDocuments) and reads only the others. The rows go first; they chain to the
     block the `network` totals last reached, which is this block's predecessor until the
     totals below are written."""
     if not plays:
         return
     totals = Totals()
     totals.add_block(seconds, plays, platform_key)
-    stored = read(conn, sorted(totals.documents))
+    kept_totals = kept(conn, COLLECTION)
+    stored = {key: document for key, document in kept_totals.read(
+        conn, COLLECTION, sorted(totals.documents)).items() if document is not None}
     previous = stored.get("network", {}).get("height", 0)
     if previous < height:
         rows = rows_document(height, seconds, previous, plays)
         conn.run(conn.collection(ROWS).update_one(
             {"_id": rows["_id"]}, {"$setOnInsert": {k: v for k, v in rows.items() if k != "_id"}},
             upsert=True))
-    writes = updates(height, totals, stored)
-    # Updates of existing documents: a bounded number a command (ledger.REPLACEMENTS_PER_COMMAND).
-    for start in range(0, len(writes), REPLACEMENTS_PER_COMMAND):
-        conn.run(conn.collection(COLLECTION).bulk_write(
-            writes[start:start + REPLACEMENTS_PER_COMMAND]))
+    kept_totals.write(conn, COLLECTION, updates(height, totals, stored))
 
 
 def read(conn, keys):
@@ -217,6 +217,7 @@ def rebuild(bigchain, progress=None):
     height = tip["height"] if tip else 0
     totals, rows, block, previous = Totals(), [], [], 0
     conn = bigchain.connection
+    forget_kept(conn, COLLECTION)
     for collection in (COLLECTION, ROWS):
         conn.run(conn.collection(collection).delete_many({}))
 

@@ -14,7 +14,8 @@ from bigchaindb.models import Transaction
 
 from bigchaindb_resonate import host
 from bigchaindb_resonate.ledger import (
-    RULE_INDEX, forget_settled, metadata_key, rebuild_rule_index, remember_reads_until_next_filing,
+    OWNER_INDEX, RULE_INDEX, forget_kept, forget_settled, keep_rule_index_reads, metadata_key,
+    rebuild_rule_index,
 )
 from bigchaindb_resonate.types.play import Play
 
@@ -65,7 +66,9 @@ def cold_start(app):
     """Forget what this process has read, as a freshly started node has."""
     host.COMMITTED.clear()
     forget_settled()
-    remember_reads_until_next_filing(app.bigchaindb)
+    for collection in (RULE_INDEX, OWNER_INDEX):
+        forget_kept(app.bigchaindb.connection, collection)
+    keep_rule_index_reads(app.bigchaindb)
 
 
 def next_plays(market, count):

@@ -33,6 +33,7 @@ import itertools
 import operator
 
 from bigchaindb.models import Transaction
+from pymongo.errors import BulkWriteError
 
 from bigchaindb_resonate import registry
 from bigchaindb_resonate.host import SPENDS, output_key
@@ -151,7 +152,11 @@ class Collection:
             self.documents.append(copy.deepcopy(document))
 
     def insert_many(self, documents, ordered=True):
-        self.documents.extend(copy.deepcopy(list(documents)))
+        # As a store with a unique `_id` does: an ordered insert stops at a duplicate.
+        for index, document in enumerate(copy.deepcopy(list(documents))):
+            if "_id" in document and any(doc.get("_id") == document["_id"] for doc in self.documents):
+                raise BulkWriteError({"writeErrors": [{"index": index, "code": 11000}]})
+            self.documents.append(document)
 
     def delete_many(self, match):
         self.documents[:] = [doc for doc in self.documents if not _matches(doc, match)]

@@ -124,6 +124,7 @@ def test_apply_is_idempotent():
 
 def test_text_terms_fold_case_and_accents():
     assert host.words("Beyoncé & the CAFÉ-Band") == ["beyonce", "the", "cafe", "band"]
+    assert host.words("MiXeD_case 42-Words, GB") == ["mixed_case", "42", "words", "gb"]  # ASCII
     assert host.text_terms({"id": "x", "data": {"a": ["Étoile", {"b": "étoile noire"}], "n": 3}}) == {
         "etoile", "noire"}
 
@@ -676,6 +677,7 @@ def test_report_totals_fold_where_upstream_processes_each_committed_block():
                 find_one=lambda match, **kwargs: None if match else {"platform_key": "coop"},
                 find=lambda match, **kwargs: [],  # no parameter changes
                 update_one=lambda match, update, upsert: self.writes.append((name, [update])),
+                insert_many=lambda documents, ordered=True: self.writes.append((name, documents)),
                 bulk_write=lambda writes, ordered=True: self.writes.append((name, writes)))
 
         def run(self, query):
@@ -690,9 +692,9 @@ def test_report_totals_fold_where_upstream_processes_each_committed_block():
     assert (rows_at, name) == (totals.ROWS, totals.COLLECTION)
     rows = rows["$setOnInsert"]
     assert rows["height"] == 7 and rows["previous"] == 0 and "p" * 64 in rows["plays"]
-    folded = {write._filter["_id"]: write._doc["$set"] for write in add}
+    folded = {document["_id"]: document for document in add}  # none stored yet: inserted
     assert folded["network"]["tokens"] == 10
-    assert folded["payee|coop"] == {"amount": 3, "payments": 1, "height": 7}
+    assert folded["payee|coop"] == {"_id": "payee|coop", "amount": 3, "payments": 1, "height": 7}
     assert "track-day|t|1970-01-04" in folded
 
 

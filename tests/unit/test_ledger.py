@@ -9,7 +9,7 @@ from bigchaindb.common.exceptions import ValidationError
 
 from bigchaindb_resonate.ledger import (
     RULE_INDEX, LedgerView, UnindexedLookup, file_block, metadata_key,
-    remember_reads_until_next_filing, unfile,
+    keep_rule_index_reads, unfile,
 )
 from bigchaindb_resonate.registry import index_keys
 from .memory_store import MemoryStore, memory_ledger
@@ -156,16 +156,55 @@ def test_an_absent_credit_token_is_looked_up_again():
     assert LedgerView(store, [LICENCE]).first_record("CREDIT", "@type", "ResonateCredit").id == CREDIT.id
 
 
-def test_the_filing_process_keeps_what_it_read_until_it_files_the_next_block():
+def test_the_committing_process_reads_each_head_once_and_then_keeps_what_it_writes():
     store = MemoryStore()
     file_block(store, [a_play_entry(0)])
-    remember_reads_until_next_filing(store)  # as host._rule_index does after filing
+    keep_rule_index_reads(store)  # as host._rule_index does after filing
     count = lambda: len(LedgerView(store).find_by_metadata(  # noqa: E731
         "PLAY", {"listener": LISTENER, "track": TRACK_ID}))
     store.finds.clear()
     assert count() == 1 and count() == 1
-    assert store.finds == [RULE_INDEX]
-    remember_reads_until_next_filing(store, file_block(store, [a_play_entry(1)]))
+    assert store.finds == []  # the head it wrote
+    file_block(store, [a_play_entry(1)])
+    file_block(store, [a_play_entry(2)])
+    assert count() == 3
+    assert store.finds == []  # filing read no head it had written
+
+
+def test_recovery_forgets_the_kept_heads_and_files_again_from_the_store():
+    store = MemoryStore()
+    file_block(store, [a_play_entry(0)])
+    block = [a_play_entry(1)]
+    file_block(store, block)
+    unfile(store, block)  # crash recovery writes the index without the committing path
     store.finds.clear()
-    assert count() == 2
-    assert store.finds == []  # the head it has just written
+    file_block(store, [a_play_entry(2)])
+    assert store.finds == [RULE_INDEX]  # the head, read again
+    head = rule_index(store)[metadata_key("PLAY", {"listener": LISTENER, "track": TRACK_ID})]
+    assert head["count"] == 2 and head["latest"] == "play-2"
+
+
+def test_an_entry_left_over_by_an_interrupted_recovery_is_replaced_not_a_halt():
+    store = MemoryStore()
+    file_block(store, [a_play_entry(0)])
+    key = metadata_key("PLAY", {"listener": LISTENER, "track": TRACK_ID})
+    store.collection(RULE_INDEX).insert_many([{"_id": f"{key}#1", "id": "left-over"}])
+    file_block(store, [a_play_entry(1)])
+    assert rule_index(store)[f"{key}#1"] == {"_id": f"{key}#1", "id": "play-1"}
+    assert rule_index(store)[key]["count"] == 2
+
+
+def test_a_failed_write_forgets_every_kept_head():
+    store = MemoryStore()
+    file_block(store, [a_play_entry(0)])
+    collection = store.collection(RULE_INDEX)
+    failing = collection.bulk_write
+    collection.bulk_write = lambda *args, **kwargs: (_ for _ in ()).throw(OSError("store gone"))
+    with pytest.raises(OSError):
+        file_block(store, [a_play_entry(1)])  # the entry is in, the head is not
+    collection.bulk_write = failing
+    store.finds.clear()
+    file_block(store, [a_play_entry(1)])
+    assert store.finds == [RULE_INDEX]
+    key = metadata_key("PLAY", {"listener": LISTENER, "track": TRACK_ID})
+    assert rule_index(store)[key]["count"] == 2

@@ -2,9 +2,9 @@
 the totals a node keeps block by block equal those recomputed from the whole ledger, equal
 the report's own summary lines, and a replayed block adds nothing twice.
 
-Folding is checked here by applying the update documents `totals.updates` produces with
-MongoDB's semantics for the three operators they use; the same writes run on a real
-FerretDB in tests/integration/test_reports_e2e.py."""
+Folding is checked here by storing the documents `totals.updates` produces in place of
+the stored ones, as the node's write does; the same writes run on a real FerretDB in
+tests/integration/test_reports_e2e.py and tests/integration/test_commit_path.py."""
 import copy
 
 import pytest
@@ -17,10 +17,9 @@ from .test_reports import history  # noqa: F401 (the module's fixture)
 
 
 def apply_writes(documents, writes):
-    """`writes` (pymongo UpdateOne by `_id`, `$set`, upsert) applied to {_id: document}."""
+    """`writes` (whole documents with their `_id`) stored in {_id: document}."""
     for write in writes:
-        assert set(write._filter) == {"_id"} and set(write._doc) == {"$set"} and write._upsert
-        documents.setdefault(write._filter["_id"], {}).update(write._doc["$set"])
+        documents[write["_id"]] = copy.deepcopy(write)
 
 
 def blocks_of(history):
@@ -53,7 +52,7 @@ def recomputed(history):
 
 
 def figures(document):
-    return {name: value for name, value in document.items() if name != "height"}
+    return {name: value for name, value in document.items() if name not in ("height", "_id")}
 
 
 def test_totals_kept_block_by_block_equal_the_rebuild_from_the_ledger(history):
