@@ -228,3 +228,19 @@ def test_the_route_answers_pages_in_the_documented_shape():
     status, body = get(api_client(store), f"/credits/{BOB.public_key}", limit=2, amount=1)
     assert status == 200 and body == reads.credit_balance(store, BOB.public_key, 1, 0, 2)
     jsonschema.validate(body, documented("/credits/{public_key}"))
+
+
+def test_the_audit_recomputes_every_keys_balance_from_the_nodes_ledger_and_names_a_wrong_one():
+    from bigchaindb_resonate.reports.audit import audit_balances
+    from .test_reports import nodes_over
+
+    store = committed(mixed_blocks())
+    nodes = nodes_over(store)
+    result = audit_balances(list(nodes["clients"]), nodes["clients"])
+    assert result.ok and result.lines == 2 * len(KEYS)
+    slot = next(document for document in store.collection(balances.COLLECTION).documents
+                if document["_id"] == balances.slot_id(CAROL.public_key, 0))
+    slot["amount"] += 1
+    result = audit_balances(list(nodes["clients"]), nodes["clients"])
+    assert not result.ok and all(CAROL.public_key in finding for finding in result.findings)
+    assert len(result.findings) == 2  # one per node
