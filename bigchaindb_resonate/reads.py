@@ -291,7 +291,7 @@ def network(bigchain):
 
 
 # Outputs a balance read lists by default, and at most (reads answer in milliseconds).
-OUTPUTS_PER_PAGE = 100
+OUTPUTS_PER_PAGE = 20
 MAX_OUTPUTS_PER_PAGE = 1000
 
 
