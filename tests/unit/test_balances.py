@@ -244,3 +244,32 @@ def test_the_audit_recomputes_every_keys_balance_from_the_nodes_ledger_and_names
     result = audit_balances(list(nodes["clients"]), nodes["clients"])
     assert not result.ok and all(CAROL.public_key in finding for finding in result.findings)
     assert len(result.findings) == 2  # one per node
+
+
+def test_the_client_picks_a_payments_inputs_a_page_at_a_time(monkeypatch):
+    from bigchaindb_resonate.client import Client, ClientError
+    from .test_reports import nodes_over
+
+    store = committed(mixed_blocks()[:2])
+    http = nodes_over(store)["http"]
+    asked = []
+
+    class StoreClient(Client):
+        def _get(self, path, **params):
+            asked.append((path, params))
+            return http.get(f"/api/v1/{path}", query_string=params).get_json()
+
+    monkeypatch.setattr(reads, "OUTPUTS_PER_PAGE", 3)
+    client = StoreClient("http://127.0.0.1:9984")
+    held = reads.credit_balance(store, BOB.public_key, limit=100)
+    chosen = client._credits(BOB.public_key, held["balance"])
+    assert sorted((tx["id"], index) for tx, index in chosen) == sorted(
+        (output["transaction_id"], output["output_index"]) for output in held["outputs"])
+    pages = [params for path, params in asked if path.startswith("resonate/credits/")]
+    assert len(pages) == -(-held["output_count"] // 3)  # every page, each asking what is missing
+    assert [page["start"] for page in pages] == list(range(0, held["output_count"], 3))
+    first = held["outputs"][0]["amount"]
+    assert [(tx["id"], index) for tx, index in client._credits(BOB.public_key, first)] == [
+        (held["outputs"][0]["transaction_id"], held["outputs"][0]["output_index"])]
+    with pytest.raises(ClientError, match="buy credits"):
+        client._credits(BOB.public_key, held["balance"] + 1)
