@@ -142,9 +142,13 @@ def _journal_parts(height, changed):
 
 
 def _apply(conn, changed):
+    """Slots and locators first, then the heads, then what goes: a reader (who trusts a
+    head's count) never meets a missing slot below it."""
     kept_documents = kept(conn, COLLECTION)
-    kept_documents.write(conn, COLLECTION, [document for _, document in sorted(changed.items())
-                                            if document is not None])
+    written = [document for _, document in sorted(changed.items()) if document is not None]
+    heads = [document for document in written if "balance" in document]
+    kept_documents.write(conn, COLLECTION, [document for document in written if "balance" not in document])
+    kept_documents.write(conn, COLLECTION, heads)
     kept_documents.delete(conn, COLLECTION, sorted(document_id for document_id, document
                                                    in changed.items() if document is None))
 

@@ -556,6 +556,8 @@ class Client:
         while start is not None and (not chosen or total < amount):
             page = self.balance(public_key, amount=max(amount - total, 0), start=start)
             outputs, start = self._fields(page, "outputs", "next")
+            if not outputs:
+                break
             for entry in outputs:  # a block committing between pages may move an output
                 if all((entry["transaction_id"], entry["output_index"])
                        != (taken["transaction_id"], taken["output_index"]) for taken in chosen):
