@@ -23,9 +23,9 @@ receipt.
 Folding runs in the committing process, at each block's end (host._credit_balances_at_commit,
 beside the report totals), through the documents it keeps (ledger.KeptDocuments). A
 block's changes are computed in memory first and written as whole documents, after a
-journal of them (JSON text, in parts of JOURNAL_PART documents): Tendermint delivers again
-a block whose commit did not finish, and that block then writes its journal again,
-whatever part of it the store already held, instead of folding twice. `rebuild` folds
+journal of them (JSON text, in parts of JOURNAL_PART changes): Tendermint delivers again
+a block whose commit did not finish, and that block then writes the journal's changes
+again, whatever part of them the store already held, instead of folding twice. `rebuild` folds
 every committed block again from the ledger (`bigchaindb-resonate rebuild-totals` runs it
 with the report totals'); `audit_balances` in reports/audit.py recomputes them over HTTP.
 
@@ -165,8 +165,8 @@ def _replay_journal(conn, journal):
 def fold_block(conn, height, transactions, token_id):
     """Fold the credit moves among a block's `transactions` (in block order) into the
     kept balances, the block being at `height`; the number of credit moves folded. Safe to
-    repeat for a block: a block at the journal's height writes its journal again; one below
-    it was folded already."""
+    repeat for a block: a block at the journal's height writes the journal's changes again;
+    one below it was folded already."""
     kept_documents = kept(conn, COLLECTION)
     journal = kept_documents.read_one(conn, COLLECTION, JOURNAL)
     if journal is not None and journal["height"] >= height:
