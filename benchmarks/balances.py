@@ -15,8 +15,9 @@ co-op, the change back to the listener, who spends it in the next. At each size 
 - `history`: the balance from every transaction that paid the artist (reads.holdings: one
   owner-index entry, one transaction and one spent-output lookup per payment);
 - `kept`: reads.credit_balance on the kept balances with its default page of outputs
-  (reads.OUTPUTS_PER_PAGE), `kept_balance_only` with none, `kept_for_a_play` with the
-  outputs that pay 512 tokens (what Client._credits asks for).
+  (reads.OUTPUTS_PER_PAGE), `kept_balance_only` with none; `kept_for_a_play`: the
+  listener's (whose change every play was) with the outputs that pay 512 tokens, what
+  Client._credits asks before a play.
 
 The plays are plain TRANSFERs: the read cost depends only on the outputs a key received,
 not on the rules that admitted them. Results are appended to benchmarks/results/balances.jsonl.
@@ -118,7 +119,8 @@ def measure(ledger, size):
         "history": median_ms(lambda: balance_from_history(bigchain, artist, ledger.token.id)),
         "kept": median_ms(lambda: reads.credit_balance(bigchain, artist)),
         "kept_balance_only": median_ms(lambda: reads.credit_balance(bigchain, artist, limit=0)),
-        "kept_for_a_play": median_ms(lambda: reads.credit_balance(bigchain, artist, amount=512)),
+        "kept_for_a_play": median_ms(lambda: reads.credit_balance(
+            bigchain, ledger.listener.public_key, amount=512)),
     }}
     row["over_lookup"] = {name: round(value / row["ms"]["lookup"], 1)
                           for name, value in row["ms"].items() if name != "lookup"}
