@@ -81,10 +81,13 @@ def credit_moves(transactions, token_id):
 class Fold:
     """One block's changes to the kept balances: documents read through `read(id)` (the
     stored one, or None), changed in `changed` ({id: the new document, or None to
-    delete}), in the order the block's transactions make them."""
+    delete}), in the order the block's transactions make them. `created`: the ids it knows
+    the store lacks (a key's slots above its stored count, the block's own outputs'
+    locators), inserted rather than replaced, and never deleted."""
 
     def __init__(self, read):
-        self._read, self.changed = read, {}
+        self._read, self.changed, self.created = read, {}, set()
+        self._stored_outputs = {}  # per key, its count as stored before this block
 
     def _get(self, document_id):
         if document_id in self.changed:
@@ -97,7 +100,9 @@ class Fold:
         self.changed[document_id] = None if document is None else {"_id": document_id, **document}
 
     def _head(self, public_key):
-        return self._get(head_id(public_key)) or {"balance": 0, "outputs": 0}
+        head = self._get(head_id(public_key)) or {"balance": 0, "outputs": 0}
+        self._stored_outputs.setdefault(public_key, head["outputs"])  # first read: as stored
+        return head
 
     def move(self, txid, spent, outputs):
         for spent_txid, index in spent:
@@ -111,6 +116,9 @@ class Fold:
     def _receive(self, public_key, txid, index, amount):
         head = self._head(public_key)
         slot = head["outputs"]
+        if slot >= self._stored_outputs[public_key]:
+            self.created.add(slot_id(public_key, slot))
+        self.created.add(locator_id(txid, index))
         self._set(slot_id(public_key, slot),
                   {"transaction_id": txid, "output_index": index, "amount": amount})
         self._set(locator_id(txid, index), {"key": public_key, "slot": slot})
@@ -141,16 +149,19 @@ def _journal_parts(height, changed):
     return parts, {"_id": JOURNAL, "height": height, "parts": len(parts)}
 
 
-def _apply(conn, changed):
-    """Slots and locators first, then the heads, then what goes: a reader (who trusts a
-    head's count) never meets a missing slot below it."""
+def _apply(conn, changed, created=frozenset()):
+    """Slots and locators first (those `created` inserted, far cheaper on FerretDB than a
+    replacement), then the heads, then what goes: a reader (who trusts a head's count)
+    never meets a missing slot below it."""
     kept_documents = kept(conn, COLLECTION)
     written = [document for _, document in sorted(changed.items()) if document is not None]
-    heads = [document for document in written if "balance" in document]
-    kept_documents.write(conn, COLLECTION, [document for document in written if "balance" not in document])
-    kept_documents.write(conn, COLLECTION, heads)
-    kept_documents.delete(conn, COLLECTION, sorted(document_id for document_id, document
-                                                   in changed.items() if document is None))
+    kept_documents.insert(conn, COLLECTION, [document for document in written
+                                             if document["_id"] in created])
+    kept_documents.write(conn, COLLECTION, [document for document in written
+                                            if "balance" not in document and document["_id"] not in created])
+    kept_documents.write(conn, COLLECTION, [document for document in written if "balance" in document])
+    kept_documents.delete(conn, COLLECTION, sorted(document_id for document_id, document in changed.items()
+                                                   if document is None and document_id not in created))
 
 
 def _replay_journal(conn, journal):
@@ -182,7 +193,7 @@ def fold_block(conn, height, transactions, token_id):
     parts, head = _journal_parts(height, fold.changed)
     kept_documents.write(conn, COLLECTION, parts)
     kept_documents.write(conn, COLLECTION, [head])
-    _apply(conn, fold.changed)
+    _apply(conn, fold.changed, fold.created)
     return len(moves)
 
 

@@ -200,6 +200,16 @@ class KeptDocuments:
     def forget(self):
         self._kept.clear()
 
+    def insert(self, conn, collection, documents):
+        """Store `documents` the caller knows are not stored (insert_new); then keep them."""
+        try:
+            insert_new(conn, collection, documents)
+        except BaseException:
+            self.forget()
+            raise
+        for document in documents:
+            self._keep(document["_id"], dict(document))
+
     def delete(self, conn, collection, ids):
         """Remove the documents `ids` (one `_id` filter each, REPLACEMENTS_PER_COMMAND a
         command); then keep them as absent."""
