@@ -119,19 +119,21 @@ class Totals:
 def updates(height, totals, stored):
     """The documents that fold one block's `totals` into the `stored` ones ({key: its
     document, for those that exist}): each whole, with its new figures and the block's
-    height as plain values, laid out as a `$set` of them would leave it (figures it holds
-    in place, new ones after, in order), so a write repeated (a retried query) changes
+    height as plain values, laid out field by field as the `$set` upsert the node once
+    wrote leaves it on FerretDB (and MongoDB 5.0 and later): the fields it holds in place,
+    new ones after them in name order. So a write repeated (a retried query) changes
     nothing, and a document that already holds the block (a replayed block) is left
     alone. Every document is found by `_id` alone: the one filter FerretDB answers
     without decoding every document."""
     documents = []
     for key, figures in sorted(totals.documents.items()):
-        document = stored.get(key) or {"_id": key}
+        document = {"_id": key, **(stored.get(key) or {})}
         if document.get("height", 0) >= height:
             continue
         new = {name: document.get(name, 0) + amount for name, amount in figures.items()}
-        documents.append({"_id": key, **{name: value for name, value in document.items()
-                                         if name != "_id"}, **new, "height": height})
+        for name, value in sorted({**new, "height": height}.items()):
+            document[name] = value
+        documents.append(document)
     return documents
 
 

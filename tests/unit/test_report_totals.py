@@ -198,3 +198,16 @@ def test_the_coop_is_the_platform_key_in_force_at_each_plays_height():
         {key: figures(document) for key, document in rebuilt.items()}
     assert kept["network"]["coop_tokens"] == sum(
         line["amount"] for line in payments if line["role"] == "coop")
+
+
+def test_a_folded_document_keeps_its_fields_in_place_and_adds_new_ones_in_name_order():
+    # The layout the `$set` upsert the node once wrote leaves on FerretDB, field by field,
+    # so a node's stored documents stay byte for byte what they were.
+    block = totals.Totals()
+    block._add("track|t", {"tokens": 4, "paid_plays": 1, "payee|k2": 3, "payee|k1": 1})
+    stored = {"track|t": {"_id": "track|t", "tokens": 2, "height": 3, "paid_plays": 1}}
+    (document,) = totals.updates(5, block, stored)
+    assert list(document.items()) == [("_id", "track|t"), ("tokens", 6), ("height", 5),
+                                      ("paid_plays", 2), ("payee|k1", 1), ("payee|k2", 3)]
+    (new,) = totals.updates(5, block, {})
+    assert list(new) == ["_id", "height", "paid_plays", "payee|k1", "payee|k2", "tokens"]
