@@ -11,7 +11,7 @@ FerretDB serves from its index, docs/storage.md), none growing with history:
                                 outputs the key holds alone
     key|<public key>#<n>        its n-th unspent output, 0 <= n < outputs:
                                 {transaction_id, output_index, amount}
-    output|<txid>:<index>       where an unspent output is kept: {key, slot}
+    output|<txid>:<index>       where an unspent output is kept: {key, slot, amount}
     journal, journal#<n>        the last folded block (see fold_block)
 
 The slots of a key are dense: an output received takes the next one; an output spent
@@ -108,7 +108,7 @@ class Fold:
         for spent_txid, index in spent:
             locator = self._get(locator_id(spent_txid, index))
             if locator is not None:
-                self._spend(spent_txid, index, locator["key"], locator["slot"])
+                self._spend(spent_txid, index, locator)
         for index, (public_keys, amount) in enumerate(outputs):
             if len(public_keys) == 1:
                 self._receive(public_keys[0], txid, index, amount)
@@ -121,21 +121,22 @@ class Fold:
         self.created.add(locator_id(txid, index))
         self._set(slot_id(public_key, slot),
                   {"transaction_id": txid, "output_index": index, "amount": amount})
-        self._set(locator_id(txid, index), {"key": public_key, "slot": slot})
+        self._set(locator_id(txid, index), {"key": public_key, "slot": slot, "amount": amount})
         self._set(head_id(public_key), {"balance": head["balance"] + amount, "outputs": slot + 1})
 
-    def _spend(self, txid, index, public_key, slot):
+    def _spend(self, txid, index, locator):
+        public_key, slot = locator["key"], locator["slot"]
         head = self._head(public_key)
-        spent = self._get(slot_id(public_key, slot))
         last = head["outputs"] - 1
-        if slot != last:  # the last output takes the freed slot
+        if slot != last:  # the last output takes the freed slot (the only read a spend adds)
             moved = self._get(slot_id(public_key, last))
             self._set(slot_id(public_key, slot), {k: v for k, v in moved.items() if k != "_id"})
             self._set(locator_id(moved["transaction_id"], moved["output_index"]),
-                      {"key": public_key, "slot": slot})
+                      {"key": public_key, "slot": slot, "amount": moved["amount"]})
         self._set(slot_id(public_key, last), None)
         self._set(locator_id(txid, index), None)
-        self._set(head_id(public_key), {"balance": head["balance"] - spent["amount"], "outputs": last})
+        self._set(head_id(public_key), {"balance": head["balance"] - locator["amount"],
+                                        "outputs": last})
 
 
 def _journal_parts(height, changed):
