@@ -7,10 +7,13 @@ payee and treasury, a channel's its listener and receiver: neither counts, as be
 In the `credit_balances` collection, every document found by `_id` (the one filter
 FerretDB serves from its index, docs/storage.md), none growing with history:
 
-    key|<public key>            {balance, outputs}: the tokens and the number of unspent
-                                outputs the key holds alone
+    key|<public key>            {balance, outputs, slots}: the tokens and the number of
+                                unspent outputs the key holds alone, and of slot documents
+                                stored for it (the most outputs it ever held at once)
     key|<public key>#<n>        its n-th unspent output, 0 <= n < outputs:
-                                {transaction_id, output_index, amount}
+                                {transaction_id, output_index, amount}; a slot from
+                                `outputs` to `slots` holds an output since spent, never
+                                read, rewritten when the key's outputs grow again
     output|<txid>:<index>       where an unspent output is kept: {key, slot, amount}
     journal, journal#<n>        the last folded block (see fold_block)
 
@@ -82,12 +85,12 @@ class Fold:
     """One block's changes to the kept balances: documents read through `read(id)` (the
     stored one, or None), changed in `changed` ({id: the new document, or None to
     delete}), in the order the block's transactions make them. `created`: the ids it knows
-    the store lacks (a key's slots above its stored count, the block's own outputs'
-    locators), inserted rather than replaced, and never deleted."""
+    the store lacks (a key's slots above those stored, the block's own outputs' locators),
+    inserted rather than replaced, and never deleted."""
 
     def __init__(self, read):
         self._read, self.changed, self.created = read, {}, set()
-        self._stored_outputs = {}  # per key, its count as stored before this block
+        self._stored_slots = {}  # per key, its slot documents as stored before this block
 
     def _get(self, document_id):
         if document_id in self.changed:
@@ -100,8 +103,8 @@ class Fold:
         self.changed[document_id] = None if document is None else {"_id": document_id, **document}
 
     def _head(self, public_key):
-        head = self._get(head_id(public_key)) or {"balance": 0, "outputs": 0}
-        self._stored_outputs.setdefault(public_key, head["outputs"])  # first read: as stored
+        head = self._get(head_id(public_key)) or {"balance": 0, "outputs": 0, "slots": 0}
+        self._stored_slots.setdefault(public_key, head["slots"])  # first read: as stored
         return head
 
     def move(self, txid, spent, outputs):
@@ -116,13 +119,14 @@ class Fold:
     def _receive(self, public_key, txid, index, amount):
         head = self._head(public_key)
         slot = head["outputs"]
-        if slot >= self._stored_outputs[public_key]:
+        if slot >= self._stored_slots[public_key]:
             self.created.add(slot_id(public_key, slot))
         self.created.add(locator_id(txid, index))
         self._set(slot_id(public_key, slot),
                   {"transaction_id": txid, "output_index": index, "amount": amount})
         self._set(locator_id(txid, index), {"key": public_key, "slot": slot, "amount": amount})
-        self._set(head_id(public_key), {"balance": head["balance"] + amount, "outputs": slot + 1})
+        self._set(head_id(public_key), {"balance": head["balance"] + amount, "outputs": slot + 1,
+                                        "slots": max(head["slots"], slot + 1)})
 
     def _spend(self, txid, index, locator):
         public_key, slot = locator["key"], locator["slot"]
@@ -133,10 +137,10 @@ class Fold:
             self._set(slot_id(public_key, slot), {k: v for k, v in moved.items() if k != "_id"})
             self._set(locator_id(moved["transaction_id"], moved["output_index"]),
                       {"key": public_key, "slot": slot, "amount": moved["amount"]})
-        self._set(slot_id(public_key, last), None)
+        # Slot `last` stays as it is (beyond the count: never read), saving its deletion.
         self._set(locator_id(txid, index), None)
         self._set(head_id(public_key), {"balance": head["balance"] - locator["amount"],
-                                        "outputs": last})
+                                        "outputs": last, "slots": head["slots"]})
 
 
 def _journal_parts(height, changed):
