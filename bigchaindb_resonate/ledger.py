@@ -88,8 +88,7 @@ def file_block(conn, keyed_transactions, collection=RULE_INDEX):
     """File a block's transactions, given in commit order as (txid, keys) pairs, under
     their keys: the entries first (new documents, one insert), then the heads (kept by the
     committing process, see KeptDocuments), so that a reader (who trusts only the heads)
-    never sees a count whose entries are missing. A head not kept is read once. The heads
-    written, by key."""
+    never sees a count whose entries are missing. A head not kept is read once."""
     keys = list(dict.fromkeys(key for _, keys in keyed_transactions for key in keys))
     kept_heads = kept(conn, collection)
     heads = {key: head or {"_id": key, "count": 0}
@@ -103,7 +102,6 @@ def file_block(conn, keyed_transactions, collection=RULE_INDEX):
     if entries:
         insert_new(conn, collection, entries)
         kept_heads.write(conn, collection, list(heads.values()))
-    return heads
 
 
 # FerretDB 1.24 keeps the query of each replacement in one update command open, on its own
