@@ -10,7 +10,7 @@ from pathlib import Path
 import base58
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from bigchaindb_resonate import dashboard, governance, outcome, reads, rule_versions, rules
+from bigchaindb_resonate import balances, dashboard, governance, outcome, reads, rule_versions, rules
 from bigchaindb_resonate.errors import ResonateValidationError
 from bigchaindb_resonate.reports import compute, formats, statements, totals
 from bigchaindb_resonate.validators.identifiers import normalise_isrc, normalise_iswc
@@ -31,6 +31,11 @@ def _refusal(exc):
     response = jsonify(exc.body)
     response.status_code = exc.body["status"]
     return response
+
+
+@blueprint.errorhandler(balances.BalancesNotKept)
+def _balances_not_kept(exc):
+    return _refusal(Refusal(503, str(exc)))  # the node's operator must act, not the client
 
 
 def _on_ledger(function, *args):
@@ -108,7 +113,19 @@ def network():
 
 @blueprint.route("/credits/<public_key>")
 def credit_balance(public_key):
-    return jsonify(_read(reads.credit_balance, _public_key(public_key), missing="credit token yet"))
+    """The balance kept at commit and a page of the outputs holding it: `limit` of them
+    (default reads.OUTPUTS_PER_PAGE) from slot `start`, or fewer once they hold `amount`."""
+    args = request.args
+    try:
+        amount = compute.parse_count(args.get("amount"), "amount")
+        start = compute.parse_count(args.get("start", "0"), "start")
+        limit = compute.parse_count(args.get("limit", str(reads.OUTPUTS_PER_PAGE)), "limit")
+    except compute.ReportError as exc:
+        raise Refusal(400, str(exc)) from None
+    if limit > reads.MAX_OUTPUTS_PER_PAGE:
+        raise Refusal(400, f"limit must be at most {reads.MAX_OUTPUTS_PER_PAGE}")
+    return jsonify(_read(reads.credit_balance, _public_key(public_key), amount, start, limit,
+                         missing="credit token yet"))
 
 
 @blueprint.route("/credits/<public_key>/history")

@@ -748,7 +748,7 @@ def _output(path):
 
 def _audit(args):
     from bigchaindb_resonate import host
-    from bigchaindb_resonate.reports.audit import AuditError, audit, audit_totals
+    from bigchaindb_resonate.reports.audit import AuditError, audit, audit_balances, audit_totals
     from bigchaindb_resonate.reports.formats import ReportFormatError
     from bigchaindb_resonate.reports import statements
 
@@ -758,8 +758,9 @@ def _audit(args):
         return 2
     host.apply()  # parse PLAY transactions with our types, as a node does
     try:
-        if args.totals:
-            result = audit_totals(args.node)
+        if args.totals:  # the credit balances are kept at commit beside them
+            results = [("the report totals", "totals documents", audit_totals(args.node)),
+                       ("the credit balances", "keys", audit_balances(args.node))]
         else:
             with args.report.open() as text:
                 first = text.readline()
@@ -767,6 +768,7 @@ def _audit(args):
                     result = statements.audit(first + text.read(), args.node)
                 else:
                     result = audit(itertools.chain([first], text), args.node)
+            results = [(args.report, "lines", result)]
     except OSError as exc:
         raise CommandError(f"cannot read {args.report} ({exc.strerror}); give a report file "
                            f"`resonate report --out FILE` wrote") from None
@@ -774,15 +776,14 @@ def _audit(args):
         raise CommandError(f"{exc}; give a file `resonate report --out FILE` or `resonate "
                            f"statement --out FILE` wrote, and nodes of the network it came "
                            f"from") from None
-    for finding in result.findings:
-        print(finding)
-    verdict = "matches" if result.ok else f"does NOT match ({len(result.findings)} findings)"
-    what = "the report totals" if args.totals else args.report
-    compared = "totals documents" if args.totals else "lines"
-    print(f"{what}: {verdict}; {result.lines} {compared} compared with {len(result.nodes)} "
-          f"node(s), {result.transactions} transaction checks (id, signatures, conservation)",
-          file=sys.stderr)
-    return 0 if result.ok else 1
+    for what, compared, result in results:
+        for finding in result.findings:
+            print(finding)
+        verdict = "matches" if result.ok else f"does NOT match ({len(result.findings)} findings)"
+        print(f"{what}: {verdict}; {result.lines} {compared} compared with {len(result.nodes)} "
+              f"node(s), {result.transactions} transaction checks (id, signatures, conservation)",
+              file=sys.stderr)
+    return 0 if all(result.ok for _, _, result in results) else 1
 
 
 def _statement(args):
@@ -1257,8 +1258,8 @@ def build_parser():
     audit.add_argument("report", type=Path, nargs="?",
                        help="a report (JSON, CSV or DSR) or statement (JSON, CSV or HTML) file")
     audit.add_argument("--totals", action="store_true",
-                       help="instead, recompute the report totals each node keeps at commit "
-                            "from its ledger and compare them")
+                       help="instead, recompute the report totals and credit balances each "
+                            "node keeps at commit from its ledger and compare them")
     audit.add_argument("--node", required=True, action="append", type=node_url,
                        help="a node's HTTP API URL (repeat to compare several)")
     audit.set_defaults(func=_audit)

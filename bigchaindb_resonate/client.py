@@ -516,10 +516,13 @@ class Client:
         coop_share_bp, …) and the credit token's id."""
         return self._get("resonate/network")
 
-    def balance(self, public_key):
-        """A key's credit tokens and the unspent outputs holding them; NotFoundError before
-        the credit token exists."""
-        return self._get(f"resonate/credits/{public_key}")
+    def balance(self, public_key, amount=None, start=None, limit=None):
+        """A key's credit tokens, the number of unspent outputs holding them and a page of
+        those (`limit`, from `start`; fewer once they hold `amount`; `next` continues);
+        NotFoundError before the credit token exists."""
+        params = {name: value for name, value in (("amount", amount), ("start", start),
+                                                  ("limit", limit)) if value is not None}
+        return self._get(f"resonate/credits/{public_key}", **params)
 
     def credit_history(self, public_key):
         return self._get(f"resonate/credits/{public_key}/history")
@@ -551,17 +554,20 @@ class Client:
         return self._get(f"resonate/listeners/{public_key}/channel")
 
     def _credits(self, public_key, amount):
-        """(transaction, output index) of the key's own credit outputs, largest first, until
-        they hold `amount` tokens (at least one output)."""
-        outputs, = self._fields(self.balance(public_key), "outputs")
-        held = sorted((entry for entry in outputs if entry["public_keys"] == [public_key]),
-                      key=lambda entry: (-entry["amount"], entry["transaction_id"], entry["output_index"]))
-        chosen, total = [], 0
-        for entry in held:
-            if chosen and total >= amount:
+        """(transaction, output index) of the key's own credit outputs, in the node's order,
+        until they hold `amount` tokens (at least one output): a page at a time, each
+        asking for what is still missing."""
+        chosen, total, start = [], 0, 0
+        while start is not None and (not chosen or total < amount):
+            page = self.balance(public_key, amount=max(amount - total, 0), start=start)
+            outputs, start = self._fields(page, "outputs", "next")
+            if not outputs:
                 break
-            chosen.append(entry)
-            total += entry["amount"]
+            for entry in outputs:  # a block committing between pages may move an output
+                if all((entry["transaction_id"], entry["output_index"])
+                       != (taken["transaction_id"], taken["output_index"]) for taken in chosen):
+                    chosen.append(entry)
+                    total += entry["amount"]
         if not chosen or total < amount:
             raise ClientError(f"{public_key} holds {total} credit tokens, needs {max(amount, 1)}; "
                               f"check the key, or buy credits for it first")

@@ -153,7 +153,7 @@ def _stream_through_channel(testnet, clients, treasury, platform, payees, track,
     _settled(clients, clients[0].buy_credits(treasury, listener.public_key, 1500))
     opened = _settled(clients, clients[1].open_channel(listener, platform.public_key, 1100))
     say(f"   channel {opened['id'][:16]}…: 1100 tokens locked towards the co-op's receiver")
-    before = [_own_balance(clients[2], who) for who in (*payees, platform)]
+    before = [_balance(clients[2], who) for who in (*payees, platform)]
     with tempfile.TemporaryDirectory() as scratch, ReceiverProcess(
             role_key_path(testnet.directory, "platform"), Path(scratch) / "store",
             [node.api_url for node in testnet.nodes], settle_every=3) as receiver:
@@ -167,7 +167,7 @@ def _stream_through_channel(testnet, clients, treasury, platform, payees, track,
         say(f"   10 plays accepted in {min(took):.0f}–{max(took):.0f} ms each "
             f"(a direct PLAY waits for its block)")
         state = _channel_settled(clients, opened["id"], 10)
-        paid = [_own_balance(clients[3], who) - was for who, was in zip((*payees, platform), before)]
+        paid = [_balance(clients[3], who) - was for who, was in zip((*payees, platform), before)]
         say(f"   settled by the receiver: sequence {state['sequence']}, {state['settled']} tokens; "
             f"artist +{paid[0]} label +{paid[1]} co-op +{paid[2]} (what the ten direct plays paid)")
     closing = _settled(clients, clients[0].close_channel(listener, opened["id"]))
@@ -176,15 +176,6 @@ def _stream_through_channel(testnet, clients, treasury, platform, payees, track,
         f"{state['deposit'] - state['settled']} tokens return after the settle delay "
         f"(`resonate channel refund`)")
     return paid
-
-
-def _own_balance(client, keypair):
-    """Tokens held by the key alone (the platform key is also a side of every channel)."""
-    try:
-        outputs = client.balance(keypair.public_key)["outputs"]
-    except NotFoundError:
-        return 0
-    return sum(entry["amount"] for entry in outputs if entry["public_keys"] == [keypair.public_key])
 
 
 def _channel_settled(clients, channel_id, sequence, timeout=60):

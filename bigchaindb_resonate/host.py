@@ -1064,6 +1064,46 @@ def _report_totals_at_commit():
     Election.process_block = classmethod(process_block)
 
 
+def _credit_balances_at_commit():
+    """`core.py:218` App.end_block calls `Election.process_block` once per committed block
+    (see _report_totals_at_commit, which it runs after). Ours then folds the block's
+    credit moves into the balances the node keeps per key (balances.py), so that a key's
+    balance and spendable outputs are a few lookups at any ledger size: the same
+    transactions, the same order, on every node. A block delivered again after a commit
+    that did not finish (core.py:262-271) writes its journal again instead of folding
+    twice. Declares the `credit_balances` collection, found by `_id` only."""
+    from bigchaindb.backend import schema as backend_schema
+    from bigchaindb.backend.localmongodb import schema as mongo_schema
+    from bigchaindb.elections.election import Election
+
+    from bigchaindb_resonate import balances
+    from bigchaindb_resonate.types.credit import Credit, credit_token
+
+    mongo_schema.INDEXES[balances.COLLECTION] = []
+    if balances.COLLECTION not in backend_schema.TABLES:
+        backend_schema.TABLES = backend_schema.TABLES + (balances.COLLECTION,)
+    # The process_block in place (the report totals' around upstream's), not upstream's
+    # alone: both adaptations wrap it.
+    current = Election.process_block
+    wrapped = getattr(current, "resonate_balances_wrap", current)
+
+    def process_block(cls, bigchain, new_height, txns):
+        validator_update = wrapped.__func__(cls, bigchain, new_height, txns)
+        if txns:
+            # Committed, it is read once per process (ledger.settled); else this block may
+            # create it, as a CREDIT.
+            token = credit_token(LedgerView(bigchain))
+            if token is None and any(tx.operation == Credit.OPERATION for tx in txns):
+                token = credit_token(LedgerView(bigchain, txns))
+            if token is not None:
+                balances.fold_block(bigchain.connection, new_height, txns, token.id)
+        return validator_update
+
+    process_block.resonate_balances_wrap = wrapped
+    process_block.resonate_upstream = getattr(current, "resonate_upstream", current)
+    Election.process_block = classmethod(process_block)
+
+
 def _parameter_elections():
     """`elections/vote.py:23-40` Vote.validate accepts any VOTE that spends its inputs, also
     once the election has concluded (upstream only stops counting it), and one in the
@@ -1297,6 +1337,8 @@ ADAPTATIONS = (
                ("test_pooled_instances_come_back_when_the_block_raises_or_a_stream_is_closed",)),
     Adaptation(_report_totals_at_commit, "`core.py:218`",
                ("test_report_totals_fold_where_upstream_processes_each_committed_block",)),
+    Adaptation(_credit_balances_at_commit, "`core.py:218`",
+               ("test_credit_balances_fold_where_upstream_processes_each_committed_block",)),
     Adaptation(_parameter_elections, "`elections/vote.py:23-40`",
                ("test_votes_in_a_parameter_election_are_checked_where_upstream_validates_a_vote",)),
     Adaptation(_store_format_checked_at_start, "`commands/bigchaindb.py:272-292`",

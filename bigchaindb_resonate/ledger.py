@@ -198,6 +198,32 @@ class KeptDocuments:
     def forget(self):
         self._kept.clear()
 
+    def insert(self, conn, collection, documents):
+        """Store `documents` the caller knows are not stored (insert_new); then keep them."""
+        try:
+            insert_new(conn, collection, documents)
+        except BaseException:
+            self.forget()
+            raise
+        for document in documents:
+            self._keep(document["_id"], dict(document))
+
+    def delete(self, conn, collection, ids):
+        """Remove the documents `ids` (one `_id` filter each, REPLACEMENTS_PER_COMMAND a
+        command); then keep them as absent."""
+        from pymongo import DeleteOne
+
+        try:
+            for start in range(0, len(ids), REPLACEMENTS_PER_COMMAND):
+                conn.run(conn.collection(collection).bulk_write(
+                    [DeleteOne({"_id": document_id})
+                     for document_id in ids[start:start + REPLACEMENTS_PER_COMMAND]], ordered=True))
+        except BaseException:
+            self.forget()
+            raise
+        for document_id in ids:
+            self._keep(document_id, None)
+
 
 def kept(conn, collection):
     """The KeptDocuments of `collection` on this connection (the committing process's

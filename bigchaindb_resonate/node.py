@@ -6,7 +6,8 @@ before BigchainDB parses its arguments. `start` forks its web and event processe
 that, so every process has the types registered.
 
 One command of our own sits next to BigchainDB's: `bigchaindb-resonate [-c CONFIG]
-rebuild-totals` recomputes the report totals (reports/totals.py) from the node's ledger.
+rebuild-totals` recomputes the report totals (reports/totals.py) and the credit balances
+(balances.py) from the node's ledger.
 """
 import argparse
 import importlib.util
@@ -55,9 +56,9 @@ def config_file(argv):
 def rebuild_totals(argv):
     parser = argparse.ArgumentParser(
         prog=f"bigchaindb-resonate {REBUILD_TOTALS}",
-        description="Recompute the report totals from this node's ledger and replace the "
-                    "stored ones. Stop the node first: a block committing meanwhile could "
-                    "be missed.")
+        description="Recompute the report totals and credit balances from this node's "
+                    "ledger and replace the stored ones. Stop the node first: a block "
+                    "committing meanwhile could be missed.")
     parser.add_argument("-c", "--config", help="the node's BigchainDB configuration file "
                                                "(default: BigchainDB's own lookup)")
     parser.add_argument("command", choices=[REBUILD_TOTALS])
@@ -65,6 +66,7 @@ def rebuild_totals(argv):
     import bigchaindb
     from bigchaindb.lib import BigchainDB
 
+    from bigchaindb_resonate import balances
     from bigchaindb_resonate.host import STORE_ERRORS
     from bigchaindb_resonate.reports import totals
 
@@ -75,11 +77,14 @@ def rebuild_totals(argv):
     try:
         height, documents = totals.rebuild(
             BigchainDB(), progress=lambda line: print(line, file=sys.stderr))
+        balances_height, moves = balances.rebuild(
+            BigchainDB(), progress=lambda line: print(line, file=sys.stderr))
     except STORE_ERRORS as exc:
         print(f"error: cannot use the node's store ({exc}); check that its database is "
               f"running and that -c names this node's configuration", file=sys.stderr)
         return 1
     print(f"report totals rebuilt at height {height}: {documents} documents")
+    print(f"credit balances rebuilt at height {balances_height}: {moves} credit transactions")
     return 0
 
 

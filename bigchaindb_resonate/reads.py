@@ -15,7 +15,7 @@ ledger's size. Reads by public key go through the owner index (host._owner_index
 """
 import re
 
-from bigchaindb_resonate import registry
+from bigchaindb_resonate import balances, registry
 from bigchaindb_resonate.host import SPENDS, block_key, documents_by_key, output_key
 from bigchaindb_resonate.ledger import (
     BLOCK_TIMES, OWNER_INDEX, LedgerView, commit_positions, filed_ids, metadata_key, owner_key,
@@ -290,18 +290,34 @@ def network(bigchain):
     return {"parameters": ledger.network_parameters(), "credit": token.id if token else None}
 
 
-def credit_balance(bigchain, public_key):
+# Outputs a balance read lists by default, and at most (reads answer in milliseconds).
+OUTPUTS_PER_PAGE = 20
+MAX_OUTPUTS_PER_PAGE = 1000
+
+
+def credit_balance(bigchain, public_key, amount=None, start=0, limit=OUTPUTS_PER_PAGE):
     """A key's credit tokens: its unspent outputs of the credit asset that it holds alone
     (not a payout request's tokens, which its payee or treasury key move only by a
-    settlement or a cancellation). None before the credit token exists."""
+    settlement or a cancellation, nor a channel's), as kept at commit (balances.py): the
+    balance, the number of those outputs, and a page of them, from slot `start` on: at
+    most `limit`, fewer when `amount` tokens are reached sooner; `next` is the slot to ask
+    from for more, None after the last. None before the credit token exists."""
     token = credit_token(LedgerView(bigchain))
     if token is None:
         return None
-    held = next((holding for holding in holdings(bigchain, public_key)
-                 if holding["asset_id"] == token.id), {"outputs": []})
-    alone = [output for output in held["outputs"] if output["public_keys"] == [public_key]]
-    return {"public_key": public_key, "asset_id": token.id,
-            "balance": sum(output["amount"] for output in alone), "outputs": alone}
+    conn = bigchain.connection
+    balances.check_kept(conn)
+    kept = balances.kept_balance(conn, public_key)
+    outputs, held = [], 0
+    for output in balances.kept_outputs(conn, public_key, start, min(limit, kept["outputs"] - start)):
+        if amount is not None and outputs and held >= amount:
+            break
+        outputs.append(output)
+        held += output["amount"]
+    following = start + len(outputs)
+    return {"public_key": public_key, "asset_id": token.id, "balance": kept["balance"],
+            "output_count": kept["outputs"], "outputs": outputs,
+            "next": following if following < kept["outputs"] else None}
 
 
 def _is_channel_output(tx, index):
@@ -388,7 +404,7 @@ def payee_account(bigchain, public_key):
     whether it is still open (`spends`)."""
     conn = bigchain.connection
     parameters = LedgerView(bigchain).network_parameters() or {}
-    balance = (credit_balance(bigchain, public_key) or {"balance": 0})["balance"]
+    balance = (credit_balance(bigchain, public_key, limit=0) or {"balance": 0})["balance"]
     requests = filed_ids(conn, metadata_key(PayoutRequest.OPERATION, {"payee": public_key}))
     open_ids = [txid for txid in requests if _spender(conn, txid, HELD) is None]
     settlements = filed_ids(conn, metadata_key(PayoutSettle.OPERATION, {"payee": public_key}))

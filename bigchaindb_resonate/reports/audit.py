@@ -20,6 +20,7 @@ import json
 from bigchaindb.common.exceptions import InvalidHash
 from bigchaindb.common.transaction import Output, Transaction
 
+from bigchaindb_resonate import balances
 from bigchaindb_resonate.client import Client, NotFoundError
 from bigchaindb_resonate.reports import dsr, totals
 from bigchaindb_resonate.reports.compute import SETTLE, SETTLES, Digest, Period, Scope, play_rows, report_lines
@@ -31,6 +32,7 @@ from bigchaindb_resonate.vouchers import (
 MAX_DIFFERENCES = 20  # after a missing or extra line every later line differs too
 MAX_TOTALS_KEYS = 100  # per request (api.MAX_TOTALS_KEYS)
 SPENT_CACHE = 10000   # a listener's play usually spends the change of a recent one
+BALANCE_PAGE = 1000  # outputs per balance read (api: reads.MAX_OUTPUTS_PER_PAGE)
 
 
 class AuditError(RuntimeError):
@@ -86,20 +88,28 @@ class NodeLedger:
             yield from page["blocks"]
             first = page["next"]
 
+    def _block_transactions(self, block):
+        """A block's transactions in block order, from BigchainDB's API, checked against
+        the ids the report routes list."""
+        if not block["transactions"]:
+            return []
+        found = {tx["id"]: tx for tx in self._answer(f"blocks/{block['height']}")["transactions"]}
+        if set(found) != set(block["transactions"]):
+            self.findings.append(
+                f"{self.url}: block {block['height']} holds {sorted(found)} in BigchainDB's "
+                f"API but {sorted(block['transactions'])} in the report routes")
+        return [found[txid] for txid in block["transactions"] if txid in found]
+
+    def transactions(self, first, last):
+        """(height, transaction) of every transaction from height `first` to `last`."""
+        for block in self._blocks(first, last):
+            for tx in self._block_transactions(block):
+                yield block["height"], tx
+
     def plays(self, first, last, tracks):
         wanted = None if tracks is None else set(tracks)
         for block in self._blocks(first, last):
-            if not block["transactions"]:
-                continue
-            found = {tx["id"]: tx for tx in self._answer(f"blocks/{block['height']}")["transactions"]}
-            if set(found) != set(block["transactions"]):
-                self.findings.append(
-                    f"{self.url}: block {block['height']} holds {sorted(found)} in BigchainDB's "
-                    f"API but {sorted(block['transactions'])} in the report routes")
-            for txid in block["transactions"]:
-                tx = found.get(txid)
-                if tx is None:
-                    continue
+            for tx in self._block_transactions(block):
                 self._remember(tx)
                 rows = play_rows(tx, self._split_payees,
                                  self._parameters() if tx["operation"] in SETTLES else {})
@@ -340,6 +350,62 @@ def audit_totals(node_urls, clients=None, attempts=3):
         compared += len(keys)
         verified += ledger.verified
     return Audit(findings, compared, verified, node_urls)
+
+
+def recompute_balances(ledger, at_height, token_id):
+    """{public key: (balance, {(txid, output index): amount})}: the credit outputs each key
+    holds alone after height `at_height`, folded from `ledger`'s transactions as the node
+    folds them at commit (balances.Fold), in memory."""
+    fold = balances.Fold(lambda document_id: None)
+    for _, tx in ledger.transactions(1, at_height):
+        for move in balances.credit_moves([tx], token_id):
+            fold.move(*move)
+    held = {}
+    for document_id, document in fold.changed.items():
+        if document is not None and "transaction_id" in document:
+            key = document_id[len("key|"):].rsplit("#", 1)[0]
+            held.setdefault(key, (0, {}))[1][(document["transaction_id"], document["output_index"])] = \
+                document["amount"]
+    return {key: (sum(outputs.values()), outputs) for key, (_, outputs) in held.items()}
+
+
+def node_balance(client, public_key):
+    """(balance, {(txid, output index): amount}) as a node keeps them, every page read;
+    and the output count it states."""
+    answer, outputs, start = None, {}, 0
+    while start is not None:
+        answer = client._get(f"resonate/credits/{public_key}", start=start, limit=BALANCE_PAGE)
+        outputs.update(((entry["transaction_id"], entry["output_index"]), entry["amount"])
+                       for entry in answer["outputs"])
+        start = answer["next"]
+    return (answer["balance"], outputs), answer["output_count"]
+
+
+def audit_balances(node_urls, clients=None, attempts=3):
+    """Recompute, from each node's ledger over HTTP, the credit balances that node keeps
+    at commit (balances.py) and compare them key by key: balance, number of outputs and
+    which outputs. A block that commits while the audit reads is why it tries again, up
+    to `attempts` times. `lines` of the result counts the keys compared."""
+    findings, compared = [], 0
+    for url in node_urls:
+        for attempt in range(attempts):
+            ledger = NodeLedger(url, (clients or {}).get(url))
+            token = ledger._answer("resonate/network")["credit"]
+            height = ledger.context(Scope.parse("network"))["at_height"]
+            expected = recompute_balances(ledger, height, token) if token else {}
+            stored = {key: node_balance(ledger.client, key) for key in sorted(expected)}
+            if ledger.context(Scope.parse("network"))["at_height"] == height:
+                break
+        for key in sorted(expected):
+            (balance, outputs), count = stored[key]
+            if (balance, outputs) != expected[key] or count != len(outputs):
+                findings.append(f"{url}: credit balance of {key} is {balance} in {count} outputs "
+                                f"({len(outputs)} listed) on the node but {expected[key][0]} in "
+                                f"{len(expected[key][1])} outputs recomputed from its ledger up to "
+                                f"height {height}")
+        findings += ledger.findings
+        compared += len(expected)
+    return Audit(findings[:MAX_DIFFERENCES], compared, 0, node_urls)
 
 
 def _figures(document):

@@ -55,9 +55,8 @@ def listener_with_channel(catalogue, clients, deposit=2000, credits=3000):
 
 def balances(client, *keys):
     """Tokens each key holds alone (the platform key is also a side of every channel
-    towards it; those deposits are not its own)."""
-    return [sum(entry["amount"] for entry in client.balance(key.public_key)["outputs"]
-                if entry["public_keys"] == [key.public_key]) for key in keys]
+    towards it; those deposits are not its own, nor in its balance)."""
+    return [client.balance(key.public_key)["balance"] for key in keys]
 
 
 def settled_through(clients, channel_id, sequence, timeout):

@@ -13,7 +13,8 @@ It imitates:
   consensus time to `block_times` and the latest one to `chain_head`;
 - the window inside `App.commit` after the transactions are stored and before their
   block is, when `pre_commit` names the height being committed; and the report rows our
-  host keeps for a block with plays (reports/totals.rows_document);
+  host keeps for a block with plays (reports/totals.rows_document), and the credit
+  balances it keeps (balances.fold_block, the node's own function);
 - the queries our code issues through BigchainDB's lazy connection: `find` (with sort
   and limit replayed by `connection.run`) and `find_one`, with MongoDB's dotted paths
   that descend into arrays, the operators `$or $eq $in $gte $lte $lt $exists`, and
@@ -33,6 +34,7 @@ import itertools
 import operator
 
 from bigchaindb.models import Transaction
+from pymongo import DeleteOne
 from pymongo.errors import BulkWriteError
 
 from bigchaindb_resonate import registry
@@ -167,8 +169,11 @@ class Collection:
             del self.documents[index]
 
     def bulk_write(self, requests, ordered=True):
-        for request in requests:  # pymongo's ReplaceOne keeps its arguments in slots
-            self.replace_one(request._filter, request._doc, request._upsert)
+        for request in requests:  # pymongo's ReplaceOne and DeleteOne keep their arguments in slots
+            if isinstance(request, DeleteOne):
+                self.delete_one(request._filter)
+            else:
+                self.replace_one(request._filter, request._doc, request._upsert)
 
 
 class MemoryStore:
@@ -244,7 +249,20 @@ class MemoryStore:
         txids = [tx["id"] if isinstance(tx, dict) else tx.id for tx in transactions]
         self.collection(COMMIT_POSITIONS).documents.extend(position_documents(height, txids))
         self.store(*transactions)
+        self.fold_balances(height, transactions)
         self.collection("pre_commit").documents[:] = [{"height": height, "transactions": txids}]
+
+    def fold_balances(self, height, transactions):
+        """What the node's end_block keeps of a block's credit moves (balances.py)."""
+        from bigchaindb_resonate import balances
+        from bigchaindb_resonate.ledger import filed_ids, record_key
+
+        # The credit token as credit.credit_token finds it, without parsing it (some tests
+        # store records that only look like one).
+        token = filed_ids(self, record_key("CREDIT", "@type", "ResonateCredit"))[:1]
+        if token:
+            balances.fold_block(self, height, [tx if isinstance(tx, dict) else tx.to_dict()
+                                               for tx in transactions], token[0])
 
     def transaction(self, txid):
         """A transaction as BigchainDB's API returns it (asset and metadata put back)."""

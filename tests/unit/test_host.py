@@ -716,6 +716,29 @@ def test_report_totals_fold_where_upstream_processes_each_committed_block():
     assert "track-day|t|1970-01-04" in folded
 
 
+def test_credit_balances_fold_where_upstream_processes_each_committed_block(monkeypatch):
+    from bigchaindb.elections.election import Election
+
+    from bigchaindb_resonate import balances, reads
+    from bigchaindb_resonate.reports import totals
+    from .memory_store import committed_store
+    from .test_copyright import BOB
+    from .test_play import MARKET, PARAMETERS, a_play
+
+    assert "Election.process_block(self.bigchaindb," in inspect.getsource(App.end_block)
+    assert Election.process_block.__func__.__module__ == "bigchaindb_resonate.host"
+    assert balances.COLLECTION in mongo_schema.INDEXES
+    host._credit_balances_at_commit()  # applied again, it still wraps the totals' fold once
+    totals_folded = []
+    monkeypatch.setattr(totals, "fold_block", lambda conn, height, *rest: totals_folded.append(height))
+    store = committed_store(*MARKET, parameters=PARAMETERS)
+    play = a_play(0)
+    assert Election.process_block(store, 2, [play]) == []
+    assert totals_folded == [2]
+    paid = sum(output.amount for output in play.outputs if output.public_keys == [BOB.public_key])
+    assert paid and reads.credit_balance(store, BOB.public_key)["balance"] == paid
+
+
 def test_committed_reads_parse_under_released_schemas_not_the_rules_in_force():
     import json
     from pathlib import Path
