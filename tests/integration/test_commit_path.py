@@ -11,7 +11,7 @@ from bigchaindb.common.crypto import generate_key_pair
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
 
-from bigchaindb_resonate import host
+from bigchaindb_resonate import balances, host
 from bigchaindb_resonate.host import SPENDS, TEXT_TERMS
 from bigchaindb_resonate.ledger import (
     BLOCK_TIMES, CHAIN_HEAD, COMMIT_POSITIONS, OWNER_INDEX, RULE_INDEX, forget_kept, forget_settled,
@@ -29,7 +29,8 @@ KEPT = (RULE_INDEX, OWNER_INDEX, totals.COLLECTION)
 # Every collection a commit writes whose documents are keyed by content (text terms get a
 # generated `_id`: compared without it).
 DERIVED = (RULE_INDEX, OWNER_INDEX, totals.COLLECTION, totals.ROWS, COMMIT_POSITIONS, SPENDS,
-           BLOCK_TIMES, CHAIN_HEAD, "blocks", "transactions", "assets", "metadata")
+           BLOCK_TIMES, CHAIN_HEAD, balances.COLLECTION, "blocks", "transactions", "assets",
+           "metadata")
 DAY = 86400
 
 
