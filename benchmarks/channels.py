@@ -5,8 +5,11 @@ per settled voucher against a direct PLAY's.
 
     flock /tmp/resonate-network.lock .venv/bin/python benchmarks/channels.py --listeners 1000 --plays 10
 
-Without a testnet in `--dir` it starts its own 4-node network (load.py's `network_for`) and
-deletes it afterwards. In order:
+Without a testnet in `--dir` it starts its own 4-node network (load.py's `network_for`),
+its genesis setting rule version 3 (batched settlements, docs/spec/rule_versions.md) so
+that the receiver settles in CHANNEL_SETTLE_BATCH transactions, and deletes it afterwards.
+A network given in `--dir` runs the version in force there: below 3 the receiver settles
+one CHANNEL_SETTLE per channel, and the report says which (`rules_version`). In order:
 
 1. Direct PLAYs: `--direct` listeners' first PLAY each, posted round-robin to the nodes
    (load.py's PLAY workload): committed per second.
@@ -20,7 +23,7 @@ deletes it afterwards. In order:
    counted apart). Flat out: each sends the rest as fast as it is answered
    (throughput, latency at saturation). The receiver settles every `--settle-every` seconds
    or `--settle-after` vouchers, all due channels at once in CHANNEL_SETTLE_BATCH
-   transactions (docs/receiver.md).
+   transactions (docs/receiver.md; one CHANNEL_SETTLE per channel below rule version 3).
 4. Settled: until the receiver has seen every settlement commit (asked of the receiver, so
    that waiting costs the network nothing), then every channel is read on the ledger to be
    settled through its last voucher (1,000 channels a request, outside the timed window);
@@ -59,6 +62,7 @@ from bigchaindb_resonate import host
 from bigchaindb_resonate.client import Client, ReceiverClient
 from bigchaindb_resonate.operations.channel_open import open_channel
 from bigchaindb_resonate.receiver.process import ReceiverProcess
+from bigchaindb_resonate.rule_versions import BATCHED_SETTLEMENTS
 from bigchaindb_resonate.validators.royalties import payouts, price
 from bigchaindb_resonate.vouchers import make_voucher
 
@@ -246,7 +250,7 @@ def main(argv=None):
     if not 2 <= args.plays <= 10:
         sys.exit("error: --plays is 2 to 10 (a deposit of 1,022 pays ten plays of a track)")
     host.apply()
-    with network_for(args.dir) as (testnet, _):
+    with network_for(args.dir, genesis={"rules_version": BATCHED_SETTLEMENTS}) as (testnet, _):
         report = measure(testnet, args)
     report["load_average"] = [round(value, 2) for value in os.getloadavg()]
     print(json.dumps(record.append(NAME, report, argv), indent=1))
@@ -255,6 +259,10 @@ def main(argv=None):
 
 def measure(testnet, args):
     clients = [Client(node.api_url) for node in testnet.nodes]
+    in_force = clients[0].network()["parameters"]  # what payouts follow
+    print(f"rules version {in_force['rules_version']} in force: the receiver settles "
+          f"{'in batches' if in_force['rules_version'] >= BATCHED_SETTLEMENTS else 'a CHANNEL_SETTLE per channel'}",
+          flush=True)
     watcher = CommitWatcher(testnet.nodes[0].ws_url)
     cpu_before, idle_started = network_cpu_seconds(testnet), time.perf_counter()
     time.sleep(5)
@@ -304,7 +312,7 @@ def measure(testnet, args):
     vouchers = args.listeners * args.plays
     expected = list(before)
     for number in range(args.plays):
-        paid, coop = payouts(price(number), payees, {"coop_share_bp": 3000})
+        paid, coop = payouts(price(number), payees, in_force)
         for index, (key, _) in enumerate(payees):
             expected[index] += dict(paid)[key] * args.listeners
         expected[-1] += coop * args.listeners
@@ -320,6 +328,7 @@ def measure(testnet, args):
     voucher_cost = channel_cpu / vouchers
     report = {
         "listeners": args.listeners, "plays_each": args.plays, "vouchers": vouchers,
+        "rules_version": in_force["rules_version"],
         "direct_play": {**direct_result, "network_cpu_ms_per_play": round(direct_cost * 1000, 2)},
         "receiver": {"paced_rate_per_s": args.rate, "first_of_channel": percentiles(cold),
                      "paced": percentiles(paced),

@@ -202,11 +202,12 @@ def post_all(sequences, nodes, workers, watcher):
 
 
 @contextlib.contextmanager
-def network_for(directory, settings=(), progress=print):
+def network_for(directory, settings=(), progress=print, genesis=None):
     """The testnet in `directory` if one is there; otherwise a fresh 4-node network in a
-    temporary directory with the given Tendermint `settings` (`name=value`), stopped and
-    deleted afterwards. Run the benchmark under /tmp/resonate-network.lock."""
-    from bigchaindb_resonate.testnet.config import TendermintSettings
+    temporary directory with the given Tendermint `settings` (`name=value`) and `genesis`
+    parameters, stopped and deleted afterwards. Run the benchmark under
+    /tmp/resonate-network.lock."""
+    from bigchaindb_resonate.testnet.config import TendermintSettings, save_genesis_parameters
     from bigchaindb_resonate.testnet.description import free_base_port
 
     testnet = Testnet(directory)
@@ -222,6 +223,8 @@ def network_for(directory, settings=(), progress=print):
         sys.exit(f"error: {exc}")
     with tempfile.TemporaryDirectory(prefix="resonate-bench-") as home:
         testnet = Testnet(Path(home) / "net")
+        if genesis:
+            save_genesis_parameters(testnet.directory, genesis)
         base_port = free_base_port(4, start=31000)
         if base_port is None:
             sys.exit("error: no free block of ports for a 4-node network from 31000")

@@ -13,7 +13,8 @@ documents it wrote are read again, as by a process that has not read them yet
 (see ledger.keep_rule_index_reads). Types are timed round-robin in the same loop, so each sees the same
 store and the same machine load; the figure that matters is the ratio to CREATE and to
 TRANSFER. Each timed transaction is independent of the others of its type and depends
-only on what one setup block commits, under genesis parameters and a consensus time:
+only on what one setup block commits, under genesis parameters (rule version 3, the first
+that accepts CHANNEL_SETTLE_BATCH, docs/spec/rule_versions.md) and a consensus time:
 a registry record extends its own chain Party → Work → Manifestation → Copyright → Right
 (`Catalogue`), and each PLAY is one listener's first play of a recording whose Copyright,
 streaming licence, split and credit purchase are in that block. CHANNEL_SETTLE is timed
@@ -44,6 +45,8 @@ from pathlib import Path
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.models import Transaction
 
+from bigchaindb_resonate.parameters import PARAMETERS
+from bigchaindb_resonate.rule_versions import BATCHED_SETTLEMENTS
 from bigchaindb_resonate.types.copyright import Copyright
 from bigchaindb_resonate.types.manifestation import Manifestation
 from bigchaindb_resonate.types.party import Party
@@ -275,8 +278,10 @@ def network_roles():
     from bigchaindb_resonate.types.credit import Credit
 
     treasury, platform = generate_key_pair(), generate_key_pair()
+    # Under rule version 3, the first that accepts CHANNEL_SETTLE_BATCH; builders pay by it.
     parameters = {"treasury_keys": [treasury.public_key], "platform_key": platform.public_key,
-                  "coop_share_bp": 3000}
+                  "coop_share_bp": 3000, "rules_version": BATCHED_SETTLEMENTS,
+                  "min_play_payout": PARAMETERS["min_play_payout"].default}
     credit = Credit.build([treasury.public_key]).sign([treasury.private_key])
     return parameters, platform, (credit, 0, treasury)
 

@@ -35,9 +35,13 @@ VERSIONS = {version.number: version for version in (
                 "the payees of a paid play together receive at least min_play_payout tokens, "
                 "topped up from the co-op's share, never more than the price; their pool is "
                 "paid out whole (the rounding remainder a token each to the first payees)"),
+    RuleVersion(3, "batched settlements",
+                "CHANNEL_SETTLE_BATCH is valid: one transaction settles many channels, each as "
+                "a CHANNEL_SETTLE of it would; before, it is refused"),
 )}
 FIRST = 1
 PENNY_PER_PLAY = 2
+BATCHED_SETTLEMENTS = 3
 
 
 class RulesVersionUnknown(ResonateValidationError):

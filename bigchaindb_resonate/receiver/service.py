@@ -17,6 +17,9 @@ How it stays fast and safe at once:
 - Settlement runs every `settle_every` seconds or after `settle_after` vouchers, and at
   once for a channel seen closing. The period is at most half the network's settle delay,
   so a voucher accepted before a channel starts closing settles before its delay ends.
+- Channels settle many to a CHANNEL_SETTLE_BATCH once the network's rules version in force
+  is 3 (batched settlements, docs/spec/rule_versions.md), read at each round; before, one
+  CHANNEL_SETTLE per channel, which every version accepts.
 """
 import asyncio
 import dataclasses
@@ -28,16 +31,18 @@ import rapidjson
 from concurrent.futures import ThreadPoolExecutor
 
 from bigchaindb_resonate.receiver import checks, refusals
-from bigchaindb_resonate.operations import channel_settle_batch
+from bigchaindb_resonate.operations import channel_settle, channel_settle_batch
 from bigchaindb_resonate.receiver.ledger import LedgerDown, TooLarge, channel_from
 from bigchaindb_resonate.receiver.store import COMMITTED, REFUSED
+from bigchaindb_resonate.rule_versions import BATCHED_SETTLEMENTS
 from bigchaindb_resonate.vouchers import merkle_root
 
 log = logging.getLogger("resonate.receiver")
 
 # Seconds a cached ledger fact is used before it is read again (in the background).
 FRESH = {"channel": 5.0, "track": 30.0, "licence": 60.0}
-# The most vouchers of one channel a batch settles at once (a later round settles more).
+# The most vouchers of one channel a batch settles at once; a channel with more is settled
+# again in a round that follows at once (so is one over a CHANNEL_SETTLE's limit).
 MAX_SETTLED = 1000
 # What the receiver packs into one CHANNEL_SETTLE_BATCH, by estimate, below its limit.
 BATCH_BYTES = 480_000
@@ -62,7 +67,7 @@ class Receiver:
         self.settle_every = settle_every
         self.settle_after = settle_after
         self.parameters = None
-        self.network = None  # parameters and credit token, as a node answered them
+        self.network = None  # parameters and credit token, as a node answered them last
         self.splits = {}  # track -> [its split in force, when read], for settlements
         self.signatures = checks.SignatureChecker()
         self.held = {}  # channel id -> checks.Held: the latest voucher accepted
@@ -450,8 +455,9 @@ class Receiver:
 
     async def settle_due(self, only=None):
         """Settle every channel with vouchers the ledger has not settled (or only the
-        channel `only`), many channels to a CHANNEL_SETTLE_BATCH, the batches at once; the
-        number of channels settled."""
+        channel `only`), many channels to a CHANNEL_SETTLE_BATCH (one channel to a
+        CHANNEL_SETTLE under rules before batches), the transactions at once; the number of
+        channels settled."""
         self.unsettled = 0
         self.urgent.clear()
         due = [(channel_id, held.sequence) for channel_id, held in self.held.items()
@@ -462,10 +468,10 @@ class Receiver:
         self.settling.update(channel_id for channel_id, _ in due)
         loop = asyncio.get_running_loop()
         try:
-            batches, seen = await loop.run_in_executor(self.settlers, self._plan_batches, due)
+            network, batches, seen = await loop.run_in_executor(self.settlers, self._plan_batches, due)
             results = [seen] + await asyncio.gather(*(
-                loop.run_in_executor(self.settlers, self._settle_batch, batch) for batch in batches),
-                return_exceptions=True)
+                loop.run_in_executor(self.settlers, self._settle_batch, batch, network)
+                for batch in batches), return_exceptions=True)
         except LedgerDown as exc:
             self.stats["ledger"] = "unreachable"
             log.warning("cannot read the channels to settle (again in %ss): %s", RETRY_SETTLEMENT, exc)
@@ -473,7 +479,7 @@ class Receiver:
             return 0
         finally:
             self.settling.difference_update(channel_id for channel_id, _ in due)
-        settled = 0
+        settled, through, more = 0, dict(due), False
         for result in results:
             if isinstance(result, BaseException):
                 if isinstance(result, LedgerDown):
@@ -484,8 +490,11 @@ class Receiver:
             for channel in result:
                 self._remember("channel", channel.id, channel)
                 settled += 1
+                more = more or channel.settled_sequence < through[channel.id]
         log.info("%d of %d channels with unsettled vouchers settled (%d seen settled already), "
-                 "%d batches", settled, len(due), len(seen), len(batches))
+                 "%d transactions", settled, len(due), len(seen), len(batches))
+        if more:  # a channel had more vouchers than one transaction settles
+            self._wake_settlement()
         return settled
 
     def _maybe_unsettled(self, channel_id, held):
@@ -493,11 +502,15 @@ class Receiver:
         return entry is None or held.sequence > entry[0].settled_sequence
 
     def _plan_batches(self, due):
-        """(In a settlement thread.) [(channel read, its vouchers to settle)] per batch:
-        each due channel read from the ledger at once, its vouchers after what the ledger
-        settled up to `through` (at most MAX_SETTLED), packed into batches that fit; and the
-        channels the ledger shows settled through `through` already (a settlement whose
-        answer did not say it committed)."""
+        """(In a settlement thread.) The network as a node answers it now, [(channel read,
+        its vouchers to settle)] per batch: each due channel read from the ledger at once,
+        its vouchers after what the ledger settled up to `through` (at most MAX_SETTLED),
+        packed into batches that fit, a channel to a batch under rules before batches (at
+        most a CHANNEL_SETTLE's vouchers); and the channels the ledger shows settled through
+        `through` already (a settlement whose answer did not say it committed)."""
+        network = self.network = self.ledger.network()
+        batched = batches_in_force(network)
+        limit = MAX_SETTLED if batched else channel_settle.MAX_VOUCHERS
         states = self.ledger.channel_states([channel_id for channel_id, _ in due])
         batches, batch, size, seen = [], [], channel_settle_batch.FIXED_BYTES, []
         for (channel_id, through), state in zip(due, states):
@@ -506,33 +519,39 @@ class Receiver:
             if state is None or state["sequence"] >= through:
                 continue
             vouchers = self.store.vouchers(channel_id, after=state["sequence"],
-                                           limit=min(MAX_SETTLED, through - state["sequence"]))
+                                           limit=min(limit, through - state["sequence"]))
             if not vouchers or vouchers[0]["sequence"] != state["sequence"] + 1:
                 log.error("channel %s: the ledger settled through %s, the store holds no "
                           "voucher %s", channel_id, state["sequence"], state["sequence"] + 1)
                 continue
             cost = channel_settle_batch.estimated_bytes(1, len(vouchers)) - channel_settle_batch.FIXED_BYTES
-            if batch and (size + cost > BATCH_BYTES or len(batch) == channel_settle_batch.MAX_CHANNELS):
+            if batch and (not batched or size + cost > BATCH_BYTES
+                          or len(batch) == channel_settle_batch.MAX_CHANNELS):
                 batches.append(batch)
                 batch, size = [], channel_settle_batch.FIXED_BYTES
             batch.append((state, vouchers))
             size += cost
-        return batches + ([batch] if batch else []), seen
+        return network, batches + ([batch] if batch else []), seen
 
-    def _settle_batch(self, batch):
-        """(In a settlement thread.) Send one batch; the states of the channels it settled.
-        One too large, or refused, is sent again as two halves (each channel read again),
-        so one channel's refusal settles the others; a channel refused alone is recorded."""
+    def _settle_batch(self, batch, network):
+        """(In a settlement thread.) Send one batch (under rules before batches, its one
+        channel as a CHANNEL_SETTLE); the states of the channels it settled. One too large,
+        or refused, is sent again as two halves (each channel read again), so one channel's
+        refusal settles the others; a channel refused alone is recorded."""
         from bigchaindb_resonate.client import TransactionRefused
 
         paid = sorted({voucher["track"] for _, vouchers in batch for voucher in vouchers if voucher["price"]})
         try:
             splits = {track: self._split(track) for track in paid}
-            tx, committed = self.ledger.settle_batch(self.keypair, batch, splits, self._network())
+            if batches_in_force(network):
+                tx, committed = self.ledger.settle_batch(self.keypair, batch, splits, network)
+            else:
+                (state, vouchers), = batch
+                tx, committed = self.ledger.settle(self.keypair, state, vouchers, splits, network)
         except TooLarge:
             if len(batch) == 1:
                 raise
-            return self._settle_halves(batch, [state for state, _ in batch])
+            return self._settle_halves(batch, [state for state, _ in batch], network)
         except TransactionRefused as refusal:
             for track in paid:  # a split may have changed: read them again next time
                 self.splits.pop(track, None)
@@ -544,7 +563,7 @@ class Receiver:
             if len(done) == len(batch):
                 return done
             if len(batch) > 1:
-                return done + self._settle_halves(batch, after)
+                return done + self._settle_halves(batch, after, network)
             state, vouchers = batch[0]
             self.stats["settlement_refusals"] += 1
             attempt = {"id": f"refused:{state['channel']}:{vouchers[0]['sequence']}-"
@@ -566,7 +585,7 @@ class Receiver:
         self.stats["last_settlement"] = time.time()
         return settled
 
-    def _settle_halves(self, batch, states):
+    def _settle_halves(self, batch, states, network):
         """Settle `batch` again in two halves, each channel from its read `states` (None:
         gone) with the vouchers the ledger has not settled."""
         rest = [(state, [voucher for voucher in vouchers if voucher["sequence"] > state["sequence"]])
@@ -577,7 +596,7 @@ class Receiver:
         for part in (rest[:half], rest[half:]):
             if part:
                 try:
-                    settled += self._settle_batch(part)
+                    settled += self._settle_batch(part, network)
                 except Exception as exc:  # that half's channel is recorded; the other goes on
                     log.warning("settling %d channels: %s", len(part), exc)
         return settled
@@ -590,11 +609,6 @@ class Receiver:
         if entry[0] is None:
             raise LedgerDown(f"track {track} has no split in force")
         return entry[0]
-
-    def _network(self):
-        if self.network is None or self.network.get("credit") is None:
-            self.network = self.ledger.network()
-        return self.network
 
     # -- what the receiver tells players and operators
 
@@ -684,6 +698,12 @@ class Receiver:
             server.close()
             await close_connections()
         return 1 if self.failed else 0
+
+
+def batches_in_force(network):
+    """Whether the rules version in force (as a node answered `network`) accepts
+    CHANNEL_SETTLE_BATCH; a network without it runs version 1."""
+    return network["parameters"].get("rules_version", 1) >= BATCHED_SETTLEMENTS
 
 
 def _voucher_list(body):

@@ -7,13 +7,16 @@ payouts of every voucher of every channel. Each channel's vouchers are checked b
 CHANNEL_SETTLE applies (`settle_channel`, types/channel_settle.py) on the whole vouchers
 its compact entry stands for (operations/channel_settle_batch.whole_vouchers); records,
 counts, licences and splits are read once per batch. It is filed as each channel's latest
-transaction, and under each voucher's play count key, as a settlement is.
+transaction, and under each voucher's play count key, as a settlement is. It is valid from
+rule version 3 on (rule_versions.BATCHED_SETTLEMENTS): a node of the release before it
+refuses it, so an upgraded one does too until the network votes that version in.
 """
 from bigchaindb.common.exceptions import DoubleSpend
 
 from bigchaindb_resonate.errors import ResonateValidationError
 from bigchaindb_resonate.operations import channel_settle_batch as client_part
 from bigchaindb_resonate.operations.channels import REFUND, SPENDS_CHANNEL_OUTPUT
+from bigchaindb_resonate.rule_versions import BATCHED_SETTLEMENTS
 from bigchaindb_resonate.types.base import client_builder
 from bigchaindb_resonate.types.channel_settle import (
     ChannelDoubleSettlement, SettlementReads, check_voucher_terms, play_key, settle_channel,
@@ -33,6 +36,12 @@ class ChannelBatchUnknownTerms(ResonateValidationError):
 class ChannelBatchRepeatedChannel(ResonateValidationError):
     code = "CHANNEL_BATCH_REPEATED_CHANNEL"
     meaning = "a batch settles each channel once: two entries name the same channel"
+
+
+class ChannelBatchNotInForce(ResonateValidationError):
+    code = "CHANNEL_BATCH_NOT_IN_FORCE"
+    meaning = ("the rule version in force is below 3 (batched settlements): settle each "
+               "channel with a CHANNEL_SETTLE until the network votes version 3 in")
 
 
 def _inputs(tx):
@@ -78,6 +87,10 @@ class ChannelSettleBatch(ChannelTransaction):
                                                    expected=f"below {len(terms)}")
 
     def check_channel(self, ledger, parameters):
+        version = ledger.rules_version()
+        if version < BATCHED_SETTLEMENTS:
+            raise ChannelBatchNotInForce(f"rules version {version}", field="operation",
+                                         expected=f"rules version {BATCHED_SETTLEMENTS} or later in force")
         entries = self.metadata["channels"]
         if len(self.inputs) != len(entries):
             raise ChannelWrongInput(f"{len(self.inputs)} inputs", field="inputs",

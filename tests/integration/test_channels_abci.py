@@ -3,7 +3,8 @@ market of test_plays_abci.py, the platform as receiver): ten plays through a cha
 what ten PLAYs pay and count like them; same-block cases (two settlements of one channel;
 a settlement and a PLAY of the same play number); a close with unsettled vouchers, settled
 within the delay, then refunded; a batch settlement of two channels, alone and in a block
-with a settlement of one of its channels or with itself."""
+with a settlement of one of its channels or with itself, on a chain under rule version 3
+(batched settlements), and refused under the default version."""
 import pytest
 from bigchaindb.models import Transaction
 
@@ -13,18 +14,22 @@ from bigchaindb_resonate.operations import (
     channel_close, channel_open, channel_refund, channel_settle, channel_settle_batch,
 )
 from bigchaindb_resonate.reports import totals
+from bigchaindb_resonate.rule_versions import BATCHED_SETTLEMENTS
 from bigchaindb_resonate.transaction import Transaction as LightTransaction
 from bigchaindb_resonate.types.channels import channel_part, state_of
 from bigchaindb_resonate.validators.royalties import payouts, price
 from bigchaindb_resonate.vouchers import make_voucher
 
 from .abci import GENESIS_SECONDS, commit_block, raw
-from .test_plays_abci import COOP_SHARE_BP, PURCHASE, chain, market  # noqa: F401 (fixtures)
+from .test_plays_abci import PURCHASE, chain, market  # noqa: F401 (fixtures)
 from .test_registry_abci import codes
 from .test_rights_abci import delivered
 
 pytestmark = pytest.mark.integration
 DELAY = 86_400  # the default channel_settle_delay_s: this chain's genesis leaves it out
+# A chain whose genesis switches batched settlements on (indirect parameter of `chain`).
+UNDER_BATCH_RULES = pytest.mark.parametrize("chain", [{"rules_version": BATCHED_SETTLEMENTS}],
+                                            indirect=True)
 
 
 def one_side(tx, keypair):
@@ -70,7 +75,8 @@ def splits(market):
 
 
 def parameters(market):
-    return {"platform_key": market.app.platform.public_key, "coop_share_bp": COOP_SHARE_BP}
+    """The parameters in force, as a node answers them (what builders and payouts take)."""
+    return reads.network(market.app.bigchaindb)["parameters"]
 
 
 def test_ten_plays_through_a_channel_pay_and_count_as_ten_plays(market):
@@ -82,7 +88,7 @@ def test_ten_plays_through_a_channel_pay_and_count_as_ten_plays(market):
     for number in range(10):
         paid, co_op = payouts(price(number), [(market.artist.public_key, 7000),
                                               (market.producer.public_key, 3000)],
-                              {"coop_share_bp": COOP_SHARE_BP})
+                              parameters(market))
         artist, producer, coop = (artist + dict(paid)[market.artist.public_key],
                                   producer + dict(paid)[market.producer.public_key], coop + co_op)
     assert [market.balance(key) for key in (market.artist, market.producer, market.app.platform)] == [
@@ -181,6 +187,7 @@ def second_listener(market):
     return Channel(market, listener=dave, wallet=(bought, 0)), bought
 
 
+@UNDER_BATCH_RULES
 def test_a_batch_of_two_channels_pays_and_counts_like_their_plays(market):
     carol = Channel(market)
     dave, bought = second_listener(market)
@@ -192,7 +199,7 @@ def test_a_batch_of_two_channels_pays_and_counts_like_their_plays(market):
     for number in [*range(10), 0, 1, 2]:
         shares, co_op = payouts(price(number), [(market.artist.public_key, 7000),
                                                 (market.producer.public_key, 3000)],
-                                {"coop_share_bp": COOP_SHARE_BP})
+                                parameters(market))
         artist, producer, coop = (artist + dict(shares)[market.artist.public_key],
                                   producer + dict(shares)[market.producer.public_key], coop + co_op)
     assert [market.balance(key) for key in (market.artist, market.producer, market.app.platform)] == [
@@ -212,6 +219,7 @@ def test_a_batch_of_two_channels_pays_and_counts_like_their_plays(market):
     assert delivered(market.app, more, close) == ["OK", "OK"]
 
 
+@UNDER_BATCH_RULES
 def test_a_batch_in_one_block_with_a_settlement_of_its_channel_or_itself(market):
     carol = Channel(market)
     dave, bought = second_listener(market)
@@ -228,3 +236,15 @@ def test_a_batch_in_one_block_with_a_settlement_of_its_channel_or_itself(market)
     rival = batch(market, (paid, carol, nxt))
     assert codes(commit_block(market.app, [raw(after_single), raw(rival)])) == ["OK", "CHANNEL_STALE_STATE"]
     assert reads.channel(market.app.bigchaindb, carol.opened["id"])["sequence"] == 3
+
+
+def test_a_batch_is_refused_under_the_default_rules_and_the_channels_settle_one_by_one(market):
+    carol = Channel(market)
+    dave, bought = second_listener(market)
+    assert delivered(market.app, bought, carol.opened, dave.opened) == ["OK"] * 3
+    carols, daves = carol.vouchers(0, 1), dave.vouchers(0)
+    paid = batch(market, (carol.opened, carol, carols), (dave.opened, dave, daves))
+    assert "CHANNEL_BATCH_NOT_IN_FORCE" in market.app.check_tx(raw(paid)).log
+    assert codes(commit_block(market.app, [raw(paid)])) == ["CHANNEL_BATCH_NOT_IN_FORCE"]
+    assert delivered(market.app, carol.settle(carol.opened, carols), dave.settle(dave.opened, daves)) == \
+        ["OK", "OK"]

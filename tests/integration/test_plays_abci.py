@@ -29,8 +29,9 @@ PURCHASE = 5000
 
 
 @pytest.fixture
-def chain(ferretdb):
-    """An ABCI app whose genesis carries the network parameters."""
+def chain(ferretdb, request):
+    """An ABCI app whose genesis carries the network parameters (and those a test gives
+    by indirect parametrization of `chain`)."""
     import bigchaindb.start
 
     name = f"plays_test_{next(_databases)}"
@@ -41,7 +42,7 @@ def chain(ferretdb):
     types = ABCI(TmVersion.v0_31_5).types
     application = bigchaindb.start.App(abci=types)
     parameters = {"treasury_keys": [treasury.public_key], "platform_key": platform.public_key,
-                  "coop_share_bp": COOP_SHARE_BP}
+                  "coop_share_bp": COOP_SHARE_BP, **getattr(request, "param", {})}
     application.init_chain(types.RequestInitChain(
         chain_id="plays", app_state_bytes=json.dumps({"resonate": parameters}).encode()))
     application.height = 0

@@ -2,7 +2,10 @@
 of 4 validators: plays streamed through a channel, accepted off the ledger and settled by
 the receiver on its own; payees paid exactly what the same PLAYs pay; kill -9 mid-stream
 and a restart losing nothing acknowledged; a listener closing with vouchers unsettled; a
-validator down; the ledger unreachable for a while."""
+validator down; the ledger unreachable for a while. The network's genesis sets rule version
+3 (batched settlements), so the receiver settles in CHANNEL_SETTLE_BATCH transactions;
+under earlier versions it sends one CHANNEL_SETTLE per channel (tests/unit/test_receiver.py,
+and the demo's network at the default version, tests/integration/test_demo.py)."""
 import threading
 import time
 
@@ -11,6 +14,7 @@ from bigchaindb.common.crypto import generate_key_pair
 
 from bigchaindb_resonate.client import ChannelPlayer, ReceiverClient, ReceiverRefused
 from bigchaindb_resonate.receiver.process import ReceiverProcess
+from bigchaindb_resonate.rule_versions import BATCHED_SETTLEMENTS
 from bigchaindb_resonate.validators.royalties import payouts, price
 
 from . import story
@@ -22,8 +26,17 @@ SETTLE_EVERY = 3  # seconds: settlements come quickly in these tests
 
 @pytest.fixture(scope="module")
 def testnet(tmp_path_factory):
-    with local_testnet(tmp_path_factory.mktemp("receiver"), first_port=32400) as network:
+    with local_testnet(tmp_path_factory.mktemp("receiver"), first_port=32400,
+                       parameters={"rules_version": BATCHED_SETTLEMENTS}) as network:
         yield network
+
+
+@pytest.fixture(scope="module")
+def in_force(clients):
+    """The network parameters in force, which payouts follow."""
+    parameters = clients[0].network()["parameters"]
+    assert parameters["rules_version"] == BATCHED_SETTLEMENTS
+    return parameters
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +66,12 @@ def listener_with_channel(catalogue, clients, deposit=2000, credits=3000):
     return listener, opened["id"]
 
 
+def split_payees(catalogue):
+    """The track's split as committed, (public key, basis points) in its order: under rule
+    version 2 and later the rounding remainder goes to the first payees."""
+    return [(payee["publicKey"], payee["shareBp"]) for payee in catalogue["split"]["asset"]["data"]["payees"]]
+
+
 def balances(client, *keys):
     """Tokens each key holds alone (the platform key is also a side of every channel
     towards it; those deposits are not its own, nor in its balance)."""
@@ -72,7 +91,7 @@ def settled_through(clients, channel_id, sequence, timeout):
 
 
 def test_ten_plays_through_a_channel_pay_every_payee_what_ten_plays_would(
-        catalogue, clients, receiver):
+        catalogue, clients, receiver, in_force):
     artist, producer, platform = catalogue["artist"], catalogue["producer"], catalogue["platform"]
     track, licence = catalogue["track"]["id"], catalogue["licence"]["id"]
     listener, channel_id = listener_with_channel(catalogue, clients)
@@ -88,8 +107,7 @@ def test_ten_plays_through_a_channel_pay_every_payee_what_ten_plays_would(
     assert state["settled"] == 1022 and state["status"] == "open"
     expected = list(before)
     for number in range(10):
-        paid, coop = payouts(price(number), [(artist.public_key, 7000),
-                                             (producer.public_key, 3000)], {"coop_share_bp": 3000})
+        paid, coop = payouts(price(number), split_payees(catalogue), in_force)
         expected[0] += dict(paid)[artist.public_key]
         expected[1] += dict(paid)[producer.public_key]
         expected[2] += coop
@@ -106,7 +124,7 @@ def test_ten_plays_through_a_channel_pay_every_payee_what_ten_plays_would(
 
 
 def test_one_batch_settles_several_listeners_and_pays_what_their_plays_would(
-        catalogue, clients, testnet, platform_key_file, tmp_path):
+        catalogue, clients, testnet, platform_key_file, tmp_path, in_force):
     """Three listeners' 10, 4 and 2 plays: the round that their 16th voucher starts
     settles all three channels in one CHANNEL_SETTLE_BATCH."""
     artist, producer, platform = catalogue["artist"], catalogue["producer"], catalogue["platform"]
@@ -130,8 +148,7 @@ def test_one_batch_settles_several_listeners_and_pays_what_their_plays_would(
     assert [state["channel_output"]["output_index"] for state in states] == [0, 1, 2]
     expected = list(before)
     for number in [*range(10), *range(4), *range(2)]:
-        paid, coop = payouts(price(number), [(artist.public_key, 7000),
-                                             (producer.public_key, 3000)], {"coop_share_bp": 3000})
+        paid, coop = payouts(price(number), split_payees(catalogue), in_force)
         expected[0] += dict(paid)[artist.public_key]
         expected[1] += dict(paid)[producer.public_key]
         expected[2] += coop

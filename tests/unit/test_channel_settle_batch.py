@@ -1,5 +1,6 @@
 """Rule tables for CHANNEL_SETTLE_BATCH over the in-memory market of test_channels.py, with
-three listeners (Carol, Dave, Erin) each holding a channel towards Bob, the platform."""
+three listeners (Carol, Dave, Erin) each holding a channel towards Bob, the platform, on a
+chain under rule version 3 (batched settlements), the first that accepts a batch."""
 import copy
 import json
 
@@ -11,6 +12,7 @@ from bigchaindb_resonate.conditions import generate_key_pair
 from bigchaindb_resonate.errors import SchemaViolation, TransactionTooLarge
 from bigchaindb_resonate.operations import channel_close, channel_settle_batch
 from bigchaindb_resonate.operations.channel_settle_batch import whole_vouchers
+from bigchaindb_resonate.rule_versions import BATCHED_SETTLEMENTS
 from bigchaindb_resonate.transaction import Transaction as LightTransaction
 from bigchaindb_resonate.types.channel_settle import (
     ChannelBadSignature, ChannelDoubleSettlement, ChannelExpired, ChannelOverdrawn,
@@ -18,7 +20,7 @@ from bigchaindb_resonate.types.channel_settle import (
     ChannelWrongSplits, ChannelWrongTotal,
 )
 from bigchaindb_resonate.types.channel_settle_batch import (
-    ChannelBatchRepeatedChannel, ChannelBatchUnknownTerms,
+    ChannelBatchNotInForce, ChannelBatchRepeatedChannel, ChannelBatchUnknownTerms,
 )
 from bigchaindb_resonate.types.channels import (
     ChannelClosed, ChannelOutputLocked, ChannelStaleState, ChannelWrongInput, ChannelWrongOutputs,
@@ -29,10 +31,10 @@ from bigchaindb_resonate.types.split import payees_of
 from bigchaindb_resonate.validators.royalties import price
 from bigchaindb_resonate.vouchers import make_voucher, merkle_root
 from .test_channels import (
-    CHANNEL_PARAMETERS, DAY, DELAY, Chain, check, http_get, opened, settlement, signed, totals_and_lines,
+    CHANNEL_PARAMETERS, DAY, DELAY, Chain, check, http_get, opened, signed, totals_and_lines,
 )
 from .test_copyright import ALICE, BOB, CAROL
-from .test_play import CREDIT, LICENCE, MARKET, PARAMETERS, PURCHASE, SPLIT, TRACK, a_play
+from .test_play import CREDIT, LICENCE, MARKET, PURCHASE, SPLIT, TRACK, a_play_under
 
 DAVE, ERIN = generate_key_pair(), generate_key_pair()
 KEYS = {key.public_key: key for key in (CAROL, DAVE, ERIN)}
@@ -42,11 +44,13 @@ MORE = Transaction.from_dict(LightTransaction.transfer(
     [([DAVE.public_key], 5000), ([ERIN.public_key], 5000), ([ALICE.public_key], 10 ** 6 - 15000)],
     CREDIT.id).sign([ALICE.private_key]).to_dict())
 SPLITS = {TRACK.id: (SPLIT.id, payees_of(SPLIT))}
+# The parameters in force: what builders pay by (penny per play stays from version 2).
+PARAMETERS = {**CHANNEL_PARAMETERS, "rules_version": BATCHED_SETTLEMENTS, "min_play_payout": 8}
 
 
 @pytest.fixture
 def chain():
-    return Chain(CHANNEL_PARAMETERS, MARKET + [MORE])
+    return Chain(PARAMETERS, MARKET + [MORE])
 
 
 def channels(chain, deposit=2000):
@@ -76,11 +80,11 @@ def vouchers(channel, count, first_play=0, first_sequence=1, settled=0, signer=N
     return made
 
 
-def batch(settlements, signer=BOB, splits=SPLITS, alter=None):
+def batch(settlements, signer=BOB, splits=SPLITS, alter=None, parameters=PARAMETERS):
     """A signed batch of (latest transaction, channel id, vouchers); `alter(tx)` changes the
     unsigned transaction first."""
     tx = channel_settle_batch.settle_batch([(read(latest, channel), made) for latest, channel, made in settlements],
-                                           splits, PARAMETERS, CREDIT.id)
+                                           splits, parameters, CREDIT.id)
     if alter:
         alter(tx)
     return signed(tx, signer)
@@ -91,10 +95,10 @@ def test_a_batch_pays_every_payee_what_the_same_plays_pay_and_each_channel_moves
     paid = batch([(carol, carol.id, vouchers(carol, 10)), (dave, dave.id, vouchers(dave, 3)),
                   (erin, erin.id, vouchers(erin, 1))])
     check(paid, chain)
-    alone = settlement(carol, vouchers(carol, 10))
+    alone = settlement_after(carol, carol, vouchers(carol, 10))
     expected = {}
     for number in [*range(10), *range(3), 0]:
-        for output in a_play(number).outputs[:-1] if price(number) else []:
+        for output in a_play_under(PARAMETERS, number).outputs[:-1] if price(number) else []:
             expected[output.public_keys[0]] = expected.get(output.public_keys[0], 0) + output.amount
     assert {output.public_keys[0]: output.amount for output in paid.outputs[3:]} == expected
     assert [output.amount for output in paid.outputs[:3]] == [2000 - 1022 + 1, 2000 - 14 + 1, 2000 - 2 + 1]
@@ -114,10 +118,32 @@ def test_a_batch_pays_every_payee_what_the_same_plays_pay_and_each_channel_moves
     assert http_get(chain.store, f"/listeners/{ERIN.public_key}/channel")[1]["channel"] == erin.id
 
 
-def settlement_after(latest, channel, made):
+@pytest.mark.parametrize("rules_version, is_valid", [(1, False), (2, False), (3, True), (4, True)])
+def test_a_batch_is_valid_from_rule_version_3_on_and_a_settlement_under_every_version(
+        rules_version, is_valid, monkeypatch):
+    from bigchaindb_resonate import rule_versions
+    from bigchaindb_resonate.rule_versions import RuleVersion
+
+    # Version 4, for this test only: a later version keeps batches valid.
+    monkeypatch.setitem(rule_versions.VERSIONS, 4, RuleVersion(4, "test", "nothing for batches"))
+    parameters = {**PARAMETERS, "rules_version": rules_version}
+    chain = Chain(parameters, MARKET + [MORE])
+    carol, dave, _ = channels(chain)
+    paid = batch([(carol, carol.id, vouchers(carol, 3)), (dave, dave.id, vouchers(dave, 1))],
+                 parameters=parameters)
+    if is_valid:
+        check(paid, chain)
+    else:
+        with pytest.raises(ChannelBatchNotInForce) as refused:
+            check(paid, chain)
+        assert refused.value.code == "CHANNEL_BATCH_NOT_IN_FORCE" and refused.value.field == "operation"
+    check(settlement_after(carol, carol, vouchers(carol, 3), parameters), chain)
+
+
+def settlement_after(latest, channel, made, parameters=PARAMETERS):
     from bigchaindb_resonate.operations import channel_settle
 
-    return signed(channel_settle.settle(read(latest, channel.id), made, SPLITS, PARAMETERS, CREDIT.id), BOB)
+    return signed(channel_settle.settle(read(latest, channel.id), made, SPLITS, parameters, CREDIT.id), BOB)
 
 
 def test_whole_vouchers_are_what_the_listener_signed_and_the_root_is_theirs(chain):
@@ -133,7 +159,7 @@ def test_whole_vouchers_are_what_the_listener_signed_and_the_root_is_theirs(chai
 
 def test_a_batch_continues_a_channel_settled_before(chain):
     carol, dave, _ = channels(chain)
-    first = settlement(carol, vouchers(carol, 2))
+    first = settlement_after(carol, carol, vouchers(carol, 2))
     chain.commit(first)
     check(batch([(first, carol.id, vouchers(carol, 3, first_play=2, first_sequence=3, settled=6)),
                  (dave, dave.id, vouchers(dave, 1))]), chain)
@@ -241,7 +267,7 @@ def test_inputs_and_outputs_must_be_exactly_the_channels_then_the_payouts(chain)
 def test_same_block_and_repeats_are_refused_as_for_a_settlement(chain):
     carol, dave, _ = channels(chain)
     paid = batch([(carol, carol.id, vouchers(carol, 2)), (dave, dave.id, vouchers(dave, 1))])
-    single = settlement(carol, vouchers(carol, 3))
+    single = settlement_after(carol, carol, vouchers(carol, 3))
     check(paid, chain)
     with pytest.raises(ChannelStaleState) as refused:  # a settlement of Carol's channel after the batch
         check(single, chain, pending=[paid])
@@ -275,9 +301,9 @@ def test_a_direct_play_of_a_batch_settled_number_is_refused(chain):
     refund = signed(channel_refund.refund(read(close, carol.id), CREDIT.id), CAROL)
     chain.commit(refund, time=DAY + DELAY)
     with pytest.raises(PlayNumberMismatch) as refused:
-        a_play(0, credits=((refund, 0),)).check_stateful(chain.view(time=DAY + DELAY))
+        a_play_under(PARAMETERS, 0, ((refund, 0),)).check_stateful(chain.view(time=DAY + DELAY))
     assert refused.value.expected == "2"
-    a_play(2, credits=((refund, 0),)).check_stateful(chain.view(time=DAY + DELAY))
+    a_play_under(PARAMETERS, 2, ((refund, 0),)).check_stateful(chain.view(time=DAY + DELAY))
     with pytest.raises(ChannelClosed):
         check(batch([(paid, carol.id, vouchers(carol, 1, first_play=2, first_sequence=3, settled=6))]),
               chain, time=DAY + DELAY)
@@ -310,10 +336,10 @@ def test_a_batchs_channel_outputs_are_locked_and_its_payouts_free(chain):
 
 
 def test_batch_plays_report_and_total_like_direct_plays():
-    direct, batched = Chain(CHANNEL_PARAMETERS, MARKET + [MORE]), Chain(CHANNEL_PARAMETERS, MARKET + [MORE])
+    direct, batched = Chain(PARAMETERS, MARKET + [MORE]), Chain(PARAMETERS, MARKET + [MORE])
     done, wallet = [], (PURCHASE, 0)
     for number in range(10):
-        done.append(a_play(number, credits=(wallet,)))
+        done.append(a_play_under(PARAMETERS, number, (wallet,)))
         wallet = (done[-1], len(done[-1].outputs) - 1)
     direct.commit(*done)
     carol = opened()

@@ -163,13 +163,16 @@ def test_every_refusal_has_its_own_code_and_a_meaning():
 
 class FakeLedger:
     """The ledger reads the receiver makes, answered from dicts; `down` makes every read
-    fail as if no node answered."""
+    fail as if no node answered. `rules_version` is the network's in force (batches from 3);
+    `sent` lists each settling transaction as (operation, its channels)."""
 
     def __init__(self):
         self.down = False
+        self.rules_version = 3
         self.channels = {CHANNEL: channel()}
         self.counts = {}
         self.settled = []
+        self.sent = []
         self.clients = []
 
     def _up(self):
@@ -180,7 +183,8 @@ class FakeLedger:
         self._up()
         return {"parameters": {"platform_key": PLATFORM.public_key,
                                "receiver_keys": [RECEIVER.public_key],
-                               "channel_settle_delay_s": 600, "coop_share_bp": 3000},
+                               "channel_settle_delay_s": 600, "coop_share_bp": 3000,
+                               "rules_version": self.rules_version},
                 "credit": "9" * 64}
 
     def channel(self, channel_id):
@@ -216,8 +220,18 @@ class FakeLedger:
     def channel_states(self, channel_ids):
         return [self.channel_state(channel_id) for channel_id in channel_ids]
 
+    def settle(self, keypair, state, vouchers, splits, network):
+        assert len(vouchers) <= 100  # a CHANNEL_SETTLE's limit
+        return self._commit("CHANNEL_SETTLE", [(state, vouchers)], splits, network)
+
     def settle_batch(self, keypair, settlements, splits, network):
+        assert network["parameters"]["rules_version"] >= 3
+        return self._commit("CHANNEL_SETTLE_BATCH", settlements, splits, network)
+
+    def _commit(self, operation, settlements, splits, network):
         self._up()
+        assert network["parameters"]["rules_version"] == self.rules_version
+        self.sent.append((operation, [state["channel"] for state, _ in settlements]))
         assert set(splits) == {voucher["track"] for _, vouchers in settlements
                                for voucher in vouchers if voucher["price"]}
         for state, vouchers in settlements:
@@ -226,7 +240,7 @@ class FakeLedger:
             assert vouchers[0]["sequence"] == channel.settled_sequence + 1
             self.settled.append(vouchers)
             channel.settled_sequence, channel.settled_total = vouchers[-1]["sequence"], vouchers[-1]["total"]
-        return {"id": f"{len(self.settled):064x}", "operation": "CHANNEL_SETTLE_BATCH"}, True
+        return {"id": f"{len(self.settled):064x}", "operation": operation}, True
 
 
 @pytest.fixture
@@ -604,3 +618,72 @@ def test_a_batch_too_large_is_sent_again_as_two_halves(tmp_path, ledger):
     assert run(scenario()) == 3
     assert sizes == [3, 2, 1] and receiver.stats["settlement_refusals"] == 0
     assert sorted(vouchers[0]["channel"] for vouchers in ledger.settled) == ids
+
+
+def several_channels(ledger, first_id, count=3):
+    """`count` more channels of their own listeners on the ledger: (ids, listeners)."""
+    listeners = [generate_key_pair() for _ in range(count)]
+    ids = [f"{number:064x}" for number in range(first_id, first_id + count)]
+    for channel_id, listener in zip(ids, listeners):
+        ledger.channels[channel_id] = channel(id=channel_id, listener=listener.public_key)
+    return ids, listeners
+
+
+async def a_play_each(receiver, ids, listeners):
+    for channel_id, listener in zip(ids, listeners):
+        await send(receiver, voucher(1, 0, 2, channel=channel_id, listener=listener.public_key,
+                                     signer=listener))
+
+
+@pytest.mark.parametrize("rules_version, sent", [
+    (1, ["CHANNEL_SETTLE"] * 3), (2, ["CHANNEL_SETTLE"] * 3), (3, ["CHANNEL_SETTLE_BATCH"]),
+])
+def test_channels_settle_in_a_batch_only_once_the_rules_in_force_accept_it(tmp_path, ledger,
+                                                                           rules_version, sent):
+    ledger.rules_version = rules_version
+    ids, listeners = several_channels(ledger, 0xe1)
+    receiver = open_service(tmp_path, ledger)
+
+    async def scenario():
+        await a_play_each(receiver, ids, listeners)
+        return await receiver.settle_due()
+
+    assert run(scenario()) == 3
+    assert [operation for operation, _ in ledger.sent] == sent
+    assert sorted(channel_id for _, channels in ledger.sent for channel_id in channels) == ids
+    assert {row["tx"]["operation"] for channel_id in ids
+            for row in receiver.store.settlements(channel_id)} == set(sent)
+
+
+def test_the_rules_version_is_read_again_at_each_round(tmp_path, ledger):
+    ledger.rules_version = 2
+    ids, listeners = several_channels(ledger, 0xe5)
+    receiver = open_service(tmp_path, ledger)
+
+    async def scenario():
+        await a_play_each(receiver, ids, listeners)
+        await receiver.settle_due()
+        ledger.rules_version = 3  # voted in meanwhile
+        for channel_id, listener in zip(ids, listeners):
+            await send(receiver, voucher(2, 1, 6, channel=channel_id, listener=listener.public_key,
+                                         signer=listener))
+        await receiver.settle_due()
+
+    run(scenario())
+    assert [operation for operation, _ in ledger.sent] == ["CHANNEL_SETTLE"] * 3 + ["CHANNEL_SETTLE_BATCH"]
+
+
+def test_a_channel_over_one_settlements_limit_settles_in_rounds_that_follow_at_once(tmp_path, ledger):
+    ledger.rules_version = 2
+    receiver = open_service(tmp_path, ledger)
+    vouchers = stream(150)
+
+    async def scenario():
+        await send(receiver, *vouchers)
+        first = await receiver.settle_due(), receiver.wake.is_set()
+        receiver.wake.clear()
+        return first, (await receiver.settle_due(), receiver.wake.is_set())
+
+    assert run(scenario()) == ((1, True), (1, False))
+    assert ledger.settled == [vouchers[:100], vouchers[100:]]
+    assert [operation for operation, _ in ledger.sent] == ["CHANNEL_SETTLE"] * 2

@@ -22,7 +22,7 @@ EXAMPLES = sorted((DOCS / "examples").glob("*.json"))
 
 
 @pytest.mark.parametrize("version, is_known", [
-    (1, True), (2, True), (0, False), (3, False), (1000, False), ("2", False), (None, False),
+    (1, True), (2, True), (3, True), (0, False), (4, False), (1000, False), ("2", False), (None, False),
 ])
 def test_a_node_knows_exactly_its_versions(version, is_known):
     if is_known:
@@ -31,7 +31,7 @@ def test_a_node_knows_exactly_its_versions(version, is_known):
         with pytest.raises(RulesVersionUnknown) as refused:
             check_known(version)
         assert refused.value.code == "RULES_VERSION_UNKNOWN"
-        assert refused.value.expected.startswith("one of [1, 2]")
+        assert refused.value.expected.startswith("one of [1, 2, 3]")
 
 
 @pytest.mark.parametrize("value, in_range", [
@@ -59,7 +59,7 @@ def test_every_version_is_in_the_spec_with_its_name():
     assert rule_versions.known() == list(range(1, len(rule_versions.VERSIONS) + 1))
 
 
-# -- a stricter schema version, for this test only: PLAY's record from rule version 3 must
+# -- a stricter schema version, for this test only: PLAY's record from rule version 4 must
 # name the device it was played on. Nothing released has it.
 
 def stricter(document):
@@ -71,15 +71,15 @@ def stricter(document):
 
 @pytest.fixture
 def play_v1_1(monkeypatch):
-    monkeypatch.setitem(rule_versions.VERSIONS, 3, RuleVersion(3, "test", "plays name a device"))
+    monkeypatch.setitem(rule_versions.VERSIONS, 4, RuleVersion(4, "test", "plays name a device"))
     newer = CompiledSchema("play_v1.1-test", stricter(Play._schemas[1].document))
-    monkeypatch.setattr(Play, "_schemas", {1: Play._schemas[1], 3: newer})
+    monkeypatch.setattr(Play, "_schemas", {1: Play._schemas[1], 4: newer})
     return newer
 
 
 def test_the_schema_in_force_is_the_latest_released_from_the_version_or_before(play_v1_1):
     assert Play.schema_in_force(1).name == Play.schema_in_force(2).name == "play_v1.0"
-    assert Play.schema_in_force(3) is play_v1_1 and Play.schema_in_force(7) is play_v1_1
+    assert Play.schema_in_force(4) is play_v1_1 and Play.schema_in_force(7) is play_v1_1
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.stem)
@@ -93,14 +93,14 @@ def test_the_stricter_version_applies_from_its_height_only(play_v1_1):
     play = json.loads((DOCS / "examples" / "play.json").read_text())
     tx = Transaction.from_dict(play)
     with pytest.raises(SchemaViolation, match="play_v1.1-test") as refused:
-        tx.validate(network_at(3))
+        tx.validate(network_at(4))
     assert refused.value.field == "metadata"
-    # Before version 3 the schema passes, and validation goes on to the ledger (which has
+    # Before version 4 the schema passes, and validation goes on to the ledger (which has
     # no credit token here).
     with pytest.raises(Exception) as later:
-        tx.validate(network_at(2))
+        tx.validate(network_at(3))
     assert not isinstance(later.value, SchemaViolation)
-    # A record of the new form parses, and holds under version 3's schema.
+    # A record of the new form parses, and holds under version 4's schema.
     newer = {**play["metadata"], "device": "phone"}
     play_v1_1.check(newer, "metadata")
     with pytest.raises(SchemaViolation):
@@ -148,7 +148,7 @@ def chain_with_votes(*changes, genesis_version=None):
 def test_a_node_reports_the_version_in_force_those_voted_in_and_those_it_lacks():
     store = chain_with_votes((2, 5), (9, 7))
     state = rule_versions.on_chain(store)
-    assert (state["known"], state["next_height"], state["in_force"]) == ([1, 2], 2, 1)
+    assert (state["known"], state["next_height"], state["in_force"]) == ([1, 2, 3], 2, 1)
     assert state["scheduled"] == [
         {"version": 2, "activation_height": 5, "election": "e0", "known": True},
         {"version": 9, "activation_height": 7, "election": "e1", "known": False}]
