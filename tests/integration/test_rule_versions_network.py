@@ -18,7 +18,7 @@ import requests
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.models import Transaction
 
-from bigchaindb_resonate import host
+from bigchaindb_resonate import host, rule_versions
 from bigchaindb_resonate.client import TransactionRefused
 from bigchaindb_resonate.schemas import CompiledSchema
 from bigchaindb_resonate.testnet import unknown_rule_versions
@@ -31,6 +31,8 @@ from .story import play_across_a_change, validator
 pytestmark = pytest.mark.integration
 
 OLD_SHARE, NEW_SHARE, MIN_PLAY_PAYOUT = 3000, 1500, 8  # the genesis share, the default minimum
+KNOWN = rule_versions.known()
+UNKNOWN = KNOWN[-1] + 1  # a version no node has
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +89,8 @@ def test_penny_per_play_from_its_height_on_every_node_and_after_a_replay_from_ge
 
     # A version no node knows is refused at the door, with its code.
     with pytest.raises(TransactionRefused) as refused:
-        clients[1].propose_parameter(validator(testnet, "node2"), "rules_version", 3, activation)
-    assert refused.value.code == "RULES_VERSION_UNKNOWN" and "[1, 2]" in refused.value.expected
+        clients[1].propose_parameter(validator(testnet, "node2"), "rules_version", UNKNOWN, activation)
+    assert refused.value.code == "RULES_VERSION_UNKNOWN" and str(KNOWN) in refused.value.expected
 
     # Version 2, and the co-op's share two blocks later, voted in by three of the four
     # validators (30 of 40 votes).
@@ -106,13 +108,13 @@ def test_penny_per_play_from_its_height_on_every_node_and_after_a_replay_from_ge
     # Every node says, before the height, which versions it knows and what is coming.
     for client in clients:
         answer = client.rule_versions()
-        assert answer["rule_versions"] == [1, 2]
+        assert answer["rule_versions"] == KNOWN
         assert answer["chain_rule_versions"]["in_force"] == 1
         assert answer["chain_rule_versions"]["scheduled"] == [
             {"version": 2, "activation_height": activation, "election": election["id"], "known": True}]
         assert answer["chain_rule_versions"]["unknown_voted_in"] == []
     root = requests.get(testnet.nodes[2].api_url, timeout=5).json()["resonate"]
-    assert root["rule_versions"] == [1, 2]
+    assert root["rule_versions"] == KNOWN
     report = testnet.status()
     assert all(node["rule_versions_scheduled"][0]["activation_height"] == activation for node in report)
     assert unknown_rule_versions(report) is None
@@ -169,7 +171,7 @@ def test_penny_per_play_from_its_height_on_every_node_and_after_a_replay_from_ge
     stricter = copy.deepcopy(Play._schemas[1].document)
     stricter["properties"]["device"] = {"type": "string"}
     stricter["required"] = [*stricter["required"], "device"]
-    monkeypatch.setattr(Play, "_schemas", {**Play._schemas, 3: CompiledSchema("play_v1.1-test", stricter)})
+    monkeypatch.setattr(Play, "_schemas", {**Play._schemas, UNKNOWN: CompiledSchema("play_v1.1-test", stricter)})
     blocks = requests.get(f"{testnet.nodes[3].api_url}/api/v1/resonate/reports/blocks", timeout=30).json()
     txids = [txid for block in blocks["blocks"] for txid in block["transactions"]]
     recorded = [requests.get(f"{testnet.nodes[3].api_url}/api/v1/transactions/{txid}", timeout=10).json()
