@@ -122,6 +122,7 @@ class Client:
     # Remembered (listener, track) pairs of plays sent, oldest forgotten first.
     SENT_PLAYS_KEPT = 1024
     PLAY_CATCH_UP_SECONDS = 30
+    COMMIT_WAIT_SECONDS = 5  # for a block between its end_block and its commit
 
     def __init__(self, api_url, headers=None, timeout=30):
         """`headers` are sent with every request, e.g. {"app_id": …, "app_key": …} for a
@@ -571,8 +572,18 @@ class Client:
         if not chosen or total < amount:
             raise ClientError(f"{public_key} holds {total} credit tokens, needs {max(amount, 1)}; "
                               f"check the key, or buy credits for it first")
-        return [(self._committed(entry["transaction_id"]), entry["output_index"])
-                for entry in chosen]
+        # A node folds a block into its balances at end_block and stores the block's
+        # transactions at its commit, a moment later: an output may be listed before its
+        # transaction can be read.
+        deadline = time.monotonic() + self.COMMIT_WAIT_SECONDS
+        while True:
+            try:
+                return [(self._committed(entry["transaction_id"]), entry["output_index"])
+                        for entry in chosen]
+            except NotFoundError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     # -- usage and royalty reports (bigchaindb_resonate/reports/)
 
