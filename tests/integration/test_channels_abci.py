@@ -79,20 +79,31 @@ def parameters(market):
     return reads.network(market.app.bigchaindb)["parameters"]
 
 
+def what_plays_pay(market, numbers):
+    """[artist, producer, co-op] tokens that PLAYs of these play numbers pay under the
+    parameters in force, the split's payees in their committed order (from rule version 2
+    the remainder goes to the first)."""
+    payees = [(payee["publicKey"], payee["shareBp"]) for payee in market.split["asset"]["data"]["payees"]]
+    artist = producer = coop = 0
+    for number in numbers:
+        shares, co_op = payouts(price(number), payees, parameters(market))
+        artist += dict(shares)[market.artist.public_key]
+        producer += dict(shares)[market.producer.public_key]
+        coop += co_op
+    return [artist, producer, coop]
+
+
+def paid_to_artist_producer_coop(market):
+    return [market.balance(key) for key in (market.artist, market.producer, market.app.platform)]
+
+
 def test_ten_plays_through_a_channel_pay_and_count_as_ten_plays(market):
     channel = Channel(market)
     assert delivered(market.app, channel.opened) == ["OK"]
     settled = channel.settle(channel.opened, channel.vouchers(*range(10)))
     assert delivered(market.app, settled) == ["OK"]
-    artist = producer = coop = 0
-    for number in range(10):
-        paid, co_op = payouts(price(number), [(market.artist.public_key, 7000),
-                                              (market.producer.public_key, 3000)],
-                              parameters(market))
-        artist, producer, coop = (artist + dict(paid)[market.artist.public_key],
-                                  producer + dict(paid)[market.producer.public_key], coop + co_op)
-    assert [market.balance(key) for key in (market.artist, market.producer, market.app.platform)] == [
-        artist, producer, coop]
+    artist, producer, coop = what_plays_pay(market, range(10))
+    assert paid_to_artist_producer_coop(market) == [artist, producer, coop]
     assert market.balance(market.listener) == PURCHASE - 2001  # the rest is in the channel
     owned = reads.ownership(market.app.bigchaindb, market.track["id"], market.listener.public_key)
     assert (owned["plays"], owned["owned"], owned["tokens_paid"]) == (10, True, 1022)
@@ -195,15 +206,7 @@ def test_a_batch_of_two_channels_pays_and_counts_like_their_plays(market):
     paid = batch(market, (carol.opened, carol, carol.vouchers(*range(10))),
                  (dave.opened, dave, dave.vouchers(0, 1, 2)))
     assert delivered(market.app, paid) == ["OK"]
-    artist = producer = coop = 0
-    for number in [*range(10), 0, 1, 2]:
-        shares, co_op = payouts(price(number), [(market.artist.public_key, 7000),
-                                                (market.producer.public_key, 3000)],
-                                parameters(market))
-        artist, producer, coop = (artist + dict(shares)[market.artist.public_key],
-                                  producer + dict(shares)[market.producer.public_key], coop + co_op)
-    assert [market.balance(key) for key in (market.artist, market.producer, market.app.platform)] == [
-        artist, producer, coop]
+    assert paid_to_artist_producer_coop(market) == what_plays_pay(market, [*range(10), 0, 1, 2])
     bigchain = market.app.bigchaindb
     read = reads.channel(bigchain, dave.opened["id"])
     assert (read["settled"], read["sequence"], read["channel_output"]["output_index"]) == (14, 3, 1)
