@@ -23,11 +23,10 @@ The plays are plain TRANSFERs: the read cost depends only on the outputs a key r
 not on the rules that admitted them. Results are appended to benchmarks/results/balances.jsonl.
 """
 import argparse
+import functools
 import json
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from bigchaindb.common.crypto import generate_key_pair
@@ -38,16 +37,8 @@ from validation import start_store
 
 NAME = "balances"
 REPEAT = 7
+median_ms = functools.partial(record.median_ms, repeat=REPEAT)
 PER_BLOCK = 100
-
-
-def median_ms(action):
-    times = []
-    for _ in range(REPEAT):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return round(statistics.median(times) * 1000, 3)
 
 
 def balance_from_history(bigchain, public_key, token_id):

@@ -3,8 +3,10 @@ the command that produced it and the commit it measured (`-dirty` when the tree 
 uncommitted changes), so every recorded figure can be reproduced."""
 import datetime
 import json
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
@@ -30,3 +32,13 @@ def append(name, report, argv=None):
     with (RESULTS / f"{name}.jsonl").open("a") as out:
         out.write(json.dumps(stamped) + "\n")
     return stamped
+
+
+def median_ms(action, repeat):
+    """The median of `repeat` timed calls of `action`, in milliseconds."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return round(statistics.median(times) * 1000, 3)

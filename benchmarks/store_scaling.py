@@ -18,12 +18,11 @@ Times are medians of REPEAT runs in milliseconds; the figure to read is the rati
 to patched in the same run. Results are appended to benchmarks/results/store_scaling.jsonl.
 """
 import argparse
+import functools
 import hashlib
 import json
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pymongo
@@ -33,16 +32,8 @@ from validation import start_store
 
 NAME = "store_scaling"
 REPEAT = 5
+median_ms = functools.partial(record.median_ms, repeat=REPEAT)
 BATCH = 2000
-
-
-def median_ms(action):
-    times = []
-    for _ in range(REPEAT):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return round(statistics.median(times) * 1000, 3)
 
 
 def lookups(collection, size):
