@@ -66,6 +66,17 @@ def listener_with_channel(catalogue, clients, deposit=2000, credits=3000):
     return listener, opened["id"]
 
 
+def after_plays(before, numbers, catalogue, in_force):
+    """[artist, producer, co-op] balances after PLAYs of these play numbers."""
+    expected = list(before)
+    for number in numbers:
+        paid, coop = payouts(price(number), split_payees(catalogue), in_force)
+        expected[0] += dict(paid)[catalogue["artist"].public_key]
+        expected[1] += dict(paid)[catalogue["producer"].public_key]
+        expected[2] += coop
+    return expected
+
+
 def split_payees(catalogue):
     """The track's split as committed, (public key, basis points) in its order: under rule
     version 2 and later the rounding remainder goes to the first payees."""
@@ -105,12 +116,7 @@ def test_ten_plays_through_a_channel_pay_every_payee_what_ten_plays_would(
     state = settled_through(clients, channel_id, 10, timeout=SETTLE_EVERY + 30)
     took = time.monotonic() - accepted_at
     assert state["settled"] == 1022 and state["status"] == "open"
-    expected = list(before)
-    for number in range(10):
-        paid, coop = payouts(price(number), split_payees(catalogue), in_force)
-        expected[0] += dict(paid)[artist.public_key]
-        expected[1] += dict(paid)[producer.public_key]
-        expected[2] += coop
+    expected = after_plays(before, range(10), catalogue, in_force)
     for client in clients:
         assert balances(client, artist, producer, platform) == expected
         standing = client.owns(listener.public_key, track)
@@ -146,12 +152,7 @@ def test_one_batch_settles_several_listeners_and_pays_what_their_plays_would(
     assert [entry["channel"] for entry in batch["metadata"]["channels"]] == [
         channel_id for _, channel_id in listeners]
     assert [state["channel_output"]["output_index"] for state in states] == [0, 1, 2]
-    expected = list(before)
-    for number in [*range(10), *range(4), *range(2)]:
-        paid, coop = payouts(price(number), split_payees(catalogue), in_force)
-        expected[0] += dict(paid)[artist.public_key]
-        expected[1] += dict(paid)[producer.public_key]
-        expected[2] += coop
+    expected = after_plays(before, [*range(10), *range(4), *range(2)], catalogue, in_force)
     for client in clients:
         assert balances(client, artist, producer, platform) == expected
         assert [client.owns(listener.public_key, track)["plays"] for listener, _ in listeners] == list(counts)
